@@ -1,0 +1,49 @@
+import type { ProtectedHeaderParameters } from 'jose';
+import { StagedoorError } from '../errors.js';
+import type { TrustedKey } from './import-key.js';
+
+/**
+ * The keys Stagedoor trusts. It picks the key for a token from the token's `kid` and checks that
+ * the token's `alg` is the one that key is pinned to: a token never chooses its own algorithm.
+ */
+export class KeyStore {
+  readonly #byKid = new Map<string, TrustedKey>();
+  readonly #keys: TrustedKey[];
+
+  constructor(keys: readonly TrustedKey[]) {
+    this.#keys = [...keys];
+    for (const key of keys) {
+      if (key.kid === undefined) continue;
+      if (this.#byKid.has(key.kid)) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "${key.source}.kid": kid "${key.kid}" is used twice`);
+      this.#byKid.set(key.kid, key);
+    }
+  }
+
+  get size(): number {
+    return this.#keys.length;
+  }
+
+  /** Keys that can mint tokens locally (HS keys whose secret the server holds). */
+  signingKeys(): TrustedKey[] {
+    return this.#keys.filter((k) => k.secret !== undefined);
+  }
+
+  /** The keys to try for a token with this header, in order; throws a coded error when none fits. */
+  candidatesFor(header: ProtectedHeaderParameters): TrustedKey[] {
+    const alg = header.alg;
+    if (typeof alg !== 'string' || alg.toLowerCase() === 'none') {
+      throw new StagedoorError('ALG_NOT_ALLOWED', `alg ${String(alg)} is never accepted`);
+    }
+    if (header.kid !== undefined) {
+      if (typeof header.kid !== 'string') throw new StagedoorError('TOKEN_MALFORMED', 'kid must be a string');
+      const key = this.#byKid.get(header.kid);
+      if (!key) throw new StagedoorError('KEY_UNKNOWN', 'no trusted key has this kid');
+      if (key.alg !== alg) throw new StagedoorError('ALG_NOT_ALLOWED', `the key with this kid is pinned to ${key.alg}, the token says ${alg}`);
+      return [key];
+    }
+    if (this.#keys.length === 0) throw new StagedoorError('KEY_UNKNOWN', 'no keys are configured');
+    const sameAlg = this.#keys.filter((k) => k.alg === alg);
+    if (sameAlg.length === 0) throw new StagedoorError('ALG_NOT_ALLOWED', `no trusted key is pinned to ${alg}`);
+    return sameAlg;
+  }
+}

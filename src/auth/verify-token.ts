@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { StagedoorError } from '../errors.js';
+import type { Grant } from './grant.js';
+import type { KeyStore } from './key-store.js';
+import { readScopes } from './policy.js';
+
+export interface VerifyOptions {
+  clockToleranceSec: number;
+  requireExp: boolean;
+}
+
+/** Largest token accepted; anything longer is refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8192;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
+
+/** Short stable id of a token for logs and revocation when it has no jti (never the token). */
+export function tokenHash(token: string): string {
+  return `sha256:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
+}
+
+function readHeader(token: string): ProtectedHeaderParameters {
+  if (token.length > MAX_TOKEN_LENGTH) throw new StagedoorError('TOKEN_MALFORMED', `tokens are at most ${MAX_TOKEN_LENGTH} characters`);
+  if (!COMPACT_JWS.test(token)) throw new StagedoorError('TOKEN_MALFORMED', 'not a compact JWS (three base64url parts)');
+  try {
+    return decodeProtectedHeader(token);
+  } catch (cause) {
+    throw new StagedoorError('TOKEN_MALFORMED', 'the token header is not base64url JSON', { cause });
+  }
+}
+
+/** jose's errors, translated to our codes at the boundary; the original stays as cause. */
+function translateJoseError(error: unknown): StagedoorError {
+  if (error instanceof StagedoorError) return error;
+  if (error instanceof joseErrors.JWTExpired) return new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp', cause: error });
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    const claim = error.claim;
+    if (claim === 'nbf' && error.reason === 'check_failed') return new StagedoorError('TOKEN_NOT_YET_VALID', undefined, { claim, cause: error });
+    if (claim === 'iss' && error.reason === 'check_failed') return new StagedoorError('ISSUER_INVALID', undefined, { claim, cause: error });
+    if (claim === 'aud' && error.reason === 'check_failed') return new StagedoorError('AUDIENCE_INVALID', undefined, { claim, cause: error });
+    return new StagedoorError('CLAIM_INVALID', `claim ${claim}: ${error.message}`, { claim, cause: error });
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new StagedoorError('SIGNATURE_INVALID', undefined, { cause: error });
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
+    return new StagedoorError('ALG_NOT_ALLOWED', undefined, { cause: error });
+  }
+  if (error instanceof joseErrors.JWTInvalid) return new StagedoorError('CLAIM_INVALID', error.message, { cause: error });
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JOSEError) {
+    return new StagedoorError('TOKEN_MALFORMED', undefined, { cause: error });
+  }
+  return new StagedoorError('INTERNAL_ERROR', undefined, { cause: error });
+}
+
+/**
+ * Verifies a compact JWT against the trusted keys and returns what it grants. The key is chosen
+ * by `kid` (or by `alg` among keys without a kid) and pins the algorithm; claims are checked with
+ * the configured tolerance. Throws a StagedoorError with a DESIGN.md reason code.
+ */
+export async function verifyToken(token: string, keys: KeyStore, options: VerifyOptions, now = Date.now()): Promise<Grant> {
+  const header = readHeader(token);
+  const candidates = keys.candidatesFor(header);
+  let lastError: unknown;
+  for (const key of candidates) {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key.key, {
+        algorithms: [key.alg],
+        clockTolerance: options.clockToleranceSec,
+        requiredClaims: options.requireExp ? ['exp'] : [],
+        currentDate: new Date(now),
+      }));
+    } catch (error) {
+      lastError = error;
+      // Only a signature mismatch means "try the next key with the same alg"; anything else is final.
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+      throw translateJoseError(error);
+    }
+    checkExtraClaims(payload, options, now);
+    const expMs = typeof payload.exp === 'number' ? (payload.exp + options.clockToleranceSec) * 1000 : undefined;
+    // jose compares whole seconds; a fractional exp that has just passed is still expired here.
+    if (expMs !== undefined && expMs <= now) throw new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp' });
+    return {
+      subject: payload.sub,
+      scopes: readScopes(payload as { scope?: unknown; scp?: unknown }) ?? [],
+      tokenId: typeof payload.jti === 'string' && payload.jti ? payload.jti : tokenHash(token),
+      jti: typeof payload.jti === 'string' ? payload.jti : undefined,
+      kid: key.kid,
+      issuer: payload.iss,
+      expiresAt: expMs,
+      keyActions: key.actions,
+      subjectIsStream: key.subject === 'stream',
+      keySource: key.source,
+      claims: payload,
+    };
+  }
+  throw translateJoseError(lastError);
+}
+
+function checkExtraClaims(payload: JWTPayload, options: VerifyOptions, now: number): void {
+  if (payload.exp !== undefined && !Number.isFinite(payload.exp)) throw new StagedoorError('CLAIM_INVALID', 'exp must be a finite number', { claim: 'exp' });
+  if (typeof payload.iat === 'number' && payload.iat * 1000 > now + options.clockToleranceSec * 1000) {
+    throw new StagedoorError('TOKEN_NOT_YET_VALID', 'the token was issued in the future', { claim: 'iat' });
+  }
+  if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new StagedoorError('CLAIM_INVALID', 'sub must be a string', { claim: 'sub' });
+  if (payload.jti !== undefined && (typeof payload.jti !== 'string' || payload.jti.length > 256)) {
+    throw new StagedoorError('CLAIM_INVALID', 'jti must be a string of at most 256 characters', { claim: 'jti' });
+  }
+}

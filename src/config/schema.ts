@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/** Token algorithms Stagedoor verifies. `none` is not among them and never will be. */
+export const SUPPORTED_ALGS = [
+  'HS256', 'HS384', 'HS512',
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384',
+  'EdDSA',
+] as const;
+export type SupportedAlg = (typeof SUPPORTED_ALGS)[number];
+
+export const ACTIONS = ['publish', 'play', 'admin'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+
+const keySchema = z
+  .strictObject({
+    kid: z.string().min(1).optional(),
+    alg: z.enum(SUPPORTED_ALGS),
+    secret: z.string().min(1).optional(),
+    secretFile: z.string().min(1).optional(),
+    createIfMissing: z.boolean().default(false),
+    publicKey: z.string().min(1).optional(),
+    publicKeyFile: z.string().min(1).optional(),
+    jwk: z.record(z.string(), z.unknown()).optional(),
+    actions: z.array(z.enum(ACTIONS)).min(1).default(['publish', 'play']),
+    subject: z.enum(['stream', 'principal']).default('stream'),
+  })
+  .superRefine((key, ctx) => {
+    const sources = (['secret', 'secretFile', 'publicKey', 'publicKeyFile', 'jwk'] as const).filter((k) => key[k] !== undefined);
+    if (sources.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `exactly one of secret, secretFile, publicKey, publicKeyFile, jwk is required (got ${sources.length ? sources.join(', ') : 'none'})` });
+      return;
+    }
+    const symmetric = key.alg.startsWith('HS');
+    const source = sources[0]!;
+    if (symmetric && !(source === 'secret' || source === 'secretFile')) {
+      ctx.addIssue({ code: 'custom', path: [source], message: `${key.alg} needs a shared secret (secret or secretFile)` });
+    }
+    if (!symmetric && (source === 'secret' || source === 'secretFile')) {
+      ctx.addIssue({ code: 'custom', path: [source], message: `${key.alg} needs a public key (publicKey, publicKeyFile or jwk), not a secret` });
+    }
+    if (key.createIfMissing && source !== 'secretFile') {
+      ctx.addIssue({ code: 'custom', path: ['createIfMissing'], message: 'createIfMissing only applies to secretFile' });
+    }
+  });
+
+export type KeyConfig = z.infer<typeof keySchema>;
+
+export const configSchema = z.strictObject({
+  rtmp: z
+    .strictObject({
+      host: host.default('0.0.0.0'),
+      port: port.default(1935),
+      /** A second publisher with a valid token replaces the first instead of being refused. */
+      publisherTakeover: z.boolean().default(false),
+      /** Largest RTMP message accepted; a bigger one is a protocol error. */
+      maxMessageBytes: z.number().int().min(64 * 1024).max(16 * 1024 * 1024).default(8 * 1024 * 1024),
+      /** A viewer whose socket buffers more than this is cut as too slow. */
+      maxViewerBufferBytes: z.number().int().min(64 * 1024).default(16 * 1024 * 1024),
+      /** Time allowed from TCP connect to an admitted publish or play. */
+      admissionTimeoutSec: z.number().positive().max(300).default(10),
+      /** Bytes of the latest GOP kept for fast start of new viewers. */
+      gopCacheBytes: z.number().int().min(0).default(8 * 1024 * 1024),
+    })
+    .prefault({}),
+  http: z.strictObject({ host: host.default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+  admin: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(8081) }).prefault({}),
+  mediaDir: z.string().min(1).default('media'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      keys: z.array(keySchema).default([]),
+      clockToleranceSec: z.number().min(0).max(300).default(0),
+      requireExp: z.boolean().default(true),
+      /** Verified tokens kept in memory (each until its exp). */
+      cacheMaxEntries: z.number().int().min(0).default(10_000),
+    })
+    .prefault({}),
+  banner: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Host name printed in the ready-made URLs. */
+      publicHost: host.default('localhost'),
+      app: z.string().regex(/^[A-Za-z0-9_-]+$/).default('live'),
+      stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('cam1'),
+      tokenTtlSec: z.number().int().positive().default(3600),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

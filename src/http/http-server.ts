@@ -1,0 +1,55 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { StagedoorError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { redactText } from '../log/redact.js';
+
+export interface HttpServerDeps {
+  log: Logger;
+}
+
+/**
+ * The public HTTP port. It answers every path, including malformed ones, with JSON and a code;
+ * WebSocket upgrades to unknown paths get a plain 404 instead of reaching any handler that
+ * could throw (node-media-server's HTTP server dies on `/live/a%20b.flv`).
+ */
+export function buildHttpServer({ log }: HttpServerDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    maxParamLength: 256,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: redactText(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.setNotFoundHandler(async (_request, reply) => {
+    const error = new StagedoorError('NOT_FOUND');
+    return reply.code(error.httpStatus).send(error.toJSON());
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const coded = error instanceof StagedoorError ? error : undefined;
+    const status = coded?.httpStatus ?? ((error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500 ? (error as { statusCode: number }).statusCode : 500);
+    if (status >= 500) request.log.error({ err: error }, 'http handler failed');
+    const body = coded ? coded.toJSON() : { error: { code: status === 500 ? 'INTERNAL_ERROR' : 'PROTOCOL_ERROR', message: status === 500 ? 'internal error' : (error as Error).message } };
+    return reply.code(status).send(body);
+  });
+
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+    log.debug({ component: 'http', url: redactText(request.url ?? '') }, 'websocket upgrade to an unknown path refused');
+    const body = JSON.stringify(new StagedoorError('NOT_FOUND').toJSON());
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+
+  return app;
+}

@@ -1,0 +1,237 @@
+import type { Socket } from 'node:net';
+import { StagedoorError, rtmpStatusCode, toStagedoorError } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import { checkStreamPath, formatStreamPath, type StreamPath } from '../../auth/stream-path.js';
+import type { SessionRegistry } from '../../sessions/session-registry.js';
+import type { EndReason, Session } from '../../sessions/session.js';
+import type { StreamHub } from '../../media/stream-hub.js';
+import type { LiveStream, MediaSink } from '../../media/live-stream.js';
+import { MediaPacket } from '../../media/media-packet.js';
+import type { AVPacket } from './nms.js';
+import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
+import { tokenFromQuery } from './token-from-query.js';
+
+export interface RtmpConnectionDeps {
+  authenticator: Authenticator;
+  registry: SessionRegistry;
+  hub: StreamHub;
+  log: Logger;
+  limits: {
+    maxMessageBytes: number;
+    maxViewerBufferBytes: number;
+    admissionTimeoutMs: number;
+  };
+}
+
+type State = 'connecting' | 'authorizing' | 'publishing' | 'playing' | 'closed';
+
+const MEDIA_TYPES = new Set([8, 9, 18]);
+
+/**
+ * One RTMP TCP connection. It owns the socket: nothing reaches the stream hub until the
+ * authenticator has admitted the publish, a refused or expired client's socket is destroyed
+ * (never half-closed), and a player can only receive.
+ */
+export class RtmpConnection implements MediaSink {
+  readonly id: string;
+  readonly #socket: Socket;
+  readonly #protocol: RtmpProtocol;
+  readonly #deps: RtmpConnectionDeps;
+  readonly #address: string;
+  #log: Logger;
+  #state: State = 'connecting';
+  #session: Session | undefined;
+  #stream: LiveStream | undefined;
+  #admissionTimer: NodeJS.Timeout | undefined;
+  #droppedPackets = 0;
+
+  constructor(socket: Socket, id: string, deps: RtmpConnectionDeps) {
+    this.id = id;
+    this.#socket = socket;
+    this.#deps = deps;
+    this.#address = normalizeAddress(socket.remoteAddress);
+    this.#log = deps.log.child({ connectionId: id, protocol: 'rtmp', address: this.#address });
+    this.#protocol = new RtmpProtocol({ maxMessageBytes: deps.limits.maxMessageBytes, maxChunkStreams: 64 });
+    this.#protocol.onOutputCallback = (buffer) => this.#write(buffer);
+    this.#protocol.onPacketCallback = (packet) => this.#onPacket(packet);
+    this.#protocol.onStreamRequest = (request) => this.#onStreamRequest(request);
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => this.#onData(data));
+    socket.on('error', (error) => this.#log.debug({ err: error }, 'rtmp socket error'));
+    socket.on('close', () => this.#onSocketClose());
+    this.#admissionTimer = setTimeout(() => this.#abort('admission timeout'), deps.limits.admissionTimeoutMs);
+    this.#admissionTimer.unref();
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Closes the connection for server reasons (shutdown before admission). */
+  destroy(): void {
+    if (this.#session) this.#session.close('shutdown');
+    else this.#teardown();
+  }
+
+  // --- MediaSink: this connection as a player of a stream ---
+
+  deliver(packet: MediaPacket): void {
+    if (this.#state !== 'playing' || !this.#session) return;
+    const message = packet.rtmpMessage;
+    this.#session.bytesOut += message.length;
+    this.#socket.write(message);
+    if (this.#socket.writableLength > this.#deps.limits.maxViewerBufferBytes) this.#session.close('slow-consumer');
+  }
+
+  end(reason: EndReason): void {
+    this.#session?.close(reason);
+  }
+
+  // --- socket input ---
+
+  #onData(data: Buffer): void {
+    if (this.#state === 'closed') return;
+    if (this.#session) this.#session.bytesIn += data.length;
+    try {
+      const error = this.#protocol.parserData(data);
+      if (error) throw new StagedoorError('PROTOCOL_ERROR', String(error));
+    } catch (error) {
+      this.#protocolError(error);
+    }
+  }
+
+  #onPacket(av: AVPacket): void {
+    if (this.#state !== 'publishing' || !this.#stream) {
+      // Not an admitted publisher (a player, or a client still being checked): its media goes nowhere.
+      if (this.#droppedPackets++ === 0) this.#log.warn({ event: 'media_dropped', state: this.#state }, 'media from a client that is not an admitted publisher was dropped');
+      return;
+    }
+    if (!MEDIA_TYPES.has(av.codec_type) || av.size === 0 || (av.codec_type === 9 && av.size < 5)) return;
+    this.#stream.write(new MediaPacket(av));
+  }
+
+  #onStreamRequest(request: StreamRequest): void {
+    if (this.#state !== 'connecting') throw new StagedoorError('PROTOCOL_ERROR', 'one publish or play per connection');
+    this.#state = 'authorizing';
+    this.#socket.pause();
+    void this.#admit(request);
+  }
+
+  async #admit(request: StreamRequest): Promise<void> {
+    const { action } = request;
+    let stream: StreamPath | undefined;
+    try {
+      stream = checkStreamPath(request.app, request.name);
+      const token = tokenFromQuery(request.query);
+      const grant = await this.#deps.authenticator.authenticate({ token, action, protocol: 'rtmp', stream, address: this.#address });
+      if (this.#state !== 'authorizing') return; // the client left while we were checking
+      if (action === 'publish') {
+        this.#deps.hub.assertCanPublish(stream);
+      }
+      const session = this.#deps.registry.open({
+        kind: action === 'publish' ? 'publisher' : 'viewer',
+        protocol: 'rtmp',
+        stream,
+        grant,
+        address: this.#address,
+        terminate: (reason) => this.#onSessionEnd(reason),
+      });
+      if (session.closed) return; // already past its expiry
+      this.#session = session;
+      this.#log = session.log.child({ connectionId: this.id });
+      this.#clearAdmissionTimer();
+      if (action === 'publish') {
+        this.#stream = this.#deps.hub.claim(stream, session);
+        this.#state = 'publishing';
+        this.#protocol.acceptPublish();
+      } else {
+        this.#state = 'playing';
+        this.#protocol.acceptPlay();
+        this.#stream = this.#deps.hub.attach(stream, this);
+      }
+      this.#socket.resume();
+    } catch (error) {
+      this.#refuse(action, stream ?? { app: String(request.app), name: String(request.name) }, error);
+    }
+  }
+
+  #refuse(action: 'publish' | 'play', stream: StreamPath, cause: unknown): void {
+    const error = toStagedoorError(cause);
+    if (error.code === 'INTERNAL_ERROR') this.#log.error({ err: cause }, 'admission failed unexpectedly');
+    this.#log.warn(
+      { event: 'access_refused', code: error.code, claim: error.claim, action, stream: formatStreamPath(stream), reason: error.message },
+      'access refused',
+    );
+    if (this.#state === 'closed') return;
+    this.#protocol.refuse(action, rtmpStatusCode(action, error.code), `${error.code}: ${error.message}`);
+    this.#teardown();
+  }
+
+  #protocolError(cause: unknown): void {
+    const error = toStagedoorError(cause, 'PROTOCOL_ERROR');
+    this.#log.warn({ event: 'protocol_error', code: error.code, reason: error.message, state: this.#state }, 'rtmp protocol error, dropping connection');
+    if (this.#session) this.#session.close('protocol-error');
+    else this.#teardown();
+  }
+
+  #abort(why: string): void {
+    if (this.#state === 'closed' || this.#session) return;
+    this.#log.info({ event: 'admission_timeout', reason: why }, 'rtmp client did not publish or play in time');
+    this.#teardown();
+  }
+
+  // --- teardown: every path ends here exactly once ---
+
+  /** The registry closed our session (expired, kicked, shutdown, publisher gone …). */
+  #onSessionEnd(_reason: EndReason): void {
+    this.#teardown();
+  }
+
+  #onSocketClose(): void {
+    if (this.#session && !this.#session.closed) this.#session.close('client-closed');
+    else this.#teardown();
+  }
+
+  #teardown(): void {
+    if (this.#state === 'closed') {
+      return;
+    }
+    const wasPublishing = this.#state === 'publishing';
+    this.#state = 'closed';
+    this.#clearAdmissionTimer();
+    if (this.#stream && this.#session) {
+      if (wasPublishing) this.#deps.hub.release(this.#stream, this.#session);
+      else this.#deps.hub.detach(this.#stream, this.id);
+    }
+    // Flush what is queued (a refusal's onStatus) and then destroy: never a half-open socket.
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    if (socket.writableLength === 0) {
+      socket.destroy();
+      return;
+    }
+    const force = setTimeout(() => socket.destroy(), 250);
+    force.unref();
+    socket.write(Buffer.alloc(0), () => {
+      clearTimeout(force);
+      socket.destroy();
+    });
+  }
+
+  #write(buffer: Buffer): void {
+    if (this.#state === 'closed' || this.#socket.destroyed) return;
+    this.#socket.write(buffer);
+  }
+
+  #clearAdmissionTimer(): void {
+    if (this.#admissionTimer) clearTimeout(this.#admissionTimer);
+    this.#admissionTimer = undefined;
+  }
+}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`; the address without the port. */
+export function normalizeAddress(address: string | undefined): string {
+  if (!address) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,0 +1,29 @@
+/**
+ * Tokens and secrets must never reach a log line. `redactText` scrubs strings (URLs with
+ * `?token=`, stream keys, error messages that quote a token); `redactValue` walks a log object.
+ */
+const QUERY_SECRET = /([?&;](?:token|jwt|access_token|sign|key|secret|password)=)[^&#\s"']*/gi;
+const BEARER = /(\bBearer\s+)[A-Za-z0-9._~+/=-]+/gi;
+// A compact JWS: base64url header that starts with '{"' (eyJ), payload, signature.
+const JWT_SHAPE = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+
+export const REDACTED = '[REDACTED]';
+
+export function redactText(text: string): string {
+  return text.replace(QUERY_SECRET, `$1${REDACTED}`).replace(BEARER, `$1${REDACTED}`).replace(JWT_SHAPE, REDACTED);
+}
+
+const SECRET_KEYS = new Set(['token', 'jwt', 'secret', 'password', 'authorization', 'cookie', 'apikey', 'api_key', 'privatekey', 'd']);
+
+/** Deep copy of a log object with secret-named fields and token-shaped strings removed. */
+export function redactValue(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined ? REDACTED : redactValue(v, depth + 1);
+  }
+  return out;
+}

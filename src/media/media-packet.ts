@@ -1,0 +1,55 @@
+import { Rtmp, Flv, AVPacket } from '../ingest/rtmp/nms.js';
+
+/** FLV/RTMP packet kinds as node-media-server's parser flags them. */
+export const PacketFlag = {
+  AudioHeader: 0,
+  AudioFrame: 1,
+  VideoHeader: 2,
+  KeyFrame: 3,
+  InterFrame: 4,
+  Metadata: 5,
+} as const;
+
+/**
+ * One audio, video or script-data packet from a publisher. Owns a copy of its bytes (the RTMP
+ * parser reuses its buffers) and serialises itself once per wire format, however many viewers.
+ */
+export class MediaPacket {
+  readonly av: AVPacket;
+  #rtmp: Buffer | undefined;
+  #flv: Buffer | undefined;
+
+  constructor(source: AVPacket) {
+    const av = new AVPacket();
+    av.codec_id = source.codec_id;
+    av.codec_type = source.codec_type;
+    av.flags = source.flags;
+    av.pts = source.pts;
+    av.dts = source.dts;
+    av.size = source.size;
+    av.data = Buffer.from(source.data.subarray(0, source.size));
+    this.av = av;
+  }
+
+  get flags(): number {
+    return this.av.flags;
+  }
+
+  get byteLength(): number {
+    return this.av.size;
+  }
+
+  /** RTMP chunk stream bytes for a player. */
+  get rtmpMessage(): Buffer {
+    this.#rtmp ??= Rtmp.createMessage(this.av);
+    return this.#rtmp;
+  }
+
+  /** FLV tag bytes (with previous-tag-size) for an FLV consumer such as FFmpeg's stdin. */
+  get flvTag(): Buffer {
+    this.#flv ??= Flv.createMessage(this.av);
+    return this.#flv;
+  }
+}
+
+export const FLV_FILE_HEADER: Buffer = Flv.createHeader(true, true);

@@ -1,0 +1,107 @@
+import type { Logger } from '../log/logger.js';
+import { armExpiryTimer, type ExpiryTimer } from './expiry-timer.js';
+import { Session, type EndReason, type SessionInit } from './session.js';
+
+export type SessionListener = (event: 'start' | 'end', session: Session, reason?: EndReason) => void;
+
+/**
+ * Owns every live session and its one expiry timer. A session leaves only through
+ * `session.close(reason)`, which tears the connection down and lands back here.
+ */
+export class SessionRegistry {
+  readonly #sessions = new Map<string, Session>();
+  readonly #timers = new Map<string, ExpiryTimer>();
+  readonly #listeners = new Set<SessionListener>();
+  readonly #log: Logger;
+  readonly #now: () => number;
+
+  constructor(log: Logger, now: () => number = Date.now) {
+    this.#log = log;
+    this.#now = now;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Registers a session and arms its expiry timer; an already-expired grant closes it at once. */
+  open(init: SessionInit): Session {
+    const session = new Session(init, this.#log, this.#now(), (s, reason) => this.#onClosed(s, reason));
+    this.#sessions.set(session.id, session);
+    session.log.info(
+      { event: 'session_start', subject: session.grant.subject, scopes: session.grant.scopes, jti: session.grant.jti, tokenId: session.grant.tokenId, kid: session.grant.kid, issuer: session.grant.issuer, address: session.address, expiresAt: session.expiresAt === undefined ? undefined : new Date(session.expiresAt).toISOString() },
+      'session started',
+    );
+    this.#emit('start', session);
+    this.#arm(session);
+    return session;
+  }
+
+  /** Replaces a live session's grant (token refresh) and re-arms its timer at the new expiry. */
+  renew(session: Session, grant: Session['grant']): void {
+    if (session.closed) return;
+    session.grant = grant;
+    this.#timers.get(session.id)?.cancel();
+    this.#arm(session);
+  }
+
+  get(id: string): Session | undefined {
+    return this.#sessions.get(id);
+  }
+
+  list(): Session[] {
+    return [...this.#sessions.values()];
+  }
+
+  /** Closes every session for which `match` holds; returns how many. */
+  closeWhere(match: (session: Session) => boolean, reason: EndReason): number {
+    let count = 0;
+    for (const session of this.list()) {
+      if (match(session)) {
+        session.close(reason);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  closeAll(reason: EndReason): number {
+    return this.closeWhere(() => true, reason);
+  }
+
+  onChange(listener: SessionListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #arm(session: Session): void {
+    const at = session.expiresAt;
+    if (at === undefined) return;
+    const timer = armExpiryTimer(at, () => {
+      session.log.info({ event: 'session_expired', lagMs: this.#now() - at }, 'token expired, cutting session');
+      session.close('expired');
+    }, this.#now);
+    if (!session.closed) this.#timers.set(session.id, timer);
+  }
+
+  #onClosed(session: Session, reason: EndReason): void {
+    this.#timers.get(session.id)?.cancel();
+    this.#timers.delete(session.id);
+    this.#sessions.delete(session.id);
+    session.log.info(
+      { event: 'session_end', reason, subject: session.grant.subject, jti: session.grant.jti, tokenId: session.grant.tokenId, address: session.address, durationMs: this.#now() - session.startedAt, bytesIn: session.bytesIn, bytesOut: session.bytesOut },
+      'session ended',
+    );
+    this.#emit('end', session, reason);
+  }
+
+  #emit(event: 'start' | 'end', session: Session, reason?: EndReason): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event, session, reason);
+      } catch (error) {
+        this.#log.error({ err: error }, 'session listener failed');
+      }
+    }
+  }
+}

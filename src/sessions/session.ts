@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log/logger.js';
+import type { Grant } from '../auth/grant.js';
+import type { Protocol } from '../auth/authenticator.js';
+import { formatStreamPath, type StreamPath } from '../auth/stream-path.js';
+
+export type SessionKind = 'publisher' | 'viewer';
+
+/** Why a session ended; the audit log and the admin API use these words. */
+export type EndReason =
+  | 'expired'
+  | 'kicked'
+  | 'revoked'
+  | 'publisher-gone'
+  | 'client-closed'
+  | 'taken-over'
+  | 'slow-consumer'
+  | 'protocol-error'
+  | 'error'
+  | 'shutdown';
+
+export interface SessionInit {
+  kind: SessionKind;
+  protocol: Protocol;
+  stream: StreamPath;
+  grant: Grant;
+  address: string;
+  /**
+   * Called once when the session ends for any reason: the connection owner tears its connection
+   * down (an RTMP socket is destroyed, not half-closed).
+   */
+  terminate: (reason: EndReason) => void;
+}
+
+export interface SessionSnapshot {
+  id: string;
+  kind: SessionKind;
+  protocol: Protocol;
+  stream: string;
+  subject: string | undefined;
+  scopes: readonly string[];
+  jti: string | undefined;
+  kid: string | undefined;
+  issuer: string | undefined;
+  address: string;
+  startedAt: string;
+  expiresAt: string | undefined;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** One publisher or one viewer. Only the registry creates sessions; `close` is idempotent. */
+export class Session {
+  readonly id = `s_${randomBytes(9).toString('base64url')}`;
+  readonly kind: SessionKind;
+  readonly protocol: Protocol;
+  readonly stream: StreamPath;
+  readonly address: string;
+  readonly startedAt: number;
+  readonly log: Logger;
+  grant: Grant;
+  bytesIn = 0;
+  bytesOut = 0;
+  endReason: EndReason | undefined;
+  readonly #terminate: (reason: EndReason) => void;
+  readonly #onClosed: (session: Session, reason: EndReason) => void;
+
+  constructor(init: SessionInit, log: Logger, startedAt: number, onClosed: (session: Session, reason: EndReason) => void) {
+    this.kind = init.kind;
+    this.protocol = init.protocol;
+    this.stream = init.stream;
+    this.grant = init.grant;
+    this.address = init.address;
+    this.startedAt = startedAt;
+    this.#terminate = init.terminate;
+    this.#onClosed = onClosed;
+    this.log = log.child({ sessionId: this.id, kind: this.kind, protocol: this.protocol, stream: formatStreamPath(this.stream) });
+  }
+
+  get closed(): boolean {
+    return this.endReason !== undefined;
+  }
+
+  get expiresAt(): number | undefined {
+    return this.grant.expiresAt;
+  }
+
+  /** Ends the session: tears the connection down and removes it from the registry. */
+  close(reason: EndReason): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    try {
+      this.#terminate(reason);
+    } finally {
+      this.#onClosed(this, reason);
+    }
+  }
+
+  snapshot(): SessionSnapshot {
+    return {
+      id: this.id,
+      kind: this.kind,
+      protocol: this.protocol,
+      stream: formatStreamPath(this.stream),
+      subject: this.grant.subject,
+      scopes: this.grant.scopes,
+      jti: this.grant.jti,
+      kid: this.grant.kid,
+      issuer: this.grant.issuer,
+      address: this.address,
+      startedAt: new Date(this.startedAt).toISOString(),
+      expiresAt: this.grant.expiresAt === undefined ? undefined : new Date(this.grant.expiresAt).toISOString(),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    };
+  }
+}

@@ -1,0 +1,44 @@
+import type { Config } from './config/schema.js';
+import type { KeyStore } from './auth/key-store.js';
+import { mintToken } from './auth/mint-token.js';
+
+/**
+ * Human instructions printed at start: how to publish from OBS or ffmpeg and how to play, with
+ * ready-made short-lived tokens when the server holds a signing secret (the dev default does).
+ */
+export async function startupBanner(config: Config, keys: KeyStore, ports: { rtmp: number; http: number }, now = Date.now()): Promise<string> {
+  const { app, stream, publicHost, tokenTtlSec } = config.banner;
+  const rtmpBase = `rtmp://${publicHost}:${ports.rtmp}/${app}`;
+  const signer = keys.signingKeys().find((k) => k.actions.has('publish') && k.actions.has('play'));
+  const lines = ['', 'Stagedoor is up.', ''];
+  if (!signer) {
+    lines.push(
+      `  Publish (OBS):  Server ${rtmpBase}   Stream key ${stream}?token=<JWT>`,
+      `  Play:           ffplay '${rtmpBase}/${stream}?token=<JWT>'`,
+      '',
+      '  No HS key with publish and play is configured here, so no ready-made token can be printed:',
+      '  sign tokens with your issuer (sub = stream name, exp required).',
+      '',
+    );
+    return lines.join('\n');
+  }
+  const subject = `${app}/${stream}`;
+  const publishToken = await mintToken(signer, { subject, scope: 'publish', ttlSec: tokenTtlSec, now });
+  const playToken = await mintToken(signer, { subject, scope: 'play', ttlSec: tokenTtlSec, now });
+  const until = new Date(now + tokenTtlSec * 1000).toISOString();
+  lines.push(
+    `  Publish from OBS: Settings → Stream → Service "Custom"`,
+    `    Server:      ${rtmpBase}`,
+    `    Stream key:  ${stream}?token=${publishToken}`,
+    '',
+    '  Publish from ffmpeg:',
+    `    ffmpeg -re -f lavfi -i testsrc=size=1280x720:rate=30 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 30 -c:a aac -f flv '${rtmpBase}/${stream}?token=${publishToken}'`,
+    '',
+    '  Play (RTMP):',
+    `    ffplay '${rtmpBase}/${stream}?token=${playToken}'`,
+    '',
+    `  These tokens (kid ${signer.kid ?? '-'}, sub ${subject}) are valid until ${until}; they are cut off then.`,
+    '',
+  );
+  return lines.join('\n');
+}
