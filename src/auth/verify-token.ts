@@ -12,7 +12,7 @@ export interface VerifyOptions {
 
 /** Largest token accepted; anything longer is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
 /** Short stable id of a token for logs and revocation when it has no jti (never the token). */
 export function tokenHash(token: string): string {

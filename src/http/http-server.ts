@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { StagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
@@ -17,9 +17,10 @@ export interface HttpServerDeps {
 export function buildHttpServer({ log }: HttpServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines are logged by our own hook with the token redacted from the URL.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     return503OnClosing: true,

@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config/load-config.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { createLogger } from '../../src/log/logger.js';
+import { createStagedoor, type Stagedoor } from '../../src/app.js';
+import { HS_SECRET, type RsaPair } from './tokens.js';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  event?: string;
+  code?: string;
+  reason?: string;
+  [key: string]: unknown;
+}
+
+export interface TestServer {
+  stagedoor: Stagedoor;
+  rtmpPort: number;
+  httpPort: number;
+  logs: LogLine[];
+  rawLog: string[];
+  url(stream: string, token?: string): string;
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  stop(): Promise<void>;
+}
+
+export function testConfig(rsa?: RsaPair, overrides: Partial<ConfigInput> = {}): ConfigInput {
+  const keys: NonNullable<ConfigInput['auth']>['keys'] = [{ kid: 'hs', alg: 'HS256', secret: HS_SECRET }];
+  if (rsa) keys.push({ kid: 'rs', alg: 'RS256', publicKey: rsa.publicPem });
+  return {
+    rtmp: { host: '127.0.0.1', port: 0, ...overrides.rtmp },
+    http: { host: '127.0.0.1', port: 0, ...overrides.http },
+    admin: { host: '127.0.0.1', port: 0 },
+    log: { level: 'debug' },
+    banner: { enabled: false },
+    ...overrides,
+    auth: { keys, clockToleranceSec: 0, ...overrides.auth },
+  };
+}
+
+/** A real Stagedoor on 127.0.0.1 with free ports; its JSON log lines are collected for assertions. */
+export async function startServer(config: ConfigInput = testConfig()): Promise<TestServer> {
+  const logs: LogLine[] = [];
+  const rawLog: string[] = [];
+  const waiters = new Set<() => void>();
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const text of chunk.toString().split('\n').filter(Boolean)) {
+        rawLog.push(text);
+        logs.push(JSON.parse(text) as LogLine);
+      }
+      for (const wake of waiters) wake();
+      done();
+    },
+  });
+  const parsed = parseConfig(config);
+  const log = createLogger({ level: parsed.log.level, destination });
+  const stagedoor = await createStagedoor(parsed, log);
+  const { rtmp, http } = await stagedoor.start();
+  return {
+    stagedoor,
+    rtmpPort: rtmp.port,
+    httpPort: http.port,
+    logs,
+    rawLog,
+    url: (stream, token) => `rtmp://127.0.0.1:${rtmp.port}/${stream}${token === undefined ? '' : `?token=${token}`}`,
+    waitForLog(match, timeoutMs = 5000) {
+      const found = logs.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error('log line not seen in time'));
+        }, timeoutMs);
+        const check = (): void => {
+          const hit = logs.find(match);
+          if (hit) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(hit);
+          }
+        };
+        waiters.add(check);
+      });
+    },
+    stop: () => stagedoor.stop(),
+  };
+}
