@@ -41,9 +41,9 @@ function translateJoseError(error: unknown): StagedoorError {
     return new StagedoorError('CLAIM_INVALID', `claim ${claim}: ${error.message}`, { claim, cause: error });
   }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new StagedoorError('SIGNATURE_INVALID', undefined, { cause: error });
-  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
-    return new StagedoorError('ALG_NOT_ALLOWED', undefined, { cause: error });
-  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new StagedoorError('ALG_NOT_ALLOWED', undefined, { cause: error });
+  // The alg was already matched to a key; what is left unsupported is a header such as `crit`.
+  if (error instanceof joseErrors.JOSENotSupported) return new StagedoorError('TOKEN_MALFORMED', error.message, { cause: error });
   if (error instanceof joseErrors.JWTInvalid) return new StagedoorError('CLAIM_INVALID', error.message, { cause: error });
   if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JOSEError) {
     return new StagedoorError('TOKEN_MALFORMED', undefined, { cause: error });

@@ -5,8 +5,11 @@ import { configSchema, type Config } from './schema.js';
 
 /** Environment variables that override single config keys after the file is read. */
 const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string[]; parse: (v: string) => unknown }> = [
+  { env: 'STAGEDOOR_RTMP_HOST', path: ['rtmp', 'host'], parse: String },
   { env: 'STAGEDOOR_RTMP_PORT', path: ['rtmp', 'port'], parse: Number },
+  { env: 'STAGEDOOR_HTTP_HOST', path: ['http', 'host'], parse: String },
   { env: 'STAGEDOOR_HTTP_PORT', path: ['http', 'port'], parse: Number },
+  { env: 'STAGEDOOR_ADMIN_HOST', path: ['admin', 'host'], parse: String },
   { env: 'STAGEDOOR_ADMIN_PORT', path: ['admin', 'port'], parse: Number },
   { env: 'STAGEDOOR_MEDIA_DIR', path: ['mediaDir'], parse: String },
   { env: 'STAGEDOOR_LOG_LEVEL', path: ['log', 'level'], parse: String },

@@ -1,0 +1,88 @@
+// The real program, as `npm start` runs it: default config, banner, signals, exit codes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { publish, sleep } from '../helpers/ffmpeg.js';
+
+const MAIN = resolve('dist/main.js');
+const started: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function startMain(args: string[], env: Record<string, string>, cwd: string) {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; at: number }>((res) => child.on('exit', (code) => res({ code, at: Date.now() })));
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+async function until<T>(get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = get();
+    if (value !== undefined) return value;
+    await sleep(50);
+  }
+  throw new Error('condition not met in time');
+}
+
+const loopback = { STAGEDOOR_RTMP_HOST: '127.0.0.1', STAGEDOOR_HTTP_HOST: '127.0.0.1', STAGEDOOR_ADMIN_HOST: '127.0.0.1', STAGEDOOR_RTMP_PORT: '0', STAGEDOOR_HTTP_PORT: '0', STAGEDOOR_ADMIN_PORT: '0' };
+
+describe('the stagedoor process', () => {
+  it('starts on config/default.json, creates the dev secret, prints a stream key that publishes, and shuts down on SIGTERM', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sd-main-'));
+    const main = startMain(['--config', resolve('config/default.json')], loopback, cwd);
+    const banner = await until(() => (main.stderr().includes('valid until') ? main.stderr() : undefined));
+    expect(statSync(join(cwd, '.stagedoor/dev-secret')).mode & 0o777).toBe(0o600);
+    const server = banner.match(/Server:\s+(rtmp:\/\/\S+)/)![1]!;
+    const key = banner.match(/Stream key:\s+(\S+)/)![1]!;
+    expect(banner).toMatch(/ffplay 'rtmp:\/\/localhost:\d+\/live\/cam1\?token=/);
+    // As OBS does: server URL + "/" + stream key.
+    const publisher = publish(`${server}/${key}`.replace('localhost', '127.0.0.1'), 30);
+    try {
+      await until(() => (main.stdout().includes('"event":"session_start"') ? true : undefined));
+      expect(main.stdout().split('\n').filter(Boolean).every((line) => line.startsWith('{'))).toBe(true);
+      const sentAt = Date.now();
+      main.child.kill('SIGTERM');
+      const exit = await main.exited;
+      expect(exit.code).toBe(0);
+      expect(exit.at - sentAt).toBeLessThan(2000);
+      expect(main.stdout()).toContain('"reason":"shutdown"');
+      const publisherExit = await publisher.exited;
+      expect(publisherExit.code).not.toBe(0);
+      expect(main.stdout()).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
+    } finally {
+      publisher.stop();
+    }
+  });
+
+  it('refuses to start on a config with an unknown key, naming it (exit 78)', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sd-main-'));
+    writeFileSync(join(cwd, 'bad.json'), JSON.stringify({ rtmp: { prot: 1 } }));
+    const main = startMain([], { ...loopback, STAGEDOOR_CONFIG: join(cwd, 'bad.json') }, cwd);
+    const exit = await main.exited;
+    expect(exit.code).toBe(78);
+    expect(main.stderr()).toContain('unknown key "rtmp.prot"');
+  });
+
+  it('exits on SIGINT too, and a port in use is a clear startup error', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sd-main-'));
+    const first = startMain(['--config', resolve('config/default.json')], loopback, cwd);
+    await until(() => (first.stdout().includes('"event":"listening"') ? true : undefined));
+    const port = JSON.parse(first.stdout().split('\n').find((l) => l.includes('"event":"listening"'))!).rtmp.split(':').pop();
+    const second = startMain(['--config', resolve('config/default.json')], { ...loopback, STAGEDOOR_RTMP_PORT: port }, cwd);
+    const secondExit = await second.exited;
+    expect(secondExit.code).toBe(1);
+    expect(second.stderr()).toContain('EADDRINUSE');
+    first.child.kill('SIGINT');
+    expect((await first.exited).code).toBe(0);
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { authorize, parseStreamScopes, readScopes } from '../../../src/auth/policy.js';
+import { streamMatches } from '../../../src/auth/stream-path.js';
+import type { Grant } from '../../../src/auth/grant.js';
+import type { Action } from '../../../src/config/schema.js';
+import type { ErrorCode, StagedoorError } from '../../../src/errors.js';
+
+const cam1 = { app: 'live', name: 'cam1' };
+
+function grant(claims: Record<string, unknown>, keyActions: Action[] = ['publish', 'play'], subjectIsStream = true): Grant {
+  return {
+    subject: claims.sub as string | undefined,
+    scopes: readScopes(claims) ?? [],
+    tokenId: 't',
+    jti: undefined,
+    kid: 'k',
+    issuer: undefined,
+    expiresAt: undefined,
+    keyActions: new Set(keyActions),
+    subjectIsStream,
+    keySource: 'auth.keys[0]',
+    claims,
+  };
+}
+
+function outcome(g: Grant, action: Action, stream = cam1): ErrorCode | 'ok' {
+  try {
+    authorize(g, action, stream);
+    return 'ok';
+  } catch (error) {
+    return (error as StagedoorError).code;
+  }
+}
+
+describe('what a token may do', () => {
+  it('lets the key set the ceiling', () => {
+    expect(outcome(grant({ sub: 'cam1' }, ['play']), 'publish')).toBe('SCOPE_DENIED');
+    expect(outcome(grant({ sub: 'cam1', scope: 'admin' }), 'admin')).toBe('SCOPE_DENIED');
+  });
+
+  it('narrows by scope and by stream-naming sub', () => {
+    expect(outcome(grant({ sub: 'cam1' }), 'publish')).toBe('ok');
+    expect(outcome(grant({ sub: 'live/cam1' }), 'play')).toBe('ok');
+    expect(outcome(grant({ sub: 'other/cam1' }), 'play')).toBe('STREAM_DENIED');
+    expect(outcome(grant({ sub: 'cam2' }), 'play')).toBe('STREAM_DENIED');
+    expect(outcome(grant({}), 'play')).toBe('STREAM_DENIED');
+    expect(outcome(grant({ sub: '*' }), 'play')).toBe('STREAM_DENIED');
+    expect(outcome(grant({ sub: 'cam1', scope: 'play' }), 'publish')).toBe('SCOPE_DENIED');
+    expect(outcome(grant({ sub: 'cam1', scope: 'openid profile' }), 'play')).toBe('SCOPE_DENIED');
+    expect(outcome(grant({ sub: 'cam1', scp: ['play', 'publish'] }), 'publish')).toBe('ok');
+  });
+
+  it('reads stream patterns in scopes when sub is a principal', () => {
+    const principal = (scope: string) => grant({ sub: 'alice', scope }, ['publish', 'play'], false);
+    expect(outcome(principal('publish:live/cam1'), 'publish')).toBe('ok');
+    expect(outcome(principal('publish:live/cam2'), 'publish')).toBe('STREAM_DENIED');
+    expect(outcome(principal('play:live/*'), 'play')).toBe('ok');
+    expect(outcome(principal('play:other/*'), 'play')).toBe('STREAM_DENIED');
+    expect(outcome(principal('play:cam*'), 'play')).toBe('ok');
+    expect(outcome(principal('play:live/*'), 'publish')).toBe('SCOPE_DENIED');
+  });
+
+  it('parses scope lists and patterns', () => {
+    expect(readScopes({ scope: ' play  publish:live/a ' })).toEqual(['play', 'publish:live/a']);
+    expect(readScopes({ scp: 'play' })).toEqual(['play']);
+    expect(readScopes({})).toBeUndefined();
+    expect(parseStreamScopes(['openid', 'play', 'publish:live/*'])).toEqual([
+      { action: 'play', pattern: undefined },
+      { action: 'publish', pattern: 'live/*' },
+    ]);
+    expect(streamMatches('live/*', cam1)).toBe(true);
+    expect(streamMatches('*', cam1)).toBe(true);
+    expect(streamMatches('live/cam1/x', cam1)).toBe(false);
+    expect(streamMatches('li.e/cam1', cam1)).toBe(false);
+  });
+});

@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig, resolveConfigPath } from '../../../src/config/load-config.js';
+import type { StagedoorError } from '../../../src/errors.js';
+
+function errorOf(fn: () => unknown): StagedoorError {
+  try {
+    fn();
+  } catch (error) {
+    return error as StagedoorError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('config', () => {
+  it('fills every default from an empty object', () => {
+    const config = parseConfig({});
+    expect(config.rtmp).toMatchObject({ host: '0.0.0.0', port: 1935, publisherTakeover: false });
+    expect(config.http.port).toBe(8080);
+    expect(config.admin).toEqual({ host: '127.0.0.1', port: 8081 });
+    expect(config.auth).toMatchObject({ keys: [], clockToleranceSec: 0, requireExp: true });
+    expect(config.mediaDir).toBe('media');
+  });
+
+  it('refuses unknown keys and names them', () => {
+    const error = errorOf(() => parseConfig({ rtmp: { prot: 1935 } }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('unknown key "rtmp.prot"');
+    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'HS256', secret: 'x'.repeat(32), sekret: 1 }] } })).message).toContain('unknown key "auth.keys[0].sekret"');
+  });
+
+  it('names the key holding a bad value', () => {
+    expect(errorOf(() => parseConfig({ http: { port: 'eighty' } })).message).toContain('"http.port"');
+    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'none', secret: 'x' }] } })).message).toContain('"auth.keys[0].alg"');
+  });
+
+  it('refuses a key without exactly one source, and HS with a public key', () => {
+    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'HS256' }] } })).message).toContain('exactly one of');
+    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'HS256', publicKey: 'pem' }] } })).message).toContain('"auth.keys[0].publicKey"');
+    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'RS256', secret: 'x'.repeat(40) }] } })).message).toContain('needs a public key');
+  });
+
+  it('reads defaults → file → environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ rtmp: { port: 2000 }, http: { port: 9000 } }));
+    const config = loadConfig({ file, env: { STAGEDOOR_RTMP_PORT: '3000', STAGEDOOR_LOG_LEVEL: 'warn' } });
+    expect(config.rtmp.port).toBe(3000);
+    expect(config.http.port).toBe(9000);
+    expect(config.log.level).toBe('warn');
+  });
+
+  it('explains an unreadable or non-JSON file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-config-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{ not json');
+    expect(errorOf(() => loadConfig({ file })).message).toMatch(/is not valid JSON/);
+    expect(errorOf(() => loadConfig({ file: join(dir, 'missing.json') })).message).toMatch(/cannot be read/);
+  });
+
+  it('picks the file from --config, then STAGEDOOR_CONFIG, then the default', () => {
+    expect(resolveConfigPath(['--config', 'a.json'], {})).toBe('a.json');
+    expect(resolveConfigPath(['--config=b.json'], {})).toBe('b.json');
+    expect(resolveConfigPath([], { STAGEDOOR_CONFIG: 'c.json' })).toBe('c.json');
+    expect(resolveConfigPath([], {})).toBe('config/default.json');
+  });
+
+  it('ships a config/default.json that validates', () => {
+    const config = loadConfig({ file: 'config/default.json', env: {} });
+    expect(config.auth.keys[0]).toMatchObject({ kid: 'dev', alg: 'HS256', createIfMissing: true });
+  });
+});
