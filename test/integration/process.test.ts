@@ -50,6 +50,16 @@ describe('the stagedoor process', () => {
     try {
       await until(() => (main.stdout().includes('"event":"session_start"') ? true : undefined));
       expect(main.stdout().split('\n').filter(Boolean).every((line) => line.startsWith('{'))).toBe(true);
+      // The token tool signs with the same key from the same config: its token publishes too.
+      const minted = spawn(process.execPath, [resolve('dist/cli.js'), 'token', '--config', resolve('config/default.json'), '--sub', 'live/tool', '--scope', 'publish', '--ttl', '60'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let jwt = '';
+      minted.stdout!.on('data', (d: Buffer) => (jwt += d.toString()));
+      await new Promise((r) => minted.on('exit', r));
+      expect(jwt.trim()).toMatch(/^eyJ/);
+      const toolPublisher = publish(`${server.replace('localhost', '127.0.0.1')}/tool?token=${jwt.trim()}`, 30);
+      await until(() => (main.stdout().split('\n').some((l) => l.includes('"event":"session_start"') && l.includes('"subject":"live/tool"')) ? true : undefined));
+      toolPublisher.stop();
+      await sleep(100);
       const sentAt = Date.now();
       main.child.kill('SIGTERM');
       const exit = await main.exited;
