@@ -60,7 +60,7 @@ describe('verifyToken', () => {
     expect((await verifyToken(await hs(claims(), {}), twoHs, options, NOW)).tokenId).toMatch(/^sha256:/);
   });
 
-  it.each([
+  const refusals: Array<readonly [ErrorCode, () => Promise<string>]> = [
     ['TOKEN_MALFORMED', async () => 'garbage'],
     ['TOKEN_MALFORMED', async () => `${'a'.repeat(9000)}.b.c`],
     ['TOKEN_MALFORMED', async () => 'bm90IGpzb24.e30.c2ln'],
@@ -80,7 +80,8 @@ describe('verifyToken', () => {
     ['CLAIM_INVALID', async () => hs({ ...claims(), exp: String(nowSec + 60) } as never)],
     ['CLAIM_INVALID', async () => hs(claims({ sub: 42 }))],
     ['CLAIM_INVALID', async () => hs(claims({ scope: { publish: true } }))],
-  ] as const)('refuses with %s (%#)', async (code, make) => {
+  ];
+  it.each(refusals)('refuses with %s (%#)', async (code, make) => {
     expect(await codeOf(await make())).toBe(code);
   });
 
