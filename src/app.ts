@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
@@ -10,6 +11,11 @@ import { StreamHub } from './media/stream-hub.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
 import { adoptNmsLogger } from './ingest/rtmp/nms.js';
 import { buildHttpServer } from './http/http-server.js';
+import { StreamRules } from './auth/stream-rules.js';
+import { locateFfmpeg } from './transcode/locate-ffmpeg.js';
+import { TranscodeManager } from './transcode/transcode-manager.js';
+import { HlsViewers } from './delivery/hls-viewers.js';
+import { registerHlsRoutes } from './delivery/hls-routes.js';
 
 export interface Stagedoor {
   readonly config: Config;
@@ -17,6 +23,9 @@ export interface Stagedoor {
   readonly authenticator: TokenAuthenticator;
   readonly registry: SessionRegistry;
   readonly hub: StreamHub;
+  /** Undefined when `hls.enabled` is false. */
+  readonly transcoders: TranscodeManager | undefined;
+  readonly hlsViewers: HlsViewers;
   /** Listens on every port; resolves with the bound addresses (port 0 picks a free one). */
   start(): Promise<{ rtmp: AddressInfo; http: AddressInfo }>;
   /** Stops accepting, closes every session with reason `shutdown`, closes the listeners. */
@@ -31,6 +40,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const authenticator = new TokenAuthenticator({
     keys,
     cache: new TokenCache(config.auth.cacheMaxEntries),
+    rules: new StreamRules(config.streams),
     clockToleranceSec: config.auth.clockToleranceSec,
     requireExp: config.auth.requireExp,
   });
@@ -47,7 +57,16 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
       admissionTimeoutMs: config.rtmp.admissionTimeoutSec * 1000,
     },
   });
-  const http = buildHttpServer({ log });
+  // FFmpeg is looked up before anything listens: a missing binary is a startup error, not a surprise.
+  const ffmpeg = config.hls.enabled ? locateFfmpeg(config.hls.ffmpegPath) : undefined;
+  const transcoders = ffmpeg
+    ? new TranscodeManager({ hub, ffmpegPath: ffmpeg.path, hls: config.hls, mediaDir: config.mediaDir, log: log.child({ component: 'transcode' }) })
+    : undefined;
+  const hlsViewers = new HlsViewers({ authenticator, registry }, { idleMs: config.hls.viewerIdleSec * 1000 });
+  const http = buildHttpServer({
+    log,
+    register: (app) => registerHlsRoutes(app, { mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins }),
+  });
   let stopping: Promise<void> | undefined;
 
   return {
@@ -56,7 +75,15 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     authenticator,
     registry,
     hub,
+    transcoders,
+    hlsViewers,
     async start() {
+      if (transcoders) {
+        await mkdir(config.mediaDir, { recursive: true });
+        await transcoders.removeStaleOutput();
+        transcoders.start();
+        log.info({ event: 'ffmpeg_found', path: ffmpeg!.path, version: ffmpeg!.version }, 'ffmpeg found');
+      }
       const rtmpAddress = await rtmp.listen(config.rtmp.host, config.rtmp.port);
       await http.listen({ host: config.http.host, port: config.http.port });
       const httpAddress = http.server.address() as AddressInfo;
@@ -67,7 +94,8 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
       stopping ??= (async () => {
         const closing = rtmp.close();
         const closed = registry.closeAll('shutdown');
-        await Promise.all([closing, http.close()]);
+        hlsViewers.close();
+        await Promise.all([closing, http.close(), transcoders?.stop()]);
         log.info({ event: 'stopped', sessionsClosed: closed }, 'stagedoor stopped');
       })();
       return stopping;

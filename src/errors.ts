@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   PROTOCOL_ERROR: { status: 400, message: 'the client broke the protocol' },
   NOT_FOUND: { status: 404, message: 'not found' },
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
+  FFMPEG_MISSING: { status: 500, message: 'FFmpeg is not installed or not working' },
+  SESSION_ENDED: { status: 401, message: 'this viewer session has ended; open the playlist again with a token' },
   INTERNAL_ERROR: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -5,6 +5,7 @@ import type { KeyStore } from './key-store.js';
 import { authorize } from './policy.js';
 import type { StreamPath } from './stream-path.js';
 import type { TokenCache } from './token-cache.js';
+import type { StreamRules } from './stream-rules.js';
 import { verifyToken, type VerifyOptions } from './verify-token.js';
 
 export type Protocol = 'rtmp' | 'ws' | 'hls' | 'http';
@@ -28,6 +29,7 @@ export interface Authenticator {
 export interface TokenAuthenticatorOptions extends VerifyOptions {
   keys: KeyStore;
   cache: TokenCache;
+  rules: StreamRules;
   now?: () => number;
 }
 
@@ -41,7 +43,11 @@ export class TokenAuthenticator implements Authenticator {
   }
 
   async authenticate(request: AccessRequest): Promise<Grant> {
-    if (request.token === undefined || request.token === '') throw new StagedoorError('TOKEN_MISSING');
+    if (request.token === undefined || request.token === '') {
+      // An open stream needs no token (but a token that is sent is still checked, below).
+      if (request.stream && this.#options.rules.securityFor(request.stream, request.action) === 'open') return anonymousGrant();
+      throw new StagedoorError('TOKEN_MISSING');
+    }
     const grant = await this.verify(request.token);
     authorize(grant, request.action, request.stream);
     return grant;
@@ -56,4 +62,21 @@ export class TokenAuthenticator implements Authenticator {
     this.#options.cache.set(token, grant, now);
     return grant;
   }
+}
+
+/** What an anonymous viewer or publisher of an open stream holds: no subject, no expiry. */
+export function anonymousGrant(): Grant {
+  return {
+    subject: undefined,
+    scopes: [],
+    tokenId: 'anonymous',
+    jti: undefined,
+    kid: undefined,
+    issuer: undefined,
+    expiresAt: undefined,
+    keyActions: new Set(['publish', 'play']),
+    subjectIsStream: false,
+    keySource: 'open-stream',
+    claims: {},
+  };
 }

@@ -50,6 +50,29 @@ const keySchema = z
 
 export type KeyConfig = z.infer<typeof keySchema>;
 
+const name = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use [A-Za-z0-9_-], at most 32 characters');
+
+/** One HLS rendition: `copy` passes the publisher's H.264/AAC through; a rung is a libx264 encode. */
+const renditionSchema = z.union([
+  z.strictObject({ name, copy: z.literal(true) }),
+  z.strictObject({
+    name,
+    height: z.number().int().min(90).max(2160),
+    videoBitrateKbps: z.number().int().min(64).max(50_000),
+    audioBitrateKbps: z.number().int().min(32).max(512).default(128),
+    preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+  }),
+]);
+export type RenditionConfig = z.infer<typeof renditionSchema>;
+
+/** Security of the streams whose `app/name` matches `match` (first match wins; default secured). */
+const streamRuleSchema = z.strictObject({
+  match: z.string().min(1),
+  publish: z.enum(['secured', 'open']).default('secured'),
+  play: z.enum(['secured', 'open']).default('secured'),
+});
+export type StreamRuleConfig = z.infer<typeof streamRuleSchema>;
+
 export const configSchema = z.strictObject({
   rtmp: z
     .strictObject({
@@ -67,7 +90,39 @@ export const configSchema = z.strictObject({
       gopCacheBytes: z.number().int().min(0).default(8 * 1024 * 1024),
     })
     .prefault({}),
-  http: z.strictObject({ host: host.default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+  http: z
+    .strictObject({
+      host: host.default('0.0.0.0'),
+      port: port.default(8080),
+      /** Origins allowed to read HLS from a browser; `*` (default) suits token-in-URL players. */
+      corsOrigins: z.array(z.string().min(1)).default(['*']),
+    })
+    .prefault({}),
+  hls: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** FFmpeg binary; else $STAGEDOOR_FFMPEG, else `ffmpeg` on PATH. */
+      ffmpegPath: z.string().min(1).optional(),
+      segmentSec: z.number().min(0.5).max(10).default(1),
+      playlistSize: z.number().int().min(2).max(60).default(6),
+      renditions: z.array(renditionSchema).min(1).default([{ name: 'copy', copy: true }]),
+      encryption: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** A new AES-128 key every this many segments. */
+          rotateEverySegments: z.number().int().min(1).default(10),
+        })
+        .prefault({}),
+      /** An HLS viewer that requests nothing for this long is ended (`idle`). */
+      viewerIdleSec: z.number().positive().max(3600).default(30),
+      /** How long the files of an ended stream stay (players see #EXT-X-ENDLIST), then are removed. */
+      cleanupAfterSec: z.number().min(0).max(86_400).default(30),
+      /** Grace between SIGTERM and SIGKILL when stopping FFmpeg. */
+      stopTimeoutSec: z.number().positive().max(60).default(3),
+      restartBackoffMaxSec: z.number().positive().max(300).default(10),
+    })
+    .prefault({}),
+  streams: z.array(streamRuleSchema).default([]),
   admin: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(8081) }).prefault({}),
   mediaDir: z.string().min(1).default('media'),
   log: z

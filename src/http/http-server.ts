@@ -7,6 +7,8 @@ import { redactText } from '../log/redact.js';
 
 export interface HttpServerDeps {
   log: Logger;
+  /** Routes of the features that live on the public port (HLS delivery …). */
+  register?: (app: FastifyInstance) => void;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface HttpServerDeps {
  * WebSocket upgrades to unknown paths get a plain 404 instead of reaching any handler that
  * could throw (node-media-server's HTTP server dies on `/live/a%20b.flv`).
  */
-export function buildHttpServer({ log }: HttpServerDeps): FastifyInstance {
+export function buildHttpServer({ log, register }: HttpServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // Request lines are logged by our own hook with the token redacted from the URL.
@@ -31,6 +33,7 @@ export function buildHttpServer({ log }: HttpServerDeps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  register?.(app);
 
   app.setNotFoundHandler(async (_request, reply) => {
     const error = new StagedoorError('NOT_FOUND');

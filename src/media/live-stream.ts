@@ -55,6 +55,11 @@ export class LiveStream {
     this.#sinks.delete(sinkId);
   }
 
+  /** The publisher's codec headers and metadata, once seen. */
+  get headers(): { metadata: MediaPacket | null; audio: MediaPacket | null; video: MediaPacket | null } {
+    return { metadata: this.#metadata, audio: this.#audioHeader, video: this.#videoHeader };
+  }
+
   /** What a sink joining now must receive first. */
   startupPackets(): MediaPacket[] {
     const head = [this.#metadata, this.#audioHeader, this.#videoHeader].filter((p): p is MediaPacket => p !== null);

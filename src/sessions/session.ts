@@ -17,6 +17,7 @@ export type EndReason =
   | 'slow-consumer'
   | 'protocol-error'
   | 'error'
+  | 'idle'
   | 'shutdown';
 
 export interface SessionInit {

@@ -94,3 +94,8 @@ declare module 'node-media-server/src/core/logger.js' {
   const logger: NmsLogger;
   export = logger;
 }
+
+declare module 'node-media-server/src/protocol/amf.js' {
+  /** Decodes an AMF0 data message such as `@setDataFrame onMetaData {…}`. May throw on garbage. */
+  export function decodeAmf0Data(buffer: Buffer): { cmd?: unknown; method?: unknown; dataObj?: Record<string, unknown> | null; [key: string]: unknown };
+}

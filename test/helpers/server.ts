@@ -1,4 +1,7 @@
 import { Writable } from 'node:stream';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -18,9 +21,11 @@ export interface TestServer {
   stagedoor: Stagedoor;
   rtmpPort: number;
   httpPort: number;
+  mediaDir: string;
   logs: LogLine[];
   rawLog: string[];
   url(stream: string, token?: string): string;
+  hlsUrl(stream: string, token?: string, file?: string): string;
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   stop(): Promise<void>;
 }
@@ -34,6 +39,7 @@ export function testConfig(rsa?: RsaPair, overrides: Partial<ConfigInput> = {}):
     admin: { host: '127.0.0.1', port: 0 },
     log: { level: 'debug' },
     banner: { enabled: false },
+    mediaDir: mkdtempSync(join(tmpdir(), 'sd-media-')),
     ...overrides,
     auth: { keys, clockToleranceSec: 0, ...overrides.auth },
   };
@@ -62,9 +68,11 @@ export async function startServer(config: ConfigInput = testConfig()): Promise<T
     stagedoor,
     rtmpPort: rtmp.port,
     httpPort: http.port,
+    mediaDir: parsed.mediaDir,
     logs,
     rawLog,
     url: (stream, token) => `rtmp://127.0.0.1:${rtmp.port}/${stream}${token === undefined ? '' : `?token=${token}`}`,
+    hlsUrl: (stream, token, file = 'index.m3u8') => `http://127.0.0.1:${http.port}/${stream}/${file}${token === undefined ? '' : `?token=${token}`}`,
     waitForLog(match, timeoutMs = 5000) {
       const found = logs.find(match);
       if (found) return Promise.resolve(found);

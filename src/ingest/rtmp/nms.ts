@@ -5,9 +5,10 @@ import Rtmp from 'node-media-server/src/protocol/rtmp.js';
 import Flv from 'node-media-server/src/protocol/flv.js';
 import AVPacket from 'node-media-server/src/core/avpacket.js';
 import nmsLogger from 'node-media-server/src/core/logger.js';
+import { decodeAmf0Data } from 'node-media-server/src/protocol/amf.js';
 import type { Logger } from '../../log/logger.js';
 
-export { Rtmp, Flv, AVPacket };
+export { Rtmp, Flv, AVPacket, decodeAmf0Data };
 
 /** Pinned version; the hardening and its tests are written against exactly this release. */
 export const NMS_VERSION = '4.4.3';

@@ -11,6 +11,7 @@ import { MediaPacket } from '../../media/media-packet.js';
 import type { AVPacket } from './nms.js';
 import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
 import { tokenFromQuery } from './token-from-query.js';
+import { normalizeAddress } from '../../net/address.js';
 
 export interface RtmpConnectionDeps {
   authenticator: Authenticator;
@@ -228,10 +229,4 @@ export class RtmpConnection implements MediaSink {
     if (this.#admissionTimer) clearTimeout(this.#admissionTimer);
     this.#admissionTimer = undefined;
   }
-}
-
-/** `::ffff:127.0.0.1` → `127.0.0.1`; the address without the port. */
-export function normalizeAddress(address: string | undefined): string {
-  if (!address) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

@@ -1,0 +1,92 @@
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StagedoorError } from '../errors.js';
+import { checkStreamPath } from '../auth/stream-path.js';
+import { normalizeAddress } from '../net/address.js';
+import type { HlsViewers } from './hls-viewers.js';
+import { mediaKindOf, resolveMediaFile } from './safe-path.js';
+import { rewritePlaylist } from './playlist-rewrite.js';
+import { parseRange } from './byte-range.js';
+import { tokenFromRequest } from './request-token.js';
+
+export interface HlsRoutesDeps {
+  mediaDir: string;
+  viewers: HlsViewers;
+  corsOrigins: readonly string[];
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  m3u8: 'application/vnd.apple.mpegurl',
+  ts: 'video/mp2t',
+  m4s: 'video/iso.segment',
+  mp4: 'video/mp4',
+  key: 'application/octet-stream',
+};
+
+/** Registers `GET /<app>/<stream>/<file>`: every playlist, segment and key request is authorised. */
+export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): void {
+  const allowAny = deps.corsOrigins.includes('*');
+  const cors = (request: FastifyRequest, reply: FastifyReply): void => {
+    const origin = request.headers.origin;
+    if (allowAny) reply.header('access-control-allow-origin', '*');
+    else if (origin && deps.corsOrigins.includes(origin)) reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+    reply.header('access-control-expose-headers', 'Content-Length, Content-Range');
+  };
+
+  app.options('/:app/:stream/:file', async (request, reply) => {
+    cors(request, reply);
+    return reply
+      .code(204)
+      .header('access-control-allow-methods', 'GET, HEAD, OPTIONS')
+      .header('access-control-allow-headers', 'Authorization, Range')
+      .header('access-control-max-age', '600')
+      .send();
+  });
+
+  app.get<{ Params: { app: string; stream: string; file: string }; Querystring: Record<string, string | string[]> }>('/:app/:stream/:file', async (request, reply) => {
+    cors(request, reply);
+    reply.header('cache-control', 'no-store');
+    const { app: appName, stream: streamName, file } = request.params;
+    const kind = mediaKindOf(file);
+    if (!kind) throw new StagedoorError('NOT_FOUND');
+    let stream;
+    try {
+      stream = checkStreamPath(appName, streamName);
+    } catch {
+      throw new StagedoorError('NOT_FOUND');
+    }
+    const vs = request.query.vs;
+    const admission = await deps.viewers.admit({
+      stream,
+      address: normalizeAddress(request.ip),
+      pass: typeof vs === 'string' ? vs : undefined,
+      token: tokenFromRequest({ query: request.query, authorization: request.headers.authorization, cookie: request.headers.cookie }),
+      origin: request.headers.origin,
+    });
+    const path = await resolveMediaFile(deps.mediaDir, stream.app, stream.name, file);
+    const ext = file.slice(file.lastIndexOf('.') + 1);
+    reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
+
+    if (kind === 'playlist') {
+      const body = rewritePlaylist(await readFile(path, 'utf8'), 'vs', admission.pass);
+      admission.session.bytesOut += Buffer.byteLength(body);
+      return reply.header('cache-control', 'private, no-cache').send(body);
+    }
+
+    const { size } = await stat(path);
+    reply.header('accept-ranges', 'bytes').header('cache-control', kind === 'key' ? 'private, no-store' : 'private, max-age=60');
+    const range = parseRange(request.headers.range, size);
+    if (range.kind === 'unsatisfiable') {
+      return reply.code(416).header('content-range', `bytes */${size}`).send();
+    }
+    const start = range.kind === 'partial' ? range.start : 0;
+    const end = range.kind === 'partial' ? range.end : size - 1;
+    const length = size === 0 ? 0 : end - start + 1;
+    if (range.kind === 'partial') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
+    reply.header('content-length', length);
+    admission.session.bytesOut += request.method === 'HEAD' ? 0 : length;
+    if (length === 0 || request.method === 'HEAD') return reply.send();
+    return reply.send(createReadStream(path, { start, end }));
+  });
+}

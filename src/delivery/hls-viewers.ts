@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { StagedoorError } from '../errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Grant } from '../auth/grant.js';
+import { formatStreamPath, type StreamPath } from '../auth/stream-path.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { EndReason, Session } from '../sessions/session.js';
+import { ViewerPassSigner } from './viewer-pass.js';
+
+/** One HLS viewer: a token (or open access) at an address watching a stream, across requests. */
+interface Viewer {
+  id: string;
+  key: string;
+  stream: StreamPath;
+  address: string;
+  grant: Grant;
+  session: Session | undefined;
+  lastSeen: number;
+  /** Set when the session ended for a reason that must refuse the viewer's later requests. */
+  refusedWith: StagedoorError | undefined;
+  /** Forgotten after this instant. */
+  until: number;
+}
+
+export interface HlsAdmission {
+  session: Session;
+  /** The `vs` value to rewrite into playlists for this viewer. */
+  pass: string;
+}
+
+export interface HlsViewersOptions {
+  idleMs: number;
+  maxViewers?: number;
+  now?: () => number;
+}
+
+/** Sessions whose end must stop the viewer's later requests (others, like idle, just reopen). */
+const REFUSE_AFTER: Partial<Record<EndReason, () => StagedoorError>> = {
+  expired: () => new StagedoorError('TOKEN_EXPIRED'),
+  revoked: () => new StagedoorError('TOKEN_REVOKED'),
+  kicked: () => new StagedoorError('SESSION_ENDED', 'this viewer was disconnected by an operator'),
+  shutdown: () => new StagedoorError('SESSION_ENDED'),
+};
+
+/**
+ * HLS has no connection to cut, so a viewer is a session kept alive by its requests: identified
+ * by token identity, address and stream, ended after `idleMs` without a request, and checked on
+ * every playlist, segment and key request. After expiry, a kick or a revocation its next request
+ * is refused.
+ */
+export class HlsViewers {
+  readonly #byId = new Map<string, Viewer>();
+  readonly #byKey = new Map<string, Viewer>();
+  readonly #passes: ViewerPassSigner;
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #now: () => number;
+
+  constructor(
+    private readonly deps: { authenticator: Authenticator; registry: SessionRegistry },
+    private readonly options: HlsViewersOptions,
+  ) {
+    this.#passes = new ViewerPassSigner();
+    this.#now = options.now ?? Date.now;
+    this.#sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(100, options.idleMs / 2)));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** Admits one request: with a pass from a rewritten playlist, or with a token (or none on open streams). */
+  async admit(request: { stream: StreamPath; address: string; pass: string | undefined; token: string | undefined; origin?: string | undefined }): Promise<HlsAdmission> {
+    const now = this.#now();
+    const streamKey = formatStreamPath(request.stream);
+    if (request.pass !== undefined && request.token === undefined) {
+      const pass = this.#passes.verify(request.pass, streamKey, now);
+      const viewer = pass ? this.#byId.get(pass.viewerId) : undefined;
+      if (!pass || !viewer) throw new StagedoorError('SESSION_ENDED', 'the viewer pass is invalid or unknown; open the playlist again with a token');
+      return this.#continue(viewer, now);
+    }
+    const grant = await this.deps.authenticator.authenticate({ token: request.token, action: 'play', protocol: 'hls', stream: request.stream, address: request.address, origin: request.origin });
+    const key = `${grant.tokenId}|${request.address}|${streamKey}`;
+    const known = this.#byKey.get(key);
+    // Presenting the token again after a kick starts afresh, as reconnecting does over RTMP.
+    if (known && !known.refusedWith) {
+      known.grant = grant;
+      return this.#continue(known, now);
+    }
+    const viewer: Viewer = {
+      id: randomBytes(12).toString('base64url'),
+      key,
+      stream: request.stream,
+      address: request.address,
+      grant,
+      session: undefined,
+      lastSeen: now,
+      refusedWith: undefined,
+      until: grant.expiresAt ?? now + 24 * 3600_000,
+    };
+    if (known) this.#forget(known);
+    this.#byId.set(viewer.id, viewer);
+    this.#byKey.set(key, viewer);
+    this.#evictIfFull();
+    return this.#continue(viewer, now);
+  }
+
+  #continue(viewer: Viewer, now: number): HlsAdmission {
+    if (viewer.refusedWith) throw viewer.refusedWith;
+    if (viewer.grant.expiresAt !== undefined && viewer.grant.expiresAt <= now) {
+      viewer.session?.close('expired');
+      throw new StagedoorError('TOKEN_EXPIRED');
+    }
+    viewer.lastSeen = now;
+    if (!viewer.session || viewer.session.closed) viewer.session = this.#open(viewer);
+    if (viewer.session.closed) throw viewer.refusedWith ?? new StagedoorError('TOKEN_EXPIRED');
+    const pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until, stream: formatStreamPath(viewer.stream) });
+    return { session: viewer.session, pass };
+  }
+
+  #open(viewer: Viewer): Session {
+    return this.deps.registry.open({
+      kind: 'viewer',
+      protocol: 'hls',
+      stream: viewer.stream,
+      grant: viewer.grant,
+      address: viewer.address,
+      terminate: (reason) => {
+        const refusal = REFUSE_AFTER[reason];
+        if (refusal) viewer.refusedWith = refusal();
+      },
+    });
+  }
+
+  /** Ends sessions idle for longer than `idleMs` and forgets viewers whose token has expired. */
+  sweep(): void {
+    const now = this.#now();
+    for (const viewer of [...this.#byId.values()]) {
+      if (viewer.session && !viewer.session.closed && now - viewer.lastSeen > this.options.idleMs) viewer.session.close('idle');
+      if (viewer.until + this.options.idleMs < now) this.#forget(viewer);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+  }
+
+  #forget(viewer: Viewer): void {
+    this.#byId.delete(viewer.id);
+    if (this.#byKey.get(viewer.key) === viewer) this.#byKey.delete(viewer.key);
+  }
+
+  #evictIfFull(): void {
+    const max = this.options.maxViewers ?? 100_000;
+    while (this.#byId.size > max) {
+      const oldest = this.#byId.values().next().value as Viewer;
+      oldest.session?.close('idle');
+      this.#forget(oldest);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import type { RenditionConfig } from '../config/schema.js';
+
+export interface InputTracks {
+  hasAudio: boolean;
+  /** The copy rendition can only pass H.264 through; other codecs are re-encoded for it. */
+  videoIsH264: boolean;
+  audioIsAac: boolean;
+}
+
+export interface FfmpegArgsInput {
+  outputDir: string;
+  renditions: readonly RenditionConfig[];
+  segmentSec: number;
+  playlistSize: number;
+  tracks: InputTracks;
+  /** Restarting after a crash: continue the playlists with a discontinuity instead of rewriting them. */
+  append: boolean;
+  /** `-hls_key_info_file` path when AES-128 is on. */
+  keyInfoFile?: string | undefined;
+}
+
+/** Media playlist of a rendition, relative to the stream directory. */
+export const renditionPlaylist = (name: string): string => `${name}.m3u8`;
+
+/**
+ * The FFmpeg argument array for one live stream: FLV on stdin, one HLS media playlist per
+ * rendition, every libx264 rung scaled from a single decode (split filter) with key frames forced
+ * on segment boundaries so renditions stay aligned. Pure: same input, same array; no shell ever.
+ */
+export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
+  const { renditions, segmentSec, tracks } = input;
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-fflags', '+genpts', '-f', 'flv', '-i', 'pipe:0'];
+
+  // A copy rendition with a non-H.264 source is encoded at source size like a rung.
+  const encoded = renditions.filter((r) => !('copy' in r) || !tracks.videoIsH264);
+  if (encoded.length > 0) {
+    const labels = encoded.map((_, i) => `[s${i}]`);
+    const split = encoded.length === 1 ? '[0:v:0]null[s0]' : `[0:v:0]split=${encoded.length}${labels.join('')}`;
+    const scales = encoded.map((r, i) => ('copy' in r ? `[s${i}]null[v${i}]` : `[s${i}]scale=-2:${r.height}[v${i}]`));
+    args.push('-filter_complex', [split, ...scales].join(';'));
+  }
+
+  const streamMap: string[] = [];
+  renditions.forEach((rendition, i) => {
+    const encodeIndex = encoded.indexOf(rendition);
+    if (encodeIndex < 0) {
+      args.push('-map', '0:v:0', `-c:v:${i}`, 'copy');
+    } else {
+      const kbps = 'copy' in rendition ? 4000 : rendition.videoBitrateKbps;
+      const preset = 'copy' in rendition ? 'veryfast' : rendition.preset;
+      args.push(
+        '-map', `[v${encodeIndex}]`,
+        `-c:v:${i}`, 'libx264', `-preset:v:${i}`, preset, `-tune:v:${i}`, 'zerolatency', `-pix_fmt:v:${i}`, 'yuv420p',
+        `-b:v:${i}`, `${kbps}k`, `-maxrate:v:${i}`, `${Math.round(kbps * 1.1)}k`, `-bufsize:v:${i}`, `${kbps * 2}k`,
+        `-force_key_frames:v:${i}`, `expr:gte(t,n_forced*${segmentSec})`, `-sc_threshold:v:${i}`, '0',
+      );
+    }
+    if (tracks.hasAudio) {
+      args.push('-map', '0:a:0');
+      if (tracks.audioIsAac) args.push(`-c:a:${i}`, 'copy');
+      else args.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, `${'copy' in rendition ? 128 : rendition.audioBitrateKbps}k`);
+    }
+    streamMap.push(tracks.hasAudio ? `v:${i},a:${i},name:${rendition.name}` : `v:${i},name:${rendition.name}`);
+  });
+
+  const flags = ['delete_segments', 'independent_segments', 'temp_file', 'program_date_time'];
+  if (input.append) flags.push('append_list', 'discont_start');
+  if (input.keyInfoFile) flags.push('periodic_rekey');
+  args.push(
+    '-f', 'hls',
+    '-hls_time', String(segmentSec),
+    '-hls_list_size', String(input.playlistSize),
+    '-hls_delete_threshold', '2',
+    '-hls_flags', flags.join('+'),
+    '-hls_segment_type', 'mpegts',
+    '-hls_segment_filename', join(input.outputDir, '%v_%05d.ts'),
+  );
+  if (input.keyInfoFile) args.push('-hls_key_info_file', input.keyInfoFile);
+  args.push('-var_stream_map', streamMap.join(' '), join(input.outputDir, '%v.m3u8'));
+  return args;
+}

@@ -1,0 +1,255 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import type { Config } from '../config/schema.js';
+import type { LiveStream, MediaSink } from '../media/live-stream.js';
+import { FLV_FILE_HEADER, PacketFlag, type MediaPacket } from '../media/media-packet.js';
+import type { EndReason } from '../sessions/session.js';
+import { decodeAmf0Data } from '../ingest/rtmp/nms.js';
+import { buildFfmpegArgs, renditionPlaylist, type InputTracks } from './ffmpeg-args.js';
+import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';
+import { avcCodecString, buildMasterPlaylist, type SourceInfo } from './master-playlist.js';
+import { KeyRotator } from './key-rotator.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+/** Marks a directory as a stream directory Stagedoor created (and may delete). */
+export const STREAM_DIR_MARKER = '.stagedoor-stream';
+/** FFmpeg is this far behind (bytes queued on its stdin): drop media until the next key frame. */
+const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
+const MASTER_POLL_MS = 50;
+
+export interface TranscoderDeps {
+  ffmpegPath: string;
+  hls: Config['hls'];
+  mediaDir: string;
+  log: Logger;
+  /** Counts restarts for metrics and tests. */
+  onRestart?: (stream: string) => void;
+}
+
+type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
+
+/**
+ * One live stream's FFmpeg: fed the publisher's FLV packets on stdin, supervised (restart with
+ * backoff while the publisher is live), stopped gracefully (EXT-X-ENDLIST) when the publisher
+ * goes, and its files removed `cleanupAfterSec` later.
+ */
+export class Transcoder implements MediaSink {
+  readonly id: string;
+  readonly dir: string;
+  readonly #stream: LiveStream;
+  readonly #deps: TranscoderDeps;
+  readonly #log: Logger;
+  #state: State = 'waiting';
+  #process: FfmpegProcess | undefined;
+  #runs = 0;
+  #failures = 0;
+  #backoffTimer: NodeJS.Timeout | undefined;
+  #rekeyTimer: NodeJS.Timeout | undefined;
+  #keys: KeyRotator | undefined;
+  #dropUntilKeyFrame = false;
+  #bytesFed = 0;
+  #masterWritten = false;
+  #ended: Promise<void> | undefined;
+
+  constructor(stream: LiveStream, deps: TranscoderDeps) {
+    this.#stream = stream;
+    this.#deps = deps;
+    this.id = `transcoder:${stream.key}`;
+    this.dir = join(deps.mediaDir, stream.path.app, stream.path.name);
+    this.#log = deps.log.child({ component: 'transcoder', stream: stream.key });
+  }
+
+  get pid(): number | undefined {
+    return this.#process?.running ? this.#process.pid : undefined;
+  }
+
+  get restarts(): number {
+    return Math.max(0, this.#runs - 1);
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Prepares an empty stream directory (a previous run's files are removed). */
+  async prepare(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+    await mkdir(this.dir, { recursive: true });
+    await writeFile(join(this.dir, STREAM_DIR_MARKER), '');
+  }
+
+  deliver(packet: MediaPacket): void {
+    if (this.#state === 'waiting') {
+      if (packet.flags !== PacketFlag.KeyFrame) return;
+      this.#spawn();
+      return; // the key frame is part of the startup packets just written
+    }
+    if (this.#state !== 'running' || !this.#process) return;
+    this.#feed(packet);
+  }
+
+  /** The publisher is gone: let FFmpeg finish the playlists, then remove the files later. */
+  end(reason: EndReason): void {
+    void this.stop(reason);
+  }
+
+  /** A new publisher took the stream over: restart FFmpeg on its media, continuing the playlists. */
+  restartForNewPublisher(): void {
+    if (this.#state === 'ending' || this.#state === 'ended') return;
+    const old = this.#process;
+    this.#process = undefined;
+    this.#state = 'waiting';
+    if (old) void old.stop(this.#deps.hls.stopTimeoutSec * 1000, { finish: false });
+  }
+
+  stop(reason: EndReason | 'shutdown'): Promise<void> {
+    this.#ended ??= (async () => {
+      this.#state = 'ending';
+      clearTimeout(this.#backoffTimer);
+      clearInterval(this.#rekeyTimer);
+      const process = this.#process;
+      if (process) {
+        const info = await process.stop(this.#deps.hls.stopTimeoutSec * 1000, { finish: true });
+        this.#log.info({ event: 'ffmpeg_stopped', reason, kind: info.kind, code: info.code, signal: info.signal }, 'ffmpeg stopped');
+      }
+      this.#state = 'ended';
+    })();
+    return this.#ended;
+  }
+
+  /** Deletes the stream directory (after `cleanupAfterSec`, or at shutdown). */
+  async removeFiles(): Promise<void> {
+    if (existsSync(join(this.dir, STREAM_DIR_MARKER))) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  #tracks(): InputTracks {
+    const { audio, video } = this.#stream.headers;
+    return {
+      hasAudio: audio !== null,
+      videoIsH264: video !== null && video.av.codec_id === 7,
+      audioIsAac: audio !== null && audio.av.codec_id === 10,
+    };
+  }
+
+  #spawn(): void {
+    const hls = this.#deps.hls;
+    const append = this.#runs > 0;
+    if (hls.encryption.enabled && !this.#keys) {
+      this.#keys = new KeyRotator(this.dir, Math.ceil(hls.playlistSize / hls.encryption.rotateEverySegments) + 3);
+    }
+    const args = buildFfmpegArgs({
+      outputDir: this.dir,
+      renditions: hls.renditions,
+      segmentSec: hls.segmentSec,
+      playlistSize: hls.playlistSize,
+      tracks: this.#tracks(),
+      append,
+      keyInfoFile: this.#keys?.keyInfoFile,
+    });
+    this.#state = 'running';
+    const start = async (): Promise<void> => {
+      if (this.#keys && !existsSync(this.#keys.keyInfoFile)) await this.#keys.rotate();
+      if (this.#state !== 'running') return;
+      const process = new FfmpegProcess(this.#deps.ffmpegPath, args);
+      this.#process = process;
+      this.#runs++;
+      if (this.#runs > 1) this.#deps.onRestart?.(this.#stream.key);
+      this.#log.info({ event: 'ffmpeg_started', pid: process.pid, run: this.#runs, append }, 'ffmpeg started');
+      this.#dropUntilKeyFrame = false;
+      process.stdin.write(FLV_FILE_HEADER);
+      for (const packet of this.#stream.startupPackets()) this.#feed(packet);
+      void process.exited.then((info) => this.#onExit(process, info));
+      if (this.#keys && !this.#rekeyTimer) {
+        this.#rekeyTimer = setInterval(() => {
+          this.#keys!.rotate().catch((error: unknown) => this.#log.error({ err: error }, 'key rotation failed'));
+        }, hls.segmentSec * hls.encryption.rotateEverySegments * 1000);
+        this.#rekeyTimer.unref();
+      }
+      if (!this.#masterWritten) void this.#writeMasterWhenReady(process);
+    };
+    start().catch((error: unknown) => {
+      this.#log.error({ err: error }, 'ffmpeg start failed');
+      this.#scheduleRestart();
+    });
+  }
+
+  #feed(packet: MediaPacket): void {
+    const process = this.#process!;
+    if (this.#dropUntilKeyFrame) {
+      if (packet.flags !== PacketFlag.KeyFrame) return;
+      this.#dropUntilKeyFrame = false;
+    }
+    if (process.stdin.writableLength > MAX_STDIN_BACKLOG) {
+      this.#log.warn({ event: 'transcoder_lagging', backlog: process.stdin.writableLength }, 'ffmpeg is not keeping up, dropping media until the next key frame');
+      this.#dropUntilKeyFrame = true;
+      return;
+    }
+    const tag = packet.flvTag;
+    this.#bytesFed += tag.length;
+    process.stdin.write(tag);
+  }
+
+  #onExit(process: FfmpegProcess, info: ExitInfo): void {
+    if (this.#process !== process) return; // an older run, replaced on purpose
+    if (this.#state === 'ending' || this.#state === 'ended') return;
+    this.#process = undefined;
+    const uptime = Date.now() - process.startedAt;
+    this.#log.error(
+      { event: 'ffmpeg_exited', kind: info.kind, code: info.code, signal: info.signal, uptimeMs: uptime, stderr: process.stderrTail(), error: info.error?.message },
+      'ffmpeg exited while the publisher is live',
+    );
+    if (uptime > 30_000) this.#failures = 0;
+    this.#scheduleRestart();
+  }
+
+  #scheduleRestart(): void {
+    if (this.#state === 'ending' || this.#state === 'ended') return;
+    this.#failures++;
+    const delay = Math.min(this.#deps.hls.restartBackoffMaxSec * 1000, 250 * 2 ** (this.#failures - 1));
+    this.#state = 'backoff';
+    this.#backoffTimer = setTimeout(() => {
+      // Restart on the next key frame so FFmpeg starts decodable (the GOP cache gives it one at once).
+      this.#state = 'waiting';
+      const startup = this.#stream.startupPackets();
+      if (startup.some((p) => p.flags === PacketFlag.KeyFrame)) this.#spawn();
+    }, delay);
+    this.#backoffTimer.unref();
+  }
+
+  /** The master is written once every rendition has a playlist, so it never names a missing one. */
+  async #writeMasterWhenReady(process: FfmpegProcess): Promise<void> {
+    const renditions = this.#deps.hls.renditions;
+    const startedAt = Date.now();
+    while (this.#process === process && process.running) {
+      if (renditions.every((r) => existsSync(join(this.dir, renditionPlaylist(r.name))))) {
+        const seconds = Math.max(0.5, (Date.now() - startedAt) / 1000);
+        await writeFileAtomic(join(this.dir, 'index.m3u8'), buildMasterPlaylist(renditions, this.#sourceInfo((this.#bytesFed * 8) / seconds)));
+        this.#masterWritten = true;
+        this.#log.info({ event: 'hls_ready', ms: Date.now() - startedAt }, 'hls master playlist written');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, MASTER_POLL_MS));
+    }
+  }
+
+  #sourceInfo(measuredBitrate: number): SourceInfo {
+    const { metadata, video, audio } = this.#stream.headers;
+    let meta: Record<string, unknown> = {};
+    try {
+      meta = (metadata ? decodeAmf0Data(metadata.av.data).dataObj : null) ?? {};
+    } catch {
+      /* metadata is advisory */
+    }
+    const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+    const declared = (num(meta.videodatarate) ?? 0) + (num(meta.audiodatarate) ?? 0);
+    return {
+      width: num(meta.width),
+      height: num(meta.height),
+      bitrate: Math.max(declared * 1000, measuredBitrate) || undefined,
+      videoCodec: video ? avcCodecString(video.av.data) : undefined,
+      hasAudio: audio !== null,
+    };
+  }
+}
