@@ -114,7 +114,8 @@ export class HlsViewers {
     viewer.lastSeen = now;
     if (!viewer.session || viewer.session.closed) viewer.session = this.#open(viewer);
     if (viewer.session.closed) throw viewer.refusedWith ?? new StagedoorError('TOKEN_EXPIRED');
-    const pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until, stream: formatStreamPath(viewer.stream) });
+    // The pass outlives the token a little so that a late request is told TOKEN_EXPIRED, not "unknown".
+    const pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: formatStreamPath(viewer.stream) });
     return { session: viewer.session, pass };
   }
 

@@ -65,7 +65,8 @@ export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
   });
 
   const flags = ['delete_segments', 'independent_segments', 'temp_file', 'program_date_time'];
-  if (input.append) flags.push('append_list', 'discont_start');
+  // append_list continues numbering and marks the join with #EXT-X-DISCONTINUITY.
+  if (input.append) flags.push('append_list');
   if (input.keyInfoFile) flags.push('periodic_rekey');
   args.push(
     '-f', 'hls',

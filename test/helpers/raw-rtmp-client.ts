@@ -109,6 +109,11 @@ export class RawRtmpClient {
     this.command({ cmd: 'play', transId: 3, cmdObj: null, streamName: streamKey, start: -2 }, this.#streamId);
   }
 
+  /** Sends one FLV tag body as an RTMP message (8 audio, 9 video, 18 data). */
+  sendTag(type: number, timestamp: number, data: Buffer): void {
+    this.#send(type === 9 ? 5 : type === 8 ? 4 : 6, type, this.#streamId, data, timestamp);
+  }
+
   /** Sends one video key frame and one audio frame, whether or not the server allowed it. */
   sendMedia(timestamp = 0): void {
     this.#send(5, 9, this.#streamId, FAKE_VIDEO_KEYFRAME, timestamp);

@@ -25,6 +25,8 @@ describe('error codes', () => {
       PROTOCOL_ERROR: 400,
       NOT_FOUND: 404,
       CONFIG_INVALID: 500,
+      FFMPEG_MISSING: 500,
+      SESSION_ENDED: 401,
       INTERNAL_ERROR: 500,
     });
   });

@@ -1,0 +1,93 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { publish, probe, sleep } from '../helpers/ffmpeg.js';
+import { eventually } from '../helpers/http.js';
+import { makeSampleFlv, readFlvTags, type FlvTag } from '../helpers/flv.js';
+import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';
+import { token } from '../helpers/tokens.js';
+
+let server: TestServer;
+let tags: FlvTag[];
+
+beforeAll(async () => {
+  server = await startServer(testConfig(undefined, { hls: { cleanupAfterSec: 0.5, stopTimeoutSec: 1 } }));
+  tags = readFlvTags(makeSampleFlv(mkdtempSync(join(tmpdir(), 'sd-flv-')), 2));
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+/** FFmpeg processes whose command line names this test server's media directory. */
+function ffmpegChildrenOf(mediaDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.startsWith('ffmpeg') || cmdline.includes('/ffmpeg\0')) {
+        if (cmdline.includes(mediaDir)) pids.push(Number(entry));
+      }
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  return pids;
+}
+
+const mediaSequence = (text: string): number => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? -1);
+const lastSegment = (text: string): number => Math.max(...text.split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(/_(\d+)\.ts$/.exec(l)?.[1] ?? -1)));
+const segmentCount = (text: string): number => text.split('\n').filter((l) => l.endsWith('.ts')).length;
+
+describe('the FFmpeg supervisor', () => {
+  it('restarts FFmpeg killed with SIGKILL and the playlist keeps growing', async () => {
+    const publisher = publish(server.url('live/crash', await token('live/crash', 'publish', 300)), 120, '320x180');
+    const playlistPath = join(server.mediaDir, 'live', 'crash', 'copy.m3u8');
+    try {
+      const transcoder = await eventually(() => server.stagedoor.transcoders!.get('live/crash')?.pid ? server.stagedoor.transcoders!.get('live/crash') : undefined);
+      await eventually(() => (existsSync(playlistPath) && segmentCount(readFileSync(playlistPath, 'utf8')) >= 3 ? true : undefined), 20_000);
+      const before = readFileSync(playlistPath, 'utf8');
+      const firstPid = transcoder!.pid!;
+      process.kill(firstPid, 'SIGKILL');
+      const secondPid = await eventually(() => (transcoder!.pid && transcoder!.pid !== firstPid ? transcoder!.pid : undefined), 10_000);
+      expect(secondPid).not.toBe(firstPid);
+      expect(existsSync(`/proc/${firstPid}`)).toBe(false); // reaped, not a zombie
+      await sleep(3500);
+      const after = readFileSync(playlistPath, 'utf8');
+      expect(lastSegment(after)).toBeGreaterThanOrEqual(lastSegment(before) + 3);
+      expect(mediaSequence(after)).toBeGreaterThanOrEqual(mediaSequence(before));
+      expect(after).toContain('#EXT-X-DISCONTINUITY');
+      const crash = await server.waitForLog((l) => l.event === 'ffmpeg_exited' && l.stream === 'live/crash');
+      expect(crash).toMatchObject({ kind: 'crashed', signal: 'SIGKILL' });
+      expect(transcoder!.restarts).toBe(1);
+      const result = await probe(server.hlsUrl('live/crash', await token('live/crash', 'play')), 15);
+      expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    } finally {
+      publisher.stop();
+    }
+    // Publisher gone: FFmpeg finishes the playlist, exits, and nothing is left running.
+    await eventually(() => (readFileSync(playlistPath, 'utf8').includes('#EXT-X-ENDLIST') ? true : undefined), 10_000);
+    await eventually(() => (ffmpegChildrenOf(server.mediaDir).length === 0 ? true : undefined), 10_000);
+    await eventually(() => (existsSync(join(server.mediaDir, 'live', 'crash')) ? undefined : true), 10_000);
+  });
+
+  it('leaves no FFmpeg behind across 50 publish/unpublish cycles', async () => {
+    for (let cycle = 0; cycle < 50; cycle++) {
+      const client = await RawRtmpClient.open(server.rtmpPort);
+      await client.handshake();
+      client.connectApp('live');
+      client.publish(`cycle?token=${await token('live/cycle', 'publish')}`);
+      await client.waitForStatus((s) => s.code === 'NetStream.Publish.Start');
+      for (const tag of tags.slice(0, 40)) client.sendTag(tag.type, tag.timestamp, tag.data);
+      if (cycle % 10 === 0) await eventually(() => server.stagedoor.transcoders!.get('live/cycle')?.pid, 5000);
+      client.destroy();
+      await client.closed;
+    }
+    await eventually(() => (ffmpegChildrenOf(server.mediaDir).length === 0 ? true : undefined), 15_000);
+    const started = server.logs.filter((l) => l.event === 'ffmpeg_started' && l.stream === 'live/cycle').length;
+    expect(started).toBeGreaterThanOrEqual(5);
+    expect(server.stagedoor.registry.list().filter((s) => s.protocol === 'rtmp')).toEqual([]);
+  }, 120_000);
+});
