@@ -16,6 +16,7 @@ import { locateFfmpeg } from './transcode/locate-ffmpeg.js';
 import { TranscodeManager } from './transcode/transcode-manager.js';
 import { HlsViewers } from './delivery/hls-viewers.js';
 import { registerHlsRoutes } from './delivery/hls-routes.js';
+import { registerStaticPages } from './http/static-pages.js';
 
 export interface Stagedoor {
   readonly config: Config;
@@ -65,7 +66,10 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const hlsViewers = new HlsViewers({ authenticator, registry }, { idleMs: config.hls.viewerIdleSec * 1000 });
   const http = buildHttpServer({
     log,
-    register: (app) => registerHlsRoutes(app, { mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins }),
+    register: (app) => {
+      registerStaticPages(app);
+      registerHlsRoutes(app, { mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins });
+    },
   });
   let stopping: Promise<void> | undefined;
 

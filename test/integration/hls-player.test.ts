@@ -1,0 +1,82 @@
+// hls.js in headless Chromium, given only the master URL with ?token=, as a web page would.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { publish, sleep, type RunningProcess } from '../helpers/ffmpeg.js';
+import { eventually } from '../helpers/http.js';
+import { launchChromium } from '../helpers/browser.js';
+import { sign, token } from '../helpers/tokens.js';
+
+let server: TestServer;
+let publisher: RunningProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startServer(testConfig(undefined, { hls: { renditions: [{ name: 'copy', copy: true }] } }));
+  publisher = publish(server.url('live/web', await token('live/web', 'publish', 600)), 120, '640x360');
+  const probeToken = await token('live/web', 'play');
+  await eventually(async () => ((await fetch(server.hlsUrl('live/web', probeToken))).status === 200 ? true : undefined), 20_000);
+  await sleep(2000);
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  publisher?.stop();
+  await server.stop();
+});
+
+interface PlayerState {
+  currentTime: number;
+  refusal: { status: number; code?: string } | undefined;
+  text: string;
+}
+
+/** Opens Stagedoor's own player page (hls.js) with the stream and token in the URL fragment. */
+async function openPlayer(stream: string, playToken: string) {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${server.httpPort}/player.html#stream=${stream}&token=${playToken}`);
+  const state = (): Promise<PlayerState> =>
+    page.evaluate(() => {
+      const w = window as unknown as { stagedoorRefusal?: PlayerState['refusal'] };
+      const video = document.getElementById('video') as HTMLVideoElement;
+      return { currentTime: video.currentTime, refusal: w.stagedoorRefusal, text: document.getElementById('state')!.textContent ?? '' };
+    });
+  return { page, state };
+}
+
+describe('hls.js in Chromium', () => {
+  it('plays index.m3u8?token=… and currentTime advances', async () => {
+    const { page, state } = await openPlayer('live/web', await token('live/web', 'play', 600));
+    const first = await eventually(async () => ((await state()).currentTime > 0.5 ? state() : undefined), 20_000);
+    await sleep(2000);
+    const later = await state();
+    expect(later.currentTime).toBeGreaterThan(first.currentTime + 1);
+    expect(later.refusal).toBeUndefined();
+    expect(later.text).toMatch(/playing .* s left on the token/);
+    await page.close();
+  });
+
+  it('stops after the token expires and the page sees the 401', async () => {
+    const exp = Date.now() + 5000;
+    const short = await sign({ sub: 'live/web', scope: 'play', exp: exp / 1000 }, { kid: 'hs' });
+    const { page, state } = await openPlayer('live/web', short);
+    await eventually(async () => ((await state()).currentTime > 0.5 ? true : undefined), 20_000);
+    const refused = await eventually(async () => {
+      const s = await state();
+      return s.refusal ? s : undefined;
+    }, 20_000);
+    expect(Date.now()).toBeGreaterThan(exp);
+    expect(refused.refusal).toEqual({ status: 401, code: 'TOKEN_EXPIRED' });
+    expect(refused.text).toBe('refused: 401 TOKEN_EXPIRED');
+    // Playback halts: whatever was buffered before exp plays out, then time stands still.
+    const stalledAt = await eventually(async () => {
+      const a = (await state()).currentTime;
+      await sleep(1500);
+      const b = (await state()).currentTime;
+      return b === a ? b : undefined;
+    }, 20_000);
+    expect(stalledAt).toBeGreaterThan(0);
+    await page.close();
+  });
+});
