@@ -9,12 +9,13 @@ import { mintToken } from './auth/mint-token.js';
 export async function startupBanner(config: Config, keys: KeyStore, ports: { rtmp: number; http: number }, now = Date.now()): Promise<string> {
   const { app, stream, publicHost, tokenTtlSec } = config.banner;
   const rtmpBase = `rtmp://${publicHost}:${ports.rtmp}/${app}`;
+  const httpBase = `http://${publicHost}:${ports.http}`;
   const signer = keys.signingKeys().find((k) => k.actions.has('publish') && k.actions.has('play'));
   const lines = ['', 'Stagedoor is up.', ''];
   if (!signer) {
     lines.push(
       `  Publish (OBS):  Server ${rtmpBase}   Stream key ${stream}?token=<JWT>`,
-      `  Play:           ffplay '${rtmpBase}/${stream}?token=<JWT>'`,
+      `  Play:           ffplay '${rtmpBase}/${stream}?token=<JWT>'   or   ${httpBase}/${app}/${stream}/index.m3u8?token=<JWT>`,
       '',
       '  No HS key with publish and play is configured here, so no ready-made token can be printed:',
       '  sign tokens with your issuer (sub = stream name, exp required).',
@@ -34,7 +35,17 @@ export async function startupBanner(config: Config, keys: KeyStore, ports: { rtm
     '  Publish from ffmpeg:',
     `    ffmpeg -re -f lavfi -i testsrc=size=1280x720:rate=30 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 30 -c:a aac -f flv '${rtmpBase}/${stream}?token=${publishToken}'`,
     '',
-    '  Play (RTMP):',
+    ...(config.hls.enabled
+      ? [
+          '  Watch in a browser (built-in hls.js player):',
+          `    ${httpBase}/player.html#stream=${app}/${stream}&token=${playToken}`,
+          '',
+          '  Play HLS (VLC, ffplay, Safari, any HLS player):',
+          `    ${httpBase}/${app}/${stream}/index.m3u8?token=${playToken}`,
+          '',
+        ]
+      : []),
+    '  Play RTMP:',
     `    ffplay '${rtmpBase}/${stream}?token=${playToken}'`,
     '',
     `  These tokens (kid ${signer.kid ?? '-'}, sub ${subject}) are valid until ${until}; they are cut off then.`,

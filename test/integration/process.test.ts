@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { publish, sleep } from '../helpers/ffmpeg.js';
+import { eventually } from '../helpers/http.js';
 
 const MAIN = resolve('dist/main.js');
 const started: ChildProcess[] = [];
@@ -45,11 +46,15 @@ describe('the stagedoor process', () => {
     const server = banner.match(/Server:\s+(rtmp:\/\/\S+)/)![1]!;
     const key = banner.match(/Stream key:\s+(\S+)/)![1]!;
     expect(banner).toMatch(/ffplay 'rtmp:\/\/localhost:\d+\/live\/cam1\?token=/);
+    const hlsUrl = banner.match(/(http:\/\/localhost:\d+\/live\/cam1\/index\.m3u8\?token=\S+)/)![1]!;
+    expect(banner).toMatch(/\/player\.html#stream=live\/cam1&token=eyJ/);
     // As OBS does: server URL + "/" + stream key.
     const publisher = publish(`${server}/${key}`.replace('localhost', '127.0.0.1'), 30);
     try {
       await until(() => (main.stdout().includes('"event":"session_start"') ? true : undefined));
       expect(main.stdout().split('\n').filter(Boolean).every((line) => line.startsWith('{'))).toBe(true);
+      // The printed HLS URL plays once the first segments exist.
+      await eventually(async () => ((await fetch(hlsUrl.replace('localhost', '127.0.0.1'))).status === 200 ? true : undefined), 20_000);
       // The token tool signs with the same key from the same config: its token publishes too.
       const minted = spawn(process.execPath, [resolve('dist/cli.js'), 'token', '--config', resolve('config/default.json'), '--sub', 'live/tool', '--scope', 'publish', '--ttl', '60'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let jwt = '';
@@ -81,6 +86,15 @@ describe('the stagedoor process', () => {
     const exit = await main.exited;
     expect(exit.code).toBe(78);
     expect(main.stderr()).toContain('unknown key "rtmp.prot"');
+  });
+
+  it('refuses to start without FFmpeg, saying how to install it', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sd-main-'));
+    const main = startMain(['--config', resolve('config/default.json')], { ...loopback, STAGEDOOR_FFMPEG: '/nonexistent/ffmpeg' }, cwd);
+    const exit = await main.exited;
+    expect(exit.code).toBe(1);
+    expect(main.stderr()).toContain('FFMPEG_MISSING');
+    expect(main.stderr()).toContain('apt-get install -y ffmpeg');
   });
 
   it('exits on SIGINT too, and a port in use is a clear startup error', async () => {
