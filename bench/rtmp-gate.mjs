@@ -3,46 +3,23 @@
 // after `exp` it cuts a publisher (exp → the server closes the TCP connection), against
 // nginx-rtmp refusing through an `on_publish` hook in the same run when nginx is installed.
 // Publishers send a pre-encoded FLV with -c copy so that encoder CPU does not skew the timings.
-import { spawn, execFileSync } from 'node:child_process';
 import { createServer as createNetServer, connect } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir, cpus, totalmem } from 'node:os';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { parseConfig } from '../dist/config/load-config.js';
 import { createStagedoor } from '../dist/app.js';
+import { fmt, freePort, machine, makeSample, nginxMissing, publishCopy, signer, startNginx, stats } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sd-bench-'));
 const secret = randomBytes(32).toString('hex');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function stats(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return { n: sorted.length, median: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1] };
-}
-
-function sample() {
-  const file = join(work, 'sample.flv');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine',
-    '-t', '20', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-f', 'flv', file]);
-  return file;
-}
-
-function publishCopy(file, url) {
-  const startedAt = performance.now();
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve({ code, ms: performance.now() - startedAt })));
-  return { child, exited };
-}
-
-const mint = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'bench' }).sign(new TextEncoder().encode(secret));
+const mint = signer(secret, 'bench');
 
 async function refusalTimes(file, urlFor) {
   const times = [];
@@ -91,43 +68,28 @@ async function expiryLags(file, rtmpPort) {
 }
 
 async function nginxRefusal(file) {
-  const module = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
-  if (!existsSync('/usr/sbin/nginx') || !existsSync(module)) return { skipped: 'nginx with libnginx-mod-rtmp is not installed (apt-get install -y nginx libnginx-mod-rtmp)' };
+  const missing = nginxMissing({ rtmp: true });
+  if (missing) return { skipped: missing };
   const hook = createHttpServer((req, res) => {
     req.resume();
     res.writeHead(403).end();
   });
   await new Promise((r) => hook.listen(0, '127.0.0.1', r));
-  const probe = createNetServer();
-  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
-  const port = probe.address().port;
-  await new Promise((r) => probe.close(r));
-  const dir = join(work, 'nginx');
-  mkdirSync(join(dir, 'logs'), { recursive: true });
-  writeFileSync(join(dir, 'nginx.conf'), `load_module ${module};
-daemon off; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log warn;
+  const port = await freePort();
+  const stop = await startNginx(join(work, 'nginx'), `master_process off;
 events { worker_connections 256; }
-rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish http://127.0.0.1:${hook.address().port}/auth; } } }
-`);
-  const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish http://127.0.0.1:${hook.address().port}/auth; } } }`, port);
   try {
-    for (let i = 0; i < 50; i++) {
-      const up = await new Promise((r) => connect({ host: '127.0.0.1', port }).on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false)));
-      if (up) break;
-      await sleep(100);
-    }
     return await refusalTimes(file, () => `rtmp://127.0.0.1:${port}/live/bench?token=forged`);
   } finally {
-    nginx.kill('SIGTERM');
+    await stop();
     hook.close();
   }
 }
 
-const fmt = (s) => (s.skipped ? `skipped: ${s.skipped}` : `median ${s.median.toFixed(0)} ms, p95 ${s.p95.toFixed(0)} ms, max ${s.max.toFixed(0)} ms (n=${s.n})`);
-
 async function main() {
-  const file = sample();
-  const config = parseConfig({ rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, banner: { enabled: false }, auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] } });
+  const file = makeSample(work);
+  const config = parseConfig({ rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, hls: { enabled: false }, banner: { enabled: false }, auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] } });
   const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
   const { rtmp } = await stagedoor.start();
   const results = {};
@@ -138,9 +100,9 @@ async function main() {
     await stagedoor.stop();
   }
   results.nginxRefusal = await nginxRefusal(file);
-  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const host = machine();
   const ratio = results.nginxRefusal.median ? results.stagedoorRefusal.median / results.nginxRefusal.median : undefined;
-  console.log(`\nRTMP gate benchmark, ${new Date().toISOString()}, ${machine}\n`);
+  console.log(`\nRTMP gate benchmark, ${new Date().toISOString()}, ${host}\n`);
   console.log(`  Refusal, Stagedoor (ffmpeg start → exit):       ${fmt(results.stagedoorRefusal)}`);
   console.log(`  Refusal, nginx-rtmp on_publish 403:               ${fmt(results.nginxRefusal)}`);
   if (ratio) console.log(`  Refusal ratio Stagedoor / nginx-rtmp (median):   ${ratio.toFixed(2)}`);
@@ -148,7 +110,7 @@ async function main() {
   console.log(`  Goals: refusal no slower than nginx-rtmp; expiry lag p95 < 100 ms → ${ratio === undefined || ratio <= 1 ? 'met' : 'NOT met'} / ${results.stagedoorExpiryLag.p95 < 100 ? 'met' : 'NOT met'}\n`);
   const out = join(here, 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'rtmp-gate.json'), JSON.stringify({ date: new Date().toISOString(), machine, runs: RUNS, ...results, refusalRatio: ratio }, null, 2));
+  writeFileSync(join(out, 'rtmp-gate.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, runs: RUNS, ...results, refusalRatio: ratio }, null, 2));
 }
 
 main().catch((error) => {

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StagedoorError } from '../errors.js';
 import { checkStreamPath } from '../auth/stream-path.js';
@@ -9,6 +8,7 @@ import { mediaKindOf, resolveMediaFile } from './safe-path.js';
 import { rewritePlaylist } from './playlist-rewrite.js';
 import { parseRange } from './byte-range.js';
 import { tokenFromRequest } from './request-token.js';
+import { SegmentCache } from './segment-cache.js';
 
 export interface HlsRoutesDeps {
   mediaDir: string;
@@ -27,6 +27,7 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Registers `GET /<app>/<stream>/<file>`: every playlist, segment and key request is authorised. */
 export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): void {
   const allowAny = deps.corsOrigins.includes('*');
+  const segments = new SegmentCache();
   const cors = (request: FastifyRequest, reply: FastifyReply): void => {
     const origin = request.headers.origin;
     if (allowAny) reply.header('access-control-allow-origin', '*');
@@ -74,7 +75,8 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       return reply.header('cache-control', 'private, no-cache').send(body);
     }
 
-    const { size } = await stat(path);
+    const bytes = await segments.read(path);
+    const size = bytes.length;
     reply.header('accept-ranges', 'bytes').header('cache-control', kind === 'key' ? 'private, no-store' : 'private, max-age=60');
     const range = parseRange(request.headers.range, size);
     if (range.kind === 'unsatisfiable') {
@@ -87,6 +89,6 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     reply.header('content-length', length);
     admission.session.bytesOut += request.method === 'HEAD' ? 0 : length;
     if (length === 0 || request.method === 'HEAD') return reply.send();
-    return reply.send(createReadStream(path, { start, end }));
+    return reply.send(range.kind === 'partial' ? bytes.subarray(start, end + 1) : bytes);
   });
 }

@@ -62,7 +62,8 @@ export class LiveStream {
 
   /** What a sink joining now must receive first. */
   startupPackets(): MediaPacket[] {
-    const head = [this.#metadata, this.#audioHeader, this.#videoHeader].filter((p): p is MediaPacket => p !== null);
+    // Video header before audio: FFmpeg's FLV probe then finds the video stream first.
+    const head = [this.#metadata, this.#videoHeader, this.#audioHeader].filter((p): p is MediaPacket => p !== null);
     return [...head, ...this.#gop];
   }
 

@@ -47,9 +47,19 @@ export class MediaPacket {
 
   /** FLV tag bytes (with previous-tag-size) for an FLV consumer such as FFmpeg's stdin. */
   get flvTag(): Buffer {
-    this.#flv ??= Flv.createMessage(this.av);
+    this.#flv ??= Flv.createMessage(this.av.codec_type === 18 ? withoutSetDataFrame(this.av) : this.av);
     return this.#flv;
   }
 }
 
-export const FLV_FILE_HEADER: Buffer = Flv.createHeader(true, true);
+// AMF0 string "@setDataFrame": RTMP wraps metadata in it; an FLV script tag must start at "onMetaData".
+const SET_DATA_FRAME = Buffer.from([0x02, 0x00, 0x0d, ...Buffer.from('@setDataFrame')]);
+
+function withoutSetDataFrame(av: AVPacket): AVPacket {
+  if (!av.data.subarray(0, SET_DATA_FRAME.length).equals(SET_DATA_FRAME)) return av;
+  const copy = new AVPacket();
+  Object.assign(copy, av);
+  copy.data = av.data.subarray(SET_DATA_FRAME.length);
+  copy.size = av.size - SET_DATA_FRAME.length;
+  return copy;
+}

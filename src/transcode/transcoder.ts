@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import type { Config } from '../config/schema.js';
 import type { LiveStream, MediaSink } from '../media/live-stream.js';
-import { FLV_FILE_HEADER, PacketFlag, type MediaPacket } from '../media/media-packet.js';
+import { PacketFlag, type MediaPacket } from '../media/media-packet.js';
 import type { EndReason } from '../sessions/session.js';
-import { decodeAmf0Data } from '../ingest/rtmp/nms.js';
+import { decodeAmf0Data, Flv } from '../ingest/rtmp/nms.js';
 import { buildFfmpegArgs, renditionPlaylist, type InputTracks } from './ffmpeg-args.js';
 import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';
 import { avcCodecString, buildMasterPlaylist, type SourceInfo } from './master-playlist.js';
@@ -17,7 +17,7 @@ import { writeFileAtomic } from './atomic-write.js';
 export const STREAM_DIR_MARKER = '.stagedoor-stream';
 /** FFmpeg is this far behind (bytes queued on its stdin): drop media until the next key frame. */
 const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
-const MASTER_POLL_MS = 50;
+const MASTER_POLL_MS = 20;
 
 export interface TranscoderDeps {
   ffmpegPath: string;
@@ -124,6 +124,12 @@ export class Transcoder implements MediaSink {
     if (existsSync(join(this.dir, STREAM_DIR_MARKER))) await rm(this.dir, { recursive: true, force: true });
   }
 
+  /** Size of the FLV header tags FFmpeg receives first (metadata, codec headers), with a margin. */
+  #headerBytes(): number {
+    const { metadata, audio, video } = this.#stream.headers;
+    return 13 + [metadata, audio, video].reduce((sum, p) => sum + (p ? p.flvTag.length : 0), 0) + 64;
+  }
+
   #tracks(): InputTracks {
     const { audio, video } = this.#stream.headers;
     return {
@@ -139,12 +145,14 @@ export class Transcoder implements MediaSink {
     if (hls.encryption.enabled && !this.#keys) {
       this.#keys = new KeyRotator(this.dir, Math.ceil(hls.playlistSize / hls.encryption.rotateEverySegments) + 3);
     }
+    const tracks = this.#tracks();
     const args = buildFfmpegArgs({
       outputDir: this.dir,
       renditions: hls.renditions,
       segmentSec: hls.segmentSec,
       playlistSize: hls.playlistSize,
-      tracks: this.#tracks(),
+      tracks,
+      probeBytes: this.#headerBytes(),
       append,
       keyInfoFile: this.#keys?.keyInfoFile,
     });
@@ -158,7 +166,7 @@ export class Transcoder implements MediaSink {
       if (this.#runs > 1) this.#deps.onRestart?.(this.#stream.key);
       this.#log.info({ event: 'ffmpeg_started', pid: process.pid, run: this.#runs, append }, 'ffmpeg started');
       this.#dropUntilKeyFrame = false;
-      process.stdin.write(FLV_FILE_HEADER);
+      process.stdin.write(Flv.createHeader(tracks.hasAudio, true));
       for (const packet of this.#stream.startupPackets()) this.#feed(packet);
       void process.exited.then((info) => this.#onExit(process, info));
       if (this.#keys && !this.#rekeyTimer) {

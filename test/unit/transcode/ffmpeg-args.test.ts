@@ -6,14 +6,14 @@ import type { RenditionConfig } from '../../../src/config/schema.js';
 const copy: RenditionConfig = { name: 'copy', copy: true };
 const rung = (name: string, height: number, kbps: number): RenditionConfig => ({ name, height, videoBitrateKbps: kbps, audioBitrateKbps: 96, preset: 'veryfast' });
 const h264aac = { hasAudio: true, videoIsH264: true, audioIsAac: true };
-const base = { outputDir: '/m/live/cam1', segmentSec: 1, playlistSize: 6, append: false };
+const base = { outputDir: '/m/live/cam1', segmentSec: 1, playlistSize: 6, append: false, probeBytes: 700 };
 
 const valueOf = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 describe('buildFfmpegArgs', () => {
   it('passes H.264/AAC through for a copy-only stream: no filter, no encoder, FLV from stdin', () => {
     const args = buildFfmpegArgs({ ...base, renditions: [copy], tracks: h264aac });
-    expect(args.slice(0, 12)).toEqual(['-hide_banner', '-nostdin', '-loglevel', 'warning', '-fflags', '+genpts', '-f', 'flv', '-i', 'pipe:0', '-map', '0:v:0']);
+    expect(args.slice(0, 16)).toEqual(['-hide_banner', '-nostdin', '-loglevel', 'warning', '-fflags', '+genpts', '-probesize', '700', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0', '-map', '0:v:0']);
     expect(args).not.toContain('-filter_complex');
     expect(args).not.toContain('libx264');
     expect(valueOf(args, '-c:v:0')).toBe('copy');

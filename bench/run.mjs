@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark, one after the other (they must not share the CPU).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+for (const script of ['rtmp-gate.mjs', 'hls.mjs']) {
+  const result = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
