@@ -17,6 +17,7 @@ import { TranscodeManager } from './transcode/transcode-manager.js';
 import { HlsViewers } from './delivery/hls-viewers.js';
 import { registerHlsRoutes } from './delivery/hls-routes.js';
 import { registerStaticPages } from './http/static-pages.js';
+import { WsIngest } from './ingest/ws/ws-ingest.js';
 
 export interface Stagedoor {
   readonly config: Config;
@@ -64,10 +65,25 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     ? new TranscodeManager({ hub, ffmpegPath: ffmpeg.path, hls: config.hls, mediaDir: config.mediaDir, log: log.child({ component: 'transcode' }) })
     : undefined;
   const hlsViewers = new HlsViewers({ authenticator, registry }, { idleMs: config.hls.viewerIdleSec * 1000 });
+  const ws = config.ws.enabled
+    ? new WsIngest({
+        authenticator,
+        registry,
+        hub,
+        transcoders,
+        log: log.child({ component: 'ws' }),
+        allowedOrigins: config.ws.allowedOrigins,
+        maxMessageBytes: config.ws.maxMessageBytes,
+        maxBufferedBytes: config.ws.maxBufferedBytes,
+        maxAheadSec: config.ws.maxAheadSec,
+      })
+    : undefined;
   const http = buildHttpServer({
     log,
+    upgrades: ws ? [(request, socket, head) => ws.handleUpgrade(request, socket, head)] : [],
     register: (app) => {
       registerStaticPages(app);
+      ws?.register(app);
       registerHlsRoutes(app, { mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins });
     },
   });
@@ -99,6 +115,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
         const closing = rtmp.close();
         const closed = registry.closeAll('shutdown');
         hlsViewers.close();
+        ws?.closeAll();
         await Promise.all([closing, http.close(), transcoders?.stop()]);
         log.info({ event: 'stopped', sessionsClosed: closed }, 'stagedoor stopped');
       })();

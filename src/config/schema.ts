@@ -123,6 +123,19 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   streams: z.array(streamRuleSchema).default([]),
+  ws: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Origins whose pages may publish over WebSocket; `*` allows any (the token still decides). */
+      allowedOrigins: z.array(z.string().min(1)).default(['*']),
+      /** Largest single WebSocket message. */
+      maxMessageBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+      /** Bytes a connection may have queued toward FFmpeg before it is closed as too fast. */
+      maxBufferedBytes: z.number().int().min(256 * 1024).default(16 * 1024 * 1024),
+      /** A publisher whose media runs this far ahead of the wall clock is closed as too fast. */
+      maxAheadSec: z.number().positive().default(10),
+    })
+    .prefault({}),
   admin: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(8081) }).prefault({}),
   mediaDir: z.string().min(1).default('media'),
   log: z

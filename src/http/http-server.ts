@@ -9,6 +9,8 @@ export interface HttpServerDeps {
   log: Logger;
   /** Routes of the features that live on the public port (HLS delivery …). */
   register?: (app: FastifyInstance) => void;
+  /** WebSocket upgrade handlers; each returns true when it took the request. */
+  upgrades?: Array<(request: IncomingMessage, socket: Duplex, head: Buffer) => boolean>;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface HttpServerDeps {
  * WebSocket upgrades to unknown paths get a plain 404 instead of reaching any handler that
  * could throw (node-media-server's HTTP server dies on `/live/a%20b.flv`).
  */
-export function buildHttpServer({ log, register }: HttpServerDeps): FastifyInstance {
+export function buildHttpServer({ log, register, upgrades = [] }: HttpServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // Request lines are logged by our own hook with the token redacted from the URL.
@@ -48,7 +50,14 @@ export function buildHttpServer({ log, register }: HttpServerDeps): FastifyInsta
     return reply.code(status).send(body);
   });
 
-  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      for (const handle of upgrades) if (handle(request, socket, head)) return;
+    } catch (error) {
+      log.error({ err: error }, 'websocket upgrade handler failed');
+      socket.destroy();
+      return;
+    }
     log.debug({ component: 'http', url: redactText(request.url ?? '') }, 'websocket upgrade to an unknown path refused');
     const body = JSON.stringify(new StagedoorError('NOT_FOUND').toJSON());
     socket.on('error', () => socket.destroy());

@@ -18,6 +18,8 @@ export type EndReason =
   | 'protocol-error'
   | 'error'
   | 'idle'
+  | 'too-fast'
+  | 'refresh-refused'
   | 'shutdown';
 
 export interface SessionInit {

@@ -9,6 +9,8 @@ export interface InputTracks {
 }
 
 export interface FfmpegArgsInput {
+  /** Container on stdin: FLV from the stream hub (RTMP, WebSocket FLV), or raw WebSocket bytes. */
+  inputFormat?: 'flv' | 'matroska' | 'mp4';
   outputDir: string;
   renditions: readonly RenditionConfig[];
   segmentSec: number;
@@ -32,9 +34,12 @@ export const renditionPlaylist = (name: string): string => `${name}.m3u8`;
  */
 export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
   const { renditions, segmentSec, tracks } = input;
+  const format = input.inputFormat ?? 'flv';
   // The FLV on stdin starts with metadata and both codec headers, so FFmpeg needs to probe no
-  // further than those: this saves ~300 ms from publish to first playlist.
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-fflags', '+genpts', '-probesize', String(Math.max(32, input.probeBytes)), '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0'];
+  // further than those: this saves ~300 ms from publish to first playlist. Browser containers
+  // (WebM from MediaRecorder, fragmented MP4) are probed normally.
+  const probe = format === 'flv' ? ['-probesize', String(Math.max(32, input.probeBytes)), '-analyzeduration', '0'] : ['-probesize', '5000000', '-analyzeduration', '1500000'];
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-fflags', '+genpts', ...probe, '-f', format, '-i', 'pipe:0'];
 
   // A copy rendition with a non-H.264 source is encoded at source size like a rung.
   const encoded = renditions.filter((r) => !('copy' in r) || !tracks.videoIsH264);

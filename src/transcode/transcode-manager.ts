@@ -63,8 +63,8 @@ export class TranscodeManager {
       const transcoder = new Transcoder(stream, { ffmpegPath: this.#deps.ffmpegPath, hls: this.#deps.hls, mediaDir: this.#deps.mediaDir, log: this.#deps.log, onRestart: this.#deps.onRestart });
       this.#transcoders.set(stream.key, transcoder);
       const previous = existing?.stop('taken-over') ?? Promise.resolve();
-      void previous
-        .then(() => transcoder.prepare())
+      transcoder
+        .begin(previous)
         .then(() => {
           if (stream.publisher) stream.attach(transcoder);
         })

@@ -30,6 +30,18 @@ export interface TranscoderDeps {
 
 type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
 
+/** Result of handing raw container bytes to FFmpeg. */
+export type RawWrite = 'ok' | 'backpressure' | 'overflow';
+
+/** A WebSocket publisher sending WebM/MKV or fragmented MP4 bytes instead of FLV packets. */
+interface RawInput {
+  format: 'matroska' | 'mp4';
+  tracks: InputTracks;
+  maxBufferedBytes: number;
+  /** FFmpeg died: a raw byte stream cannot be resumed mid-way, so the publisher is ended. */
+  onFailure: (why: string) => void;
+}
+
 /**
  * One live stream's FFmpeg: fed the publisher's FLV packets on stdin, supervised (restart with
  * backoff while the publisher is live), stopped gracefully (EXT-X-ENDLIST) when the publisher
@@ -52,6 +64,8 @@ export class Transcoder implements MediaSink {
   #bytesFed = 0;
   #masterWritten = false;
   #ended: Promise<void> | undefined;
+  #ready: Promise<void> = Promise.resolve();
+  #raw: RawInput | undefined;
 
   constructor(stream: LiveStream, deps: TranscoderDeps) {
     this.#stream = stream;
@@ -73,14 +87,42 @@ export class Transcoder implements MediaSink {
     return this.#state;
   }
 
-  /** Prepares an empty stream directory (a previous run's files are removed). */
-  async prepare(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
-    await mkdir(this.dir, { recursive: true });
-    await writeFile(join(this.dir, STREAM_DIR_MARKER), '');
+  /** Prepares an empty stream directory once `after` settles (a previous run's files are removed). */
+  begin(after: Promise<unknown>): Promise<void> {
+    this.#ready = after.then(async () => {
+      await rm(this.dir, { recursive: true, force: true });
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(join(this.dir, STREAM_DIR_MARKER), '');
+    });
+    return this.#ready;
+  }
+
+  /** Switches to raw input (WebSocket WebM/MP4) and starts FFmpeg on it. */
+  async startRaw(raw: RawInput): Promise<void> {
+    await this.#ready;
+    if (this.#state !== 'waiting') return;
+    this.#raw = raw;
+    this.#spawn();
+  }
+
+  /** Hands raw container bytes to FFmpeg; says when to stop reading, or that the cap is blown. */
+  writeRaw(chunk: Buffer): RawWrite {
+    const process = this.#process;
+    if (!this.#raw || !process || this.#state !== 'running') return 'ok';
+    if (process.stdin.writableLength + chunk.length > this.#raw.maxBufferedBytes) return 'overflow';
+    this.#bytesFed += chunk.length;
+    return process.stdin.write(chunk) ? 'ok' : 'backpressure';
+  }
+
+  /** Calls `listener` once FFmpeg's stdin has drained. */
+  onceDrained(listener: () => void): void {
+    const process = this.#process;
+    if (!process) return listener();
+    process.stdin.once('drain', listener);
   }
 
   deliver(packet: MediaPacket): void {
+    if (this.#raw) return;
     if (this.#state === 'waiting') {
       if (packet.flags !== PacketFlag.KeyFrame) return;
       this.#spawn();
@@ -145,8 +187,10 @@ export class Transcoder implements MediaSink {
     if (hls.encryption.enabled && !this.#keys) {
       this.#keys = new KeyRotator(this.dir, Math.ceil(hls.playlistSize / hls.encryption.rotateEverySegments) + 3);
     }
-    const tracks = this.#tracks();
+    const raw = this.#raw;
+    const tracks = raw?.tracks ?? this.#tracks();
     const args = buildFfmpegArgs({
+      inputFormat: raw?.format ?? 'flv',
       outputDir: this.dir,
       renditions: hls.renditions,
       segmentSec: hls.segmentSec,
@@ -166,8 +210,10 @@ export class Transcoder implements MediaSink {
       if (this.#runs > 1) this.#deps.onRestart?.(this.#stream.key);
       this.#log.info({ event: 'ffmpeg_started', pid: process.pid, run: this.#runs, append }, 'ffmpeg started');
       this.#dropUntilKeyFrame = false;
-      process.stdin.write(Flv.createHeader(tracks.hasAudio, true));
-      for (const packet of this.#stream.startupPackets()) this.#feed(packet);
+      if (!raw) {
+        process.stdin.write(Flv.createHeader(tracks.hasAudio, true));
+        for (const packet of this.#stream.startupPackets()) this.#feed(packet);
+      }
       void process.exited.then((info) => this.#onExit(process, info));
       if (this.#keys && !this.#rekeyTimer) {
         this.#rekeyTimer = setInterval(() => {
@@ -208,6 +254,11 @@ export class Transcoder implements MediaSink {
       { event: 'ffmpeg_exited', kind: info.kind, code: info.code, signal: info.signal, uptimeMs: uptime, stderr: process.stderrTail(), error: info.error?.message },
       'ffmpeg exited while the publisher is live',
     );
+    if (this.#raw) {
+      this.#state = 'ended';
+      this.#raw.onFailure(`ffmpeg ${info.kind} (code ${info.code}, signal ${info.signal})`);
+      return;
+    }
     if (uptime > 30_000) this.#failures = 0;
     this.#scheduleRestart();
   }

@@ -79,6 +79,10 @@ declare module 'node-media-server/src/protocol/flv.js' {
   import type AVPacket from 'node-media-server/src/core/avpacket.js';
   class Flv {
     constructor();
+    onPacketCallback: (packet: AVPacket) => void;
+    /** Feeds an FLV byte stream (file header first); returns an error string or null. */
+    parserData(buffer: Buffer): string | null;
+    parserTagAlloc(size: number): void;
     static createHeader(hasAudio: boolean, hasVideo: boolean): Buffer;
     static createMessage(packet: AVPacket): Buffer;
     static parserTag(type: number, time: number, size: number, data: Buffer): AVPacket;

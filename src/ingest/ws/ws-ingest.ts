@@ -1,0 +1,151 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer } from 'ws';
+import { StagedoorError, toStagedoorError } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import { redactText } from '../../log/redact.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { Grant } from '../../auth/grant.js';
+import { checkStreamPath, formatStreamPath, type StreamPath } from '../../auth/stream-path.js';
+import type { SessionRegistry } from '../../sessions/session-registry.js';
+import type { StreamHub } from '../../media/stream-hub.js';
+import type { TranscodeManager } from '../../transcode/transcode-manager.js';
+import { normalizeAddress } from '../../net/address.js';
+import { tokenFromRequest } from '../../delivery/request-token.js';
+import { WsPublisher } from './ws-publisher.js';
+
+export interface WsIngestDeps {
+  authenticator: Authenticator;
+  registry: SessionRegistry;
+  hub: StreamHub;
+  transcoders: TranscodeManager | undefined;
+  log: Logger;
+  allowedOrigins: readonly string[];
+  maxMessageBytes: number;
+  maxBufferedBytes: number;
+  maxAheadSec: number;
+}
+
+const WS_PATH = /^\/ws\/([^/?#]+)\/([^/?#]+)$/;
+
+interface Admission {
+  stream: StreamPath;
+  grant: Grant;
+  address: string;
+  formatHint: string | undefined;
+}
+
+/**
+ * `/ws/<app>/<stream>` on the HTTP port. The token (query `token`/`jwt`, or `Authorization: Bearer`
+ * for non-browser clients; never a cookie, which a foreign page could ride on) is checked before the
+ * upgrade: a refused client gets a plain HTTP 401/403/409 with the reason code and no WebSocket.
+ * A plain GET on the same path answers the same admission question without publishing.
+ */
+export class WsIngest {
+  readonly #wss: WebSocketServer;
+  readonly #deps: WsIngestDeps;
+  readonly #publishers = new Set<WsPublisher>();
+
+  constructor(deps: WsIngestDeps) {
+    this.#deps = deps;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
+  }
+
+  /** Handles an HTTP upgrade if it is for a WebSocket publish path; returns false otherwise. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const path = (request.url ?? '').split('?')[0]!;
+    const match = WS_PATH.exec(path);
+    if (!match) return false;
+    socket.on('error', () => socket.destroy());
+    void this.#upgrade(request, socket, head, match);
+    return true;
+  }
+
+  /** `GET /ws/:app/:stream?token=…` without an upgrade: would this publish be admitted? */
+  register(app: FastifyInstance): void {
+    app.get<{ Params: { app: string; stream: string } }>('/ws/:app/:stream', async (request, reply) => {
+      const admission = await this.#admit(request.raw, [request.params.app, request.params.stream], false);
+      return reply.header('cache-control', 'no-store').send({
+        ok: true,
+        stream: formatStreamPath(admission.stream),
+        subject: admission.grant.subject,
+        expiresAt: admission.grant.expiresAt === undefined ? undefined : new Date(admission.grant.expiresAt).toISOString(),
+      });
+    });
+  }
+
+  closeAll(): void {
+    this.#wss.close();
+  }
+
+  async #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, match: RegExpExecArray): Promise<void> {
+    let admission: Admission;
+    try {
+      admission = await this.#admit(request, [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)], true);
+    } catch (error) {
+      refuseUpgrade(socket, toStagedoorError(error, 'STREAM_NAME_INVALID'));
+      return;
+    }
+    if (socket.destroyed) return;
+    try {
+      // Checked again now, synchronously with the claim: another publisher may have come meanwhile.
+      this.#deps.hub.assertCanPublish(admission.stream);
+    } catch (error) {
+      this.#logRefusal(admission.stream, toStagedoorError(error));
+      refuseUpgrade(socket, toStagedoorError(error));
+      return;
+    }
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      const publisher = new WsPublisher(ws, admission, {
+        authenticator: this.#deps.authenticator,
+        registry: this.#deps.registry,
+        hub: this.#deps.hub,
+        transcoders: this.#deps.transcoders,
+        log: this.#deps.log,
+        limits: { maxBufferedBytes: this.#deps.maxBufferedBytes, maxAheadSec: this.#deps.maxAheadSec, maxTagBytes: this.#deps.maxMessageBytes },
+      });
+      this.#publishers.add(publisher);
+      ws.once('close', () => this.#publishers.delete(publisher));
+    });
+  }
+
+  async #admit(request: IncomingMessage, [app, name]: [string, string], upgrading: boolean): Promise<Admission> {
+    const url = new URL(request.url ?? '/', 'http://stagedoor.invalid');
+    const address = normalizeAddress(request.socket.remoteAddress);
+    let stream: StreamPath | undefined;
+    try {
+      stream = checkStreamPath(app, name);
+      const origin = request.headers.origin;
+      const allowAny = this.#deps.allowedOrigins.includes('*');
+      if (!allowAny && (origin === undefined || !this.#deps.allowedOrigins.includes(origin))) {
+        throw new StagedoorError('ORIGIN_DENIED', origin === undefined ? 'an Origin header is required' : 'this origin may not publish');
+      }
+      const token = tokenFromRequest({ query: Object.fromEntries([...url.searchParams.keys()].map((k) => [k, url.searchParams.getAll(k)])), authorization: request.headers.authorization });
+      const grant = await this.#deps.authenticator.authenticate({ token, action: 'publish', protocol: 'ws', stream, address, origin });
+      this.#deps.hub.assertCanPublish(stream);
+      return { stream, grant, address, formatHint: url.searchParams.get('format') ?? undefined };
+    } catch (error) {
+      const coded = toStagedoorError(error);
+      this.#logRefusal(stream ?? { app: String(app).slice(0, 64), name: String(name).slice(0, 64) }, coded, upgrading);
+      throw coded;
+    }
+  }
+
+  #logRefusal(stream: StreamPath, error: StagedoorError, upgrading = true): void {
+    this.#deps.log.warn(
+      { event: 'access_refused', protocol: 'ws', action: 'publish', code: error.code, claim: error.claim, stream: formatStreamPath(stream), reason: error.message, preflight: !upgrading },
+      'access refused',
+    );
+  }
+}
+
+function refuseUpgrade(socket: Duplex, error: StagedoorError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(error.toJSON());
+  const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 409: 'Conflict', 500: 'Internal Server Error' };
+  socket.end(
+    `HTTP/1.1 ${error.httpStatus} ${statusText[error.httpStatus] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${redactText(body)}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
+}

@@ -1,0 +1,230 @@
+import type { WebSocket, RawData } from 'ws';
+import { StagedoorError, toStagedoorError } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { Grant } from '../../auth/grant.js';
+import type { StreamPath } from '../../auth/stream-path.js';
+import type { SessionRegistry } from '../../sessions/session-registry.js';
+import type { EndReason, Session } from '../../sessions/session.js';
+import type { StreamHub } from '../../media/stream-hub.js';
+import type { LiveStream } from '../../media/live-stream.js';
+import { MediaPacket } from '../../media/media-packet.js';
+import type { TranscodeManager } from '../../transcode/transcode-manager.js';
+import type { Transcoder } from '../../transcode/transcoder.js';
+import type { AVPacket } from '../rtmp/nms.js';
+import { detectContainer, sniffTracks, type ContainerFormat } from './container-sniff.js';
+import { FlvReader } from './flv-reader.js';
+import { closeFrameFor } from './ws-close-codes.js';
+
+export interface WsPublisherDeps {
+  authenticator: Authenticator;
+  registry: SessionRegistry;
+  hub: StreamHub;
+  transcoders: TranscodeManager | undefined;
+  log: Logger;
+  limits: { maxBufferedBytes: number; maxAheadSec: number; maxTagBytes: number };
+}
+
+const MEDIA_TYPES = new Set([8, 9, 18]);
+const MAX_CONTROL_BYTES = 16 * 1024;
+
+/**
+ * One admitted WebSocket publisher. FLV bytes become packets in the stream hub, like RTMP;
+ * WebM/Matroska and fragmented MP4 bytes go straight to the stream's FFmpeg. Reading stops while
+ * FFmpeg catches up; a client that stays ahead is closed (`INGEST_TOO_FAST`), never buffered
+ * without bound. The session ends with a close code naming why (4401 TOKEN_EXPIRED …).
+ */
+export class WsPublisher {
+  readonly session: Session;
+  readonly #ws: WebSocket;
+  readonly #deps: WsPublisherDeps;
+  readonly #stream: LiveStream | undefined;
+  readonly #formatHint: string | undefined;
+  #format: ContainerFormat | undefined;
+  #flv: FlvReader | undefined;
+  #transcoder: Transcoder | undefined;
+  #rawStarted = false;
+  #rawPending: Buffer[] = [];
+  #rawPendingBytes = 0;
+  #firstDts: number | undefined;
+  #firstWall = 0;
+  #closeFrame: { code: number; reason: string } | undefined;
+  #log: Logger;
+
+  constructor(ws: WebSocket, init: { stream: StreamPath; grant: Grant; address: string; formatHint: string | undefined }, deps: WsPublisherDeps) {
+    this.#ws = ws;
+    this.#deps = deps;
+    this.#formatHint = init.formatHint;
+    this.session = deps.registry.open({
+      kind: 'publisher',
+      protocol: 'ws',
+      stream: init.stream,
+      grant: init.grant,
+      address: init.address,
+      terminate: (reason) => this.#terminate(reason),
+    });
+    this.#log = this.session.log;
+    if (this.session.closed) return;
+    this.#stream = deps.hub.claim(init.stream, this.session);
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('close', () => this.session.close('client-closed'));
+    ws.on('error', (error) => this.#log.debug({ err: error }, 'websocket error'));
+    this.#send({ type: 'admitted', sessionId: this.session.id, expiresAt: this.#expiresAtIso() });
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.session.closed) return;
+    const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (!isBinary) {
+      void this.#onControl(chunk);
+      return;
+    }
+    this.session.bytesIn += chunk.length;
+    try {
+      if (!this.#format) this.#start(chunk);
+      if (this.#format === 'flv') this.#flv!.push(chunk);
+      else this.#writeRaw(chunk);
+    } catch (error) {
+      const coded = toStagedoorError(error, 'PROTOCOL_ERROR');
+      this.#log.warn({ event: 'protocol_error', code: coded.code, reason: coded.message }, 'websocket publisher sent bad media');
+      this.#closeFrame = { code: 4400, reason: `${coded.code}: ${coded.message}`.slice(0, 120) };
+      this.session.close('protocol-error');
+    }
+  }
+
+  #start(first: Buffer): void {
+    const format = detectContainer(first, this.#formatHint);
+    if (!format) throw new StagedoorError('PROTOCOL_ERROR', this.#formatHint ? `unknown format "${this.#formatHint}"` : 'not FLV, WebM/Matroska or MP4');
+    this.#format = format;
+    this.#log.info({ event: 'ws_ingest_format', format }, 'websocket publisher container detected');
+    if (format === 'flv') {
+      this.#flv = new FlvReader(this.#deps.limits.maxTagBytes, (packet) => this.#onFlvPacket(packet));
+      return;
+    }
+    const tracks = sniffTracks(format, first);
+    if (!tracks) throw new StagedoorError('PROTOCOL_ERROR', 'the first message must hold the container header with a video track');
+    const transcoder = this.#deps.transcoders?.get(this.#stream!.key);
+    if (!transcoder) throw new StagedoorError('PROTOCOL_ERROR', 'HLS is disabled: only FLV can be published over WebSocket');
+    this.#transcoder = transcoder;
+    transcoder
+      .startRaw({
+        format,
+        tracks,
+        maxBufferedBytes: this.#deps.limits.maxBufferedBytes,
+        onFailure: (why) => {
+          this.#log.error({ event: 'transcoder_failed', reason: why }, 'ffmpeg failed on the websocket stream');
+          this.session.close('error');
+        },
+      })
+      .then(() => {
+        this.#rawStarted = true;
+        const pending = this.#rawPending;
+        this.#rawPending = [];
+        this.#rawPendingBytes = 0;
+        for (const chunk of pending) this.#writeRaw(chunk);
+      })
+      .catch((error: unknown) => {
+        this.#log.error({ err: error }, 'cannot start ffmpeg for the websocket stream');
+        this.session.close('error');
+      });
+  }
+
+  #onFlvPacket(av: AVPacket): void {
+    if (!MEDIA_TYPES.has(av.codec_type) || av.size === 0 || (av.codec_type === 9 && av.size < 5)) return;
+    if (av.codec_type !== 18) this.#checkPace(av.dts);
+    if (!this.session.closed) this.#stream!.write(new MediaPacket(av));
+  }
+
+  /** Live media cannot run ahead of the clock: a client far ahead is flooding, not streaming. */
+  #checkPace(dts: number): void {
+    const now = Date.now();
+    if (this.#firstDts === undefined) {
+      this.#firstDts = dts;
+      this.#firstWall = now;
+      return;
+    }
+    const ahead = dts - this.#firstDts - (now - this.#firstWall);
+    if (ahead > this.#deps.limits.maxAheadSec * 1000) {
+      this.#log.warn({ event: 'ingest_too_fast', aheadMs: ahead }, 'websocket publisher is sending faster than real time');
+      this.session.close('too-fast');
+    }
+  }
+
+  #writeRaw(chunk: Buffer): void {
+    if (!this.#rawStarted) {
+      this.#rawPendingBytes += chunk.length;
+      if (this.#rawPendingBytes > this.#deps.limits.maxBufferedBytes) this.session.close('too-fast');
+      else this.#rawPending.push(chunk);
+      return;
+    }
+    const result = this.#transcoder!.writeRaw(chunk);
+    if (result === 'overflow') {
+      this.#log.warn({ event: 'ingest_too_fast', limit: this.#deps.limits.maxBufferedBytes }, 'websocket publisher outran ffmpeg past its buffer cap');
+      this.session.close('too-fast');
+    } else if (result === 'backpressure' && !this.#ws.isPaused) {
+      // Stop reading: TCP flow control pushes back on the client while FFmpeg catches up.
+      this.#ws.pause();
+      this.#transcoder!.onceDrained(() => {
+        if (!this.session.closed) this.#ws.resume();
+      });
+    }
+  }
+
+  /** Text messages: `{"type":"refresh","token":"…"}` extends the session without reconnecting. */
+  async #onControl(chunk: Buffer): Promise<void> {
+    let message: { type?: unknown; token?: unknown };
+    try {
+      if (chunk.length > MAX_CONTROL_BYTES) throw new Error('too large');
+      message = JSON.parse(chunk.toString('utf8')) as typeof message;
+    } catch {
+      this.#send({ type: 'error', code: 'PROTOCOL_ERROR', message: 'control messages are JSON objects of at most 16 KiB' });
+      return;
+    }
+    if (message.type !== 'refresh') {
+      this.#send({ type: 'error', code: 'PROTOCOL_ERROR', message: `unknown control message type ${String(message.type)}` });
+      return;
+    }
+    try {
+      const grant = await this.#deps.authenticator.authenticate({
+        token: typeof message.token === 'string' ? message.token : undefined,
+        action: 'publish',
+        protocol: 'ws',
+        stream: this.session.stream,
+        address: this.session.address,
+      });
+      if (grant.subject !== this.session.grant.subject) throw new StagedoorError('STREAM_DENIED', 'a refresh token must have the same subject');
+      if (this.session.closed) return;
+      this.#deps.registry.renew(this.session, grant);
+      this.#log.info({ event: 'session_refreshed', jti: grant.jti, expiresAt: this.#expiresAtIso() }, 'token refreshed');
+      this.#send({ type: 'refreshed', expiresAt: this.#expiresAtIso() });
+    } catch (error) {
+      const coded = toStagedoorError(error);
+      this.#log.warn({ event: 'refresh_refused', code: coded.code, reason: coded.message }, 'token refresh refused');
+      this.#closeFrame = { code: coded.wsCloseCode, reason: coded.code };
+      this.session.close('refresh-refused');
+    }
+  }
+
+  #terminate(reason: EndReason): void {
+    if (this.#stream) this.#deps.hub.release(this.#stream, this.session);
+    const ws = this.#ws;
+    if (ws.readyState === ws.CLOSED) return;
+    const frame = this.#closeFrame ?? closeFrameFor(reason);
+    if (reason === 'client-closed') {
+      ws.terminate();
+      return;
+    }
+    ws.close(frame.code, frame.reason);
+    // A client that does not answer the close frame is cut anyway.
+    setTimeout(() => ws.terminate(), 1000).unref();
+  }
+
+  #send(message: Record<string, unknown>): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(JSON.stringify(message));
+  }
+
+  #expiresAtIso(): string | undefined {
+    const at = this.session.expiresAt;
+    return at === undefined ? undefined : new Date(at).toISOString();
+  }
+}

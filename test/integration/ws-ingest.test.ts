@@ -1,0 +1,183 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { probe, publish, sleep } from '../helpers/ffmpeg.js';
+import { eventually } from '../helpers/http.js';
+import { makeSampleFlv, makeSampleFmp4, makeSampleWebm } from '../helpers/flv.js';
+import { openPublisher, sendPaced } from '../helpers/ws-client.js';
+import { sign, token } from '../helpers/tokens.js';
+
+let server: TestServer;
+let flvFile: string;
+let webmFile: string;
+let mp4File: string;
+
+beforeAll(async () => {
+  server = await startServer(testConfig(undefined, { ws: { maxAheadSec: 3 } }));
+  const dir = mkdtempSync(join(tmpdir(), 'sd-ws-'));
+  flvFile = makeSampleFlv(dir, 8);
+  webmFile = makeSampleWebm(dir, 8);
+  mp4File = makeSampleFmp4(dir, 8);
+}, 60_000);
+afterAll(async () => {
+  await server.stop();
+});
+
+const wsUrl = (stream: string, jwt?: string, extra = '') => `ws://127.0.0.1:${server.httpPort}/ws/${stream}${jwt ? `?token=${jwt}${extra}` : extra ? `?${extra.slice(1)}` : ''}`;
+
+describe('WebSocket ingest', () => {
+  it('an FLV byte stream over WebSocket produces playable HLS', async () => {
+    const { ws, outcome } = await openPublisher(wsUrl('live/wsflv', await token('live/wsflv', 'publish')));
+    expect(ws).toBeDefined();
+    const sending = sendPaced(ws!, flvFile, 8);
+    await eventually(async () => ((await fetch(server.hlsUrl('live/wsflv', await token('live/wsflv', 'play')))).status === 200 ? true : undefined), 15_000);
+    const result = await probe(server.hlsUrl('live/wsflv', await token('live/wsflv', 'play')), 15);
+    expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(outcome.messages[0]).toMatchObject({ type: 'admitted' });
+    const session = server.stagedoor.registry.list().find((s) => s.stream.name === 'wsflv' && s.kind === 'publisher');
+    expect(session).toMatchObject({ protocol: 'ws' });
+    expect(session!.bytesIn).toBeGreaterThan(10_000);
+    ws!.close();
+    await sending;
+  });
+
+  it('a recorded WebM (VP8/Opus, as MediaRecorder sends) produces playable H.264/AAC HLS', async () => {
+    const { ws } = await openPublisher(wsUrl('live/wswebm', await token('live/wswebm', 'publish')));
+    const sending = sendPaced(ws!, webmFile, 8);
+    const play = await token('live/wswebm', 'play');
+    await eventually(async () => ((await fetch(server.hlsUrl('live/wswebm', play))).status === 200 ? true : undefined), 15_000);
+    const result = await probe(server.hlsUrl('live/wswebm', play), 15);
+    expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    ws!.close();
+    await sending;
+  });
+
+  it('a fragmented MP4 (H.264/AAC) produces playable HLS, passed through', async () => {
+    const { ws } = await openPublisher(wsUrl('live/wsmp4', await token('live/wsmp4', 'publish')));
+    const sending = sendPaced(ws!, mp4File, 8);
+    const play = await token('live/wsmp4', 'play');
+    await eventually(async () => ((await fetch(server.hlsUrl('live/wsmp4', play))).status === 200 ? true : undefined), 15_000);
+    const result = await probe(server.hlsUrl('live/wsmp4', play), 15);
+    expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(server.logs.find((l) => l.event === 'ws_ingest_format' && l.stream === 'live/wsmp4')?.format).toBe('mp4');
+    ws!.close();
+    await sending;
+  });
+
+  it.each([
+    ['missing token', undefined, 401, 'TOKEN_MISSING'],
+    ['expired token', 'expired', 401, 'TOKEN_EXPIRED'],
+    ['token for another stream', 'other', 403, 'STREAM_DENIED'],
+    ['play-only token', 'play', 403, 'SCOPE_DENIED'],
+  ] as const)('refuses the upgrade for a %s with HTTP %i and the code', async (_name, kind, status, code) => {
+    const jwt =
+      kind === undefined ? undefined
+      : kind === 'expired' ? await sign({ sub: 'live/refused', scope: 'publish', exp: Math.floor(Date.now() / 1000) - 5 }, { kid: 'hs' })
+      : kind === 'other' ? await token('live/elsewhere', 'publish')
+      : await token('live/refused', 'play');
+    const { ws, outcome } = await openPublisher(wsUrl('live/refused', jwt));
+    expect(ws).toBeUndefined();
+    expect(outcome.refusedStatus).toBe(status);
+    expect(outcome.refusedBody?.error.code).toBe(code);
+    expect(server.stagedoor.registry.list().filter((s) => s.stream.name === 'refused')).toEqual([]);
+  });
+
+  it('answers the same question on a plain GET (the publisher page asks before connecting)', async () => {
+    const ok = await fetch(`http://127.0.0.1:${server.httpPort}/ws/live/check?token=${await token('live/check', 'publish')}`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ ok: true, stream: 'live/check' });
+    const refused = await fetch(`http://127.0.0.1:${server.httpPort}/ws/live/check`);
+    expect(refused.status).toBe(401);
+  });
+
+  it('closes a publisher whose token expires 3 s ahead at 3 s ± 0.3 s with 4401 TOKEN_EXPIRED', async () => {
+    const startedAt = Date.now();
+    const exp = startedAt + 3000;
+    const { ws, closed } = await openPublisher(wsUrl('live/wsexp', await sign({ sub: 'live/wsexp', scope: 'publish', exp: exp / 1000 }, { kid: 'hs' })));
+    void sendPaced(ws!, flvFile, 8);
+    const outcome = await closed;
+    expect(outcome.closeCode).toBe(4401);
+    expect(outcome.closeReason).toBe('TOKEN_EXPIRED');
+    expect(outcome.closedAt! - startedAt).toBeGreaterThan(2700);
+    expect(outcome.closedAt! - startedAt).toBeLessThan(3300);
+  });
+
+  it('a refresh message before expiry keeps the publisher past the first token’s exp', async () => {
+    const exp = Date.now() + 2000;
+    const { ws, outcome, closed } = await openPublisher(wsUrl('live/wsrefresh', await sign({ sub: 'live/wsrefresh', scope: 'publish', exp: exp / 1000 }, { kid: 'hs' })));
+    void sendPaced(ws!, flvFile, 8);
+    await sleep(1000);
+    ws!.send(JSON.stringify({ type: 'refresh', token: await token('live/wsrefresh', 'publish', 60) }));
+    await sleep(2500);
+    expect(Date.now()).toBeGreaterThan(exp + 400);
+    expect(ws!.readyState).toBe(ws!.OPEN);
+    expect(outcome.messages.some((m) => m.type === 'refreshed')).toBe(true);
+    // A refresh with a bad token closes it, with the token's code.
+    ws!.send(JSON.stringify({ type: 'refresh', token: await token('live/other', 'publish', 60) }));
+    const end = await closed;
+    expect(end.closeCode).toBe(4403);
+    expect(end.closeReason).toBe('STREAM_DENIED');
+  });
+
+  it('closes a client that sends 50 MB of random bytes, keeps memory bounded and other streams going', async () => {
+    const rtmp = publish(server.url('live/bystander', await token('live/bystander', 'publish')), 60, '320x180');
+    const play = await token('live/bystander', 'play');
+    try {
+      await eventually(async () => ((await fetch(server.hlsUrl('live/bystander', play))).status === 200 ? true : undefined), 15_000);
+      const rssBefore = process.memoryUsage().rss;
+      const { ws, closed } = await openPublisher(wsUrl('live/garbage', await token('live/garbage', 'publish')));
+      const chunk = randomBytes(1024 * 1024);
+      for (let i = 0; i < 50 && ws!.readyState === ws!.OPEN; i++) {
+        ws!.send(chunk);
+        await sleep(5);
+      }
+      const outcome = await closed;
+      expect(outcome.closeCode).toBe(4400);
+      expect(outcome.closeReason).toMatch(/^PROTOCOL_ERROR/);
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100 * 1024 * 1024);
+      const result = await probe(server.hlsUrl('live/bystander', play), 15);
+      expect(result.streams.length).toBe(2);
+    } finally {
+      rtmp.stop();
+    }
+  });
+
+  it('closes a client sending faster than real time with 4429 INGEST_TOO_FAST', async () => {
+    const { ws, closed } = await openPublisher(wsUrl('live/flood', await token('live/flood', 'publish')));
+    void sendPaced(ws!, flvFile, 8, { speed: 20 });
+    const outcome = await closed;
+    expect(outcome.closeCode).toBe(4429);
+    expect(outcome.closeReason).toBe('INGEST_TOO_FAST');
+  });
+
+  it('one publisher per stream across RTMP and WebSocket: the second is refused with STREAM_BUSY', async () => {
+    const { ws } = await openPublisher(wsUrl('live/shared', await token('live/shared', 'publish')));
+    void sendPaced(ws!, flvFile, 8);
+    const rtmp = publish(server.url('live/shared', await token('live/shared', 'publish')), 5, '320x180');
+    expect((await rtmp.exited).code).not.toBe(0);
+    const refusal = await server.waitForLog((l) => l.event === 'access_refused' && l.stream === 'live/shared' && l.protocol === 'rtmp');
+    expect(refusal.code).toBe('STREAM_BUSY');
+    const second = await openPublisher(wsUrl('live/shared', await token('live/shared', 'publish')));
+    expect(second.outcome.refusedStatus).toBe(409);
+    expect(second.outcome.refusedBody?.error.code).toBe('STREAM_BUSY');
+    ws!.close();
+  });
+
+  it('refuses origins outside ws.allowedOrigins', async () => {
+    const strict = await startServer(testConfig(undefined, { ws: { allowedOrigins: ['https://studio.example'] } }));
+    try {
+      const url = `ws://127.0.0.1:${strict.httpPort}/ws/live/o?token=${await token('live/o', 'publish')}`;
+      const foreign = await openPublisher(url, { origin: 'https://evil.example' });
+      expect(foreign.outcome.refusedStatus).toBe(403);
+      expect(foreign.outcome.refusedBody?.error.code).toBe('ORIGIN_DENIED');
+      const allowed = await openPublisher(url, { origin: 'https://studio.example' });
+      expect(allowed.ws).toBeDefined();
+      allowed.ws!.close();
+    } finally {
+      await strict.stop();
+    }
+  });
+});
