@@ -32,6 +32,9 @@ export async function startupBanner(config: Config, keys: KeyStore, ports: { rtm
     `    Server:      ${rtmpBase}`,
     `    Stream key:  ${stream}?token=${publishToken}`,
     '',
+    ...(config.ws.enabled && config.hls.enabled
+      ? ['  Publish from a browser (camera, over WebSocket):', `    ${httpBase}/publish.html#stream=${app}/${stream}&token=${publishToken}`, '']
+      : []),
     '  Publish from ffmpeg:',
     `    ffmpeg -re -f lavfi -i testsrc=size=1280x720:rate=30 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 30 -c:a aac -f flv '${rtmpBase}/${stream}?token=${publishToken}'`,
     '',

@@ -5,12 +5,16 @@ import type { FastifyInstance } from 'fastify';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 
-/** The built-in pages (player) and the one vendored script they use, read once at start. */
+/** The built-in pages (player, publisher) and the one vendored script they use, read once at start. */
 export function registerStaticPages(app: FastifyInstance): void {
   const player = readFileSync(`${PUBLIC_DIR}player.html`);
+  const publisher = readFileSync(`${PUBLIC_DIR}publish.html`);
   const hlsJs = readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
   app.get('/player.html', async (_request, reply) =>
     reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; media-src 'self' blob:; style-src 'unsafe-inline'").send(player),
+  );
+  app.get('/publish.html', async (_request, reply) =>
+    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; connect-src 'self'; media-src 'self' blob: mediastream:; style-src 'unsafe-inline'").send(publisher),
   );
   app.get('/vendor/hls.min.js', async (_request, reply) =>
     reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(hlsJs),
