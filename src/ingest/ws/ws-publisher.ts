@@ -162,9 +162,16 @@ export class WsPublisher {
       this.#log.warn({ event: 'ingest_too_fast', limit: this.#deps.limits.maxBufferedBytes }, 'websocket publisher outran ffmpeg past its buffer cap');
       this.session.close('too-fast');
     } else if (result === 'backpressure' && !this.#ws.isPaused) {
-      // Stop reading: TCP flow control pushes back on the client while FFmpeg catches up.
+      // Stop reading: TCP flow control pushes back on the client while FFmpeg catches up. A live
+      // source cannot keep FFmpeg busy that long: one that does is flooding, and is cut.
       this.#ws.pause();
+      const stall = setTimeout(() => {
+        this.#log.warn({ event: 'ingest_too_fast', stalledSec: this.#deps.limits.maxAheadSec }, 'ffmpeg stayed behind the websocket publisher');
+        this.session.close('too-fast');
+      }, this.#deps.limits.maxAheadSec * 1000);
+      stall.unref();
       this.#transcoder!.onceDrained(() => {
+        clearTimeout(stall);
         if (!this.session.closed) this.#ws.resume();
       });
     }
