@@ -11,7 +11,18 @@ import { StreamHub } from './media/stream-hub.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
 import { adoptNmsLogger } from './ingest/rtmp/nms.js';
 import { buildHttpServer } from './http/http-server.js';
-import { StreamRules } from './auth/stream-rules.js';
+import { StreamSecurity } from './auth/stream-security.js';
+import { IssuerStore } from './auth/oidc/issuer-store.js';
+import { GeoIp } from './auth/geoip.js';
+import { UsedTokens } from './auth/used-tokens.js';
+import { RevocationList, type Revocation } from './sessions/revocations.js';
+import { JsonStateFile } from './state/json-state-file.js';
+import { addressList } from './net/client-address.js';
+import { isAnonymous } from './auth/authenticator.js';
+import type { StreamRuleConfig } from './config/schema.js';
+import { streamMatches } from './auth/stream-path.js';
+import { join } from 'node:path';
+import { StagedoorError } from './errors.js';
 import { locateFfmpeg } from './transcode/locate-ffmpeg.js';
 import { TranscodeManager } from './transcode/transcode-manager.js';
 import { HlsViewers } from './delivery/hls-viewers.js';
@@ -28,6 +39,9 @@ export interface Stagedoor {
   /** Undefined when `hls.enabled` is false. */
   readonly transcoders: TranscodeManager | undefined;
   readonly hlsViewers: HlsViewers;
+  readonly security: StreamSecurity;
+  readonly revocations: RevocationList;
+  readonly issuers: IssuerStore;
   /** Listens on every port; resolves with the bound addresses (port 0 picks a free one). */
   start(): Promise<{ rtmp: AddressInfo; http: AddressInfo }>;
   /** Stops accepting, closes every session with reason `shutdown`, closes the listeners. */
@@ -39,14 +53,44 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   adoptNmsLogger(log.child({ component: 'rtmp' }));
   const trusted = await Promise.all(config.auth.keys.map((key, i) => importTrustedKey(key, `auth.keys[${i}]`)));
   const keys = new KeyStore(trusted);
+  const stateLog = log.child({ component: 'state' });
+  const security = await StreamSecurity.create(config.streams, keys, new JsonStateFile<StreamRuleConfig[]>(join(config.stateDir, 'stream-security.json'), stateLog), log.child({ component: 'security' }));
+  const revocations = await RevocationList.create(new JsonStateFile<Revocation[]>(join(config.stateDir, 'revocations.json'), stateLog), log.child({ component: 'revocations' }));
+  const usedTokens = config.auth.singleUsePublish ? await UsedTokens.create(new JsonStateFile<Record<string, number>>(join(config.stateDir, 'used-tokens.json'), stateLog)) : undefined;
+  const issuers = new IssuerStore(config.auth.issuers, log.child({ component: 'oidc' }));
+  let trustedProxies: ReturnType<typeof addressList> | undefined;
+  try {
+    trustedProxies = config.http.trustedProxies.length > 0 ? addressList(config.http.trustedProxies) : undefined;
+  } catch (cause) {
+    throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "http.trustedProxies": ${(cause as Error).message}`, { cause });
+  }
   const authenticator = new TokenAuthenticator({
     keys,
+    issuers,
     cache: new TokenCache(config.auth.cacheMaxEntries),
-    rules: new StreamRules(config.streams),
+    security,
+    revocations,
+    usedTokens,
+    geo: new GeoIp(),
     clockToleranceSec: config.auth.clockToleranceSec,
     requireExp: config.auth.requireExp,
+    maxAccessRuleEntries: config.auth.maxAccessRuleEntries,
+    singleUsePublish: config.auth.singleUsePublish,
   });
   const registry = new SessionRegistry(log.child({ component: 'sessions' }));
+  // A revocation acts on live sessions at once: every matching publisher and viewer is cut.
+  revocations.onAdd((revocation) => {
+    const cut = registry.closeWhere((s) => (revocation.type === 'jti' ? s.grant.jti === revocation.value : s.grant.subject === revocation.value), 'revoked');
+    log.info({ event: 'revocation_applied', id: revocation.id, sessionsClosed: cut }, 'revocation applied to live sessions');
+  });
+  // Securing a stream that was open cuts its token-less clients at once.
+  security.onChange((_rule, match) => {
+    const cut = registry.closeWhere(
+      (s) => isAnonymous(s.grant) && streamMatches(match, s.stream) && security.securityFor(s.stream, s.kind === 'publisher' ? 'publish' : 'play') === 'secured',
+      'security-changed',
+    );
+    if (cut > 0) log.info({ event: 'security_applied', match, sessionsClosed: cut }, 'stream security applied to live sessions');
+  });
   const hub = new StreamHub({ publisherTakeover: config.rtmp.publisherTakeover, gopCacheBytes: config.rtmp.gopCacheBytes });
   const rtmp = new RtmpServer({
     authenticator,
@@ -76,6 +120,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
         maxMessageBytes: config.ws.maxMessageBytes,
         maxBufferedBytes: config.ws.maxBufferedBytes,
         maxAheadSec: config.ws.maxAheadSec,
+        trustedProxies,
       })
     : undefined;
   const http = buildHttpServer({
@@ -84,7 +129,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     register: (app) => {
       registerStaticPages(app);
       ws?.register(app);
-      registerHlsRoutes(app, { mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins });
+      registerHlsRoutes(app, { mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins, trustedProxies });
     },
   });
   let stopping: Promise<void> | undefined;
@@ -97,7 +142,11 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     hub,
     transcoders,
     hlsViewers,
+    security,
+    revocations,
+    issuers,
     async start() {
+      await issuers.warm(log.child({ component: 'oidc' }));
       if (transcoders) {
         await mkdir(config.mediaDir, { recursive: true });
         await transcoders.removeStaleOutput();
@@ -115,6 +164,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
         const closing = rtmp.close();
         const closed = registry.closeAll('shutdown');
         hlsViewers.close();
+        issuers.close();
         ws?.closeAll();
         await Promise.all([closing, http.close(), transcoders?.stop()]);
         log.info({ event: 'stopped', sessionsClosed: closed }, 'stagedoor stopped');

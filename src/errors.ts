@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   AUDIENCE_INVALID: { status: 401, message: 'the token audience is not accepted' },
   CLAIM_INVALID: { status: 401, message: 'a required claim is missing or has the wrong type' },
   TOKEN_REVOKED: { status: 401, message: 'the token has been revoked' },
+  TOKEN_REUSED: { status: 401, message: 'this single-use token has been used already' },
   SCOPE_DENIED: { status: 403, message: 'the token does not grant this action' },
   STREAM_DENIED: { status: 403, message: 'the token does not grant this stream' },
   IP_DENIED: { status: 403, message: 'the client address is not allowed by the token' },

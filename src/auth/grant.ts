@@ -20,5 +20,7 @@ export interface Grant {
   subjectIsStream: boolean;
   /** Where the key came from (`auth.keys[1]`), for the audit log. */
   keySource: string;
+  /** Stream patterns the signing key is limited to (a stream's own keys); undefined: any stream. */
+  keyStreams?: readonly string[] | undefined;
   claims: Readonly<JWTPayload>;
 }

@@ -19,6 +19,8 @@ export interface TrustedKey {
   secret?: Uint8Array;
   /** Where the key came from, for log lines: `auth.keys[0]`. */
   source: string;
+  /** Stream patterns this key is limited to (keys of a stream's own security settings). */
+  streams?: readonly string[];
 }
 
 const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
@@ -61,8 +63,8 @@ function checkKeyMatchesAlg(keyObject: KeyObject, alg: SupportedAlg, where: stri
 }
 
 /** Turns one `auth.keys[]` entry into a TrustedKey; a bad entry is a CONFIG_INVALID naming it. */
-export async function importTrustedKey(config: KeyConfig, where: string): Promise<TrustedKey> {
-  const base = { kid: config.kid, alg: config.alg, actions: new Set(config.actions), subject: config.subject, source: where };
+export async function importTrustedKey(config: KeyConfig, where: string, streams?: readonly string[]): Promise<TrustedKey> {
+  const base = { kid: config.kid, alg: config.alg, actions: new Set(config.actions), subject: config.subject, source: where, ...(streams ? { streams } : {}) };
   if (config.secret !== undefined || config.secretFile !== undefined) {
     let text: string;
     try {

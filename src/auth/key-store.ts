@@ -7,20 +7,40 @@ import type { TrustedKey } from './import-key.js';
  * the token's `alg` is the one that key is pinned to: a token never chooses its own algorithm.
  */
 export class KeyStore {
-  readonly #byKid = new Map<string, TrustedKey>();
-  readonly #keys: TrustedKey[];
+  #byKid = new Map<string, TrustedKey>();
+  #keys: TrustedKey[] = [];
+  readonly #global: TrustedKey[];
+  readonly #perStream = new Map<string, TrustedKey[]>();
 
   constructor(keys: readonly TrustedKey[]) {
-    this.#keys = [...keys];
-    for (const key of keys) {
-      if (key.kid === undefined) continue;
-      if (this.#byKid.has(key.kid)) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "${key.source}.kid": kid "${key.kid}" is used twice`);
-      this.#byKid.set(key.kid, key);
-    }
+    this.#global = [...keys];
+    this.#rebuild(this.#global, this.#perStream);
   }
 
   get size(): number {
     return this.#keys.length;
+  }
+
+  /** Replaces the keys limited to one stream pattern (empty: none); refuses a kid already in use. */
+  setStreamKeys(match: string, keys: readonly TrustedKey[]): void {
+    const next = new Map(this.#perStream);
+    if (keys.length > 0) next.set(match, [...keys]);
+    else next.delete(match);
+    this.#rebuild(this.#global, next);
+    this.#perStream.clear();
+    for (const [k, v] of next) this.#perStream.set(k, v);
+  }
+
+  #rebuild(global: readonly TrustedKey[], perStream: ReadonlyMap<string, readonly TrustedKey[]>): void {
+    const all = [...global, ...[...perStream.values()].flat()];
+    const byKid = new Map<string, TrustedKey>();
+    for (const key of all) {
+      if (key.kid === undefined) continue;
+      if (byKid.has(key.kid)) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "${key.source}.kid": kid "${key.kid}" is used twice`);
+      byKid.set(key.kid, key);
+    }
+    this.#keys = all;
+    this.#byKid = byKid;
   }
 
   /** Keys that can mint tokens locally (HS keys whose secret the server holds). */

@@ -36,7 +36,11 @@ export function parseStreamScopes(scopes: readonly string[]): StreamScope[] {
  */
 export function authorize(grant: Grant, action: Action, stream: StreamPath | undefined): void {
   if (!grant.keyActions.has(action)) throw new StagedoorError('SCOPE_DENIED', `tokens from this key may not ${action}`);
-  const hasScopeClaim = grant.claims.scope !== undefined || grant.claims.scp !== undefined;
+  if (grant.keyStreams && (!stream || !grant.keyStreams.some((p) => streamMatches(p, stream)))) {
+    throw new StagedoorError('STREAM_DENIED', 'the signing key belongs to another stream');
+  }
+  // A permissions claim (issuers) counts like a scope claim: present means "only what it lists".
+  const hasScopeClaim = grant.scopes.length > 0 || grant.claims.scope !== undefined || grant.claims.scp !== undefined;
   if (hasScopeClaim) {
     const scopes = parseStreamScopes(grant.scopes).filter((s) => s.action === action);
     if (scopes.length === 0) throw new StagedoorError('SCOPE_DENIED', `the token's scope does not include ${action}`);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import type { IssuerStore, TrustedIssuer } from './oidc/issuer-store.js';
 import { StagedoorError } from '../errors.js';
 import type { Grant } from './grant.js';
 import type { KeyStore } from './key-store.js';
@@ -8,6 +9,12 @@ import { readScopes } from './policy.js';
 export interface VerifyOptions {
   clockToleranceSec: number;
   requireExp: boolean;
+}
+
+/** Where trust comes from: static keys, and OpenID issuers found by a token's `iss`. */
+export interface TrustSources {
+  keys: KeyStore;
+  issuers?: IssuerStore | undefined;
 }
 
 /** Largest token accepted; anything longer is refused before any parsing. */
@@ -56,8 +63,19 @@ function translateJoseError(error: unknown): StagedoorError {
  * by `kid` (or by `alg` among keys without a kid) and pins the algorithm; claims are checked with
  * the configured tolerance. Throws a StagedoorError with a DESIGN.md reason code.
  */
-export async function verifyToken(token: string, keys: KeyStore, options: VerifyOptions, now = Date.now()): Promise<Grant> {
+export async function verifyToken(token: string, trust: KeyStore | TrustSources, options: VerifyOptions, now = Date.now()): Promise<Grant> {
+  const { keys, issuers } = 'candidatesFor' in trust ? { keys: trust, issuers: undefined } : trust;
   const header = readHeader(token);
+  if (issuers && issuers.size > 0) {
+    let claimedIssuer: unknown;
+    try {
+      claimedIssuer = decodeJwt(token).iss;
+    } catch (cause) {
+      throw new StagedoorError('TOKEN_MALFORMED', 'the token payload is not base64url JSON', { cause });
+    }
+    const issuer = issuers.get(claimedIssuer);
+    if (issuer) return verifyIssuerToken(token, header, issuer, options, now);
+  }
   const candidates = keys.candidatesFor(header);
   let lastError: unknown;
   for (const key of candidates) {
@@ -90,10 +108,54 @@ export async function verifyToken(token: string, keys: KeyStore, options: Verify
       keyActions: key.actions,
       subjectIsStream: key.subject === 'stream',
       keySource: key.source,
+      keyStreams: key.streams,
       claims: payload,
     };
   }
   throw translateJoseError(lastError);
+}
+
+/** A token whose `iss` names a configured OpenID issuer: its keys, its algorithms, its audience. */
+async function verifyIssuerToken(token: string, header: ProtectedHeaderParameters, issuer: TrustedIssuer, options: VerifyOptions, now: number): Promise<Grant> {
+  const alg = header.alg;
+  if (typeof alg !== 'string' || alg.toLowerCase() === 'none' || !issuer.algorithms.includes(alg as never)) {
+    throw new StagedoorError('ALG_NOT_ALLOWED', `issuer ${issuer.issuer} signs with ${issuer.algorithms.join(', ')}, not ${String(alg)}`);
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, issuer.keys.resolve, {
+      algorithms: issuer.algorithms,
+      issuer: issuer.issuer,
+      ...(issuer.audience !== undefined ? { audience: issuer.audience } : {}),
+      clockTolerance: options.clockToleranceSec,
+      requiredClaims: options.requireExp ? ['exp'] : [],
+      currentDate: new Date(now),
+    }));
+  } catch (error) {
+    throw translateJoseError(error);
+  }
+  checkExtraClaims(payload, options, now);
+  const expMs = typeof payload.exp === 'number' ? (payload.exp + options.clockToleranceSec) * 1000 : undefined;
+  if (expMs !== undefined && expMs <= now) throw new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp' });
+  const scopes = readScopes(payload as { scope?: unknown; scp?: unknown }) ?? [];
+  const permissions = issuer.permissionsClaim ? payload[issuer.permissionsClaim] : undefined;
+  if (permissions !== undefined && !(Array.isArray(permissions) && permissions.every((p) => typeof p === 'string'))) {
+    throw new StagedoorError('CLAIM_INVALID', `${issuer.permissionsClaim} must be an array of strings`, { claim: issuer.permissionsClaim });
+  }
+  return {
+    subject: payload.sub,
+    scopes: [...scopes, ...((permissions as string[] | undefined) ?? [])],
+    tokenId: typeof payload.jti === 'string' && payload.jti ? payload.jti : tokenHash(token),
+    jti: typeof payload.jti === 'string' ? payload.jti : undefined,
+    kid: typeof header.kid === 'string' ? header.kid : undefined,
+    issuer: issuer.issuer,
+    expiresAt: expMs,
+    keyActions: issuer.actions,
+    subjectIsStream: issuer.subject === 'stream',
+    keySource: `issuer ${issuer.issuer}`,
+    keyStreams: undefined,
+    claims: payload,
+  };
 }
 
 function checkExtraClaims(payload: JWTPayload, options: VerifyOptions, now: number): void {

@@ -50,6 +50,27 @@ const keySchema = z
 
 export type KeyConfig = z.infer<typeof keySchema>;
 
+const issuerSchema = z.strictObject({
+  /** Exactly the `iss` its tokens carry. */
+  issuer: z.string().min(1),
+  /** Required `aud` (one of). */
+  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  algorithms: z.array(z.enum(SUPPORTED_ALGS)).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+  actions: z.array(z.enum(ACTIONS)).min(1).default(['publish', 'play']),
+  /** For an identity provider `sub` is a user or client: streams come from scopes. */
+  subject: z.enum(['stream', 'principal']).default('principal'),
+  /** A claim holding permissions like scope values, e.g. `permissions` (Auth0) or `roles`. */
+  permissionsClaim: z.string().min(1).optional(),
+  /** Skip discovery and use this JWKS URL. */
+  jwksUri: z.string().min(1).optional(),
+  /** Plain http, only for an issuer on loopback (tests, development). */
+  allowHttp: z.boolean().default(false),
+  jwksCooldownSec: z.number().min(0).default(30),
+  jwksRefreshSec: z.number().positive().default(600),
+  timeoutSec: z.number().positive().max(60).default(5),
+});
+export type IssuerConfig = z.infer<typeof issuerSchema>;
+
 const name = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use [A-Za-z0-9_-], at most 32 characters');
 
 /** One HLS rendition: `copy` passes the publisher's H.264/AAC through; a rung is a libx264 encode. */
@@ -66,11 +87,19 @@ const renditionSchema = z.union([
 export type RenditionConfig = z.infer<typeof renditionSchema>;
 
 /** Security of the streams whose `app/name` matches `match` (first match wins; default secured). */
-const streamRuleSchema = z.strictObject({
-  match: z.string().min(1),
+export const streamSettingsSchema = z.strictObject({
   publish: z.enum(['secured', 'open']).default('secured'),
   play: z.enum(['secured', 'open']).default('secured'),
+  /** Overrides auth.requireExp for these streams. */
+  requireExp: z.boolean().optional(),
+  /** Refuse tokens whose exp is further than this from their iat (or from now). */
+  maxTokenLifetimeSec: z.number().int().positive().optional(),
+  /** Keys valid only for these streams (per-stream secrets, per-video keys). */
+  keys: z.array(keySchema).default([]),
 });
+export type StreamSettings = z.infer<typeof streamSettingsSchema>;
+
+const streamRuleSchema = streamSettingsSchema.extend({ match: z.string().min(1) }).strict();
 export type StreamRuleConfig = z.infer<typeof streamRuleSchema>;
 
 export const configSchema = z.strictObject({
@@ -96,6 +125,8 @@ export const configSchema = z.strictObject({
       port: port.default(8080),
       /** Origins allowed to read HLS from a browser; `*` (default) suits token-in-URL players. */
       corsOrigins: z.array(z.string().min(1)).default(['*']),
+      /** Proxies whose X-Forwarded-For is believed (addresses or CIDR). */
+      trustedProxies: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   hls: z
@@ -138,6 +169,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   admin: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(8081) }).prefault({}),
   mediaDir: z.string().min(1).default('media'),
+  /** Run-time state that survives restarts: revocations, used tokens, stream security changes. */
+  stateDir: z.string().min(1).default('.stagedoor/state'),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -146,6 +179,11 @@ export const configSchema = z.strictObject({
   auth: z
     .strictObject({
       keys: z.array(keySchema).default([]),
+      issuers: z.array(issuerSchema).default([]),
+      /** Most entries in each `access.allow` list of a token. */
+      maxAccessRuleEntries: z.number().int().min(1).max(100).default(5),
+      /** A publish token's `jti` may be used once (remembered until its exp). */
+      singleUsePublish: z.boolean().default(false),
       clockToleranceSec: z.number().min(0).max(300).default(0),
       requireExp: z.boolean().default(true),
       /** Verified tokens kept in memory (each until its exp). */

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StagedoorError } from '../errors.js';
 import { checkStreamPath } from '../auth/stream-path.js';
-import { normalizeAddress } from '../net/address.js';
+import type { BlockList } from 'node:net';
+import { clientAddress } from '../net/client-address.js';
+import { requestOrigin } from '../auth/access-rules.js';
 import type { HlsViewers } from './hls-viewers.js';
 import { mediaKindOf, resolveMediaFile } from './safe-path.js';
 import { rewritePlaylist } from './playlist-rewrite.js';
@@ -14,6 +16,7 @@ export interface HlsRoutesDeps {
   mediaDir: string;
   viewers: HlsViewers;
   corsOrigins: readonly string[];
+  trustedProxies: BlockList | undefined;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -60,10 +63,10 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     const vs = request.query.vs;
     const admission = await deps.viewers.admit({
       stream,
-      address: normalizeAddress(request.ip),
+      address: clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], deps.trustedProxies),
       pass: typeof vs === 'string' ? vs : undefined,
       token: tokenFromRequest({ query: request.query, authorization: request.headers.authorization, cookie: request.headers.cookie }),
-      origin: request.headers.origin,
+      origin: requestOrigin(request.headers),
     });
     const path = await resolveMediaFile(deps.mediaDir, stream.app, stream.name, file);
     const ext = file.slice(file.lastIndexOf('.') + 1);

@@ -20,6 +20,7 @@ export type EndReason =
   | 'idle'
   | 'too-fast'
   | 'refresh-refused'
+  | 'security-changed'
   | 'shutdown';
 
 export interface SessionInit {

@@ -40,6 +40,7 @@ export function testConfig(rsa?: RsaPair, overrides: Partial<ConfigInput> = {}):
     log: { level: 'debug' },
     banner: { enabled: false },
     mediaDir: mkdtempSync(join(tmpdir(), 'sd-media-')),
+    stateDir: mkdtempSync(join(tmpdir(), 'sd-state-')),
     ...overrides,
     auth: { keys, clockToleranceSec: 0, ...overrides.auth },
   };

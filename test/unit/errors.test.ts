@@ -15,6 +15,7 @@ describe('error codes', () => {
       AUDIENCE_INVALID: 401,
       CLAIM_INVALID: 401,
       TOKEN_REVOKED: 401,
+      TOKEN_REUSED: 401,
       SCOPE_DENIED: 403,
       STREAM_DENIED: 403,
       IP_DENIED: 403,

@@ -11,7 +11,9 @@ import { checkStreamPath, formatStreamPath, type StreamPath } from '../../auth/s
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';
-import { normalizeAddress } from '../../net/address.js';
+import type { BlockList } from 'node:net';
+import { clientAddress } from '../../net/client-address.js';
+import { requestOrigin } from '../../auth/access-rules.js';
 import { tokenFromRequest } from '../../delivery/request-token.js';
 import { WsPublisher } from './ws-publisher.js';
 
@@ -25,6 +27,7 @@ export interface WsIngestDeps {
   maxMessageBytes: number;
   maxBufferedBytes: number;
   maxAheadSec: number;
+  trustedProxies: BlockList | undefined;
 }
 
 const WS_PATH = /^\/ws\/([^/?#]+)\/([^/?#]+)$/;
@@ -112,11 +115,11 @@ export class WsIngest {
 
   async #admit(request: IncomingMessage, [app, name]: [string, string], upgrading: boolean): Promise<Admission> {
     const url = new URL(request.url ?? '/', 'http://stagedoor.invalid');
-    const address = normalizeAddress(request.socket.remoteAddress);
+    const address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], this.#deps.trustedProxies);
     let stream: StreamPath | undefined;
     try {
       stream = checkStreamPath(app, name);
-      const origin = request.headers.origin;
+      const origin = requestOrigin(request.headers);
       const allowAny = this.#deps.allowedOrigins.includes('*');
       if (!allowAny && (origin === undefined || !this.#deps.allowedOrigins.includes(origin))) {
         throw new StagedoorError('ORIGIN_DENIED', origin === undefined ? 'an Origin header is required' : 'this origin may not publish');

@@ -7,7 +7,6 @@ import { ViewerPassSigner } from '../../../src/delivery/viewer-pass.js';
 import { resolveMediaFile, mediaKindOf } from '../../../src/delivery/safe-path.js';
 import { parseRange } from '../../../src/delivery/byte-range.js';
 import { tokenFromRequest } from '../../../src/delivery/request-token.js';
-import { StreamRules } from '../../../src/auth/stream-rules.js';
 import type { StagedoorError } from '../../../src/errors.js';
 
 describe('playlist rewrite', () => {
@@ -106,18 +105,5 @@ describe('token from an HTTP request', () => {
   it('refuses two tokens and a non-Bearer Authorization', () => {
     expect(() => tokenFromRequest({ query: { token: ['a', 'b'] } })).toThrow(expect.objectContaining({ code: 'TOKEN_MALFORMED' }) as StagedoorError);
     expect(() => tokenFromRequest({ query: {}, authorization: 'Basic eA==' })).toThrow(expect.objectContaining({ code: 'TOKEN_MALFORMED' }) as StagedoorError);
-  });
-});
-
-describe('stream rules', () => {
-  it('uses the first matching rule and secures everything else', () => {
-    const rules = new StreamRules([
-      { match: 'open/*', publish: 'secured', play: 'open' },
-      { match: '*', publish: 'secured', play: 'secured' },
-    ]);
-    expect(rules.securityFor({ app: 'open', name: 'x' }, 'play')).toBe('open');
-    expect(rules.securityFor({ app: 'open', name: 'x' }, 'publish')).toBe('secured');
-    expect(rules.securityFor({ app: 'live', name: 'x' }, 'play')).toBe('secured');
-    expect(new StreamRules([]).securityFor({ app: 'a', name: 'b' }, 'play')).toBe('secured');
   });
 });

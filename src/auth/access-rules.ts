@@ -1,0 +1,73 @@
+import { StagedoorError } from '../errors.js';
+import { addressList, listHas } from '../net/client-address.js';
+import type { GeoIp } from './geoip.js';
+
+export interface AccessContext {
+  address: string;
+  /** The Origin of an HTTP or WebSocket request (else the Referer's origin); undefined for RTMP. */
+  origin: string | undefined;
+}
+
+interface AccessAllow {
+  ips?: string[];
+  origins?: string[];
+  countries?: string[];
+}
+
+function readAllow(claims: Record<string, unknown>, maxEntries: number): AccessAllow | undefined {
+  const access = claims.access;
+  if (access === undefined) return undefined;
+  const allow = (access as { allow?: unknown } | null)?.allow;
+  if (typeof access !== 'object' || access === null || typeof allow !== 'object' || allow === null || Array.isArray(allow)) {
+    throw new StagedoorError('CLAIM_INVALID', 'access must be {"allow": {"ips"|"origins"|"countries": [...]}}', { claim: 'access' });
+  }
+  const out: AccessAllow = {};
+  for (const [kind, list] of Object.entries(allow)) {
+    if (kind !== 'ips' && kind !== 'origins' && kind !== 'countries') throw new StagedoorError('CLAIM_INVALID', `unknown access rule kind ${kind}`, { claim: 'access' });
+    if (!Array.isArray(list) || list.some((v) => typeof v !== 'string') || list.length === 0) {
+      throw new StagedoorError('CLAIM_INVALID', `access.allow.${kind} must be a non-empty array of strings`, { claim: 'access' });
+    }
+    if (list.length > maxEntries) throw new StagedoorError('CLAIM_INVALID', `access.allow.${kind} has more than ${maxEntries} entries`, { claim: 'access' });
+    out[kind] = list as string[];
+  }
+  return out;
+}
+
+/**
+ * The token's own access rules: `access.allow.ips` (addresses or CIDR, v4/v6), `origins` (exact),
+ * `countries` (lower-case ISO alpha-2). Every kind present must pass (AND); within a kind one
+ * entry suffices (OR). Unknown country or missing Origin fail closed.
+ */
+export async function checkAccessRules(claims: Record<string, unknown>, context: AccessContext, geo: GeoIp, maxEntries: number): Promise<void> {
+  const allow = readAllow(claims, maxEntries);
+  if (!allow) return;
+  if (allow.ips) {
+    let list;
+    try {
+      list = addressList(allow.ips);
+    } catch (cause) {
+      throw new StagedoorError('CLAIM_INVALID', (cause as Error).message, { claim: 'access', cause });
+    }
+    if (!listHas(list, context.address)) throw new StagedoorError('IP_DENIED');
+  }
+  if (allow.origins) {
+    if (context.origin === undefined || !allow.origins.includes(context.origin)) throw new StagedoorError('ORIGIN_DENIED', context.origin === undefined ? 'the token requires an Origin and the request has none' : undefined);
+  }
+  if (allow.countries) {
+    const country = await geo.countryOf(context.address);
+    if (country === undefined || !allow.countries.map((c) => c.toLowerCase()).includes(country)) {
+      throw new StagedoorError('COUNTRY_DENIED', country === undefined ? 'the client address has no known country' : undefined);
+    }
+  }
+}
+
+/** The origin of a request: its Origin header, else the origin of its Referer. */
+export function requestOrigin(headers: { origin?: string | undefined; referer?: string | undefined }): string | undefined {
+  if (headers.origin && headers.origin !== 'null') return headers.origin;
+  if (!headers.referer) return undefined;
+  try {
+    return new URL(headers.referer).origin;
+  } catch {
+    return undefined;
+  }
+}

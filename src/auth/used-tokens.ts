@@ -1,0 +1,33 @@
+import { StagedoorError } from '../errors.js';
+import type { JsonStateFile } from '../state/json-state-file.js';
+
+/** Single-use publish tokens: each `jti` is admitted once and remembered until its exp (persisted). */
+export class UsedTokens {
+  readonly #used = new Map<string, number>();
+  readonly #state: JsonStateFile<Record<string, number>>;
+  readonly #now: () => number;
+
+  private constructor(state: JsonStateFile<Record<string, number>>, now: () => number) {
+    this.#state = state;
+    this.#now = now;
+  }
+
+  static async create(state: JsonStateFile<Record<string, number>>, now: () => number = Date.now): Promise<UsedTokens> {
+    const tokens = new UsedTokens(state, now);
+    const saved = await state.load({}, (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, number>) : {}));
+    const t = now();
+    for (const [jti, until] of Object.entries(saved)) if (typeof until === 'number' && until > t) tokens.#used.set(jti, until);
+    return tokens;
+  }
+
+  /** Records a use; TOKEN_REUSED when this jti was used already. */
+  use(jti: string | undefined, until: number | undefined): void {
+    if (!jti) throw new StagedoorError('CLAIM_INVALID', 'single-use publish tokens need a jti', { claim: 'jti' });
+    const now = this.#now();
+    const seen = this.#used.get(jti);
+    if (seen !== undefined && seen > now) throw new StagedoorError('TOKEN_REUSED');
+    this.#used.set(jti, until ?? now + 24 * 3600_000);
+    for (const [k, v] of this.#used) if (v <= now) this.#used.delete(k);
+    void this.#state.save(Object.fromEntries(this.#used));
+  }
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { StagedoorError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Grant } from '../auth/grant.js';
+import type { JsonStateFile } from '../state/json-state-file.js';
+
+export interface Revocation {
+  id: string;
+  type: 'jti' | 'sub';
+  value: string;
+  /** ISO time after which the entry is forgotten (its tokens have expired by then). */
+  until: string;
+  createdAt: string;
+  reason?: string | undefined;
+}
+
+const DEFAULT_TTL_MS = 24 * 3600_000;
+const MAX_TTL_MS = 366 * 24 * 3600_000;
+
+/**
+ * The denylist: a `jti` or a `sub` refused until a time. It survives restarts (atomic state file)
+ * and forgets entries once they lapse. Adding one tells listeners, which close matching live
+ * sessions at once.
+ */
+export class RevocationList {
+  #entries: Revocation[] = [];
+  readonly #state: JsonStateFile<Revocation[]>;
+  readonly #listeners = new Set<(revocation: Revocation) => void>();
+  readonly #now: () => number;
+  readonly #log: Logger;
+
+  private constructor(state: JsonStateFile<Revocation[]>, log: Logger, now: () => number) {
+    this.#state = state;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  static async create(state: JsonStateFile<Revocation[]>, log: Logger, now: () => number = Date.now): Promise<RevocationList> {
+    const list = new RevocationList(state, log, now);
+    list.#entries = await state.load([], (value) => {
+      if (!Array.isArray(value)) throw new TypeError('expected an array of revocations');
+      return value.filter((v): v is Revocation => typeof v?.id === 'string' && (v.type === 'jti' || v.type === 'sub') && typeof v.value === 'string' && typeof v.until === 'string');
+    });
+    await list.prune();
+    return list;
+  }
+
+  /** The revocation that refuses this grant, if any. */
+  match(grant: Pick<Grant, 'jti' | 'subject'>): Revocation | undefined {
+    const now = this.#now();
+    return this.#entries.find((r) => Date.parse(r.until) > now && ((r.type === 'jti' && r.value === grant.jti) || (r.type === 'sub' && r.value === grant.subject)));
+  }
+
+  list(): Revocation[] {
+    const now = this.#now();
+    return this.#entries.filter((r) => Date.parse(r.until) > now);
+  }
+
+  async add(input: { type: unknown; value: unknown; until?: unknown; reason?: unknown }): Promise<Revocation> {
+    if (input.type !== 'jti' && input.type !== 'sub') throw new StagedoorError('PROTOCOL_ERROR', 'type must be "jti" or "sub"');
+    if (typeof input.value !== 'string' || input.value === '' || input.value.length > 256) throw new StagedoorError('PROTOCOL_ERROR', 'value must be a non-empty string of at most 256 characters');
+    const now = this.#now();
+    let until = now + DEFAULT_TTL_MS;
+    if (input.until !== undefined) {
+      const parsed = typeof input.until === 'string' ? Date.parse(input.until) : NaN;
+      if (!Number.isFinite(parsed) || parsed <= now) throw new StagedoorError('PROTOCOL_ERROR', 'until must be an ISO time in the future');
+      until = Math.min(parsed, now + MAX_TTL_MS);
+    }
+    const revocation: Revocation = {
+      id: `r_${randomBytes(9).toString('base64url')}`,
+      type: input.type,
+      value: input.value,
+      until: new Date(until).toISOString(),
+      createdAt: new Date(now).toISOString(),
+      reason: typeof input.reason === 'string' ? input.reason.slice(0, 500) : undefined,
+    };
+    const next = [...this.#entries.filter((r) => Date.parse(r.until) > now), revocation];
+    await this.#state.save(next);
+    this.#entries = next;
+    this.#log.info({ event: 'revocation_added', id: revocation.id, type: revocation.type, value: revocation.value, until: revocation.until }, 'token or subject revoked');
+    for (const listener of this.#listeners) listener(revocation);
+    return revocation;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const next = this.#entries.filter((r) => r.id !== id);
+    if (next.length === this.#entries.length) return false;
+    await this.#state.save(next);
+    this.#entries = next;
+    this.#log.info({ event: 'revocation_removed', id }, 'revocation removed');
+    return true;
+  }
+
+  onAdd(listener: (revocation: Revocation) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async prune(): Promise<void> {
+    const now = this.#now();
+    const next = this.#entries.filter((r) => Date.parse(r.until) > now);
+    if (next.length !== this.#entries.length) {
+      this.#entries = next;
+      await this.#state.save(next);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log/logger.js';
+
+/**
+ * One JSON document of run-time state (revocations, stream security) that must survive a restart.
+ * Writes are atomic (temp file, fsync, rename) and serialised, so a crash mid-write leaves the
+ * previous version; a file that does not parse is set aside as `.corrupt-<time>`, never lost.
+ */
+export class JsonStateFile<T> {
+  readonly path: string;
+  readonly #log: Logger;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(path: string, log: Logger) {
+    this.path = path;
+    this.#log = log;
+  }
+
+  async load(fallback: T, validate: (value: unknown) => T): Promise<T> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+      throw error;
+    }
+    try {
+      return validate(JSON.parse(text));
+    } catch (error) {
+      const aside = `${this.path}.corrupt-${Date.now()}`;
+      await rename(this.path, aside);
+      this.#log.error({ err: error, file: this.path, movedTo: aside }, 'state file unreadable, set aside');
+      return fallback;
+    }
+  }
+
+  save(value: T): Promise<void> {
+    const run = async (): Promise<void> => {
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+      const tmp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+      const handle = await open(tmp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.path);
+    };
+    this.#writing = this.#writing.then(run, run);
+    return this.#writing;
+  }
+}
