@@ -48,7 +48,11 @@ export class StreamSecurity {
     }
     const saved = await state.load([], (value) => {
       if (!Array.isArray(value)) throw new TypeError('expected an array of stream rules');
-      return value.map((v) => ({ ...streamSettingsSchema.parse(v), match: String((v as { match: unknown }).match) }));
+      return value.map((v) => {
+        const { match, ...settings } = v as { match: unknown };
+        if (typeof match !== 'string' || !PATTERN.test(match)) throw new TypeError('a stream rule without a valid match');
+        return { ...streamSettingsSchema.parse(settings), match };
+      });
     });
     for (const rule of saved) {
       await security.#installKeys(rule.match, rule, `stream security ${rule.match}`);

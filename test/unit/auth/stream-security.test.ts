@@ -1,0 +1,52 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { StreamSecurity } from '../../../src/auth/stream-security.js';
+import { KeyStore } from '../../../src/auth/key-store.js';
+import { JsonStateFile } from '../../../src/state/json-state-file.js';
+import type { StreamRuleConfig } from '../../../src/config/schema.js';
+
+const log = pino({ level: 'silent' });
+const rule = (match: string, play: 'open' | 'secured', publish: 'open' | 'secured' = 'secured'): StreamRuleConfig => ({ match, play, publish, keys: [] });
+
+async function create(dir: string, config: StreamRuleConfig[] = []) {
+  const keys = new KeyStore([]);
+  return { keys, security: await StreamSecurity.create(config, keys, new JsonStateFile<StreamRuleConfig[]>(join(dir, 'stream-security.json'), log), log) };
+}
+
+describe('stream security', () => {
+  it('uses the first matching rule, run-time rules before config ones, and secures the rest', async () => {
+    const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')), [rule('open/*', 'open'), rule('*', 'secured')]);
+    expect(security.securityFor({ app: 'open', name: 'x' }, 'play')).toBe('open');
+    expect(security.securityFor({ app: 'open', name: 'x' }, 'publish')).toBe('secured');
+    expect(security.securityFor({ app: 'live', name: 'x' }, 'play')).toBe('secured');
+    await security.set('open/special', { play: 'secured' });
+    expect(security.securityFor({ app: 'open', name: 'special' }, 'play')).toBe('secured');
+    expect(security.securityFor({ app: 'open', name: 'other' }, 'play')).toBe('open');
+  });
+
+  it('keeps run-time rules and their stream keys across a restart, and can drop them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-sec-'));
+    const first = await create(dir, [rule('lobby/*', 'open')]);
+    const changes: string[] = [];
+    first.security.onChange((_r, match) => changes.push(match));
+    await first.security.set('lobby/*', { play: 'secured', keys: [{ kid: 'lobby-key', alg: 'HS256', secret: 'x'.repeat(32) }] });
+    expect(changes).toEqual(['lobby/*']);
+    const second = await create(dir, [rule('lobby/*', 'open')]);
+    expect(readdirSync(dir)).toEqual(['stream-security.json']);
+    expect(second.security.securityFor({ app: 'lobby', name: 'a' }, 'play')).toBe('secured');
+    expect(second.keys.candidatesFor({ alg: 'HS256', kid: 'lobby-key' })[0]?.streams).toEqual(['lobby/*']);
+    expect(await second.security.remove('lobby/*')).toBe(true);
+    expect(second.security.securityFor({ app: 'lobby', name: 'a' }, 'play')).toBe('open');
+    expect(() => second.keys.candidatesFor({ alg: 'HS256', kid: 'lobby-key' })).toThrow(expect.objectContaining({ code: 'KEY_UNKNOWN' }));
+  });
+
+  it('refuses bad patterns and settings with a clear error', async () => {
+    const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')));
+    await expect(security.set('../x', { play: 'open' })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+    await expect(security.set('live/x', { play: 'maybe' })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+    await expect(security.set('live/x', { play: 'open', extra: 1 })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+  });
+});
