@@ -23,6 +23,10 @@ import type { StreamRuleConfig } from './config/schema.js';
 import { streamMatches } from './auth/stream-path.js';
 import { join } from 'node:path';
 import { StagedoorError } from './errors.js';
+import { Metrics } from './observability/metrics.js';
+import { Audit } from './observability/audit.js';
+import { AdminAuth } from './admin/admin-auth.js';
+import { buildAdminServer } from './admin/admin-server.js';
 import { locateFfmpeg } from './transcode/locate-ffmpeg.js';
 import { TranscodeManager } from './transcode/transcode-manager.js';
 import { HlsViewers } from './delivery/hls-viewers.js';
@@ -42,8 +46,10 @@ export interface Stagedoor {
   readonly security: StreamSecurity;
   readonly revocations: RevocationList;
   readonly issuers: IssuerStore;
+  readonly metrics: Metrics;
+  readonly audit: Audit;
   /** Listens on every port; resolves with the bound addresses (port 0 picks a free one). */
-  start(): Promise<{ rtmp: AddressInfo; http: AddressInfo }>;
+  start(): Promise<{ rtmp: AddressInfo; http: AddressInfo; admin: AddressInfo | undefined }>;
   /** Stops accepting, closes every session with reason `shutdown`, closes the listeners. */
   stop(): Promise<void>;
 }
@@ -92,7 +98,15 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     if (cut > 0) log.info({ event: 'security_applied', match, sessionsClosed: cut }, 'stream security applied to live sessions');
   });
   const hub = new StreamHub({ publisherTakeover: config.rtmp.publisherTakeover, gopCacheBytes: config.rtmp.gopCacheBytes });
+  // FFmpeg is looked up before anything listens: a missing binary is a startup error, not a surprise.
+  const ffmpeg = config.hls.enabled ? locateFfmpeg(config.hls.ffmpegPath) : undefined;
+  const transcoders = ffmpeg
+    ? new TranscodeManager({ hub, ffmpegPath: ffmpeg.path, hls: config.hls, mediaDir: config.mediaDir, log: log.child({ component: 'transcode' }), onRestart: () => metrics.ffmpegRestarts.inc() })
+    : undefined;
+  const metrics = new Metrics({ registry, issuers, transcoders });
+  const audit = new Audit(log.child({ component: 'audit' }), registry, metrics);
   const rtmp = new RtmpServer({
+    audit,
     authenticator,
     registry,
     hub,
@@ -103,14 +117,10 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
       admissionTimeoutMs: config.rtmp.admissionTimeoutSec * 1000,
     },
   });
-  // FFmpeg is looked up before anything listens: a missing binary is a startup error, not a surprise.
-  const ffmpeg = config.hls.enabled ? locateFfmpeg(config.hls.ffmpegPath) : undefined;
-  const transcoders = ffmpeg
-    ? new TranscodeManager({ hub, ffmpegPath: ffmpeg.path, hls: config.hls, mediaDir: config.mediaDir, log: log.child({ component: 'transcode' }) })
-    : undefined;
   const hlsViewers = new HlsViewers({ authenticator, registry }, { idleMs: config.hls.viewerIdleSec * 1000 });
   const ws = config.ws.enabled
     ? new WsIngest({
+        audit,
         authenticator,
         registry,
         hub,
@@ -129,9 +139,26 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     register: (app) => {
       registerStaticPages(app);
       ws?.register(app);
-      registerHlsRoutes(app, { mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins, trustedProxies });
+      registerHlsRoutes(app, { audit, metrics, mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins, trustedProxies });
     },
   });
+  let listening = false;
+  const admin = config.admin.enabled
+    ? await buildAdminServer({
+        log,
+        auth: new AdminAuth(config.admin.apiKeys, authenticator, revocations),
+        audit,
+        metrics,
+        registry,
+        revocations,
+        hub,
+        transcoders,
+        security,
+        issuers,
+        hls: config.hls,
+        ready: () => listening,
+      })
+    : undefined;
   let stopping: Promise<void> | undefined;
 
   return {
@@ -145,6 +172,8 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     security,
     revocations,
     issuers,
+    metrics,
+    audit,
     async start() {
       await issuers.warm(log.child({ component: 'oidc' }));
       if (transcoders) {
@@ -156,8 +185,14 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
       const rtmpAddress = await rtmp.listen(config.rtmp.host, config.rtmp.port);
       await http.listen({ host: config.http.host, port: config.http.port });
       const httpAddress = http.server.address() as AddressInfo;
-      log.info({ event: 'listening', rtmp: `${rtmpAddress.address}:${rtmpAddress.port}`, http: `${httpAddress.address}:${httpAddress.port}`, keys: keys.size }, 'stagedoor listening');
-      return { rtmp: rtmpAddress, http: httpAddress };
+      let adminAddress: AddressInfo | undefined;
+      if (admin) {
+        await admin.listen({ host: config.admin.host, port: config.admin.port });
+        adminAddress = admin.server.address() as AddressInfo;
+      }
+      listening = true;
+      log.info({ event: 'listening', rtmp: `${rtmpAddress.address}:${rtmpAddress.port}`, http: `${httpAddress.address}:${httpAddress.port}`, admin: adminAddress ? `${adminAddress.address}:${adminAddress.port}` : undefined, keys: keys.size }, 'stagedoor listening');
+      return { rtmp: rtmpAddress, http: httpAddress, admin: adminAddress };
     },
     stop() {
       stopping ??= (async () => {
@@ -166,7 +201,8 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
         hlsViewers.close();
         issuers.close();
         ws?.closeAll();
-        await Promise.all([closing, http.close(), transcoders?.stop()]);
+        listening = false;
+        await Promise.all([closing, http.close(), admin?.close(), transcoders?.stop()]);
         log.info({ event: 'stopped', sessionsClosed: closed }, 'stagedoor stopped');
       })();
       return stopping;

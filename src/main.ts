@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Composition root: config → logger → components → listen; signals; shutdown.
 import { loadConfig, resolveConfigPath } from './config/load-config.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, logDestination } from './log/logger.js';
 import { createStagedoor } from './app.js';
 import { startupBanner } from './startup-banner.js';
 import { isStagedoorError } from './errors.js';
@@ -11,7 +11,7 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 async function main(): Promise<void> {
   const configPath = resolveConfigPath(process.argv.slice(2));
   const config = loadConfig({ file: configPath });
-  const log = createLogger({ level: config.log.level });
+  const log = createLogger({ level: config.log.level, destination: logDestination(config.log.destination, config.log.pretty) });
   const stagedoor = await createStagedoor(config, log);
 
   let signals = 0;
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const ports = await stagedoor.start();
   log.info({ event: 'config', file: configPath }, 'configuration loaded');
   if (config.banner.enabled) {
-    process.stderr.write(await startupBanner(config, stagedoor.keys, { rtmp: ports.rtmp.port, http: ports.http.port }));
+    process.stderr.write(await startupBanner(config, stagedoor.keys, { rtmp: ports.rtmp.port, http: ports.http.port, admin: ports.admin?.port }));
   }
 }
 

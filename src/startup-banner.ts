@@ -6,7 +6,7 @@ import { mintToken } from './auth/mint-token.js';
  * Human instructions printed at start: how to publish from OBS or ffmpeg and how to play, with
  * ready-made short-lived tokens when the server holds a signing secret (the dev default does).
  */
-export async function startupBanner(config: Config, keys: KeyStore, ports: { rtmp: number; http: number }, now = Date.now()): Promise<string> {
+export async function startupBanner(config: Config, keys: KeyStore, ports: { rtmp: number; http: number; admin?: number | undefined }, now = Date.now()): Promise<string> {
   const { app, stream, publicHost, tokenTtlSec } = config.banner;
   const rtmpBase = `rtmp://${publicHost}:${ports.rtmp}/${app}`;
   const httpBase = `http://${publicHost}:${ports.http}`;
@@ -54,5 +54,15 @@ export async function startupBanner(config: Config, keys: KeyStore, ports: { rtm
     `  These tokens (kid ${signer.kid ?? '-'}, sub ${subject}) are valid until ${until}; they are cut off then.`,
     '',
   );
+  if (ports.admin !== undefined && signer.actions.has('admin')) {
+    const adminToken = await mintToken(signer, { subject: 'dev-operator', scope: 'admin', ttlSec: tokenTtlSec, now });
+    const adminBase = `http://${config.admin.host === '0.0.0.0' ? publicHost : config.admin.host}:${ports.admin}`;
+    lines.push(
+      '  Dashboard (admin, on its own port):',
+      `    ${adminBase}/#token=${adminToken}`,
+      `  Admin API: curl -H 'Authorization: Bearer ${adminToken}' ${adminBase}/api/v1/sessions`,
+      '',
+    );
+  }
   return lines.join('\n');
 }

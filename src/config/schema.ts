@@ -167,13 +167,31 @@ export const configSchema = z.strictObject({
       maxAheadSec: z.number().positive().default(10),
     })
     .prefault({}),
-  admin: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(8081) }).prefault({}),
+  admin: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: host.default('127.0.0.1'),
+      port: port.default(8081),
+      /** Static API keys (Authorization: Bearer <key>), besides JWTs whose key or issuer grants `admin`. */
+      apiKeys: z
+        .array(
+          z
+            .strictObject({ name: z.string().min(1), key: z.string().min(24).optional(), keyFile: z.string().min(1).optional() })
+            .refine((k) => (k.key === undefined) !== (k.keyFile === undefined), { message: 'exactly one of key, keyFile' }),
+        )
+        .default([]),
+    })
+    .prefault({}),
   mediaDir: z.string().min(1).default('media'),
   /** Run-time state that survives restarts: revocations, used tokens, stream security changes. */
   stateDir: z.string().min(1).default('.stagedoor/state'),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** `stdout`, or a file the JSON lines are appended to. */
+      destination: z.string().min(1).default('stdout'),
+      /** Human-readable lines: `auto` when stdout is a terminal. */
+      pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     })
     .prefault({}),
   auth: z

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { StagedoorError } from '../errors.js';
+import { StagedoorError, toStagedoorError } from '../errors.js';
 import { checkStreamPath } from '../auth/stream-path.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../net/client-address.js';
@@ -11,8 +11,12 @@ import { rewritePlaylist } from './playlist-rewrite.js';
 import { parseRange } from './byte-range.js';
 import { tokenFromRequest } from './request-token.js';
 import { SegmentCache } from './segment-cache.js';
+import type { Audit } from '../observability/audit.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export interface HlsRoutesDeps {
+  audit: Audit;
+  metrics?: Metrics | undefined;
   mediaDir: string;
   viewers: HlsViewers;
   corsOrigins: readonly string[];
@@ -61,13 +65,23 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       throw new StagedoorError('NOT_FOUND');
     }
     const vs = request.query.vs;
-    const admission = await deps.viewers.admit({
-      stream,
-      address: clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], deps.trustedProxies),
-      pass: typeof vs === 'string' ? vs : undefined,
-      token: tokenFromRequest({ query: request.query, authorization: request.headers.authorization, cookie: request.headers.cookie }),
-      origin: requestOrigin(request.headers),
-    });
+    const address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], deps.trustedProxies);
+    let admission;
+    try {
+      admission = await deps.viewers.admit({
+        stream,
+        address,
+        pass: typeof vs === 'string' ? vs : undefined,
+        token: tokenFromRequest({ query: request.query, authorization: request.headers.authorization, cookie: request.headers.cookie }),
+        origin: requestOrigin(request.headers),
+      });
+    } catch (error) {
+      const coded = toStagedoorError(error);
+      deps.audit.refusal({ protocol: 'hls', action: 'play', stream, address, error: coded, extra: { file: kind } });
+      deps.metrics?.hlsRequests.inc({ kind, status: String(coded.httpStatus) });
+      throw coded;
+    }
+    deps.metrics?.hlsRequests.inc({ kind, status: '200' });
     const path = await resolveMediaFile(deps.mediaDir, stream.app, stream.name, file);
     const ext = file.slice(file.lastIndexOf('.') + 1);
     reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { StagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
+import { installErrorHandlers } from './error-handler.js';
 
 export interface HttpServerDeps {
   log: Logger;
@@ -37,18 +38,7 @@ export function buildHttpServer({ log, register, upgrades = [] }: HttpServerDeps
   app.get('/healthz', async () => ({ status: 'ok' }));
   register?.(app);
 
-  app.setNotFoundHandler(async (_request, reply) => {
-    const error = new StagedoorError('NOT_FOUND');
-    return reply.code(error.httpStatus).send(error.toJSON());
-  });
-
-  app.setErrorHandler(async (error, request, reply) => {
-    const coded = error instanceof StagedoorError ? error : undefined;
-    const status = coded?.httpStatus ?? ((error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500 ? (error as { statusCode: number }).statusCode : 500);
-    if (status >= 500) request.log.error({ err: error }, 'http handler failed');
-    const body = coded ? coded.toJSON() : { error: { code: status === 500 ? 'INTERNAL_ERROR' : 'PROTOCOL_ERROR', message: status === 500 ? 'internal error' : (error as Error).message } };
-    return reply.code(status).send(body);
-  });
+  installErrorHandlers(app);
 
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {

@@ -17,10 +17,13 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+export const ADMIN_API_KEY = 'ops-api-key-0123456789abcdef';
+
 export interface TestServer {
   stagedoor: Stagedoor;
   rtmpPort: number;
   httpPort: number;
+  adminPort: number;
   mediaDir: string;
   logs: LogLine[];
   rawLog: string[];
@@ -31,12 +34,12 @@ export interface TestServer {
 }
 
 export function testConfig(rsa?: RsaPair, overrides: Partial<ConfigInput> = {}): ConfigInput {
-  const keys: NonNullable<ConfigInput['auth']>['keys'] = [{ kid: 'hs', alg: 'HS256', secret: HS_SECRET }];
+  const keys: NonNullable<ConfigInput['auth']>['keys'] = [{ kid: 'hs', alg: 'HS256', secret: HS_SECRET, actions: ['publish', 'play', 'admin'] }];
   if (rsa) keys.push({ kid: 'rs', alg: 'RS256', publicKey: rsa.publicPem });
   return {
     rtmp: { host: '127.0.0.1', port: 0, ...overrides.rtmp },
     http: { host: '127.0.0.1', port: 0, ...overrides.http },
-    admin: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0, apiKeys: [{ name: 'ops', key: ADMIN_API_KEY }] },
     log: { level: 'debug' },
     banner: { enabled: false },
     mediaDir: mkdtempSync(join(tmpdir(), 'sd-media-')),
@@ -64,11 +67,12 @@ export async function startServer(config: ConfigInput = testConfig()): Promise<T
   const parsed = parseConfig(config);
   const log = createLogger({ level: parsed.log.level, destination });
   const stagedoor = await createStagedoor(parsed, log);
-  const { rtmp, http } = await stagedoor.start();
+  const { rtmp, http, admin } = await stagedoor.start();
   return {
     stagedoor,
     rtmpPort: rtmp.port,
     httpPort: http.port,
+    adminPort: admin?.port ?? -1,
     mediaDir: parsed.mediaDir,
     logs,
     rawLog,

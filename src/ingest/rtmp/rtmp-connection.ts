@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { StagedoorError, rtmpStatusCode, toStagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { Authenticator } from '../../auth/authenticator.js';
-import { checkStreamPath, formatStreamPath, type StreamPath } from '../../auth/stream-path.js';
+import { checkStreamPath, type StreamPath } from '../../auth/stream-path.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { EndReason, Session } from '../../sessions/session.js';
 import type { StreamHub } from '../../media/stream-hub.js';
@@ -12,9 +12,11 @@ import type { AVPacket } from './nms.js';
 import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
 import { tokenFromQuery } from './token-from-query.js';
 import { normalizeAddress } from '../../net/address.js';
+import type { Audit } from '../../observability/audit.js';
 
 export interface RtmpConnectionDeps {
   authenticator: Authenticator;
+  audit: Audit;
   registry: SessionRegistry;
   hub: StreamHub;
   log: Logger;
@@ -160,10 +162,7 @@ export class RtmpConnection implements MediaSink {
   #refuse(action: 'publish' | 'play', stream: StreamPath, cause: unknown): void {
     const error = toStagedoorError(cause);
     if (error.code === 'INTERNAL_ERROR') this.#log.error({ err: cause }, 'admission failed unexpectedly');
-    this.#log.warn(
-      { event: 'access_refused', code: error.code, claim: error.claim, action, stream: formatStreamPath(stream), reason: error.message },
-      'access refused',
-    );
+    this.#deps.audit.refusal({ protocol: 'rtmp', action, stream, address: this.#address, error, extra: { connectionId: this.id } });
     if (this.#state === 'closed') return;
     this.#protocol.refuse(action, rtmpStatusCode(action, error.code), `${error.code}: ${error.message}`);
     this.#teardown();

@@ -16,9 +16,11 @@ import { clientAddress } from '../../net/client-address.js';
 import { requestOrigin } from '../../auth/access-rules.js';
 import { tokenFromRequest } from '../../delivery/request-token.js';
 import { WsPublisher } from './ws-publisher.js';
+import type { Audit } from '../../observability/audit.js';
 
 export interface WsIngestDeps {
   authenticator: Authenticator;
+  audit: Audit;
   registry: SessionRegistry;
   hub: StreamHub;
   transcoders: TranscodeManager | undefined;
@@ -95,7 +97,7 @@ export class WsIngest {
       // Checked again now, synchronously with the claim: another publisher may have come meanwhile.
       this.#deps.hub.assertCanPublish(admission.stream);
     } catch (error) {
-      this.#logRefusal(admission.stream, toStagedoorError(error));
+      this.#logRefusal(admission.stream, admission.address, toStagedoorError(error));
       refuseUpgrade(socket, toStagedoorError(error));
       return;
     }
@@ -130,16 +132,13 @@ export class WsIngest {
       return { stream, grant, address, formatHint: url.searchParams.get('format') ?? undefined };
     } catch (error) {
       const coded = toStagedoorError(error);
-      this.#logRefusal(stream ?? { app: String(app).slice(0, 64), name: String(name).slice(0, 64) }, coded, upgrading);
+      this.#logRefusal(stream ?? { app: String(app).slice(0, 64), name: String(name).slice(0, 64) }, address, coded, upgrading);
       throw coded;
     }
   }
 
-  #logRefusal(stream: StreamPath, error: StagedoorError, upgrading = true): void {
-    this.#deps.log.warn(
-      { event: 'access_refused', protocol: 'ws', action: 'publish', code: error.code, claim: error.claim, stream: formatStreamPath(stream), reason: error.message, preflight: !upgrading },
-      'access refused',
-    );
+  #logRefusal(stream: StreamPath, address: string, error: StagedoorError, upgrading = true): void {
+    this.#deps.audit.refusal({ protocol: 'ws', action: 'publish', stream, address, error, extra: { preflight: !upgrading } });
   }
 }
 

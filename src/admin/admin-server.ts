@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from '../log/logger.js';
+import { redactText } from '../log/redact.js';
+import { toStagedoorError } from '../errors.js';
+import type { Config } from '../config/schema.js';
+import { installErrorHandlers } from '../http/error-handler.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { RevocationList } from '../sessions/revocations.js';
+import type { StreamHub } from '../media/stream-hub.js';
+import type { TranscodeManager } from '../transcode/transcode-manager.js';
+import type { StreamSecurity } from '../auth/stream-security.js';
+import type { IssuerStore } from '../auth/oidc/issuer-store.js';
+import type { Audit } from '../observability/audit.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { AdminActor, AdminAuth } from './admin-auth.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { streamRoutes } from './routes/streams.js';
+import { revocationRoutes } from './routes/revocations.js';
+import { eventRoutes } from './routes/events.js';
+
+export interface AdminDeps {
+  log: Logger;
+  auth: AdminAuth;
+  audit: Audit;
+  metrics: Metrics;
+  registry: SessionRegistry;
+  revocations: RevocationList;
+  hub: StreamHub;
+  transcoders: TranscodeManager | undefined;
+  security: StreamSecurity;
+  issuers: IssuerStore;
+  hls: Config['hls'];
+  /** Is the server up and listening on its public ports? */
+  ready: () => boolean;
+}
+
+const PUBLIC_PATHS = new Set(['/', '/healthz', '/readyz', '/metrics', '/api/v1/openapi.json']);
+const DASHBOARD = fileURLToPath(new URL('../../public/dashboard.html', import.meta.url));
+const actors = new WeakMap<FastifyRequest, AdminActor>();
+
+/** The authenticated caller of an admin request. */
+export function actorOf(request: FastifyRequest): string {
+  const actor = actors.get(request);
+  return actor ? `${actor.kind}:${actor.name}` : 'unknown';
+}
+
+/** The admin API (own port, loopback by default): sessions, streams, security, revocations, events, health, metrics. */
+export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
+  const log = deps.log.child({ component: 'admin' });
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 256 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  });
+  installErrorHandlers(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Stagedoor admin API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An admin API key, or a JWT whose key or issuer grants admin' } } },
+    },
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0]!;
+    if (PUBLIC_PATHS.has(path)) return;
+    try {
+      actors.set(request, await deps.auth.authenticate(request.headers.authorization));
+    } catch (error) {
+      const coded = toStagedoorError(error);
+      deps.audit.refusal({ protocol: 'http', action: 'admin', stream: undefined, address: request.ip, error: coded, extra: { method: request.method, url: redactText(request.url) } });
+      throw coded;
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    if (PUBLIC_PATHS.has(path) || !actors.has(request)) return;
+    log.info({ event: 'admin_call', actor: actorOf(request), method: request.method, url: redactText(request.url), status: reply.statusCode }, 'admin api call');
+  });
+
+  app.get('/healthz', { schema: { summary: 'The process is up' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { summary: 'Listening, FFmpeg found, issuers reachable or cached' } }, async (_request, reply) => {
+    const issuers = deps.issuers.list().map((i) => ({ issuer: i.issuer, keys: i.keys.keyCount, lastError: i.keys.lastError }));
+    const checks = {
+      listening: deps.ready(),
+      ffmpeg: deps.hls.enabled ? deps.transcoders !== undefined : 'disabled',
+      issuers: issuers.every((i) => i.keys > 0),
+    };
+    const ok = checks.listening && checks.ffmpeg !== false && checks.issuers;
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks, issuers });
+  });
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_request, reply) =>
+    reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+  const dashboard = readFileSync(DASHBOARD);
+  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'").send(dashboard),
+  );
+
+  sessionRoutes(app, deps);
+  streamRoutes(app, deps);
+  revocationRoutes(app, deps);
+  eventRoutes(app, deps);
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

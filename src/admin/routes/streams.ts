@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config/schema.js';
+import type { StreamHub } from '../../media/stream-hub.js';
+import type { SessionRegistry } from '../../sessions/session-registry.js';
+import type { TranscodeManager } from '../../transcode/transcode-manager.js';
+import type { StreamSecurity } from '../../auth/stream-security.js';
+import { formatStreamPath } from '../../auth/stream-path.js';
+import { bearer, errorSchema, securitySchema, streamParams } from '../schemas.js';
+
+const VIDEO_CODECS: Record<number, string> = { 7: 'h264', 12: 'hevc' };
+const AUDIO_CODECS: Record<number, string> = { 10: 'aac', 2: 'mp3', 13: 'opus' };
+
+/** Live streams, and each stream's security settings. */
+export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; registry: SessionRegistry; transcoders: TranscodeManager | undefined; security: StreamSecurity; hls: Config['hls'] }): void {
+  app.get('/api/v1/streams', {
+    schema: {
+      summary: 'Live streams with their publisher, codecs, bitrate, renditions and viewers',
+      security: bearer,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            streams: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  stream: { type: 'string' },
+                  publisher: { type: 'object', properties: { sessionId: { type: 'string' }, subject: { type: 'string' }, protocol: { type: 'string' }, address: { type: 'string' }, startedAt: { type: 'string' } } },
+                  codecs: { type: 'object', properties: { video: { type: 'string' }, audio: { type: 'string' } } },
+                  bitrateKbps: { type: 'number' },
+                  renditions: { type: 'array', items: { type: 'string' } },
+                  transcoder: { type: 'object', properties: { state: { type: 'string' }, pid: { type: 'integer' }, restarts: { type: 'integer' } } },
+                  viewers: { type: 'object', additionalProperties: { type: 'integer' } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  }, async () => {
+    const sessions = deps.registry.list();
+    const streams = deps.hub.list().filter((s) => s.publisher && !s.publisher.closed).map((stream) => {
+      const publisher = stream.publisher!;
+      const viewers: Record<string, number> = {};
+      for (const s of sessions) if (s.kind === 'viewer' && formatStreamPath(s.stream) === stream.key) viewers[s.protocol] = (viewers[s.protocol] ?? 0) + 1;
+      const { video, audio } = stream.headers;
+      const seconds = Math.max(1, (Date.now() - publisher.startedAt) / 1000);
+      const transcoder = deps.transcoders?.get(stream.key);
+      return {
+        stream: stream.key,
+        publisher: { sessionId: publisher.id, subject: publisher.grant.subject, protocol: publisher.protocol, address: publisher.address, startedAt: new Date(publisher.startedAt).toISOString() },
+        codecs: { video: video ? (VIDEO_CODECS[video.av.codec_id] ?? `flv-${video.av.codec_id}`) : publisher.protocol === 'ws' ? 'container' : undefined, audio: audio ? (AUDIO_CODECS[audio.av.codec_id] ?? `flv-${audio.av.codec_id}`) : undefined },
+        bitrateKbps: Math.round((publisher.bytesIn * 8) / seconds / 1000),
+        renditions: transcoder ? deps.hls.renditions.map((r) => r.name) : [],
+        transcoder: transcoder ? { state: transcoder.state, pid: transcoder.pid, restarts: transcoder.restarts } : undefined,
+        viewers,
+      };
+    });
+    return { streams };
+  });
+
+  const describe = (app_: string, name: string) => {
+    const rule = deps.security.ruleFor({ app: app_, name });
+    const settings = deps.security.settingsFor({ app: app_, name });
+    return {
+      match: rule?.match ?? `${app_}/${name}`,
+      source: rule?.source ?? 'default',
+      publish: settings.publish,
+      play: settings.play,
+      requireExp: settings.requireExp,
+      maxTokenLifetimeSec: settings.maxTokenLifetimeSec,
+      // Key material never leaves the server: ids and algorithms only.
+      keys: settings.keys.map((k) => ({ kid: k.kid, alg: k.alg })),
+    };
+  };
+
+  app.get<{ Params: { app: string; stream: string } }>('/api/v1/streams/:app/:stream/security', {
+    schema: { summary: 'The security settings that govern a stream', security: bearer, params: streamParams, response: { 200: securitySchema } },
+  }, async (request) => describe(request.params.app, request.params.stream));
+
+  app.put<{ Params: { app: string; stream: string }; Body: Record<string, unknown> }>('/api/v1/streams/:app/:stream/security', {
+    schema: {
+      summary: 'Set the stream’s own security (persisted; applied to live sessions at once)',
+      security: bearer,
+      params: streamParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          publish: { type: 'string', enum: ['secured', 'open'] },
+          play: { type: 'string', enum: ['secured', 'open'] },
+          requireExp: { type: 'boolean' },
+          maxTokenLifetimeSec: { type: 'integer', minimum: 1 },
+          keys: { type: 'array', items: { type: 'object' } },
+        },
+      },
+      response: { 200: securitySchema, 400: errorSchema },
+    },
+  }, async (request) => {
+    await deps.security.set(`${request.params.app}/${request.params.stream}`, request.body);
+    return describe(request.params.app, request.params.stream);
+  });
+
+  app.delete<{ Params: { app: string; stream: string } }>('/api/v1/streams/:app/:stream/security', {
+    schema: { summary: 'Drop the stream’s run-time security rule (config rules remain)', security: bearer, params: streamParams, response: { 200: securitySchema, 404: errorSchema } },
+  }, async (request, reply) => {
+    const removed = await deps.security.remove(`${request.params.app}/${request.params.stream}`);
+    if (!removed) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no run-time rule for this stream' } });
+    return describe(request.params.app, request.params.stream);
+  });
+}

@@ -1,0 +1,62 @@
+// JSON schemas of the admin API: they validate input and document the API (OpenAPI).
+
+export const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+  required: ['error'],
+} as const;
+
+export const sessionSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['publisher', 'viewer'] },
+    protocol: { type: 'string', enum: ['rtmp', 'ws', 'hls', 'http'] },
+    stream: { type: 'string' },
+    subject: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    jti: { type: 'string' },
+    kid: { type: 'string' },
+    issuer: { type: 'string' },
+    address: { type: 'string' },
+    startedAt: { type: 'string', format: 'date-time' },
+    expiresAt: { type: 'string', format: 'date-time' },
+    bytesIn: { type: 'integer' },
+    bytesOut: { type: 'integer' },
+  },
+  required: ['id', 'kind', 'protocol', 'stream', 'address', 'startedAt', 'bytesIn', 'bytesOut'],
+} as const;
+
+export const streamParams = {
+  type: 'object',
+  properties: { app: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' }, stream: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } },
+  required: ['app', 'stream'],
+} as const;
+
+export const securitySchema = {
+  type: 'object',
+  properties: {
+    match: { type: 'string' },
+    source: { type: 'string', enum: ['config', 'runtime', 'default'] },
+    publish: { type: 'string', enum: ['secured', 'open'] },
+    play: { type: 'string', enum: ['secured', 'open'] },
+    requireExp: { type: 'boolean' },
+    maxTokenLifetimeSec: { type: 'integer' },
+    keys: { type: 'array', items: { type: 'object', properties: { kid: { type: 'string' }, alg: { type: 'string' } } } },
+  },
+} as const;
+
+export const revocationSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string', enum: ['jti', 'sub'] },
+    value: { type: 'string' },
+    until: { type: 'string', format: 'date-time' },
+    createdAt: { type: 'string', format: 'date-time' },
+    reason: { type: 'string' },
+  },
+  required: ['id', 'type', 'value', 'until', 'createdAt'],
+} as const;
+
+export const bearer = [{ bearer: [] }];
