@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
@@ -49,7 +50,7 @@ export interface Stagedoor {
   readonly metrics: Metrics;
   readonly audit: Audit;
   /** Listens on every port; resolves with the bound addresses (port 0 picks a free one). */
-  start(): Promise<{ rtmp: AddressInfo; http: AddressInfo; admin: AddressInfo | undefined }>;
+  start(): Promise<{ rtmp: AddressInfo; http: AddressInfo; admin: AddressInfo | undefined; rtmps: AddressInfo | undefined }>;
   /** Stops accepting, closes every session with reason `shutdown`, closes the listeners. */
   stop(): Promise<void>;
 }
@@ -133,8 +134,18 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
         trustedProxies,
       })
     : undefined;
+  const readPem = (path: string, where: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (cause) {
+      throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}": cannot read ${path}`, { cause });
+    }
+  };
+  const httpTls = config.http.tls ? { cert: readPem(config.http.tls.cert, 'http.tls.cert'), key: readPem(config.http.tls.key, 'http.tls.key') } : undefined;
+  const rtmpTls = config.rtmp.tls ? { cert: readPem(config.rtmp.tls.cert, 'rtmp.tls.cert'), key: readPem(config.rtmp.tls.key, 'rtmp.tls.key') } : undefined;
   const http = buildHttpServer({
     log,
+    tls: httpTls,
     upgrades: ws ? [(request, socket, head) => ws.handleUpgrade(request, socket, head)] : [],
     register: (app) => {
       registerStaticPages(app);
@@ -183,6 +194,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
         log.info({ event: 'ffmpeg_found', path: ffmpeg!.path, version: ffmpeg!.version }, 'ffmpeg found');
       }
       const rtmpAddress = await rtmp.listen(config.rtmp.host, config.rtmp.port);
+      const rtmpsAddress = rtmpTls && config.rtmp.tls ? await rtmp.listenSecure(config.rtmp.tls.host, config.rtmp.tls.port, rtmpTls) : undefined;
       await http.listen({ host: config.http.host, port: config.http.port });
       const httpAddress = http.server.address() as AddressInfo;
       let adminAddress: AddressInfo | undefined;
@@ -191,8 +203,8 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
         adminAddress = admin.server.address() as AddressInfo;
       }
       listening = true;
-      log.info({ event: 'listening', rtmp: `${rtmpAddress.address}:${rtmpAddress.port}`, http: `${httpAddress.address}:${httpAddress.port}`, admin: adminAddress ? `${adminAddress.address}:${adminAddress.port}` : undefined, keys: keys.size }, 'stagedoor listening');
-      return { rtmp: rtmpAddress, http: httpAddress, admin: adminAddress };
+      log.info({ event: 'listening', rtmp: `${rtmpAddress.address}:${rtmpAddress.port}`, http: `${httpAddress.address}:${httpAddress.port}`, admin: adminAddress ? `${adminAddress.address}:${adminAddress.port}` : undefined, rtmps: rtmpsAddress ? `${rtmpsAddress.address}:${rtmpsAddress.port}` : undefined, https: httpTls !== undefined, keys: keys.size }, 'stagedoor listening');
+      return { rtmp: rtmpAddress, http: httpAddress, admin: adminAddress, rtmps: rtmpsAddress };
     },
     stop() {
       stopping ??= (async () => {

@@ -1,17 +1,33 @@
 #!/usr/bin/env node
-// `stagedoor token …` mints a token with a key from the same config the server uses.
-// `stagedoor [--config FILE]` with no command starts the server.
+// `stagedoor token …` mints a token with a key from the same config the server uses;
+// `stagedoor keygen --alg ES256` prints a new key pair; `stagedoor [--config FILE]` starts the server.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { exportJWK } from 'jose';
 import { loadConfig, resolveConfigPath } from './config/load-config.js';
 import { importTrustedKey } from './auth/import-key.js';
 import { mintToken } from './auth/mint-token.js';
 import { isStagedoorError } from './errors.js';
+import { SUPPORTED_ALGS, type SupportedAlg } from './config/schema.js';
 
 const USAGE = `usage:
-  stagedoor [--config FILE]                      start the server
-  stagedoor token --sub STREAM --scope publish|play [--ttl SECONDS] [--kid KID] [--host HOST] [--config FILE]
-                                                 print a token signed with an HS key of the config,
-                                                 with the OBS server/stream key or the play URL`;
+  stagedoor [--config FILE]             start the server
+  stagedoor token --sub STREAM [--scope publish|play|admin] [--ttl 1h] [--key KID]
+                  [--ip ADDR|CIDR]… [--origin URL]… [--country CC]… [--host HOST] [--config FILE]
+                                        print a token signed with an HS key of the config, then
+                                        (on stderr) the OBS server and stream key, or the viewer URLs
+  stagedoor keygen --alg ES256|RS256|PS256|EdDSA|HS256 [--kid KID]
+                                        print a new key pair (PEM and JWK) and the config entry`;
+
+/** `90`, `90s`, `15m`, `1h`, `2d` → seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!match) throw new TypeError(`not a duration: ${text} (use 90, 90s, 15m, 1h, 2d)`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const seconds = Number(match[1]) * unit;
+  if (seconds <= 0) throw new TypeError('the duration must be positive');
+  return seconds;
+}
 
 async function token(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -20,40 +36,90 @@ async function token(argv: string[]): Promise<void> {
       config: { type: 'string' },
       sub: { type: 'string' },
       scope: { type: 'string', default: 'publish' },
-      ttl: { type: 'string', default: '3600' },
+      ttl: { type: 'string', default: '1h' },
+      key: { type: 'string' },
       kid: { type: 'string' },
       host: { type: 'string' },
+      ip: { type: 'string', multiple: true },
+      origin: { type: 'string', multiple: true },
+      country: { type: 'string', multiple: true },
     },
     strict: true,
   });
   const config = loadConfig({ file: resolveConfigPath(values.config ? ['--config', values.config] : []) });
-  const ttlSec = Number(values.ttl);
-  if (!Number.isInteger(ttlSec) || ttlSec <= 0) throw new TypeError('--ttl must be a positive whole number of seconds');
+  const ttlSec = parseDuration(values.ttl!);
   if (!values.sub) throw new TypeError('--sub is required: the stream, as cam1 or live/cam1');
-  const entries = config.auth.keys.map((k, i) => ({ k, i })).filter(({ k }) => k.alg.startsWith('HS') && (values.kid === undefined || k.kid === values.kid));
+  const kid = values.key ?? values.kid;
+  const entries = config.auth.keys.map((k, i) => ({ k, i })).filter(({ k }) => k.alg.startsWith('HS') && (kid === undefined || k.kid === kid));
   const entry = entries[0];
-  if (!entry) throw new TypeError(values.kid ? `no HS key with kid ${values.kid} in the config` : 'the config has no HS key this tool can sign with');
+  if (!entry) throw new TypeError(kid ? `no HS key with kid ${kid} in the config` : 'the config has no HS key this tool can sign with');
   const key = await importTrustedKey(entry.k, `auth.keys[${entry.i}]`);
-  const jwt = await mintToken(key, { subject: values.sub, scope: values.scope, ttlSec });
+  const allow: Record<string, string[]> = {};
+  if (values.ip?.length) allow.ips = values.ip;
+  if (values.origin?.length) allow.origins = values.origin;
+  if (values.country?.length) allow.countries = values.country.map((c) => c.toLowerCase());
+  const jwt = await mintToken(key, { subject: values.sub, scope: values.scope, ttlSec, ...(Object.keys(allow).length ? { claims: { access: { allow } } } : {}) });
   const [app, name] = values.sub.includes('/') ? values.sub.split('/', 2) : [config.banner.app, values.sub];
   const host = values.host ?? config.banner.publicHost;
-  const base = `rtmp://${host}:${config.rtmp.port}/${app}`;
+  const rtmpBase = `rtmp://${host}:${config.rtmp.port}/${app}`;
+  const httpBase = `http://${host}:${config.http.port}`;
   process.stdout.write(`${jwt}\n`);
-  if (values.scope?.split(/\s+/).some((s) => s.startsWith('publish'))) {
-    process.stderr.write(`OBS server: ${base}\nOBS stream key: ${name}?token=${jwt}\n`);
+  const scopes = values.scope!.split(/\s+/);
+  const lines = [`valid for ${ttlSec} s (until ${new Date(Date.now() + ttlSec * 1000).toISOString()})`];
+  if (scopes.some((s) => s.startsWith('publish'))) {
+    lines.push(`OBS server: ${rtmpBase}`, `OBS stream key: ${name}?token=${jwt}`, `Browser: ${httpBase}/publish.html#stream=${app}/${name}&token=${jwt}`);
   }
-  if (values.scope?.split(/\s+/).some((s) => s.startsWith('play'))) {
-    process.stderr.write(`Play: ffplay '${base}/${name}?token=${jwt}'\n`);
+  if (scopes.some((s) => s.startsWith('play'))) {
+    lines.push(`HLS: ${httpBase}/${app}/${name}/index.m3u8?token=${jwt}`, `Player: ${httpBase}/player.html#stream=${app}/${name}&token=${jwt}`, `RTMP: ${rtmpBase}/${name}?token=${jwt}`);
   }
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+async function keygen(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { alg: { type: 'string', default: 'ES256' }, kid: { type: 'string' } }, strict: true });
+  const alg = values.alg as SupportedAlg;
+  if (!SUPPORTED_ALGS.includes(alg)) throw new TypeError(`--alg must be one of ${SUPPORTED_ALGS.join(', ')}`);
+  const kid = values.kid ?? `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}`;
+  if (alg.startsWith('HS')) {
+    const secret = randomBytes({ HS256: 32, HS384: 48, HS512: 64 }[alg as 'HS256'] ?? 32).toString('base64url');
+    process.stdout.write(`${JSON.stringify({ kid, alg, secret }, null, 2)}\n`);
+    return;
+  }
+  const pair =
+    alg.startsWith('RS') || alg.startsWith('PS') ? generateKeyPairSync('rsa', { modulusLength: 3072 })
+    : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : alg === 'ES384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
+    : generateKeyPairSync('ed25519');
+  const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const publicJwk = { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' };
+  const privateJwk = { ...(await exportJWK(pair.privateKey)), kid, alg, use: 'sig' };
+  process.stdout.write(
+    [
+      '# Private key: keep it with whatever signs tokens (your backend). Stagedoor never needs it.',
+      privatePem.trim(),
+      JSON.stringify(privateJwk),
+      '',
+      '# Public key: give it to Stagedoor (auth.keys[]).',
+      publicPem.trim(),
+      JSON.stringify(publicJwk),
+      '',
+      '# Config entry:',
+      JSON.stringify({ kid, alg, publicKey: publicPem }),
+      '',
+    ].join('\n'),
+  );
 }
 
 async function run(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'token') return token(rest);
+  if (command === 'keygen') return keygen(rest);
   if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (command !== undefined && !command.startsWith('--')) throw new TypeError(`unknown command ${command}`);
   await import('./main.js');
 }
 

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const ports = await stagedoor.start();
   log.info({ event: 'config', file: configPath }, 'configuration loaded');
   if (config.banner.enabled) {
-    process.stderr.write(await startupBanner(config, stagedoor.keys, { rtmp: ports.rtmp.port, http: ports.http.port, admin: ports.admin?.port }));
+    process.stderr.write(await startupBanner(config, stagedoor.keys, { rtmp: ports.rtmp.port, http: ports.http.port, admin: ports.admin?.port, rtmps: ports.rtmps?.port }));
   }
 }
 

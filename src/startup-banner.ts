@@ -6,10 +6,11 @@ import { mintToken } from './auth/mint-token.js';
  * Human instructions printed at start: how to publish from OBS or ffmpeg and how to play, with
  * ready-made short-lived tokens when the server holds a signing secret (the dev default does).
  */
-export async function startupBanner(config: Config, keys: KeyStore, ports: { rtmp: number; http: number; admin?: number | undefined }, now = Date.now()): Promise<string> {
+export async function startupBanner(config: Config, keys: KeyStore, ports: { rtmp: number; http: number; admin?: number | undefined; rtmps?: number | undefined }, now = Date.now()): Promise<string> {
   const { app, stream, publicHost, tokenTtlSec } = config.banner;
   const rtmpBase = `rtmp://${publicHost}:${ports.rtmp}/${app}`;
-  const httpBase = `http://${publicHost}:${ports.http}`;
+  const httpBase = `${config.http.tls ? 'https' : 'http'}://${publicHost}:${ports.http}`;
+  const rtmpsBase = ports.rtmps !== undefined ? `rtmps://${publicHost}:${ports.rtmps}/${app}` : undefined;
   const signer = keys.signingKeys().find((k) => k.actions.has('publish') && k.actions.has('play'));
   const lines = ['', 'Stagedoor is up.', ''];
   if (!signer) {
@@ -31,6 +32,7 @@ export async function startupBanner(config: Config, keys: KeyStore, ports: { rtm
     `  Publish from OBS: Settings → Stream → Service "Custom"`,
     `    Server:      ${rtmpBase}`,
     `    Stream key:  ${stream}?token=${publishToken}`,
+    ...(rtmpsBase ? [`    (or over TLS: Server ${rtmpsBase})`] : []),
     '',
     ...(config.ws.enabled && config.hls.enabled
       ? ['  Publish from a browser (camera, over WebSocket):', `    ${httpBase}/publish.html#stream=${app}/${stream}&token=${publishToken}`, '']

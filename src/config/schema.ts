@@ -14,6 +14,8 @@ export const ACTIONS = ['publish', 'play', 'admin'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 const port = z.number().int().min(0).max(65535);
+/** A certificate chain and its private key, as PEM files. */
+const tlsFiles = z.strictObject({ cert: z.string().min(1), key: z.string().min(1) });
 const host = z.string().min(1);
 
 const keySchema = z
@@ -117,6 +119,8 @@ export const configSchema = z.strictObject({
       admissionTimeoutSec: z.number().positive().max(300).default(10),
       /** Bytes of the latest GOP kept for fast start of new viewers. */
       gopCacheBytes: z.number().int().min(0).default(8 * 1024 * 1024),
+      /** RTMPS: a TLS listener beside the plain one (same rules, same sessions). */
+      tls: tlsFiles.extend({ host: host.default('0.0.0.0'), port: port.default(1936) }).strict().optional(),
     })
     .prefault({}),
   http: z
@@ -127,6 +131,8 @@ export const configSchema = z.strictObject({
       corsOrigins: z.array(z.string().min(1)).default(['*']),
       /** Proxies whose X-Forwarded-For is believed (addresses or CIDR). */
       trustedProxies: z.array(z.string().min(1)).default([]),
+      /** HTTPS and WSS on the HTTP port (tokens must not cross networks in clear text). */
+      tls: tlsFiles.optional(),
     })
     .prefault({}),
   hls: z

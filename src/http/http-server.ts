@@ -8,6 +8,8 @@ import { installErrorHandlers } from './error-handler.js';
 
 export interface HttpServerDeps {
   log: Logger;
+  /** PEM certificate chain and key: HTTPS and WSS. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
   /** Routes of the features that live on the public port (HLS delivery …). */
   register?: (app: FastifyInstance) => void;
   /** WebSocket upgrade handlers; each returns true when it took the request. */
@@ -19,8 +21,9 @@ export interface HttpServerDeps {
  * WebSocket upgrades to unknown paths get a plain 404 instead of reaching any handler that
  * could throw (node-media-server's HTTP server dies on `/live/a%20b.flv`).
  */
-export function buildHttpServer({ log, register, upgrades = [] }: HttpServerDeps): FastifyInstance {
+export function buildHttpServer({ log, tls, register, upgrades = [] }: HttpServerDeps): FastifyInstance {
   const app = Fastify({
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // Request lines are logged by our own hook with the token redacted from the URL.
     logController: new LogController({ disableRequestLogging: true }),
@@ -54,5 +57,5 @@ export function buildHttpServer({ log, register, upgrades = [] }: HttpServerDeps
     socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
 
-  return app;
+  return app as unknown as FastifyInstance;
 }

@@ -63,6 +63,13 @@ describe('the stagedoor process', () => {
       expect(jwt.trim()).toMatch(/^eyJ/);
       const toolPublisher = publish(`${server.replace('localhost', '127.0.0.1')}/tool?token=${jwt.trim()}`, 30);
       await until(() => (main.stdout().split('\n').some((l) => l.includes('"event":"session_start"') && l.includes('"subject":"live/tool"')) ? true : undefined));
+      // Its play token's HLS URL (printed with the config's port; this run listens elsewhere) plays.
+      const viewer = spawn(process.execPath, [resolve('dist/cli.js'), 'token', '--config', resolve('config/default.json'), '--sub', 'live/tool', '--scope', 'play', '--ttl', '5m'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let printed = '';
+      viewer.stderr!.on('data', (d: Buffer) => (printed += d.toString()));
+      await new Promise((r) => viewer.on('exit', r));
+      const hlsFromTool = printed.match(/^HLS: (\S+)$/m)![1]!.replace(/^http:\/\/localhost:\d+/, new URL(hlsUrl).origin.replace('localhost', '127.0.0.1'));
+      await eventually(async () => ((await fetch(hlsFromTool)).status === 200 ? true : undefined), 20_000);
       toolPublisher.stop();
       await sleep(100);
       const sentAt = Date.now();
