@@ -36,6 +36,7 @@ describe('dashboard', () => {
     expect(await row.locator('td').nth(5).textContent()).toMatch(/^\d+ s$/);
 
     // A refused request shows up in the refusal counts through the live event feed.
+    await page.waitForFunction(() => (window as unknown as { stagedoorDashboard: { following?: boolean } }).stagedoorDashboard.following === true, undefined, { timeout: 10_000 });
     await fetch(server.hlsUrl('live/dash'));
     await page.locator('#refusals', { hasText: 'TOKEN_MISSING: 1' }).waitFor({ timeout: 5000 });
 

@@ -96,16 +96,20 @@ describe('the FFmpeg supervisor', () => {
       await client.handshake();
       client.connectApp('live');
       client.publish(`cycle?token=${await token('live/cycle', 'publish')}`);
-      await client.waitForStatus((s) => s.code === 'NetStream.Publish.Start');
+      expect(await client.waitForStatus((s) => s.code === 'NetStream.Publish.Start'), `cycle ${cycle}`).toBeDefined();
       for (const tag of tags.slice(0, 40)) client.sendTag(tag.type, tag.timestamp, tag.data);
-      if (cycle % 10 === 0) await eventually(() => server.stagedoor.transcoders!.get('live/cycle')?.pid, 5000);
+      if (cycle % 10 === 0) await eventually(() => server.stagedoor.transcoders!.get('live/cycle')?.pid, 15_000);
       client.destroy();
       await client.closed;
+      // The server sees the close a moment later; until then the stream still has its publisher.
+      await eventually(() => (server.stagedoor.hub.get({ app: 'live', name: 'cycle' })?.publisher ? undefined : true), 5000, 10);
     }
     await eventually(() => (ffmpegChildrenOf(server.mediaDir).length === 0 ? true : undefined), 15_000);
     const started = server.logs.filter((l) => l.event === 'ffmpeg_started' && l.stream === 'live/cycle').length;
     expect(started).toBeGreaterThanOrEqual(5);
     // The last client's close reaches the server a moment after the client sees it.
-    await eventually(() => (server.stagedoor.registry.list().some((s) => s.protocol === 'rtmp') ? undefined : true), 5000);
+    await eventually(() => (server.stagedoor.registry.list().some((s) => s.protocol === 'rtmp') ? undefined : true), 10_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}; left: ${JSON.stringify(server.stagedoor.registry.list().map((s) => s.snapshot()))}`);
+    });
   }, 120_000);
 });

@@ -19,7 +19,7 @@ describe('config', () => {
     const config = parseConfig({});
     expect(config.rtmp).toMatchObject({ host: '0.0.0.0', port: 1935, publisherTakeover: false });
     expect(config.http.port).toBe(8080);
-    expect(config.admin).toEqual({ host: '127.0.0.1', port: 8081 });
+    expect(config.admin).toMatchObject({ enabled: true, host: '127.0.0.1', port: 8081, apiKeys: [] });
     expect(config.auth).toMatchObject({ keys: [], clockToleranceSec: 0, requireExp: true });
     expect(config.mediaDir).toBe('media');
   });
