@@ -83,6 +83,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     requireExp: config.auth.requireExp,
     maxAccessRuleEntries: config.auth.maxAccessRuleEntries,
     singleUsePublish: config.auth.singleUsePublish,
+    maxTokenLifetimeSec: config.auth.maxTokenLifetimeSec,
   });
   const registry = new SessionRegistry(log.child({ component: 'sessions' }));
   // A revocation acts on live sessions at once: every matching publisher and viewer is cut.
@@ -146,6 +147,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const http = buildHttpServer({
     log,
     tls: httpTls,
+    headersTimeoutMs: config.http.headersTimeoutSec * 1000,
     upgrades: ws ? [(request, socket, head) => ws.handleUpgrade(request, socket, head)] : [],
     register: (app) => {
       registerStaticPages(app);

@@ -44,6 +44,8 @@ export interface TokenAuthenticatorOptions {
   requireExp: boolean;
   maxAccessRuleEntries: number;
   singleUsePublish: boolean;
+  /** Refuse tokens whose exp is further ahead than this. */
+  maxTokenLifetimeSec?: number;
   now?: () => number;
 }
 
@@ -72,6 +74,9 @@ export class TokenAuthenticator implements Authenticator {
     const revoked = this.#options.revocations?.match(grant);
     if (revoked) throw new StagedoorError('TOKEN_REVOKED', `revoked by ${revoked.type} until ${revoked.until}`);
     authorize(grant, request.action, request.stream);
+    if (this.#options.maxTokenLifetimeSec !== undefined && grant.expiresAt !== undefined && grant.expiresAt - this.#now() > this.#options.maxTokenLifetimeSec * 1000) {
+      throw new StagedoorError('CLAIM_INVALID', `exp is more than ${this.#options.maxTokenLifetimeSec} s ahead`, { claim: 'exp' });
+    }
     const requireExp = settings?.requireExp ?? this.#options.requireExp;
     if (requireExp && grant.expiresAt === undefined) throw new StagedoorError('CLAIM_INVALID', 'this stream requires tokens with exp', { claim: 'exp' });
     if (settings?.maxTokenLifetimeSec !== undefined && grant.expiresAt !== undefined) {

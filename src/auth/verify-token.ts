@@ -29,11 +29,16 @@ export function tokenHash(token: string): string {
 function readHeader(token: string): ProtectedHeaderParameters {
   if (token.length > MAX_TOKEN_LENGTH) throw new StagedoorError('TOKEN_MALFORMED', `tokens are at most ${MAX_TOKEN_LENGTH} characters`);
   if (!COMPACT_JWS.test(token)) throw new StagedoorError('TOKEN_MALFORMED', 'not a compact JWS (three base64url parts)');
+  let header: ProtectedHeaderParameters;
   try {
-    return decodeProtectedHeader(token);
+    header = decodeProtectedHeader(token);
   } catch (cause) {
     throw new StagedoorError('TOKEN_MALFORMED', 'the token header is not base64url JSON', { cause });
   }
+  // No JWS extensions are accepted: a critical one would be ignored, unencoded payloads are not JWTs.
+  if ('crit' in header) throw new StagedoorError('TOKEN_MALFORMED', 'crit header parameters are not supported');
+  if ('b64' in header) throw new StagedoorError('TOKEN_MALFORMED', 'unencoded (b64) payloads are not accepted');
+  return header;
 }
 
 /** jose's errors, translated to our codes at the boundary; the original stays as cause. */

@@ -131,6 +131,8 @@ export const configSchema = z.strictObject({
       corsOrigins: z.array(z.string().min(1)).default(['*']),
       /** Proxies whose X-Forwarded-For is believed (addresses or CIDR). */
       trustedProxies: z.array(z.string().min(1)).default([]),
+      /** A client must send its request headers within this time (slowloris defence). */
+      headersTimeoutSec: z.number().positive().max(120).default(10),
       /** HTTPS and WSS on the HTTP port (tokens must not cross networks in clear text). */
       tls: tlsFiles.optional(),
     })
@@ -206,6 +208,8 @@ export const configSchema = z.strictObject({
       issuers: z.array(issuerSchema).default([]),
       /** Most entries in each `access.allow` list of a token. */
       maxAccessRuleEntries: z.number().int().min(1).max(100).default(5),
+      /** Tokens whose exp lies further ahead than this are refused (CLAIM_INVALID): no "forever" tokens. */
+      maxTokenLifetimeSec: z.number().int().positive().default(366 * 86_400),
       /** A publish token's `jti` may be used once (remembered until its exp). */
       singleUsePublish: z.boolean().default(false),
       clockToleranceSec: z.number().min(0).max(300).default(0),

@@ -8,6 +8,8 @@ import { installErrorHandlers } from './error-handler.js';
 
 export interface HttpServerDeps {
   log: Logger;
+  /** Time a client has to send its request headers. */
+  headersTimeoutMs?: number;
   /** PEM certificate chain and key: HTTPS and WSS. */
   tls?: { cert: Buffer; key: Buffer } | undefined;
   /** Routes of the features that live on the public port (HLS delivery …). */
@@ -21,9 +23,12 @@ export interface HttpServerDeps {
  * WebSocket upgrades to unknown paths get a plain 404 instead of reaching any handler that
  * could throw (node-media-server's HTTP server dies on `/live/a%20b.flv`).
  */
-export function buildHttpServer({ log, tls, register, upgrades = [] }: HttpServerDeps): FastifyInstance {
+export function buildHttpServer({ log, tls, headersTimeoutMs = 10_000, register, upgrades = [] }: HttpServerDeps): FastifyInstance {
   const app = Fastify({
-    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    // Slow clients: headers must arrive within headersTimeoutMs, checked every second (Node's default is 30 s).
+    ...(tls
+      ? { https: { cert: tls.cert, key: tls.key, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024 } }
+      : {}),
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // Request lines are logged by our own hook with the token redacted from the URL.
     logController: new LogController({ disableRequestLogging: true }),
@@ -31,6 +36,7 @@ export function buildHttpServer({ log, tls, register, upgrades = [] }: HttpServe
     routerOptions: { maxParamLength: 256 },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024 },
     return503OnClosing: true,
   });
 
