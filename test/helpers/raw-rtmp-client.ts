@@ -135,3 +135,23 @@ export class RawRtmpClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * The bytes a well-behaved publisher sends, as one buffer: handshake, chunk size, connect,
+ * createStream, publish, then media tags. The RTMP fuzzer mutates it.
+ */
+export function clientSessionBytes(app: string, streamKey: string, tags: Array<{ type: number; timestamp: number; data: Buffer }>): Buffer {
+  const chunk = (cid: number, type: number, streamId: number, payload: Buffer, timestamp = 0): Buffer =>
+    Rtmp.chunksCreate({ header: { fmt: 0, cid, timestamp, length: payload.length, type, stream_id: streamId }, payload, clock: 0, capacity: 0, bytes: 0 });
+  const c1 = Buffer.alloc(1536);
+  randomBytes(1528).copy(c1, 8);
+  const parts = [
+    Buffer.from([3]), c1, Buffer.alloc(1536), // C0, C1, C2 (the server does not check C2)
+    chunk(2, 1, 0, Buffer.from([0, 0, 0xff, 0xff])),
+    chunk(3, 20, 0, AMF.encodeAmf0Cmd({ cmd: 'connect', transId: 1, cmdObj: { app, tcUrl: `rtmp://127.0.0.1/${app}`, flashVer: 'FMLE/3.0', objectEncoding: 0 } })),
+    chunk(3, 20, 0, AMF.encodeAmf0Cmd({ cmd: 'createStream', transId: 2, cmdObj: null })),
+    chunk(3, 20, 1, AMF.encodeAmf0Cmd({ cmd: 'publish', transId: 3, cmdObj: null, streamName: streamKey, type: 'live' })),
+    ...tags.map((t) => chunk(t.type === 9 ? 5 : t.type === 8 ? 4 : 6, t.type, 1, t.data, t.timestamp)),
+  ];
+  return Buffer.concat(parts);
+}
