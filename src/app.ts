@@ -33,6 +33,7 @@ import { TranscodeManager } from './transcode/transcode-manager.js';
 import { HlsViewers } from './delivery/hls-viewers.js';
 import { registerHlsRoutes } from './delivery/hls-routes.js';
 import { registerStaticPages } from './http/static-pages.js';
+import { closeGracefully } from './http/error-handler.js';
 import { WsIngest } from './ingest/ws/ws-ingest.js';
 
 export interface Stagedoor {
@@ -210,13 +211,13 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     },
     stop() {
       stopping ??= (async () => {
-        const closing = rtmp.close();
         const closed = registry.closeAll('shutdown');
+        const closing = rtmp.close();
         hlsViewers.close();
         issuers.close();
         ws?.closeAll();
         listening = false;
-        await Promise.all([closing, http.close(), admin?.close(), transcoders?.stop()]);
+        await Promise.all([closing, closeGracefully(http), admin ? closeGracefully(admin) : undefined, transcoders?.stop()]);
         log.info({ event: 'stopped', sessionsClosed: closed }, 'stagedoor stopped');
       })();
       return stopping;

@@ -32,6 +32,8 @@ export class StreamSecurity {
   readonly #state: JsonStateFile<StreamRuleConfig[]>;
   readonly #listeners = new Set<ChangeListener>();
   readonly #log: Logger;
+  /** Changes run one after another: each reads the rules the previous one saved. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(config: readonly StreamRuleConfig[], keys: KeyStore, state: JsonStateFile<StreamRuleConfig[]>, log: Logger) {
     this.#config = config.map((r) => ({ ...r, source: 'config' as const }));
@@ -79,8 +81,23 @@ export class StreamSecurity {
     return [...this.#runtime, ...this.#config];
   }
 
+  #serial<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(change, change);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Sets (or replaces) the run-time rule for a pattern; persisted, then applied to live sessions. */
-  async set(match: string, input: unknown): Promise<StreamRule> {
+  set(match: string, input: unknown): Promise<StreamRule> {
+    return this.#serial(() => this.#set(match, input));
+  }
+
+  /** Drops the run-time rule for a pattern (config rules stay); true when there was one. */
+  remove(match: string): Promise<boolean> {
+    return this.#serial(() => this.#remove(match));
+  }
+
+  async #set(match: string, input: unknown): Promise<StreamRule> {
     if (!PATTERN.test(match)) throw new StagedoorError('PROTOCOL_ERROR', 'a stream pattern is app/name, name, or with * wildcards');
     const parsed = streamSettingsSchema.safeParse(input);
     if (!parsed.success) throw new StagedoorError('PROTOCOL_ERROR', `invalid stream settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
@@ -94,8 +111,7 @@ export class StreamSecurity {
     return rule;
   }
 
-  /** Drops the run-time rule for a pattern (config rules stay); true when there was one. */
-  async remove(match: string): Promise<boolean> {
+  async #remove(match: string): Promise<boolean> {
     const next = this.#runtime.filter((r) => r.match !== match);
     if (next.length === this.#runtime.length) return false;
     await this.#state.save(next.map(({ source: _source, ...r }) => r));

@@ -28,6 +28,8 @@ export class RevocationList {
   readonly #listeners = new Set<(revocation: Revocation) => void>();
   readonly #now: () => number;
   readonly #log: Logger;
+  /** Changes run one after another: each reads the list the previous one saved. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(state: JsonStateFile<Revocation[]>, log: Logger, now: () => number) {
     this.#state = state;
@@ -56,7 +58,21 @@ export class RevocationList {
     return this.#entries.filter((r) => Date.parse(r.until) > now);
   }
 
-  async add(input: { type: unknown; value: unknown; until?: unknown; reason?: unknown }): Promise<Revocation> {
+  #serial<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(change, change);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  add(input: { type: unknown; value: unknown; until?: unknown; reason?: unknown }): Promise<Revocation> {
+    return this.#serial(() => this.#add(input));
+  }
+
+  remove(id: string): Promise<boolean> {
+    return this.#serial(() => this.#remove(id));
+  }
+
+  async #add(input: { type: unknown; value: unknown; until?: unknown; reason?: unknown }): Promise<Revocation> {
     if (input.type !== 'jti' && input.type !== 'sub') throw new StagedoorError('PROTOCOL_ERROR', 'type must be "jti" or "sub"');
     if (typeof input.value !== 'string' || input.value === '' || input.value.length > 256) throw new StagedoorError('PROTOCOL_ERROR', 'value must be a non-empty string of at most 256 characters');
     const now = this.#now();
@@ -82,7 +98,7 @@ export class RevocationList {
     return revocation;
   }
 
-  async remove(id: string): Promise<boolean> {
+  async #remove(id: string): Promise<boolean> {
     const next = this.#entries.filter((r) => r.id !== id);
     if (next.length === this.#entries.length) return false;
     await this.#state.save(next);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
@@ -18,6 +18,8 @@ export const STREAM_DIR_MARKER = '.stagedoor-stream';
 /** FFmpeg is this far behind (bytes queued on its stdin): drop media until the next key frame. */
 const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
 const MASTER_POLL_MS = 20;
+/** FFmpeg gets this long to produce its first playlist before the watchdog starts judging it. */
+const STARTUP_GRACE_MS = 15_000;
 
 export interface TranscoderDeps {
   ffmpegPath: string;
@@ -63,6 +65,7 @@ export class Transcoder implements MediaSink {
   #dropUntilKeyFrame = false;
   #bytesFed = 0;
   #masterWritten = false;
+  #watchdog: NodeJS.Timeout | undefined;
   #ended: Promise<void> | undefined;
   #ready: Promise<void> = Promise.resolve();
   #raw: RawInput | undefined;
@@ -151,6 +154,7 @@ export class Transcoder implements MediaSink {
       this.#state = 'ending';
       clearTimeout(this.#backoffTimer);
       clearInterval(this.#rekeyTimer);
+      clearInterval(this.#watchdog);
       const process = this.#process;
       if (process) {
         const info = await process.stop(this.#deps.hls.stopTimeoutSec * 1000, { finish: true });
@@ -222,11 +226,42 @@ export class Transcoder implements MediaSink {
         this.#rekeyTimer.unref();
       }
       if (!this.#masterWritten) void this.#writeMasterWhenReady(process);
+      this.#watch(process);
     };
     start().catch((error: unknown) => {
       this.#log.error({ err: error }, 'ffmpeg start failed');
       this.#scheduleRestart();
     });
+  }
+
+  /**
+   * An FFmpeg that runs but writes nothing (a full disk, a wedged muxer) would leave viewers on a
+   * frozen playlist forever: when the first rendition's playlist stops changing for long, the run
+   * is killed and the supervisor restarts it like a crash.
+   */
+  #watch(process: FfmpegProcess): void {
+    clearInterval(this.#watchdog);
+    const stallMs = Math.max(10_000, this.#deps.hls.segmentSec * 6000);
+    const playlist = join(this.dir, renditionPlaylist(this.#deps.hls.renditions[0]!.name));
+    this.#watchdog = setInterval(() => {
+      if (this.#process !== process || !process.running) {
+        clearInterval(this.#watchdog);
+        return;
+      }
+      const now = Date.now();
+      if (now - process.startedAt < STARTUP_GRACE_MS) return;
+      let updated = 0;
+      try {
+        updated = statSync(playlist).mtimeMs;
+      } catch {
+        /* no playlist at all */
+      }
+      if (now - Math.max(updated, process.startedAt) > stallMs && this.#stream.publisher && !this.#dropUntilKeyFrame) {
+        this.#log.error({ event: 'ffmpeg_stalled', sinceMs: now - Math.max(updated, process.startedAt), stderr: process.stderrTail() }, 'ffmpeg writes no segments, killing it');
+        void process.stop(1000, { finish: false });
+      }
+    }, 2000);
+    this.#watchdog.unref();
   }
 
   #feed(packet: MediaPacket): void {

@@ -62,3 +62,13 @@ describe('single-use tokens', () => {
     expect(() => later.use('j1', now + 20_000)).not.toThrow();
   });
 });
+
+describe('revocations under concurrency', () => {
+  it('keeps every entry when many are added at once', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'revocations.json');
+    const list = await RevocationList.create(new JsonStateFile<Revocation[]>(file, log), log);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => list.add({ type: 'jti', value: `j${i}` })));
+    expect(list.list()).toHaveLength(25);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveLength(25);
+  });
+});
