@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
@@ -235,33 +235,60 @@ export class Transcoder implements MediaSink {
   }
 
   /**
-   * An FFmpeg that runs but writes nothing (a full disk, a wedged muxer) would leave viewers on a
-   * frozen playlist forever: when the first rendition's playlist stops changing for long, the run
-   * is killed and the supervisor restarts it like a crash.
+   * An FFmpeg that runs but writes nothing useful (a full disk leaves it renaming empty files into
+   * place; a wedged muxer writes nothing at all) would leave viewers on a broken or frozen playlist
+   * forever. The watchdog judges the first rendition: its playlist must be non-empty, keep
+   * changing, and name a non-empty newest segment. Unhealthy for too long, the run is killed and
+   * the supervisor restarts it like a crash.
    */
   #watch(process: FfmpegProcess): void {
     clearInterval(this.#watchdog);
-    const stallMs = Math.max(10_000, this.#deps.hls.segmentSec * 6000);
+    const stallMs = Math.max(8_000, this.#deps.hls.segmentSec * 6000);
     const playlist = join(this.dir, renditionPlaylist(this.#deps.hls.renditions[0]!.name));
+    let lastHealthy = Date.now();
+    let lastText = '';
     this.#watchdog = setInterval(() => {
       if (this.#process !== process || !process.running) {
         clearInterval(this.#watchdog);
         return;
       }
       const now = Date.now();
-      if (now - process.startedAt < STARTUP_GRACE_MS) return;
-      let updated = 0;
-      try {
-        updated = statSync(playlist).mtimeMs;
-      } catch {
-        /* no playlist at all */
+      if (now - process.startedAt < STARTUP_GRACE_MS) {
+        lastHealthy = now;
+        return;
       }
-      if (now - Math.max(updated, process.startedAt) > stallMs && this.#stream.publisher && !this.#dropUntilKeyFrame) {
-        this.#log.error({ event: 'ffmpeg_stalled', sinceMs: now - Math.max(updated, process.startedAt), stderr: process.stderrTail() }, 'ffmpeg writes no segments, killing it');
+      if (!this.#stream.publisher || this.#dropUntilKeyFrame) {
+        lastHealthy = now;
+        return;
+      }
+      const problem = this.#playlistProblem(playlist, lastText);
+      if (problem === undefined) {
+        lastHealthy = now;
+        lastText = readFileSafe(playlist);
+        return;
+      }
+      if (now - lastHealthy > stallMs) {
+        this.#log.error({ event: 'ffmpeg_stalled', problem, sinceMs: now - lastHealthy, stderr: process.stderrTail() }, 'ffmpeg is not producing a usable playlist, killing it');
+        lastHealthy = now;
         void process.stop(1000, { finish: false });
       }
-    }, 2000);
+    }, 1000);
     this.#watchdog.unref();
+  }
+
+  /** Why the playlist is not healthy, or undefined when it is. */
+  #playlistProblem(playlist: string, previous: string): string | undefined {
+    const text = readFileSafe(playlist);
+    if (text === '') return 'playlist missing or empty';
+    if (text === previous) return 'playlist not updated';
+    const newest = text.split('\n').filter((l) => /\.(ts|m4s)$/.test(l.trim())).pop();
+    if (!newest) return 'playlist lists no segment';
+    try {
+      if (statSync(join(this.dir, newest.trim())).size === 0) return 'newest segment is empty';
+    } catch {
+      return 'newest segment missing';
+    }
+    return undefined;
   }
 
   #feed(packet: MediaPacket): void {
@@ -345,5 +372,13 @@ export class Transcoder implements MediaSink {
       videoCodec: video ? avcCodecString(video.av.data) : undefined,
       hasAudio: audio !== null,
     };
+  }
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
