@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Load generator for bench/viewers.mjs (its own process, so it does not share the server's event
+// loop): V simulated HLS viewers, each opening the master with its own token and then behaving as a
+// player: poll the media playlist every second, fetch each new segment once.
+// argv: <httpPort> <stream> <viewers> <seconds> <secret>
+import { SignJWT } from 'jose';
+
+const [port, stream, viewersArg, secondsArg, secret] = process.argv.slice(2);
+const viewers = Number(viewersArg);
+const seconds = Number(secondsArg);
+const key = new TextEncoder().encode(secret);
+const base = `http://127.0.0.1:${port}/${stream}/`;
+const latencies = [];
+let errors = 0;
+let requests = 0;
+let bytes = 0;
+
+async function timed(url) {
+  const started = performance.now();
+  try {
+    const res = await fetch(url);
+    const body = Buffer.from(await res.arrayBuffer());
+    requests++;
+    latencies.push(performance.now() - started);
+    if (res.status !== 200) {
+      errors++;
+      return undefined;
+    }
+    bytes += body.length;
+    return body;
+  } catch {
+    errors++;
+    return undefined;
+  }
+}
+
+async function viewer(i, deadline) {
+  await new Promise((r) => setTimeout(r, Math.random() * 1000)); // players do not start in lockstep
+  const token = await new SignJWT({ scope: 'play' }).setProtectedHeader({ alg: 'HS256', kid: 'bench' }).setSubject(stream).setJti(`viewer-${i}`).setExpirationTime('1h').sign(key);
+  const master = await timed(`${base}index.m3u8?token=${token}`);
+  if (!master) return;
+  const variant = master.toString().split('\n').find((l) => l && !l.startsWith('#'));
+  const seen = new Set();
+  while (Date.now() < deadline) {
+    const started = Date.now();
+    const playlist = await timed(base + variant);
+    if (playlist) {
+      const segments = playlist.toString().split('\n').filter((l) => l && !l.startsWith('#'));
+      const newest = segments[segments.length - 1];
+      if (newest && !seen.has(newest)) {
+        seen.add(newest);
+        await timed(base + newest);
+      }
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - started))));
+  }
+}
+
+const deadline = Date.now() + seconds * 1000;
+await Promise.all(Array.from({ length: viewers }, (_, i) => viewer(i, deadline)));
+latencies.sort((a, b) => a - b);
+const at = (q) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? 0;
+process.stdout.write(JSON.stringify({ viewers, requests, errors, bytes, p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1] ?? 0 }));

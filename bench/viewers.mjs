@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Simulated HLS viewers (a separate load-generator process) at 100, 1,000 and 5,000 against one
+// live stream with a valid token each: request latency p50/p99, errors, Stagedoor's RSS and CPU.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { parseConfig } from '../dist/config/load-config.js';
+import { createStagedoor } from '../dist/app.js';
+import { machine, signer, sleep } from './lib.mjs';
+
+const LEVELS = (process.env.BENCH_VIEWERS ?? '100,1000,5000').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const here = dirname(fileURLToPath(import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'sd-bench-view-'));
+const secret = randomBytes(32).toString('hex');
+const mint = signer(secret, 'bench');
+
+function load(port, viewers) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('viewer-load.mjs', import.meta.url)), String(port), 'live/show', String(viewers), String(SECONDS), secret], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`viewer load exited ${code}`)))));
+}
+
+async function main() {
+  const config = parseConfig({
+    rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, admin: { enabled: false },
+    mediaDir: join(work, 'media'), stateDir: join(work, 'state'), banner: { enabled: false },
+    hls: { renditions: [{ name: 'copy', copy: true }] },
+    auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }], cacheMaxEntries: 20_000 },
+  });
+  const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
+  const ports = await stagedoor.start();
+  const token = await mint({ sub: 'live/show', scope: 'publish', exp: Math.floor(Date.now() / 1000) + 3600 });
+  const publisher = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-b:v', '400k', '-c:a', 'aac', '-f', 'flv', `rtmp://127.0.0.1:${ports.rtmp.port}/live/show?token=${token}`], { stdio: 'ignore' });
+  const results = [];
+  try {
+    await sleep(4000);
+    for (const viewers of LEVELS) {
+      const cpuBefore = process.cpuUsage();
+      const result = await load(ports.http.port, viewers);
+      const cpu = process.cpuUsage(cpuBefore);
+      results.push({ ...result, serverCores: (cpu.user + cpu.system) / 1e6 / SECONDS, serverRssMiB: process.memoryUsage().rss / 2 ** 20, hlsSessions: stagedoor.registry.list().filter((s) => s.protocol === 'hls').length });
+      await sleep(2000);
+    }
+  } finally {
+    publisher.kill('SIGKILL');
+    await stagedoor.stop();
+  }
+  const host = machine();
+  console.log(`\nSimulated HLS viewers (${SECONDS} s each, one 400 kb/s stream, a token per viewer), ${new Date().toISOString()}, ${host}\n`);
+  for (const r of results) {
+    console.log(`  ${String(r.viewers).padStart(5)} viewers: ${(r.requests / SECONDS).toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, server ${r.serverCores.toFixed(2)} cores, RSS ${r.serverRssMiB.toFixed(0)} MiB, ${r.hlsSessions} HLS sessions`);
+  }
+  console.log('');
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'viewers.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, seconds: SECONDS, results }, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
