@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Concurrency: N passthrough publishers (-c copy, the copy rendition) on this machine, N doubling
-// until segments fall behind real time; CPU and RSS per publisher for Stagedoor (itself plus its
+// until segments fall behind real time; CPU and memory (PSS) per publisher for Stagedoor (itself plus its
 // FFmpeg processes) and for nginx-rtmp's HLS, measured the same way in the same run. The ffmpeg
 // publishers are the load generator and are not counted.
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { parseConfig } from '../dist/config/load-config.js';
 import { createStagedoor } from '../dist/app.js';
 import { freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx } from './lib.mjs';
 
-const LEVELS = (process.env.BENCH_LEVELS ?? '1,4,8,16,32').split(',').map(Number);
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,4,16,32,64').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sd-bench-conc-'));
@@ -21,12 +21,13 @@ const secret = randomBytes(32).toString('hex');
 const mint = signer(secret, 'bench');
 const TICK = 100;
 
+/** CPU seconds and proportional memory (PSS: shared library pages split among their users). */
 function procStat(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const rssPages = Number(f[21]);
-    return { cpu: (Number(f[11]) + Number(f[12])) / TICK, rss: rssPages * 4096 };
+    const pss = Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+    return { cpu: (Number(f[11]) + Number(f[12])) / TICK, rss: pss };
   } catch {
     return { cpu: 0, rss: 0 };
   }
@@ -81,7 +82,7 @@ async function stagedoorLevels(file) {
   const measure = () => {
     const own = process.cpuUsage();
     let cpu = (own.user + own.system) / 1e6;
-    let rss = process.memoryUsage().rss;
+    let rss = procStat(process.pid).rss;
     for (const pid of childPids(process.pid)) {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!cmd.includes(mediaDir)) continue; // transcoders only, not the publishers
@@ -134,7 +135,7 @@ async function main() {
   const nginx = await nginxLevels(file);
   const host = machine();
   console.log(`\nConcurrency (passthrough publishers, ${SECONDS} s per level), ${new Date().toISOString()}, ${host}\n`);
-  const row = (r) => `N=${String(r.n).padStart(2)}  ${r.coresTotal.toFixed(3)} cores (${(r.coresPerPublisher * 1000).toFixed(1)} mcores/publisher)  RSS ${r.rssMiB.toFixed(0)} MiB (${r.rssPerPublisherMiB.toFixed(1)}/publisher)  slowest stream ${(r.slowestStreamRealtime * 100).toFixed(0)}% of real time${r.keptUp ? '' : '  ← fell behind'}`;
+  const row = (r) => `N=${String(r.n).padStart(2)}  ${r.coresTotal.toFixed(3)} cores (${(r.coresPerPublisher * 1000).toFixed(1)} mcores/publisher)  PSS ${r.rssMiB.toFixed(0)} MiB (${r.rssPerPublisherMiB.toFixed(1)}/publisher)  slowest stream ${(r.slowestStreamRealtime * 100).toFixed(0)}% of real time${r.keptUp ? '' : '  ← fell behind'}`;
   console.log('  Stagedoor (Node + one FFmpeg per stream):');
   for (const r of stagedoor) console.log(`    ${row(r)}`);
   console.log('  nginx-rtmp HLS (one worker):');
