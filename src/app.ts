@@ -33,7 +33,7 @@ import { TranscodeManager } from './transcode/transcode-manager.js';
 import { HlsViewers } from './delivery/hls-viewers.js';
 import { registerHlsRoutes } from './delivery/hls-routes.js';
 import { registerStaticPages } from './http/static-pages.js';
-import { closeGracefully } from './http/error-handler.js';
+import { closeGracefully } from './http/close-gracefully.js';
 import { WsIngest } from './ingest/ws/ws-ingest.js';
 
 export interface Stagedoor {
