@@ -41,6 +41,7 @@ export function buildHttpServer({ log, tls, headersTimeoutMs = 10_000, register,
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    if (request.log.level !== 'debug' && request.log.level !== 'trace') return; // hot path: no regex or object per request
     request.log.debug({ method: request.method, url: redactText(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
   });
 
