@@ -133,6 +133,7 @@ async function main() {
   const config = parseConfig({
     rtmp: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0 },
+    admin: { enabled: false },
     mediaDir,
     banner: { enabled: false },
     hls: { renditions: [{ name: 'copy', copy: true }], segmentSec: 1, cleanupAfterSec: 1 },

@@ -52,7 +52,7 @@ rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish
 
 async function main() {
   const file = makeSample(work);
-  const config = parseConfig({ rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, hls: { enabled: false }, banner: { enabled: false }, auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] } });
+  const config = parseConfig({ rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, admin: { enabled: false }, hls: { enabled: false }, banner: { enabled: false }, auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] } });
   const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
   const { rtmp } = await stagedoor.start();
   const results = {};
