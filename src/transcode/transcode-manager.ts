@@ -19,6 +19,8 @@ export interface TranscodeManagerDeps {
 export class TranscodeManager {
   readonly #transcoders = new Map<string, Transcoder>();
   readonly #cleanups = new Map<string, NodeJS.Timeout>();
+  /** Directory removals in flight: a new publisher's transcoder waits for them before preparing. */
+  readonly #removals = new Map<string, Promise<void>>();
   readonly #deps: TranscodeManagerDeps;
   #unsubscribe: (() => void) | undefined;
 
@@ -62,7 +64,9 @@ export class TranscodeManager {
       this.#cleanups.delete(stream.key);
       const transcoder = new Transcoder(stream, { ffmpegPath: this.#deps.ffmpegPath, hls: this.#deps.hls, mediaDir: this.#deps.mediaDir, log: this.#deps.log, onRestart: this.#deps.onRestart });
       this.#transcoders.set(stream.key, transcoder);
-      const previous = existing?.stop('taken-over') ?? Promise.resolve();
+      // The old run must be gone, and its files too, before the new one prepares the directory:
+      // otherwise a late removal deletes the directory the new FFmpeg writes into.
+      const previous = Promise.all([existing?.stop('taken-over'), this.#removals.get(stream.key)]);
       transcoder
         .begin(previous)
         .then(() => {
@@ -83,7 +87,13 @@ export class TranscodeManager {
       this.#cleanups.delete(key);
       if (this.#transcoders.get(key) !== transcoder) return;
       this.#transcoders.delete(key);
-      transcoder.removeFiles().catch((error: unknown) => this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'));
+      const removal = transcoder
+        .removeFiles()
+        .catch((error: unknown) => this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'))
+        .finally(() => {
+          if (this.#removals.get(key) === removal) this.#removals.delete(key);
+        });
+      this.#removals.set(key, removal);
     }, this.#deps.hls.cleanupAfterSec * 1000);
     timer.unref();
     this.#cleanups.set(key, timer);

@@ -206,6 +206,9 @@ export class Transcoder implements MediaSink {
     });
     this.#state = 'running';
     const start = async (): Promise<void> => {
+      // FFmpeg cannot create its own output directory; the marker lets cleanup remove it later.
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(join(this.dir, STREAM_DIR_MARKER), '');
       if (this.#keys && !existsSync(this.#keys.keyInfoFile)) await this.#keys.rotate();
       if (this.#state !== 'running') return;
       const process = new FfmpegProcess(this.#deps.ffmpegPath, args);
