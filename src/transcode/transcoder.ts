@@ -105,7 +105,8 @@ export class Transcoder implements MediaSink {
     await this.#ready;
     if (this.#state !== 'waiting') return;
     this.#raw = raw;
-    this.#spawn();
+    // Resolve only once FFmpeg exists: the publisher flushes what it buffered right after.
+    await this.#spawn();
   }
 
   /** Hands raw container bytes to FFmpeg; says when to stop reading, or that the cap is blown. */
@@ -128,8 +129,8 @@ export class Transcoder implements MediaSink {
     if (this.#raw) return;
     if (this.#state === 'waiting') {
       if (packet.flags !== PacketFlag.KeyFrame) return;
-      this.#spawn();
-      return; // the key frame is part of the startup packets just written
+      void this.#spawn();
+      return; // the key frame is part of the startup packets written at spawn
     }
     if (this.#state !== 'running' || !this.#process) return;
     this.#feed(packet);
@@ -185,7 +186,8 @@ export class Transcoder implements MediaSink {
     };
   }
 
-  #spawn(): void {
+  /** Starts a run; resolves once FFmpeg is spawned (or the start failed and a restart is scheduled). */
+  #spawn(): Promise<void> {
     const hls = this.#deps.hls;
     const append = this.#runs > 0;
     if (hls.encryption.enabled && !this.#keys) {
@@ -231,7 +233,7 @@ export class Transcoder implements MediaSink {
       if (!this.#masterWritten) void this.#writeMasterWhenReady(process);
       this.#watch(process);
     };
-    start().catch((error: unknown) => {
+    return start().catch((error: unknown) => {
       this.#log.error({ err: error }, 'ffmpeg start failed');
       this.#scheduleRestart();
     });
@@ -337,7 +339,7 @@ export class Transcoder implements MediaSink {
       // Restart on the next key frame so FFmpeg starts decodable (the GOP cache gives it one at once).
       this.#state = 'waiting';
       const startup = this.#stream.startupPackets();
-      if (startup.some((p) => p.flags === PacketFlag.KeyFrame)) this.#spawn();
+      if (startup.some((p) => p.flags === PacketFlag.KeyFrame)) void this.#spawn();
     }, delay);
     this.#backoffTimer.unref();
   }
