@@ -3,6 +3,8 @@
 // `stagedoor keygen --alg ES256` prints a new key pair; `stagedoor [--config FILE]` starts the server.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { exportJWK } from 'jose';
 import { loadConfig, resolveConfigPath } from './config/load-config.js';
 import { importTrustedKey } from './auth/import-key.js';
@@ -90,6 +92,10 @@ async function keygen(argv: string[]): Promise<void> {
     : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
     : alg === 'ES384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
     : generateKeyPairSync('ed25519');
+  // Node 20 can deadlock if a GC finalises the key-generation job while its key is being exported
+  // (both take the key's mutex): collect it first.
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
   const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const publicJwk = { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' };

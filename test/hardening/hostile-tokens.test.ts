@@ -1,6 +1,7 @@
+import { keyPair } from '../helpers/keys.js';
 // A corpus of 200+ hostile tokens, each refused with the right code, through the whole
 // authenticate() path and (a sample) over the wire, without the server ever failing.
-import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
@@ -8,7 +9,7 @@ import { HS_SECRET, nowSec, rsaPair } from '../helpers/tokens.js';
 import type { ErrorCode, StagedoorError } from '../../src/errors.js';
 
 const rsa = rsaPair();
-const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const attacker = keyPair('rsa', { modulusLength: 2048 });
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const hmac = (input: string, secret: string | Buffer = HS_SECRET) => createHmac('sha256', secret).update(input).digest('base64url');
 /** A compact JWS with any header and payload (raw strings are used as they are), HS256-signed. */

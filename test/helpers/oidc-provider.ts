@@ -1,7 +1,8 @@
+import { keyPair } from './keys.js';
 // A real OpenID provider (npm oidc-provider) on 127.0.0.1, issuing JWT access tokens for the
 // client-credentials grant with a resource indicator, as an API gateway's IdP would.
 import type { Server } from 'node:http';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { exportJWK, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 import { request } from 'node:http';
@@ -10,7 +11,7 @@ export const RESOURCE = 'urn:stagedoor';
 const CLIENT = { id: 'cam-app', secret: 'cam-app-secret-cam-app-secret-0001' };
 
 export async function signingJwk(kid: string): Promise<JWK> {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } = keyPair('rsa', { modulusLength: 2048 });
   return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
 }
 

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes, createHmac, type KeyObject } from 'node:crypto';
+import { keyPair } from './keys.js';
+import { randomBytes, createHmac, type KeyObject } from 'node:crypto';
 import { SignJWT, type JWTPayload, type JWSHeaderParameters } from 'jose';
 
 export const HS_SECRET = randomBytes(32).toString('hex');
@@ -10,7 +11,7 @@ export interface RsaPair {
 }
 
 export function rsaPair(): RsaPair {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = keyPair('rsa', { modulusLength: 2048 });
   return {
     privateKey,
     publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),

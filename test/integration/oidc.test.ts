@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { keyPair } from '../helpers/keys.js';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,7 +79,7 @@ describe('an OpenID provider (oidc-provider) as issuer', () => {
 
   it('at most a handful of JWKS fetches for 1,000 tokens with random kids', async () => {
     const before = counter.jwks;
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey } = keyPair('rsa', { modulusLength: 2048 });
     const tokens = await Promise.all(
       Array.from({ length: 1000 }, () =>
         new SignJWT({ scope: 'play' }).setProtectedHeader({ alg: 'RS256', kid: randomBytes(8).toString('hex') }).setIssuer(provider.issuer).setAudience(RESOURCE).setSubject('x').setExpirationTime('5m').sign(privateKey),
@@ -98,7 +99,7 @@ describe('an OpenID provider (oidc-provider) as issuer', () => {
     await provider.stop();
     await sleep(1100);
     expect((await hls(known)).status).toBe(200);
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey } = keyPair('rsa', { modulusLength: 2048 });
     const stranger = await new SignJWT({ scope: 'play' }).setProtectedHeader({ alg: 'RS256', kid: 'k3' }).setIssuer(provider.issuer).setAudience(RESOURCE).setSubject('x').setExpirationTime('5m').sign(privateKey);
     expect(await hls(stranger)).toEqual({ status: 401, code: 'KEY_UNKNOWN' });
     // Wrong audience and a forged issuer are refused with their codes.

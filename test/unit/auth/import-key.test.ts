@@ -1,5 +1,6 @@
+import { keyPair } from '../../helpers/keys.js';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ async function rejection(input: Record<string, unknown>): Promise<StagedoorError
 }
 
 describe('importing trusted keys', () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const rsa = keyPair('rsa', { modulusLength: 2048 });
 
   it('reads RSA public keys as SPKI, PKCS#1 and X.509 certificate PEM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sd-keys-'));
@@ -40,7 +41,7 @@ describe('importing trusted keys', () => {
   });
 
   it('reads a public JWK and takes its kid', async () => {
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const ec = keyPair('ec', { namedCurve: 'P-256' });
     const jwk = { ...ec.publicKey.export({ format: 'jwk' }), kid: 'from-jwk' };
     const key = await importTrustedKey(keyConfig({ alg: 'ES256', jwk }), 'auth.keys[0]');
     expect(key.kid).toBe('from-jwk');
@@ -48,7 +49,7 @@ describe('importing trusted keys', () => {
 
   it('refuses private keys, mismatched key types and short secrets', async () => {
     expect((await rejection({ alg: 'RS256', publicKey: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() })).message).toContain('private key');
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const ec = keyPair('ec', { namedCurve: 'P-256' });
     expect((await rejection({ alg: 'RS256', publicKey: ec.publicKey.export({ type: 'spki', format: 'pem' }).toString() })).message).toContain('needs a rsa key');
     expect((await rejection({ alg: 'ES384', publicKey: ec.publicKey.export({ type: 'spki', format: 'pem' }).toString() })).message).toContain('secp384r1');
     expect((await rejection({ alg: 'ES256', jwk: ec.privateKey.export({ format: 'jwk' }) })).message).toContain('private');

@@ -1,10 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { keyPair } from '../../helpers/keys.js';
+
 import { exportJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { IssuerKeys } from '../../../src/auth/oidc/issuer-keys.js';
 
 async function jwk(kid: string) {
-  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { publicKey } = keyPair('ec', { namedCurve: 'P-256' });
   return { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
 }
 

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { keyPair } from '../../helpers/keys.js';
+import { randomBytes } from 'node:crypto';
 import { SignJWT, base64url } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { importTrustedKey } from '../../../src/auth/import-key.js';
@@ -11,9 +12,9 @@ const NOW = 1_800_000_000_000; // frozen clock (ms)
 const nowSec = NOW / 1000;
 const secret = randomBytes(32).toString('hex');
 const otherSecret = randomBytes(32).toString('hex');
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const ed = generateKeyPairSync('ed25519');
+const rsa = keyPair('rsa', { modulusLength: 2048 });
+const ec = keyPair('ec', { namedCurve: 'P-256' });
+const ed = keyPair('ed25519');
 const pem = (k: { export(o: object): string | Buffer }) => k.export({ type: 'spki', format: 'pem' }).toString();
 
 async function store(keys: Array<Record<string, unknown>>): Promise<KeyStore> {
@@ -97,7 +98,7 @@ describe('verifyToken', () => {
   });
 
   it('ignores jku, x5u and jwk headers: the key always comes from config', async () => {
-    const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const attacker = keyPair('rsa', { modulusLength: 2048 });
     const token = await new SignJWT(claims())
       .setProtectedHeader({ alg: 'RS256', kid: 'rs', jku: 'http://127.0.0.1:1/jwks', x5u: 'http://127.0.0.1:1/x', jwk: attacker.publicKey.export({ format: 'jwk' }) as never })
       .sign(attacker.privateKey);
