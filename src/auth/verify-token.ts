@@ -68,8 +68,7 @@ function translateJoseError(error: unknown): StagedoorError {
  * by `kid` (or by `alg` among keys without a kid) and pins the algorithm; claims are checked with
  * the configured tolerance. Throws a StagedoorError with a DESIGN.md reason code.
  */
-export async function verifyToken(token: string, trust: KeyStore | TrustSources, options: VerifyOptions, now = Date.now()): Promise<Grant> {
-  const { keys, issuers } = 'candidatesFor' in trust ? { keys: trust, issuers: undefined } : trust;
+export async function verifyToken(token: string, { keys, issuers }: TrustSources, options: VerifyOptions, now = Date.now()): Promise<Grant> {
   const header = readHeader(token);
   if (issuers && issuers.size > 0) {
     let claimedIssuer: unknown;
@@ -98,24 +97,7 @@ export async function verifyToken(token: string, trust: KeyStore | TrustSources,
       if (error instanceof joseErrors.JWSSignatureVerificationFailed) continue;
       throw translateJoseError(error);
     }
-    checkExtraClaims(payload, options, now);
-    const expMs = typeof payload.exp === 'number' ? (payload.exp + options.clockToleranceSec) * 1000 : undefined;
-    // jose compares whole seconds; a fractional exp that has just passed is still expired here.
-    if (expMs !== undefined && expMs <= now) throw new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp' });
-    return {
-      subject: payload.sub,
-      scopes: readScopes(payload as { scope?: unknown; scp?: unknown }) ?? [],
-      tokenId: typeof payload.jti === 'string' && payload.jti ? payload.jti : tokenHash(token),
-      jti: typeof payload.jti === 'string' ? payload.jti : undefined,
-      kid: key.kid,
-      issuer: payload.iss,
-      expiresAt: expMs,
-      keyActions: key.actions,
-      subjectIsStream: key.subject === 'stream',
-      keySource: key.source,
-      keyStreams: key.streams,
-      claims: payload,
-    };
+    return grantFrom(token, payload, options, now, { kid: key.kid, keyActions: key.actions, subjectIsStream: key.subject === 'stream', keySource: key.source, keyStreams: key.streams });
   }
   throw translateJoseError(lastError);
 }
@@ -139,27 +121,47 @@ async function verifyIssuerToken(token: string, header: ProtectedHeaderParameter
   } catch (error) {
     throw translateJoseError(error);
   }
-  checkExtraClaims(payload, options, now);
-  const expMs = typeof payload.exp === 'number' ? (payload.exp + options.clockToleranceSec) * 1000 : undefined;
-  if (expMs !== undefined && expMs <= now) throw new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp' });
-  const scopes = readScopes(payload as { scope?: unknown; scp?: unknown }) ?? [];
   const permissions = issuer.permissionsClaim ? payload[issuer.permissionsClaim] : undefined;
   if (permissions !== undefined && !(Array.isArray(permissions) && permissions.every((p) => typeof p === 'string'))) {
     throw new StagedoorError('CLAIM_INVALID', `${issuer.permissionsClaim} must be an array of strings`, { claim: issuer.permissionsClaim });
   }
-  return {
-    subject: payload.sub,
-    scopes: [...scopes, ...((permissions as string[] | undefined) ?? [])],
-    tokenId: typeof payload.jti === 'string' && payload.jti ? payload.jti : tokenHash(token),
-    jti: typeof payload.jti === 'string' ? payload.jti : undefined,
+  return grantFrom(token, payload, options, now, {
     kid: typeof header.kid === 'string' ? header.kid : undefined,
-    issuer: issuer.issuer,
-    expiresAt: expMs,
     keyActions: issuer.actions,
     subjectIsStream: issuer.subject === 'stream',
     keySource: `issuer ${issuer.issuer}`,
     keyStreams: undefined,
+    extraScopes: permissions as string[] | undefined,
+  });
+}
+
+/** What the signer contributes to a grant (a static key or an issuer). */
+interface Signer {
+  kid: string | undefined;
+  keyActions: Grant['keyActions'];
+  subjectIsStream: boolean;
+  keySource: string;
+  keyStreams: readonly string[] | undefined;
+  /** Permissions from an issuer's permissions claim, read like scopes. */
+  extraScopes?: readonly string[] | undefined;
+}
+
+/** The checks jose leaves to us, then the grant of a verified payload. */
+function grantFrom(token: string, payload: JWTPayload, options: VerifyOptions, now: number, signer: Signer): Grant {
+  checkExtraClaims(payload, options, now);
+  const expMs = typeof payload.exp === 'number' ? (payload.exp + options.clockToleranceSec) * 1000 : undefined;
+  // jose compares whole seconds; a fractional exp that has just passed is still expired here.
+  if (expMs !== undefined && expMs <= now) throw new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp' });
+  const { extraScopes, ...fromSigner } = signer;
+  return {
+    subject: payload.sub,
+    scopes: [...(readScopes(payload as { scope?: unknown; scp?: unknown }) ?? []), ...(extraScopes ?? [])],
+    tokenId: typeof payload.jti === 'string' && payload.jti ? payload.jti : tokenHash(token),
+    jti: typeof payload.jti === 'string' ? payload.jti : undefined,
+    issuer: payload.iss,
+    expiresAt: expMs,
     claims: payload,
+    ...fromSigner,
   };
 }
 

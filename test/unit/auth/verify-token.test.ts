@@ -36,7 +36,7 @@ const hs = (c = claims(), header: Record<string, unknown> = { kid: 'hs' }, key: 
 
 async function codeOf(token: string, verifyWith: KeyStore = keys, opts = options): Promise<ErrorCode> {
   try {
-    await verifyToken(token, verifyWith, opts, NOW);
+    await verifyToken(token, { keys: verifyWith }, opts, NOW);
   } catch (error) {
     return (error as StagedoorError).code;
   }
@@ -47,18 +47,18 @@ const part = (v: unknown) => base64url.encode(JSON.stringify(v));
 
 describe('verifyToken', () => {
   it('verifies HS256, RS256, PS256, ES256 and EdDSA with the key named by kid, and returns the grant', async () => {
-    const grant = await verifyToken(await hs(claims({ jti: 'j1' })), keys, options, NOW);
+    const grant = await verifyToken(await hs(claims({ jti: 'j1' })), { keys }, options, NOW);
     expect(grant).toMatchObject({ subject: 'live/cam1', scopes: ['publish'], jti: 'j1', tokenId: 'j1', kid: 'hs', expiresAt: (nowSec + 60) * 1000 });
     for (const [alg, kid, key] of [['RS256', 'rs', rsa.privateKey], ['PS256', 'ps', rsa.privateKey], ['ES256', 'es', ec.privateKey], ['EdDSA', 'ed', ed.privateKey]] as const) {
       const token = await new SignJWT(claims()).setProtectedHeader({ alg, kid }).sign(key);
-      expect((await verifyToken(token, keys, options, NOW)).kid).toBe(kid);
+      expect((await verifyToken(token, { keys }, options, NOW)).kid).toBe(kid);
     }
   });
 
   it('without a kid, tries the keys pinned to the token alg', async () => {
     const twoHs = await store([{ alg: 'HS256', secret: otherSecret }, { alg: 'HS256', secret }]);
-    expect((await verifyToken(await hs(claims(), {}), twoHs, options, NOW)).subject).toBe('live/cam1');
-    expect((await verifyToken(await hs(claims(), {}), twoHs, options, NOW)).tokenId).toMatch(/^sha256:/);
+    expect((await verifyToken(await hs(claims(), {}), { keys: twoHs }, options, NOW)).subject).toBe('live/cam1');
+    expect((await verifyToken(await hs(claims(), {}), { keys: twoHs }, options, NOW)).tokenId).toMatch(/^sha256:/);
   });
 
   const refusals: Array<readonly [ErrorCode, () => Promise<string>]> = [
@@ -88,13 +88,13 @@ describe('verifyToken', () => {
 
   it('applies the clock tolerance to exp and nbf, and moves the session end by it', async () => {
     const lenient = { clockToleranceSec: 5, requireExp: true };
-    const grant = await verifyToken(await hs(claims({ exp: nowSec - 2, nbf: nowSec + 3 })), keys, lenient, NOW);
+    const grant = await verifyToken(await hs(claims({ exp: nowSec - 2, nbf: nowSec + 3 })), { keys }, lenient, NOW);
     expect(grant.expiresAt).toBe((nowSec + 3) * 1000);
   });
 
   it('accepts tokens without exp only when exp is not required', async () => {
     const noExp = await hs(claims({ exp: undefined }));
-    expect((await verifyToken(noExp, keys, { clockToleranceSec: 0, requireExp: false }, NOW)).expiresAt).toBeUndefined();
+    expect((await verifyToken(noExp, { keys }, { clockToleranceSec: 0, requireExp: false }, NOW)).expiresAt).toBeUndefined();
   });
 
   it('ignores jku, x5u and jwk headers: the key always comes from config', async () => {
