@@ -9,7 +9,7 @@ import type { HlsViewers } from './hls-viewers.js';
 import { mediaKindOf, resolveMediaFile } from './safe-path.js';
 import { rewritePlaylist } from './playlist-rewrite.js';
 import { parseRange } from './byte-range.js';
-import { tokenFromRequest } from './request-token.js';
+import { tokenFromRequest } from '../auth/extract-token.js';
 import { SegmentCache } from './segment-cache.js';
 import type { Audit } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';

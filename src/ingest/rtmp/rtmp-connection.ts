@@ -10,7 +10,7 @@ import type { LiveStream, MediaSink } from '../../media/live-stream.js';
 import { MediaPacket } from '../../media/media-packet.js';
 import type { AVPacket } from './nms.js';
 import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
-import { tokenFromQuery } from './token-from-query.js';
+import { tokenFromQuery } from '../../auth/extract-token.js';
 import { normalizeAddress } from '../../net/address.js';
 import type { Audit } from '../../observability/audit.js';
 

@@ -14,7 +14,7 @@ import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../../net/client-address.js';
 import { requestOrigin } from '../../auth/access-rules.js';
-import { tokenFromRequest } from '../../delivery/request-token.js';
+import { tokenFromRequest } from '../../auth/extract-token.js';
 import { WsPublisher } from './ws-publisher.js';
 import type { Audit } from '../../observability/audit.js';
 
@@ -126,7 +126,7 @@ export class WsIngest {
       if (!allowAny && (origin === undefined || !this.#deps.allowedOrigins.includes(origin))) {
         throw new StagedoorError('ORIGIN_DENIED', origin === undefined ? 'an Origin header is required' : 'this origin may not publish');
       }
-      const token = tokenFromRequest({ query: Object.fromEntries([...url.searchParams.keys()].map((k) => [k, url.searchParams.getAll(k)])), authorization: request.headers.authorization });
+      const token = tokenFromRequest({ query: url.searchParams, authorization: request.headers.authorization });
       const grant = await this.#deps.authenticator.authenticate({ token, action: 'publish', protocol: 'ws', stream, address, origin });
       this.#deps.hub.assertCanPublish(stream);
       return { stream, grant, address, formatHint: url.searchParams.get('format') ?? undefined };

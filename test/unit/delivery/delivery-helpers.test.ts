@@ -6,7 +6,7 @@ import { rewritePlaylist } from '../../../src/delivery/playlist-rewrite.js';
 import { ViewerPassSigner } from '../../../src/delivery/viewer-pass.js';
 import { resolveMediaFile, mediaKindOf } from '../../../src/delivery/safe-path.js';
 import { parseRange } from '../../../src/delivery/byte-range.js';
-import { tokenFromRequest } from '../../../src/delivery/request-token.js';
+import { tokenFromRequest } from '../../../src/auth/extract-token.js';
 import type { StagedoorError } from '../../../src/errors.js';
 
 describe('playlist rewrite', () => {
