@@ -6,7 +6,7 @@ import type { BlockList } from 'node:net';
 import { clientAddress } from '../net/client-address.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import type { HlsViewers } from './hls-viewers.js';
-import { mediaKindOf, resolveMediaFile } from './safe-path.js';
+import { MediaPathResolver, mediaKindOf } from './safe-path.js';
 import { rewritePlaylist } from './playlist-rewrite.js';
 import { parseRange } from './byte-range.js';
 import { tokenFromRequest } from '../auth/extract-token.js';
@@ -35,6 +35,7 @@ const CONTENT_TYPES: Record<string, string> = {
 export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): void {
   const allowAny = deps.corsOrigins.includes('*');
   const segments = new SegmentCache();
+  const paths = new MediaPathResolver(deps.mediaDir);
   const cors = (request: FastifyRequest, reply: FastifyReply): void => {
     const origin = request.headers.origin;
     if (allowAny) reply.header('access-control-allow-origin', '*');
@@ -82,7 +83,7 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       throw coded;
     }
     deps.metrics?.hlsRequests.inc({ kind, status: '200' });
-    const path = await resolveMediaFile(deps.mediaDir, stream.app, stream.name, file);
+    const path = await paths.resolve(stream.app, stream.name, file);
     const ext = file.slice(file.lastIndexOf('.') + 1);
     reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
 

@@ -20,23 +20,15 @@ export function mediaKindOf(file: string): MediaKind | undefined {
  * tricks survive them) and the real path, symlinks followed, must stay under the real root.
  * Throws NOT_FOUND for anything else, so a probe learns nothing about the disk.
  */
-export async function resolveMediaFile(root: string, app: string, stream: string, file: string, now = Date.now()): Promise<string> {
+export async function resolveMediaFile(root: string, app: string, stream: string, file: string): Promise<string> {
   if (!isValidName(app) || !isValidName(stream) || !mediaKindOf(file)) throw new StagedoorError('NOT_FOUND');
-  // Every viewer asks for the same few files: a resolution is reused for a moment instead of
-  // costing two realpath calls and an lstat (thread-pool work) per request.
-  const key = `${root}\0${app}/${stream}/${file}`;
-  const cached = resolved.get(key);
-  if (cached && cached.until > now) return cached.real;
   try {
     const realRoot = await realpath(root);
     const real = await realpath(join(realRoot, app, stream, file));
     if (!real.startsWith(realRoot + sep)) throw new StagedoorError('NOT_FOUND');
     if (!(await lstat(real)).isFile()) throw new StagedoorError('NOT_FOUND');
-    resolved.set(key, { real, until: now + RESOLUTION_TTL_MS });
-    if (resolved.size > MAX_RESOLUTIONS) resolved.delete(resolved.keys().next().value as string);
     return real;
   } catch (error) {
-    resolved.delete(key);
     if (error instanceof StagedoorError) throw error;
     throw new StagedoorError('NOT_FOUND', undefined, { cause: error });
   }
@@ -44,4 +36,28 @@ export async function resolveMediaFile(root: string, app: string, stream: string
 
 const RESOLUTION_TTL_MS = 1000;
 const MAX_RESOLUTIONS = 10_000;
-const resolved = new Map<string, { real: string; until: number }>();
+
+/**
+ * resolveMediaFile for one media root, remembering each answer for a second: every viewer asks
+ * for the same few files, and a resolution costs two realpath calls and an lstat on libuv's thread
+ * pool. Failures are not remembered.
+ */
+export class MediaPathResolver {
+  readonly #root: string;
+  readonly #resolved = new Map<string, { real: string; until: number }>();
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async resolve(app: string, stream: string, file: string, now = Date.now()): Promise<string> {
+    const key = `${app}/${stream}/${file}`;
+    const cached = this.#resolved.get(key);
+    if (cached && cached.until > now) return cached.real;
+    this.#resolved.delete(key);
+    const real = await resolveMediaFile(this.#root, app, stream, file);
+    this.#resolved.set(key, { real, until: now + RESOLUTION_TTL_MS });
+    if (this.#resolved.size > MAX_RESOLUTIONS) this.#resolved.delete(this.#resolved.keys().next().value as string);
+    return real;
+  }
+}
