@@ -2,6 +2,7 @@ import { StagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { streamSettingsSchema, type Action, type StreamSettings, type StreamRuleConfig } from '../config/schema.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
+import { SerialQueue } from '../state/serial-queue.js';
 import { importTrustedKey } from './import-key.js';
 import type { KeyStore } from './key-store.js';
 import { streamMatches, type StreamPath } from './stream-path.js';
@@ -32,8 +33,7 @@ export class StreamSecurity {
   readonly #state: JsonStateFile<StreamRuleConfig[]>;
   readonly #listeners = new Set<ChangeListener>();
   readonly #log: Logger;
-  /** Changes run one after another: each reads the rules the previous one saved. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #changes = new SerialQueue();
 
   private constructor(config: readonly StreamRuleConfig[], keys: KeyStore, state: JsonStateFile<StreamRuleConfig[]>, log: Logger) {
     this.#config = config.map((r) => ({ ...r, source: 'config' as const }));
@@ -81,20 +81,14 @@ export class StreamSecurity {
     return [...this.#runtime, ...this.#config];
   }
 
-  #serial<T>(change: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(change, change);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
   /** Sets (or replaces) the run-time rule for a pattern; persisted, then applied to live sessions. */
   set(match: string, input: unknown): Promise<StreamRule> {
-    return this.#serial(() => this.#set(match, input));
+    return this.#changes.run(() => this.#set(match, input));
   }
 
   /** Drops the run-time rule for a pattern (config rules stay); true when there was one. */
   remove(match: string): Promise<boolean> {
-    return this.#serial(() => this.#remove(match));
+    return this.#changes.run(() => this.#remove(match));
   }
 
   async #set(match: string, input: unknown): Promise<StreamRule> {

@@ -3,6 +3,7 @@ import { StagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Grant } from '../auth/grant.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
+import { SerialQueue } from '../state/serial-queue.js';
 
 export interface Revocation {
   id: string;
@@ -28,8 +29,7 @@ export class RevocationList {
   readonly #listeners = new Set<(revocation: Revocation) => void>();
   readonly #now: () => number;
   readonly #log: Logger;
-  /** Changes run one after another: each reads the list the previous one saved. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #changes = new SerialQueue();
 
   private constructor(state: JsonStateFile<Revocation[]>, log: Logger, now: () => number) {
     this.#state = state;
@@ -58,18 +58,12 @@ export class RevocationList {
     return this.#entries.filter((r) => Date.parse(r.until) > now);
   }
 
-  #serial<T>(change: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(change, change);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
   add(input: { type: unknown; value: unknown; until?: unknown; reason?: unknown }): Promise<Revocation> {
-    return this.#serial(() => this.#add(input));
+    return this.#changes.run(() => this.#add(input));
   }
 
   remove(id: string): Promise<boolean> {
-    return this.#serial(() => this.#remove(id));
+    return this.#changes.run(() => this.#remove(id));
   }
 
   async #add(input: { type: unknown; value: unknown; until?: unknown; reason?: unknown }): Promise<Revocation> {
