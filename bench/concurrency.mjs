@@ -8,10 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
-import { parseConfig } from '../dist/config/load-config.js';
-import { createStagedoor } from '../dist/app.js';
-import { freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx } from './lib.mjs';
+import { freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx, startStagedoor } from './lib.mjs';
 
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,4,16,32,64').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -70,15 +67,7 @@ async function runLevel(n, file, urlFor, playlistFor, measure) {
 }
 
 async function stagedoorLevels(file) {
-  const mediaDir = join(work, 'media');
-  const config = parseConfig({
-    rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, admin: { enabled: false },
-    mediaDir, stateDir: join(work, 'state'), banner: { enabled: false },
-    hls: { renditions: [{ name: 'copy', copy: true }], cleanupAfterSec: 1 },
-    auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] },
-  });
-  const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
-  const ports = await stagedoor.start();
+  const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, { hls: { renditions: [{ name: 'copy', copy: true }], cleanupAfterSec: 1 } });
   const measure = () => {
     const own = process.cpuUsage();
     let cpu = (own.user + own.system) / 1e6;

@@ -10,10 +10,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { pino } from 'pino';
-import { parseConfig } from '../dist/config/load-config.js';
-import { createStagedoor } from '../dist/app.js';
-import { fmt, machine, makeSample, publishCopy, signer, sleep, stats } from './lib.mjs';
+import { fmt, machine, makeSample, publishCopy, signer, sleep, startStagedoor, stats } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -92,27 +89,13 @@ async function hlsLags(httpPort, mediaDir) {
 }
 
 async function main() {
-  const file = makeSample(work, 20);
-  const flv = makeSample(work, 20);
-  const mediaDir = join(work, 'media');
-  const config = parseConfig({
-    rtmp: { host: '127.0.0.1', port: 0 },
-    http: { host: '127.0.0.1', port: 0 },
-    admin: { enabled: false },
-    mediaDir,
-    stateDir: join(work, 'state'),
-    banner: { enabled: false },
-    hls: { enabled: false },
-    ws: { maxAheadSec: 30 },
-    auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] },
-  });
+  const file = makeSample(work, 20); // FLV: RTMP publishers send it with -c copy, WebSocket clients as bytes
   // WebSocket FLV needs no FFmpeg: with HLS off its packets only feed the hub.
-  const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
-  const ports = await stagedoor.start();
+  const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, { hls: { enabled: false }, ws: { maxAheadSec: 30 } });
   const results = {};
   try {
     results.rtmp = await rtmpLags(file, ports.rtmp.port);
-    results.ws = await wsLags(flv, ports.http.port);
+    results.ws = await wsLags(file, ports.http.port);
     results.hls = await hlsLags(ports.http.port, mediaDir);
   } finally {
     await stagedoor.stop();

@@ -10,10 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { pino } from 'pino';
-import { parseConfig } from '../dist/config/load-config.js';
-import { createStagedoor } from '../dist/app.js';
-import { fmt, freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx, stats, wrk } from './lib.mjs';
+import { fmt, freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx, startStagedoor, stats, wrk } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 10);
@@ -129,19 +126,10 @@ function ladderCpu(file) {
 
 async function main() {
   const file = makeSample(work, 20);
-  const mediaDir = join(work, 'media');
-  const config = parseConfig({
-    rtmp: { host: '127.0.0.1', port: 0 },
-    http: { host: '127.0.0.1', port: 0 },
-    admin: { enabled: false },
-    mediaDir,
-    banner: { enabled: false },
+  const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, {
     hls: { renditions: [{ name: 'copy', copy: true }], segmentSec: 1, cleanupAfterSec: 1 },
     streams: [{ match: 'open/*', play: 'open' }],
-    auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] },
   });
-  const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
-  const ports = await stagedoor.start();
   const results = {};
   try {
     results.firstPlaylistStagedoor = await stagedoorFirstPlaylist(file, stagedoor, ports);

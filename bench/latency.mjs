@@ -11,10 +11,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
-import { pino } from 'pino';
-import { parseConfig } from '../dist/config/load-config.js';
-import { createStagedoor } from '../dist/app.js';
-import { freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx, stats } from './lib.mjs';
+import { freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx, startStagedoor, stats } from './lib.mjs';
 
 const PLAY_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -88,15 +85,7 @@ async function main() {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'] });
   const results = {};
   try {
-    const mediaDir = join(work, 'media');
-    const config = parseConfig({
-      rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, admin: { enabled: false },
-      mediaDir, stateDir: join(work, 'state'), banner: { enabled: false },
-      hls: { renditions: [{ name: 'copy', copy: true }], segmentSec: 1 },
-      auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] },
-    });
-    const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
-    const ports = await stagedoor.start();
+    const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, { hls: { renditions: [{ name: 'copy', copy: true }], segmentSec: 1 } });
     try {
       const exp = Math.floor(Date.now() / 1000) + 600;
       const play = await mint({ sub: 'live/lat', scope: 'play', exp });

@@ -95,3 +95,26 @@ export async function wrk(url, { connections = 50, seconds = 10, threads = 2 } =
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   return { rps, p50: pct(50), p99: pct(99), non2xx };
 }
+
+/**
+ * A Stagedoor for a benchmark: loopback, free ports, no admin port or banner, its media and state
+ * under `work`, one HS256 key (kid `bench`), silent logs. `overrides` replace top-level config keys.
+ */
+export async function startStagedoor(work, secret, overrides = {}) {
+  const { parseConfig } = await import('../dist/config/load-config.js');
+  const { createStagedoor } = await import('../dist/app.js');
+  const { pino } = await import('pino');
+  const config = parseConfig({
+    rtmp: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    admin: { enabled: false },
+    mediaDir: join(work, 'media'),
+    stateDir: join(work, 'state'),
+    banner: { enabled: false },
+    auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] },
+    ...overrides,
+  });
+  const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
+  const ports = await stagedoor.start();
+  return { stagedoor, ports, mediaDir: config.mediaDir };
+}

@@ -8,10 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
-import { parseConfig } from '../dist/config/load-config.js';
-import { createStagedoor } from '../dist/app.js';
-import { fmt, freePort, machine, makeSample, nginxMissing, publishCopy, signer, startNginx, stats } from './lib.mjs';
+import { fmt, freePort, machine, makeSample, nginxMissing, publishCopy, signer, startNginx, startStagedoor, stats } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,9 +49,7 @@ rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish
 
 async function main() {
   const file = makeSample(work);
-  const config = parseConfig({ rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, admin: { enabled: false }, hls: { enabled: false }, banner: { enabled: false }, auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }] } });
-  const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
-  const { rtmp } = await stagedoor.start();
+  const { stagedoor, ports: { rtmp } } = await startStagedoor(work, secret, { hls: { enabled: false } });
   const results = {};
   try {
     results.stagedoorRefusal = await refusalTimes(file, (i) => `rtmp://127.0.0.1:${rtmp.port}/live/bench${i}?token=forged`);

@@ -7,10 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
-import { parseConfig } from '../dist/config/load-config.js';
-import { createStagedoor } from '../dist/app.js';
-import { machine, signer, sleep } from './lib.mjs';
+import { machine, signer, sleep, startStagedoor } from './lib.mjs';
 
 const LEVELS = (process.env.BENCH_VIEWERS ?? '100,1000,5000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -27,14 +24,10 @@ function load(port, viewers) {
 }
 
 async function main() {
-  const config = parseConfig({
-    rtmp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, admin: { enabled: false },
-    mediaDir: join(work, 'media'), stateDir: join(work, 'state'), banner: { enabled: false },
+  const { stagedoor, ports } = await startStagedoor(work, secret, {
     hls: { renditions: [{ name: 'copy', copy: true }] },
     auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }], cacheMaxEntries: 20_000 },
   });
-  const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
-  const ports = await stagedoor.start();
   const token = await mint({ sub: 'live/show', scope: 'publish', exp: Math.floor(Date.now() / 1000) + 3600 });
   const publisher = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-b:v', '400k', '-c:a', 'aac', '-f', 'flv', `rtmp://127.0.0.1:${ports.rtmp.port}/live/show?token=${token}`], { stdio: 'ignore' });
