@@ -10,6 +10,16 @@ export const PacketFlag = {
   Metadata: 5,
 } as const;
 
+const MEDIA_TYPES = new Set([8, 9, 18]);
+
+/**
+ * Is this parsed FLV/RTMP packet one the stream hub takes? Audio, video or script data only, and
+ * never an empty one or a video packet too short for its header (NMS's parser would read garbage).
+ */
+export function isMediaPacket(av: AVPacket): boolean {
+  return MEDIA_TYPES.has(av.codec_type) && av.size > 0 && !(av.codec_type === 9 && av.size < 5);
+}
+
 /**
  * One audio, video or script-data packet from a publisher. Owns a copy of its bytes (the RTMP
  * parser reuses its buffers) and serialises itself once per wire format, however many viewers.

@@ -7,7 +7,7 @@ import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { EndReason, Session } from '../../sessions/session.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { LiveStream, MediaSink } from '../../media/live-stream.js';
-import { MediaPacket } from '../../media/media-packet.js';
+import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
 import type { AVPacket } from './nms.js';
 import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
 import { tokenFromQuery } from '../../auth/extract-token.js';
@@ -29,7 +29,6 @@ export interface RtmpConnectionDeps {
 
 type State = 'connecting' | 'authorizing' | 'publishing' | 'playing' | 'closed';
 
-const MEDIA_TYPES = new Set([8, 9, 18]);
 
 /**
  * One RTMP TCP connection. It owns the socket: nothing reaches the stream hub until the
@@ -110,7 +109,7 @@ export class RtmpConnection implements MediaSink {
       if (this.#droppedPackets++ === 0) this.#log.warn({ event: 'media_dropped', state: this.#state }, 'media from a client that is not an admitted publisher was dropped');
       return;
     }
-    if (!MEDIA_TYPES.has(av.codec_type) || av.size === 0 || (av.codec_type === 9 && av.size < 5)) return;
+    if (!isMediaPacket(av)) return;
     this.#stream.write(new MediaPacket(av));
   }
 

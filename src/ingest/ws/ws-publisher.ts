@@ -8,7 +8,7 @@ import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { EndReason, Session } from '../../sessions/session.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { LiveStream } from '../../media/live-stream.js';
-import { MediaPacket } from '../../media/media-packet.js';
+import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { Transcoder } from '../../transcode/transcoder.js';
 import type { AVPacket } from '../rtmp/nms.js';
@@ -25,7 +25,6 @@ export interface WsPublisherDeps {
   limits: { maxBufferedBytes: number; maxAheadSec: number; maxTagBytes: number };
 }
 
-const MEDIA_TYPES = new Set([8, 9, 18]);
 const MAX_CONTROL_BYTES = 16 * 1024;
 
 /**
@@ -130,7 +129,7 @@ export class WsPublisher {
   }
 
   #onFlvPacket(av: AVPacket): void {
-    if (!MEDIA_TYPES.has(av.codec_type) || av.size === 0 || (av.codec_type === 9 && av.size < 5)) return;
+    if (!isMediaPacket(av)) return;
     if (av.codec_type !== 18) this.#checkPace(av.dts);
     if (!this.session.closed) this.#stream!.write(new MediaPacket(av));
   }
