@@ -20,6 +20,8 @@ interface Viewer {
   refusedWith: StagedoorError | undefined;
   /** Forgotten after this instant. */
   until: number;
+  /** The viewer's `vs` value: fixed for its lifetime, so signed once. */
+  pass: string;
 }
 
 export interface HlsAdmission {
@@ -97,7 +99,10 @@ export class HlsViewers {
       lastSeen: now,
       refusedWith: undefined,
       until: grant.expiresAt ?? now + 24 * 3600_000,
+      pass: '',
     };
+    // The pass outlives the token a little so that a late request is told TOKEN_EXPIRED, not "unknown".
+    viewer.pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: streamKey });
     if (known) this.#forget(known);
     this.#byId.set(viewer.id, viewer);
     this.#byKey.set(key, viewer);
@@ -114,9 +119,7 @@ export class HlsViewers {
     viewer.lastSeen = now;
     if (!viewer.session || viewer.session.closed) viewer.session = this.#open(viewer);
     if (viewer.session.closed) throw viewer.refusedWith ?? new StagedoorError('TOKEN_EXPIRED');
-    // The pass outlives the token a little so that a late request is told TOKEN_EXPIRED, not "unknown".
-    const pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: formatStreamPath(viewer.stream) });
-    return { session: viewer.session, pass };
+    return { session: viewer.session, pass: viewer.pass };
   }
 
   #open(viewer: Viewer): Session {
