@@ -34,18 +34,21 @@ export interface TestServer {
 }
 
 export function testConfig(rsa?: RsaPair, overrides: Partial<ConfigInput> = {}): ConfigInput {
+  // rtmp, http and auth overrides are merged into the loopback defaults, never replace them:
+  // a test server must never listen beyond 127.0.0.1 or on a fixed port.
+  const { rtmp, http, auth, ...rest } = overrides;
   const keys: NonNullable<ConfigInput['auth']>['keys'] = [{ kid: 'hs', alg: 'HS256', secret: HS_SECRET, actions: ['publish', 'play', 'admin'] }];
   if (rsa) keys.push({ kid: 'rs', alg: 'RS256', publicKey: rsa.publicPem });
   return {
-    rtmp: { host: '127.0.0.1', port: 0, ...overrides.rtmp },
-    http: { host: '127.0.0.1', port: 0, ...overrides.http },
+    rtmp: { host: '127.0.0.1', port: 0, ...rtmp },
+    http: { host: '127.0.0.1', port: 0, ...http },
     admin: { host: '127.0.0.1', port: 0, apiKeys: [{ name: 'ops', key: ADMIN_API_KEY }] },
     log: { level: 'debug' },
     banner: { enabled: false },
     mediaDir: mkdtempSync(join(tmpdir(), 'sd-media-')),
     stateDir: mkdtempSync(join(tmpdir(), 'sd-state-')),
-    ...overrides,
-    auth: { keys, clockToleranceSec: 0, ...overrides.auth },
+    ...rest,
+    auth: { keys, clockToleranceSec: 0, ...auth },
   };
 }
 
@@ -65,6 +68,9 @@ export async function startServer(config: ConfigInput = testConfig()): Promise<T
     },
   });
   const parsed = parseConfig(config);
+  for (const [name, listen] of [['rtmp', parsed.rtmp], ['http', parsed.http], ['admin', parsed.admin]] as const) {
+    if (listen.host !== '127.0.0.1' || listen.port !== 0) throw new Error(`test server ${name} must listen on 127.0.0.1:0, not ${listen.host}:${listen.port}`);
+  }
   const log = createLogger({ level: parsed.log.level, destination });
   const stagedoor = await createStagedoor(parsed, log);
   const { rtmp, http, admin } = await stagedoor.start();
