@@ -12,6 +12,7 @@ import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';
 import { avcCodecString, buildMasterPlaylist, type SourceInfo } from './master-playlist.js';
 import { KeyRotator } from './key-rotator.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { ResumeBuffer } from './resume/resume-buffer.js';
 
 /** Marks a directory as a stream directory Stagedoor created (and may delete). */
 export const STREAM_DIR_MARKER = '.stagedoor-stream';
@@ -40,12 +41,16 @@ interface RawInput {
   format: 'matroska' | 'mp4';
   tracks: InputTracks;
   maxBufferedBytes: number;
-  /** FFmpeg died: a raw byte stream cannot be resumed mid-way, so the publisher is ended. */
+  /**
+   * FFmpeg died and cannot be restarted on this stream (the container could not be followed to a
+   * key frame to resume from): the publisher is ended.
+   */
   onFailure: (why: string) => void;
 }
 
 /**
- * One live stream's FFmpeg: fed the publisher's FLV packets on stdin, supervised (restart with
+ * One live stream's FFmpeg: fed the publisher's FLV packets (or a WebSocket publisher's WebM/MP4
+ * bytes, with a resume buffer standing in for the GOP cache) on stdin, supervised (restart with
  * backoff while the publisher is live), stopped gracefully (EXT-X-ENDLIST) when the publisher
  * goes, and its files removed `cleanupAfterSec` later.
  */
@@ -69,6 +74,8 @@ export class Transcoder implements MediaSink {
   #ended: Promise<void> | undefined;
   #ready: Promise<void> = Promise.resolve();
   #raw: RawInput | undefined;
+  /** For raw input: the container header and latest GOP, for a restarted FFmpeg to start on. */
+  #resume: ResumeBuffer | undefined;
 
   constructor(stream: LiveStream, deps: TranscoderDeps) {
     this.#stream = stream;
@@ -105,24 +112,47 @@ export class Transcoder implements MediaSink {
     await this.#ready;
     if (this.#state !== 'waiting') return;
     this.#raw = raw;
+    // Half the buffer cap for the replayed GOP: a restarted FFmpeg's backlog stays under the cap.
+    this.#resume = new ResumeBuffer(raw.format, {
+      maxHeaderBytes: Math.min(1024 * 1024, raw.maxBufferedBytes / 4),
+      maxGopBytes: raw.maxBufferedBytes / 2,
+    });
     // Resolve only once FFmpeg exists: the publisher flushes what it buffered right after.
     await this.#spawn();
   }
 
-  /** Hands raw container bytes to FFmpeg; says when to stop reading, or that the cap is blown. */
+  /**
+   * Hands raw container bytes to FFmpeg; says when to stop reading, or that the cap is blown.
+   * Between an FFmpeg crash and its restart the bytes only feed the resume buffer.
+   */
   writeRaw(chunk: Buffer): RawWrite {
+    if (!this.#raw || this.#state === 'ending' || this.#state === 'ended') return 'ok';
+    const resume = this.#resume!;
+    const wasResumable = resume.unresumable === undefined;
+    resume.push(chunk);
+    if (wasResumable && resume.unresumable) {
+      this.#log.warn({ event: 'resume_off', reason: resume.unresumable }, 'an ffmpeg crash will end this publisher: its stream cannot be resumed');
+    }
+    // Waiting only after a failed run: restart as soon as there is a key frame to start from.
+    if (this.#state === 'waiting' && resume.canResume) void this.#spawn();
     const process = this.#process;
-    if (!this.#raw || !process || this.#state !== 'running') return 'ok';
+    if (!process || this.#state !== 'running') return 'ok';
     if (process.stdin.writableLength + chunk.length > this.#raw.maxBufferedBytes) return 'overflow';
     this.#bytesFed += chunk.length;
     return process.stdin.write(chunk) ? 'ok' : 'backpressure';
   }
 
-  /** Calls `listener` once FFmpeg's stdin has drained. */
+  /** Calls `listener` once FFmpeg's stdin has drained (or closed: a crashed FFmpeg drains nothing). */
   onceDrained(listener: () => void): void {
     const process = this.#process;
     if (!process) return listener();
-    process.stdin.once('drain', listener);
+    const done = (): void => {
+      process.stdin.off('drain', done);
+      process.stdin.off('close', done);
+      listener();
+    };
+    process.stdin.once('drain', done);
+    process.stdin.once('close', done);
   }
 
   deliver(packet: MediaPacket): void {
@@ -222,6 +252,15 @@ export class Transcoder implements MediaSink {
       if (!raw) {
         process.stdin.write(Flv.createHeader(tracks.hasAudio, true));
         for (const packet of this.#stream.startupPackets()) this.#feed(packet);
+      } else {
+        // After a failed run: the container header, then the stream from its latest key frame on.
+        // (A first run starts empty; the publisher's bytes follow through writeRaw.)
+        const replay = this.#resume!.resumeBytes() ?? [];
+        for (const bytes of replay) {
+          this.#bytesFed += bytes.length;
+          process.stdin.write(bytes);
+        }
+        if (replay.length > 0) this.#log.info({ event: 'ffmpeg_resumed', replayedBytes: replay.reduce((n, b) => n + b.length, 0) }, 'ffmpeg resumed from the latest key frame');
       }
       void process.exited.then((info) => this.#onExit(process, info));
       if (this.#keys && !this.#rekeyTimer) {
@@ -321,9 +360,10 @@ export class Transcoder implements MediaSink {
       { event: 'ffmpeg_exited', kind: info.kind, code: info.code, signal: info.signal, uptimeMs: uptime, stderr: process.stderrTail(), error: info.error?.message },
       'ffmpeg exited while the publisher is live',
     );
-    if (this.#raw) {
+    const unresumable = this.#resume?.unresumable;
+    if (this.#raw && unresumable) {
       this.#state = 'ended';
-      this.#raw.onFailure(`ffmpeg ${info.kind} (code ${info.code}, signal ${info.signal})`);
+      this.#raw.onFailure(`ffmpeg ${info.kind} (code ${info.code}, signal ${info.signal}); cannot resume: ${unresumable}`);
       return;
     }
     if (uptime > 30_000) this.#failures = 0;
@@ -336,8 +376,13 @@ export class Transcoder implements MediaSink {
     const delay = Math.min(this.#deps.hls.restartBackoffMaxSec * 1000, 250 * 2 ** (this.#failures - 1));
     this.#state = 'backoff';
     this.#backoffTimer = setTimeout(() => {
-      // Restart on the next key frame so FFmpeg starts decodable (the GOP cache gives it one at once).
+      // Restart on the next key frame so FFmpeg starts decodable (the GOP cache, or the resume
+      // buffer for raw input, gives it one at once; otherwise the next one to arrive starts it).
       this.#state = 'waiting';
+      if (this.#raw) {
+        if (this.#resume!.canResume) void this.#spawn();
+        return;
+      }
       const startup = this.#stream.startupPackets();
       if (startup.some((p) => p.flags === PacketFlag.KeyFrame)) void this.#spawn();
     }, delay);

@@ -1,4 +1,6 @@
 // The publisher page in headless Chromium with a fake camera, publishing for real over WebSocket.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
@@ -50,6 +52,19 @@ describe('the publisher page (Chromium, fake camera)', () => {
     expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     const session = server.stagedoor.registry.list().find((s) => s.stream.name === 'browser');
     expect(session).toMatchObject({ kind: 'publisher', protocol: 'ws' });
+
+    // FFmpeg dies under MediaRecorder's stream: it resumes from the latest key frame and the page never notices.
+    const transcoder = server.stagedoor.transcoders!.get('live/browser')!;
+    const firstPid = transcoder.pid!;
+    const playlistPath = join(server.mediaDir, 'live', 'browser', 'copy.m3u8');
+    const lastSegment = () => Math.max(...readFileSync(playlistPath, 'utf8').split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(/_(\d+)\.ts$/.exec(l)![1])));
+    const before = lastSegment();
+    process.kill(firstPid, 'SIGKILL');
+    await eventually(() => (transcoder.pid && transcoder.pid !== firstPid ? true : undefined), 5000);
+    await eventually(() => (lastSegment() >= before + 2 ? true : undefined), 10_000);
+    expect(server.logs.some((l) => l.event === 'ffmpeg_resumed' && l.stream === 'live/browser')).toBe(true);
+    expect((await status()).state).toBe('publishing');
+    expect((await probe(server.hlsUrl('live/browser', play), 15)).streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     await page.close();
   });
 

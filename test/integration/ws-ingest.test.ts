@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -63,6 +63,30 @@ describe('WebSocket ingest', () => {
     const result = await probe(server.hlsUrl('live/wsmp4', play), 15);
     expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     expect(server.logs.find((l) => l.event === 'ws_ingest_format' && l.stream === 'live/wsmp4')?.format).toBe('mp4');
+    ws!.close();
+    await sending;
+  });
+
+  it.each(['webm', 'mp4'] as const)('FFmpeg killed under a %s publisher: restarted from the latest key frame, the publisher stays, the playlist keeps growing', async (kind) => {
+    const stream = `live/wscrash${kind}`;
+    const { ws, outcome } = await openPublisher(wsUrl(stream, await token(stream, 'publish')));
+    const sending = sendPaced(ws!, kind === 'webm' ? webmFile : mp4File, 8);
+    const playlistPath = join(server.mediaDir, stream, 'copy.m3u8');
+    const segments = (text: string) => text.split('\n').filter((l) => l.endsWith('.ts'));
+    const lastSegment = (text: string) => Math.max(...segments(text).map((l) => Number(/_(\d+)\.ts$/.exec(l)?.[1] ?? -1)));
+    await eventually(() => (existsSync(playlistPath) && segments(readFileSync(playlistPath, 'utf8')).length >= 2 ? true : undefined), 15_000);
+    const transcoder = server.stagedoor.transcoders!.get(stream)!;
+    const firstPid = transcoder.pid!;
+    const before = readFileSync(playlistPath, 'utf8');
+    process.kill(firstPid, 'SIGKILL');
+    await eventually(() => (transcoder.pid && transcoder.pid !== firstPid ? true : undefined), 5000);
+    await eventually(() => (lastSegment(readFileSync(playlistPath, 'utf8')) >= lastSegment(before) + 2 ? true : undefined), 8000);
+    expect(readFileSync(playlistPath, 'utf8')).toContain('#EXT-X-DISCONTINUITY');
+    expect(transcoder.restarts).toBe(1);
+    expect(outcome.closeCode).toBeUndefined();
+    expect(ws!.readyState).toBe(ws!.OPEN);
+    const result = await probe(server.hlsUrl(stream, await token(stream, 'play')), 15);
+    expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     ws!.close();
     await sending;
   });
