@@ -66,6 +66,8 @@ export class ResumeBuffer {
       return;
     }
     if (this.#keyStart !== undefined && this.#total - this.#keyStart > this.#limits.maxGopBytes) this.#keyStart = undefined;
+    // A unit whose first video frame never comes (an audio-only run) is not held without bound either.
+    if (this.#pendingStart !== undefined && this.#total - this.#pendingStart > this.#limits.maxGopBytes) this.#pendingStart = undefined;
     this.#trim();
   }
 
@@ -95,7 +97,8 @@ export class ResumeBuffer {
 
   #onUnit(offset: number, key: boolean): void {
     if (offset === this.#pendingStart) this.#pendingStart = undefined;
-    if (key) this.#keyStart = offset;
+    // A key unit whose start was already let go cannot be resumed from.
+    if (key && offset >= this.#chunksFrom) this.#keyStart = offset;
     this.#trim();
   }
 

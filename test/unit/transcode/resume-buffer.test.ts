@@ -114,6 +114,56 @@ describe('resume buffer', () => {
     expect(tight.heldBytes).toBeLessThan(64 * 1024 + 1000 + 65536);
   });
 
+  it('survives 300 mutated streams (seeded): never throws, never holds more than its limits', () => {
+    let state = 20261123;
+    const next = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const limits = { maxHeaderBytes: 256 * 1024, maxGopBytes: 2 * 2 ** 20 };
+    for (let round = 0; round < 300; round++) {
+      const { file, format } = samples[['vp8.webm', 'h264.mkv', 'h264.mp4', 'h264-half.mp4'][round % 4]!]!;
+      const bytes = Buffer.from(readFileSync(file).subarray(0, 400_000));
+      const flips = 1 + Math.floor(next() * 20);
+      for (let i = 0; i < flips; i++) {
+        // Mostly near the start, where the structure the scanners read is densest.
+        const at = Math.floor(next() ** 3 * bytes.length);
+        bytes[at] = Math.floor(next() * 256);
+      }
+      const buffer = new ResumeBuffer(format, limits);
+      for (const part of chunks(bytes, round + 1)) {
+        expect(() => buffer.push(part)).not.toThrow();
+        expect(buffer.heldBytes).toBeLessThanOrEqual(limits.maxHeaderBytes + limits.maxGopBytes + 65_536 * 2);
+      }
+    }
+  });
+
+  it('an endless cluster without a video frame (audio only) is not held without bound', () => {
+    // EBML element: ID bytes, then a size as an 8-byte varint (0x01 marker), or "unknown".
+    const el = (id: number[], body: Buffer | undefined) => {
+      const size = Buffer.alloc(8);
+      if (body) size.writeBigUInt64BE(BigInt(body.length) | (1n << 56n));
+      else size.fill(0xff, 1).writeUInt8(0x01, 0);
+      return Buffer.concat([Buffer.from(id), size, body ?? Buffer.alloc(0)]);
+    };
+    const entry = (n: number, type: number) => el([0xae], Buffer.concat([el([0xd7], Buffer.from([n])), el([0x83], Buffer.from([type]))]));
+    const header = Buffer.concat([el([0x1a, 0x45, 0xdf, 0xa3], Buffer.alloc(4)), el([0x18, 0x53, 0x80, 0x67], undefined), el([0x16, 0x54, 0xae, 0x6b], Buffer.concat([entry(1, 1), entry(2, 2)]))]);
+    const cluster = Buffer.concat([el([0x1f, 0x43, 0xb6, 0x75], undefined), el([0xe7], Buffer.from([0]))]);
+    const audioBlock = el([0xa3], Buffer.concat([Buffer.from([0x82, 0, 0, 0x80]), Buffer.alloc(1000)])); // track 2
+    const videoKey = el([0xa3], Buffer.concat([Buffer.from([0x81, 0, 0, 0x80]), Buffer.alloc(1000)])); // track 1, key frame
+    const buffer = new ResumeBuffer('matroska', { maxHeaderBytes: 4096, maxGopBytes: 100_000 });
+    buffer.push(header);
+    buffer.push(cluster);
+    for (let i = 0; i < 1000; i++) buffer.push(audioBlock);
+    expect(buffer.heldBytes).toBeLessThan(header.length + 100_000 + 2 * audioBlock.length);
+    expect(buffer.canResume).toBe(false);
+    // A video key frame in that cluster, so late its start was let go: still nothing to resume from.
+    buffer.push(videoKey);
+    expect(buffer.canResume).toBe(false);
+    // The next cluster that starts with one is.
+    buffer.push(cluster);
+    buffer.push(videoKey);
+    expect(buffer.canResume).toBe(true);
+    expect(Buffer.concat(buffer.resumeBytes()!)).toEqual(Buffer.concat([header, cluster, videoKey]));
+  });
+
   it('gives up on bytes it cannot follow, with a reason, and never throws', () => {
     for (const [format, junk] of [['matroska', Buffer.from('not a matroska stream at all')], ['mp4', Buffer.from([0, 0, 0, 4, 0x6d, 0x6f, 0x6f, 0x66])], ['mp4', Buffer.from([0, 0, 0, 0, 0x6d, 0x64, 0x61, 0x74])]] as const) {
       const buffer = new ResumeBuffer(format);
