@@ -1,3 +1,4 @@
+import { ByteWindow } from './byte-window.js';
 import { ScanError, type ContainerScanner, type UnitEvents } from './unit-events.js';
 
 const EBML = 0x1a45dfa3;
@@ -31,9 +32,7 @@ interface Level {
  */
 export class MatroskaScanner implements ContainerScanner {
   readonly #events: UnitEvents;
-  #buf: Buffer = Buffer.alloc(0);
-  #bufOffset = 0;
-  #skip = 0;
+  readonly #window = new ByteWindow();
   readonly #stack: Level[] = [];
   #entry: { number?: number; type?: number } | undefined;
   #videoTrack: number | undefined;
@@ -45,48 +44,39 @@ export class MatroskaScanner implements ContainerScanner {
   }
 
   push(chunk: Buffer): void {
-    this.#buf = this.#buf.length > 0 ? Buffer.concat([this.#buf, chunk]) : chunk;
+    if (!this.#window.append(chunk)) return;
     for (;;) {
-      if (this.#skip > 0) {
-        const n = Math.min(this.#skip, this.#buf.length);
-        this.#consume(n);
-        this.#skip -= n;
-        if (this.#skip > 0) return;
-      }
-      const header = readHeader(this.#buf);
-      if (!header) {
-        this.#buf = Buffer.from(this.#buf); // keep a few bytes, not the whole chunk they came in
-        return;
-      }
-      if (!this.#element(header)) {
-        this.#buf = Buffer.from(this.#buf);
-        return;
-      }
+      const header = readHeader(this.#window.bytes);
+      const done = header ? this.#element(header) : 'more';
+      if (done === 'more') return this.#window.hold();
+      if (done === 'skipping') return;
     }
   }
 
-  /** Handles the element at the head of the buffer; false when it needs more bytes first. */
-  #element({ id, size, length }: Header): boolean {
-    const start = this.#bufOffset;
+  /**
+   * Handles the element at the head of the window: `more` when it needs more bytes first,
+   * `skipping` when its payload runs past the bytes at hand.
+   */
+  #element({ id, size, length }: Header): 'next' | 'more' | 'skipping' {
+    const window = this.#window;
+    const start = window.offset;
     this.#closeLevels(start, id);
     const parent = this.#stack.at(-1)?.id;
     const end = size === undefined ? Infinity : start + length + size;
-    const open = (): true => {
+    const open = (): 'next' => {
       this.#stack.push({ id, end });
-      this.#consume(length);
-      return true;
+      window.consume(length);
+      return 'next';
     };
-    const skip = (): true => {
+    const skip = (): 'next' | 'skipping' => {
       if (size === undefined) throw new ScanError(`element 0x${id.toString(16)} of unknown size`);
-      this.#consume(length);
-      this.#skip = size;
-      return true;
+      return window.skip(length, size) ? 'next' : 'skipping';
     };
 
     if (parent === undefined) {
       if (id === EBML) return skip();
       if (id === SEGMENT) {
-        const idLength = varintLength(this.#buf[0]!, 4);
+        const idLength = varintLength(window.bytes[0]!, 4);
         if (size !== undefined) this.#events.onOpenEndedSize?.(start + idLength, length - idLength);
         return open();
       }
@@ -108,21 +98,18 @@ export class MatroskaScanner implements ContainerScanner {
     }
     if (parent === TRACK_ENTRY && (id === TRACK_NUMBER || id === TRACK_TYPE)) {
       if (size === undefined || size < 1 || size > 6) throw new ScanError('bad track number or type');
-      if (this.#buf.length < length + size) return false;
-      const value = this.#buf.readUIntBE(length, size);
+      if (window.bytes.length < length + size) return 'more';
+      const value = window.bytes.readUIntBE(length, size);
       if (id === TRACK_NUMBER) this.#entry!.number = value;
       else this.#entry!.type = value;
-      this.#consume(length);
-      this.#skip = size;
-      return true;
+      return skip();
     }
     if (parent === CLUSTER && id === SIMPLE_BLOCK && this.#pendingCluster !== undefined) {
       // SimpleBlock: track number (EBML varint), 16-bit relative timecode, flags (0x80 = key frame).
-      const track = readVarint(this.#buf, length);
-      if (!track) return false;
-      if (this.#buf.length < length + track.length + 3) return false;
+      const track = readVarint(window.bytes, length);
+      if (!track || window.bytes.length < length + track.length + 3) return 'more';
       if (track.value === this.#videoTrack) {
-        this.#events.onUnit(this.#pendingCluster, (this.#buf[length + track.length + 2]! & 0x80) !== 0);
+        this.#events.onUnit(this.#pendingCluster, (window.bytes[length + track.length + 2]! & 0x80) !== 0);
         this.#pendingCluster = undefined;
       }
       return skip();
@@ -140,11 +127,6 @@ export class MatroskaScanner implements ContainerScanner {
       this.#stack.pop();
       if (top.id === TRACK_ENTRY && this.#entry?.type === VIDEO_TRACK_TYPE && this.#videoTrack === undefined) this.#videoTrack = this.#entry.number;
     }
-  }
-
-  #consume(n: number): void {
-    this.#buf = this.#buf.subarray(n);
-    this.#bufOffset += n;
   }
 }
 

@@ -1,3 +1,4 @@
+import { ByteWindow } from './byte-window.js';
 import { ScanError, type ContainerScanner, type UnitEvents } from './unit-events.js';
 
 /** moov and moof are read whole (they hold no media); anything larger is not a live fMP4. */
@@ -19,9 +20,7 @@ interface Box {
  */
 export class Mp4Scanner implements ContainerScanner {
   readonly #events: UnitEvents;
-  #buf: Buffer = Buffer.alloc(0);
-  #bufOffset = 0;
-  #skip = 0;
+  readonly #window = new ByteWindow();
   #videoTrack: number | undefined;
   readonly #trexFlags = new Map<number, number>();
 
@@ -30,22 +29,18 @@ export class Mp4Scanner implements ContainerScanner {
   }
 
   push(chunk: Buffer): void {
-    this.#buf = this.#buf.length > 0 ? Buffer.concat([this.#buf, chunk]) : chunk;
+    const window = this.#window;
+    if (!window.append(chunk)) return;
     for (;;) {
-      if (this.#skip > 0) {
-        const n = Math.min(this.#skip, this.#buf.length);
-        this.#consume(n);
-        this.#skip -= n;
-        if (this.#skip > 0) return;
-      }
-      if (this.#buf.length < 8) break;
-      const size32 = this.#buf.readUInt32BE(0);
-      const type = this.#buf.toString('latin1', 4, 8);
+      const bytes = window.bytes;
+      if (bytes.length < 8) break;
+      const size32 = bytes.readUInt32BE(0);
+      const type = bytes.toString('latin1', 4, 8);
       let size = size32;
       let headerLength = 8;
       if (size32 === 1) {
-        if (this.#buf.length < 16) break;
-        const large = this.#buf.readBigUInt64BE(8);
+        if (bytes.length < 16) break;
+        const large = bytes.readBigUInt64BE(8);
         if (large > BigInt(Number.MAX_SAFE_INTEGER)) throw new ScanError('box size out of range');
         size = Number(large);
         headerLength = 16;
@@ -55,21 +50,20 @@ export class Mp4Scanner implements ContainerScanner {
       if (size < headerLength) throw new ScanError(`box "${type}" has size ${size}`);
       if (type === 'moov' || type === 'moof') {
         if (size > MAX_METADATA_BOX) throw new ScanError(`${type} of ${size} bytes`);
-        if (this.#buf.length < size) break;
-        const box = this.#buf.subarray(0, size);
-        const start = this.#bufOffset;
+        if (bytes.length < size) break;
+        const box = bytes.subarray(0, size);
+        const start = window.offset;
         if (type === 'moov') this.#readMoov(box, headerLength);
         else {
           this.#events.onUnitStart(start);
           this.#events.onUnit(start, this.#firstVideoSampleIsSync(box, headerLength));
         }
-        this.#consume(size);
+        window.consume(size);
         continue;
       }
-      this.#consume(headerLength);
-      this.#skip = size - headerLength;
+      if (!window.skip(headerLength, size - headerLength)) return;
     }
-    this.#buf = Buffer.from(this.#buf); // keep the partial box, not the whole chunk it came in
+    window.hold();
   }
 
   #readMoov(moov: Buffer, from: number): void {
@@ -126,11 +120,6 @@ export class Mp4Scanner implements ContainerScanner {
       return defaultFlags === undefined || (defaultFlags & NON_SYNC) === 0;
     }
     return false; // no video in this fragment
-  }
-
-  #consume(n: number): void {
-    this.#buf = this.#buf.subarray(n);
-    this.#bufOffset += n;
   }
 }
 
