@@ -10,6 +10,7 @@ import { ViewerPassSigner } from './viewer-pass.js';
 /** One HLS viewer: a token (or open access) at an address watching a stream, across requests. */
 interface Viewer {
   id: string;
+  /** token identity | address | stream: changes when the viewer refreshes its token. */
   key: string;
   stream: StreamPath;
   address: string;
@@ -83,6 +84,8 @@ export class HlsViewers {
     }
     const grant = await this.deps.authenticator.authenticate({ token: request.token, action: 'play', protocol: 'hls', stream: request.stream, address: request.address, origin: request.origin });
     const key = `${grant.tokenId}|${request.address}|${streamKey}`;
+    const refreshed = request.pass === undefined ? undefined : this.#refreshTarget(request.pass, streamKey, request.address, grant, now);
+    if (refreshed) return this.#refresh(refreshed, grant, key, now);
     const known = this.#byKey.get(key);
     // Presenting the token again after a kick starts afresh, as reconnecting does over RTMP.
     if (known && !known.refusedWith) {
@@ -107,6 +110,38 @@ export class HlsViewers {
     this.#byId.set(viewer.id, viewer);
     this.#byKey.set(key, viewer);
     this.#evictIfFull();
+    return this.#continue(viewer, now);
+  }
+
+  /**
+   * A request that carries a live viewer's pass and a new token for the same subject refreshes
+   * that viewer: the player swapped tokens (e.g. hls.js `xhrSetup` adding a new Bearer) without
+   * reloading. A viewer already cut (expired, kicked, revoked) is not revived: it starts afresh.
+   */
+  #refreshTarget(value: string, streamKey: string, address: string, grant: Grant, now: number): Viewer | undefined {
+    const pass = this.#passes.verify(value, streamKey, now);
+    const viewer = pass ? this.#byId.get(pass.viewerId) : undefined;
+    if (!viewer || viewer.refusedWith || viewer.address !== address || viewer.grant.tokenId === grant.tokenId) return undefined;
+    if (viewer.grant.subject !== grant.subject) return undefined;
+    if (viewer.grant.expiresAt !== undefined && viewer.grant.expiresAt <= now) return undefined;
+    return viewer;
+  }
+
+  /** The same viewer and session go on under the new token: new expiry, new pass, new key. */
+  #refresh(viewer: Viewer, grant: Grant, key: string, now: number): HlsAdmission {
+    const stale = this.#byKey.get(key);
+    if (stale && stale !== viewer) this.#forget(stale);
+    if (this.#byKey.get(viewer.key) === viewer) this.#byKey.delete(viewer.key);
+    viewer.key = key;
+    viewer.grant = grant;
+    viewer.until = grant.expiresAt ?? now + 24 * 3600_000;
+    viewer.pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: formatStreamPath(viewer.stream) });
+    this.#byKey.set(key, viewer);
+    const session = viewer.session;
+    if (session && !session.closed) {
+      this.deps.registry.renew(session, grant);
+      session.log.info({ event: 'session_refreshed', jti: grant.jti, expiresAt: grant.expiresAt === undefined ? undefined : new Date(grant.expiresAt).toISOString() }, 'token refreshed');
+    }
     return this.#continue(viewer, now);
   }
 

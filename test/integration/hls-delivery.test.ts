@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { publish, probe, sleep, type RunningProcess } from '../helpers/ffmpeg.js';
 import { eventually, rawGet } from '../helpers/http.js';
-import { sign, token } from '../helpers/tokens.js';
+import { HS_SECRET, sign, token } from '../helpers/tokens.js';
 
 let server: TestServer;
 let publisher: RunningProcess;
@@ -23,6 +23,13 @@ beforeAll(async () => {
     testConfig(undefined, {
       hls: { renditions: [{ name: 'copy', copy: true }, { name: '180p', height: 180, videoBitrateKbps: 200, preset: 'ultrafast' }], viewerIdleSec: 2, cleanupAfterSec: 1 },
       streams: [{ match: 'open/*', play: 'open', publish: 'secured' }],
+      auth: {
+        keys: [
+          { kid: 'hs', alg: 'HS256', secret: HS_SECRET, actions: ['publish', 'play', 'admin'] },
+          // `sub` names a person here, not a stream: streams come from scopes.
+          { kid: 'people', alg: 'HS256', secret: HS_SECRET, actions: ['play'], subject: 'principal' },
+        ],
+      },
     }),
   );
   publisher = publish(server.url('live/cam1', await token('live/cam1', 'publish', 600)), 120, '480x270');
@@ -146,6 +153,47 @@ describe('HLS delivery with tokens', () => {
     }
     const end = await server.waitForLog((l) => l.event === 'session_end' && l.jti === 'short-viewer');
     expect(end.reason).toBe('expired');
+  });
+
+  it('a new token on the next request refreshes the viewer in place: same session, new expiry, played past the first exp', async () => {
+    const exp = Date.now() + 2500;
+    const first = await sign({ sub: 'live/cam1', scope: 'play', exp: exp / 1000, jti: 'refresh-1' }, { kid: 'hs' });
+    const { variant } = await urlsOf(server.hlsUrl('live/cam1', first));
+    const session = server.stagedoor.registry.list().find((s) => s.grant.jti === 'refresh-1')!;
+    expect(session).toBeDefined();
+    // The player swaps tokens: the next playlist request carries its pass and the new token.
+    const second = await sign({ sub: 'live/cam1', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'refresh-2' }, { kid: 'hs' });
+    const res = await fetchText(variant, { headers: { authorization: `Bearer ${second}` } });
+    expect(res.status).toBe(200);
+    expect(session.grant.jti).toBe('refresh-2');
+    expect(server.stagedoor.registry.list().filter((s) => s.grant.jti?.startsWith('refresh-'))).toEqual([session]);
+    await server.waitForLog((l) => l.event === 'session_refreshed' && l.jti === 'refresh-2');
+    // Past the first token's exp, polling as a player does, with only the pass from the refreshed playlist.
+    const newVariant = variant.replace(/vs=[^&\n]+/, res.body.split('\n').find((l) => l.includes('vs='))!.match(/vs=[^&\n]+/)![0]);
+    while (Date.now() < exp + 500) {
+      expect((await fetchText(newVariant)).status).toBe(200);
+      await sleep(400);
+    }
+    expect(session.closed).toBe(false);
+    expect(server.logs.some((l) => l.event === 'session_end' && (l.jti === 'refresh-1' || l.jti === 'refresh-2'))).toBe(false);
+  });
+
+  it('a refresh must keep the subject, and cannot revive a viewer whose token already expired', async () => {
+    const exp = Date.now() + 1500;
+    const first = await sign({ sub: 'live/cam1', scope: 'play', exp: exp / 1000, jti: 'norevive-1' }, { kid: 'hs' });
+    const { variant } = await urlsOf(server.hlsUrl('live/cam1', first));
+    const session = server.stagedoor.registry.list().find((s) => s.grant.jti === 'norevive-1')!;
+    // Another subject is admitted, but as a viewer of its own.
+    const other = await sign({ sub: 'someone-else', scope: 'play:live/*', exp: (Date.now() + 60_000) / 1000, jti: 'norevive-other' }, { kid: 'people' });
+    expect((await fetchText(variant, { headers: { authorization: `Bearer ${other}` } })).status).toBe(200);
+    expect(session.grant.jti).toBe('norevive-1');
+    await sleep(exp - Date.now() + 100);
+    expect((await fetchText(variant)).status).toBe(401);
+    const late = await sign({ sub: 'live/cam1', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'norevive-2' }, { kid: 'hs' });
+    expect((await fetchText(variant, { headers: { authorization: `Bearer ${late}` } })).status).toBe(200);
+    expect(session.closed).toBe(true);
+    expect(session.grant.jti).toBe('norevive-1');
+    expect(server.stagedoor.registry.list().some((s) => s.grant.jti === 'norevive-2' && s !== session)).toBe(true);
   });
 
   it('plays an open stream without a token, and still checks a token that is sent', async () => {

@@ -57,6 +57,27 @@ describe('hls.js in Chromium', () => {
     await page.close();
   });
 
+  it('a new token typed into the page before exp keeps playback going past it, in the same viewer session', async () => {
+    const exp = Date.now() + 5000;
+    const short = await sign({ sub: 'live/web', scope: 'play', exp: exp / 1000, jti: 'player-1' }, { kid: 'hs' });
+    const { page, state } = await openPlayer('live/web', short);
+    await eventually(async () => ((await state()).currentTime > 0.5 ? true : undefined), 20_000);
+    const session = server.stagedoor.registry.list().find((s) => s.grant.jti === 'player-1')!;
+    // As a user would: paste the new token and press Play.
+    const fresh = await sign({ sub: 'live/web', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'player-2' }, { kid: 'hs' });
+    await page.fill('#token', fresh);
+    await page.click('button');
+    await eventually(() => (session.grant.jti === 'player-2' ? true : undefined), 10_000);
+    await sleep(Math.max(0, exp - Date.now()) + 2000);
+    const before = (await state()).currentTime;
+    await sleep(1500);
+    const after = await state();
+    expect(after.refusal).toBeUndefined();
+    expect(after.currentTime).toBeGreaterThan(before + 1);
+    expect(session.closed).toBe(false);
+    await page.close();
+  });
+
   it('stops after the token expires and the page sees the 401', async () => {
     const exp = Date.now() + 5000;
     const short = await sign({ sub: 'live/web', scope: 'play', exp: exp / 1000 }, { kid: 'hs' });
