@@ -21,6 +21,13 @@ const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
 const MASTER_POLL_MS = 20;
 /** FFmpeg gets this long to produce its first playlist before the watchdog starts judging it. */
 const STARTUP_GRACE_MS = 15_000;
+/**
+ * A WebM/MP4 publisher whose FFmpeg fails this many times in a row (each within 30 s of its
+ * start) is ended: replaying its bytes keeps failing, and the publisher should hear so (4500)
+ * rather than stream into nothing. An RTMP publisher is never ended this way (OBS has no way to be
+ * told; a full disk, say, heals and its FFmpeg comes back).
+ */
+const MAX_RAW_FAILURES = 5;
 
 export interface TranscoderDeps {
   ffmpegPath: string;
@@ -360,13 +367,17 @@ export class Transcoder implements MediaSink {
       { event: 'ffmpeg_exited', kind: info.kind, code: info.code, signal: info.signal, uptimeMs: uptime, stderr: process.stderrTail(), error: info.error?.message },
       'ffmpeg exited while the publisher is live',
     );
-    const unresumable = this.#resume?.unresumable;
-    if (this.#raw && unresumable) {
-      this.#state = 'ended';
-      this.#raw.onFailure(`ffmpeg ${info.kind} (code ${info.code}, signal ${info.signal}); cannot resume: ${unresumable}`);
-      return;
-    }
     if (uptime > 30_000) this.#failures = 0;
+    if (this.#raw) {
+      const exit = `ffmpeg ${info.kind} (code ${info.code}, signal ${info.signal})`;
+      const unresumable = this.#resume!.unresumable;
+      const why = unresumable ? `cannot resume: ${unresumable}` : this.#failures + 1 >= MAX_RAW_FAILURES ? `failed ${this.#failures + 1} times in a row` : undefined;
+      if (why) {
+        this.#state = 'ended';
+        this.#raw.onFailure(`${exit}; ${why}`);
+        return;
+      }
+    }
     this.#scheduleRestart();
   }
 

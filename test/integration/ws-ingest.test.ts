@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -203,5 +203,30 @@ describe('WebSocket ingest', () => {
     } finally {
       await strict.stop();
     }
+  });
+});
+
+describe('WebSocket ingest whose FFmpeg keeps failing', () => {
+  let failing: TestServer;
+  beforeAll(async () => {
+    // An "FFmpeg" that answers -version, then takes some input and dies, every time.
+    const dir = mkdtempSync(join(tmpdir(), 'sd-badff-'));
+    const fake = join(dir, 'ffmpeg');
+    writeFileSync(fake, '#!/bin/sh\nif [ "$2" = "-version" ]; then echo "ffmpeg version fake"; exit 0; fi\nhead -c 30000 >/dev/null\necho "fake ffmpeg: giving up" >&2\nexit 1\n', { mode: 0o755 });
+    failing = await startServer(testConfig(undefined, { hls: { ffmpegPath: fake, restartBackoffMaxSec: 1 } }));
+  }, 30_000);
+  afterAll(async () => {
+    await failing?.stop();
+  });
+
+  it('ends a WebM publisher with 4500 TRANSCODER_FAILED after 5 failures in a row, instead of streaming into nothing', async () => {
+    const { ws, closed } = await openPublisher(`ws://127.0.0.1:${failing.httpPort}/ws/live/doomed?token=${await token('live/doomed', 'publish')}`);
+    const sending = sendPaced(ws!, webmFile, 8);
+    const outcome = await closed;
+    expect(outcome.closeCode).toBe(4500);
+    expect(outcome.closeReason).toBe('TRANSCODER_FAILED');
+    expect(failing.logs.filter((l) => l.event === 'ffmpeg_exited' && l.stream === 'live/doomed')).toHaveLength(5);
+    expect(failing.logs.find((l) => l.event === 'transcoder_failed')?.reason).toMatch(/failed 5 times in a row/);
+    await sending;
   });
 });
