@@ -138,10 +138,7 @@ export class HlsViewers {
     viewer.pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: formatStreamPath(viewer.stream) });
     this.#byKey.set(key, viewer);
     const session = viewer.session;
-    if (session && !session.closed) {
-      this.deps.registry.renew(session, grant);
-      session.log.info({ event: 'session_refreshed', jti: grant.jti, expiresAt: grant.expiresAt === undefined ? undefined : new Date(grant.expiresAt).toISOString() }, 'token refreshed');
-    }
+    if (session && !session.closed) this.deps.registry.renew(session, grant);
     return this.#continue(viewer, now);
   }
 

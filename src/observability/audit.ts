@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.js';
 /** What the live event feed carries (admin `/api/v1/events`). */
 export type AuditEvent =
   | { type: 'session_start'; at: string; session: SessionSnapshot }
+  | { type: 'session_refreshed'; at: string; session: SessionSnapshot }
   | { type: 'session_end'; at: string; session: SessionSnapshot; reason: string }
   | { type: 'refusal'; at: string; protocol: Protocol; action: string; stream: string; address: string; code: string; reason: string }
   | { type: 'kick'; at: string; sessionId: string; actor: string };
@@ -37,6 +38,7 @@ export class Audit {
     registry.onChange((event, session, reason) => {
       const at = new Date().toISOString();
       if (event === 'start') this.#emit({ type: 'session_start', at, session: session.snapshot() });
+      else if (event === 'refresh') this.#emit({ type: 'session_refreshed', at, session: session.snapshot() });
       else this.#emit({ type: 'session_end', at, session: session.snapshot(), reason: reason ?? 'unknown' });
     });
   }

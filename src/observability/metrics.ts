@@ -30,6 +30,7 @@ export class Metrics {
   readonly refusals = new Counter({ name: 'stagedoor_refusals_total', help: 'Publish and play requests refused, by reason code', labelNames: ['protocol', 'action', 'code'] as const, registers: [this.registry] });
   readonly sessionEnds = new Counter({ name: 'stagedoor_session_ends_total', help: 'Sessions ended, by reason', labelNames: ['protocol', 'kind', 'reason'] as const, registers: [this.registry] });
   readonly expiryDisconnects = new Counter({ name: 'stagedoor_expiry_disconnects_total', help: 'Sessions cut because their token expired', labelNames: ['protocol'] as const, registers: [this.registry] });
+  readonly refreshes = new Counter({ name: 'stagedoor_token_refreshes_total', help: 'Live sessions moved to a new token without reconnecting', labelNames: ['protocol', 'kind'] as const, registers: [this.registry] });
   readonly kicks = new Counter({ name: 'stagedoor_kicks_total', help: 'Sessions kicked by an operator', registers: [this.registry] });
   readonly ffmpegRestarts = new Counter({ name: 'stagedoor_ffmpeg_restarts_total', help: 'FFmpeg restarts after a crash', registers: [this.registry] });
   readonly hlsRequests = new Counter({ name: 'stagedoor_hls_requests_total', help: 'HLS requests served or refused', labelNames: ['kind', 'status'] as const, registers: [this.registry] });
@@ -86,6 +87,10 @@ export class Metrics {
     registry.onChange((event, session, reason) => {
       if (event === 'start') {
         this.admissions.inc({ protocol: session.protocol, kind: session.kind });
+        return;
+      }
+      if (event === 'refresh') {
+        this.refreshes.inc({ protocol: session.protocol, kind: session.kind });
         return;
       }
       this.sessionEnds.inc({ protocol: session.protocol, kind: session.kind, reason: reason ?? 'unknown' });

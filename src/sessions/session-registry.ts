@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger.js';
 import { armExpiryTimer, type ExpiryTimer } from './expiry-timer.js';
 import { Session, type EndReason, type SessionInit } from './session.js';
 
-export type SessionListener = (event: 'start' | 'end', session: Session, reason?: EndReason) => void;
+export type SessionListener = (event: 'start' | 'refresh' | 'end', session: Session, reason?: EndReason) => void;
 
 /**
  * Owns every live session and its one expiry timer. A session leaves only through
@@ -43,6 +43,11 @@ export class SessionRegistry {
     session.grant = grant;
     this.#timers.get(session.id)?.cancel();
     this.#arm(session);
+    session.log.info(
+      { event: 'session_refreshed', subject: grant.subject, jti: grant.jti, tokenId: grant.tokenId, kid: grant.kid, issuer: grant.issuer, expiresAt: session.expiresAt === undefined ? undefined : new Date(session.expiresAt).toISOString() },
+      'token refreshed',
+    );
+    this.#emit('refresh', session);
   }
 
   get(id: string): Session | undefined {
@@ -95,7 +100,7 @@ export class SessionRegistry {
     this.#emit('end', session, reason);
   }
 
-  #emit(event: 'start' | 'end', session: Session, reason?: EndReason): void {
+  #emit(event: 'start' | 'refresh' | 'end', session: Session, reason?: EndReason): void {
     for (const listener of this.#listeners) {
       try {
         listener(event, session, reason);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { probe, publish, sleep } from '../helpers/ffmpeg.js';
 import { eventually } from '../helpers/http.js';
 import { makeSampleFlv, makeSampleFmp4, makeSampleWebm } from '../helpers/flv.js';
@@ -139,6 +139,11 @@ describe('WebSocket ingest', () => {
     expect(Date.now()).toBeGreaterThan(exp + 400);
     expect(ws!.readyState).toBe(ws!.OPEN);
     expect(outcome.messages.some((m) => m.type === 'refreshed')).toBe(true);
+    // Operators see it as a refresh of a live session, not as an end and a start.
+    expect(server.logs.some((l) => l.event === 'session_refreshed' && l.stream === 'live/wsrefresh')).toBe(true);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`, { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } })).text();
+    expect(metrics).toMatch(/stagedoor_token_refreshes_total\{protocol="ws",kind="publisher"\} 1\n/);
+    expect(metrics).not.toMatch(/stagedoor_session_ends_total\{protocol="ws",kind="publisher",reason="unknown"\}/);
     // A refresh with a bad token closes it, with the token's code.
     ws!.send(JSON.stringify({ type: 'refresh', token: await token('live/other', 'publish', 60) }));
     const end = await closed;

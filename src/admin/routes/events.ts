@@ -5,7 +5,7 @@ import { bearer } from '../schemas.js';
 /** Server-Sent Events: session start/end, refusals and kicks as they happen. */
 export function eventRoutes(app: FastifyInstance, deps: { audit: Audit }): void {
   app.get('/api/v1/events', {
-    schema: { summary: 'Live feed (text/event-stream) of session_start, session_end, refusal and kick events', security: bearer },
+    schema: { summary: 'Live feed (text/event-stream) of session_start, session_refreshed, session_end, refusal and kick events', security: bearer },
   }, async (request, reply) => {
     reply.hijack();
     const out = reply.raw;

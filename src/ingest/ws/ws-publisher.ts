@@ -201,7 +201,6 @@ export class WsPublisher {
       if (grant.subject !== this.session.grant.subject) throw new StagedoorError('STREAM_DENIED', 'a refresh token must have the same subject');
       if (this.session.closed) return;
       this.#deps.registry.renew(this.session, grant);
-      this.#log.info({ event: 'session_refreshed', jti: grant.jti, expiresAt: this.#expiresAtIso() }, 'token refreshed');
       this.#send({ type: 'refreshed', expiresAt: this.#expiresAtIso() });
     } catch (error) {
       const coded = toStagedoorError(error);
