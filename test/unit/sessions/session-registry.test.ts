@@ -52,18 +52,23 @@ describe('session registry', () => {
     expect(registry.size).toBe(0);
   });
 
-  it('re-arms on renewal and closes by predicate or all at once', () => {
+  it('re-arms on renewal (later or sooner), tells listeners, and closes by predicate or all at once', () => {
     const registry = new SessionRegistry(log);
     const a = open(registry, Date.now() + 1000);
     const b = open(registry, undefined);
+    const events: string[] = [];
+    registry.onChange((event, s, reason) => events.push(`${event}:${s.id === a.session.id ? 'a' : 'b'}:${reason}`));
     registry.renew(a.session, grant(Date.now() + 10_000));
     vi.advanceTimersByTime(5000);
     expect(a.session.closed).toBe(false);
-    const events: string[] = [];
-    registry.onChange((event, s, reason) => events.push(`${event}:${s.id === a.session.id ? 'a' : 'b'}:${reason}`));
+    expect(events.splice(0)).toEqual(['refresh:a:undefined']);
+    registry.renew(a.session, grant(Date.now() + 1000, { jti: 'j2' }));
+    vi.advanceTimersByTime(999);
+    expect(a.session.closed).toBe(false);
+    expect(events.splice(0)).toEqual(['refresh:a:undefined']);
     expect(registry.closeWhere((s) => s === b.session, 'kicked')).toBe(1);
     expect(registry.closeAll('shutdown')).toBe(1);
     expect(events).toEqual(['end:b:kicked', 'end:a:shutdown']);
-    expect(a.session.snapshot()).toMatchObject({ kind: 'publisher', protocol: 'rtmp', stream: 'live/cam1', subject: 'cam1', jti: 'j' });
+    expect(a.session.snapshot()).toMatchObject({ kind: 'publisher', protocol: 'rtmp', stream: 'live/cam1', subject: 'cam1', jti: 'j2' });
   });
 });
