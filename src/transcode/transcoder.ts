@@ -312,10 +312,11 @@ export class Transcoder implements MediaSink {
         lastHealthy = now;
         return;
       }
-      const problem = this.#playlistProblem(playlist, lastText);
+      const text = readFileSafe(playlist);
+      const problem = this.#playlistProblem(text, lastText);
       if (problem === undefined) {
         lastHealthy = now;
-        lastText = readFileSafe(playlist);
+        lastText = text;
         return;
       }
       if (now - lastHealthy > stallMs) {
@@ -327,9 +328,8 @@ export class Transcoder implements MediaSink {
     this.#watchdog.unref();
   }
 
-  /** Why the playlist is not healthy, or undefined when it is. */
-  #playlistProblem(playlist: string, previous: string): string | undefined {
-    const text = readFileSafe(playlist);
+  /** Why the playlist (its text now, and at the last healthy check) is not healthy, or undefined when it is. */
+  #playlistProblem(text: string, previous: string): string | undefined {
     if (text === '') return 'playlist missing or empty';
     if (text === previous) return 'playlist not updated';
     const newest = text.split('\n').filter((l) => /\.(ts|m4s)$/.test(l.trim())).pop();
