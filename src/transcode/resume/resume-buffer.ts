@@ -51,6 +51,7 @@ export class ResumeBuffer {
     return (this.#header?.length ?? 0) + this.#chunks.reduce((n, c) => n + c.length, 0);
   }
 
+  /** Scans a chunk (the scanner's events land here), then drops what no unit can resume from. */
   push(chunk: Buffer): void {
     if (this.#unresumable || chunk.length === 0) return;
     this.#chunks.push(chunk);
@@ -99,7 +100,6 @@ export class ResumeBuffer {
     if (offset === this.#pendingStart) this.#pendingStart = undefined;
     // A key unit whose start was already let go cannot be resumed from.
     if (key && offset >= this.#chunksFrom) this.#keyStart = offset;
-    this.#trim();
   }
 
   /** Drops bytes nothing can resume from any more. */
