@@ -85,7 +85,7 @@ export class HlsViewers {
     const grant = await this.deps.authenticator.authenticate({ token: request.token, action: 'play', protocol: 'hls', stream: request.stream, address: request.address, origin: request.origin });
     const key = `${grant.tokenId}|${request.address}|${streamKey}`;
     const refreshed = request.pass === undefined ? undefined : this.#refreshTarget(request.pass, streamKey, request.address, grant, now);
-    if (refreshed) return this.#refresh(refreshed, grant, key, now);
+    if (refreshed) return this.#refresh(refreshed, grant, key, streamKey, now);
     const known = this.#byKey.get(key);
     // Presenting the token again after a kick starts afresh, as reconnecting does over RTMP.
     if (known && !known.refusedWith) {
@@ -101,11 +101,10 @@ export class HlsViewers {
       session: undefined,
       lastSeen: now,
       refusedWith: undefined,
-      until: grant.expiresAt ?? now + 24 * 3600_000,
+      until: 0,
       pass: '',
     };
-    // The pass outlives the token a little so that a late request is told TOKEN_EXPIRED, not "unknown".
-    viewer.pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: streamKey });
+    this.#grantTo(viewer, grant, streamKey, now);
     if (known) this.#forget(known);
     this.#byId.set(viewer.id, viewer);
     this.#byKey.set(key, viewer);
@@ -128,18 +127,24 @@ export class HlsViewers {
   }
 
   /** The same viewer and session go on under the new token: new expiry, new pass, new key. */
-  #refresh(viewer: Viewer, grant: Grant, key: string, now: number): HlsAdmission {
+  #refresh(viewer: Viewer, grant: Grant, key: string, streamKey: string, now: number): HlsAdmission {
     const stale = this.#byKey.get(key);
     if (stale && stale !== viewer) this.#forget(stale);
     if (this.#byKey.get(viewer.key) === viewer) this.#byKey.delete(viewer.key);
     viewer.key = key;
-    viewer.grant = grant;
-    viewer.until = grant.expiresAt ?? now + 24 * 3600_000;
-    viewer.pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: formatStreamPath(viewer.stream) });
+    this.#grantTo(viewer, grant, streamKey, now);
     this.#byKey.set(key, viewer);
     const session = viewer.session;
     if (session && !session.closed) this.deps.registry.renew(session, grant);
     return this.#continue(viewer, now);
+  }
+
+  /** Puts a viewer under a grant: how long it is remembered, and the pass signed once for that time. */
+  #grantTo(viewer: Viewer, grant: Grant, streamKey: string, now: number): void {
+    viewer.grant = grant;
+    viewer.until = grant.expiresAt ?? now + 24 * 3600_000;
+    // The pass outlives the token a little so that a late request is told TOKEN_EXPIRED, not "unknown".
+    viewer.pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: streamKey });
   }
 
   #continue(viewer: Viewer, now: number): HlsAdmission {
