@@ -16,7 +16,7 @@ import { StreamSecurity } from './auth/stream-security.js';
 import { IssuerStore } from './auth/oidc/issuer-store.js';
 import { GeoIp } from './auth/geoip.js';
 import { UsedTokens } from './auth/used-tokens.js';
-import { RevocationList, type Revocation } from './sessions/revocations.js';
+import { RevocationList, revokes, type Revocation } from './sessions/revocations.js';
 import { JsonStateFile } from './state/json-state-file.js';
 import { addressList } from './net/client-address.js';
 import { isAnonymous } from './auth/authenticator.js';
@@ -89,7 +89,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const registry = new SessionRegistry(log.child({ component: 'sessions' }));
   // A revocation acts on live sessions at once: every matching publisher and viewer is cut.
   revocations.onAdd((revocation) => {
-    const cut = registry.closeWhere((s) => (revocation.type === 'jti' ? s.grant.jti === revocation.value : s.grant.subject === revocation.value), 'revoked');
+    const cut = registry.closeWhere((s) => revokes(revocation, s.grant), 'revoked');
     log.info({ event: 'revocation_applied', id: revocation.id, sessionsClosed: cut }, 'revocation applied to live sessions');
   });
   // Securing a stream that was open cuts its token-less clients at once.

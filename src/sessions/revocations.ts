@@ -15,6 +15,11 @@ export interface Revocation {
   reason?: string | undefined;
 }
 
+/** Does this revocation name the grant's token (`jti`) or its subject (`sub`)? */
+export function revokes(revocation: Pick<Revocation, 'type' | 'value'>, grant: Pick<Grant, 'jti' | 'subject'>): boolean {
+  return revocation.type === 'jti' ? revocation.value === grant.jti : revocation.value === grant.subject;
+}
+
 const DEFAULT_TTL_MS = 24 * 3600_000;
 const MAX_TTL_MS = 366 * 24 * 3600_000;
 
@@ -50,7 +55,7 @@ export class RevocationList {
   /** The revocation that refuses this grant, if any. */
   match(grant: Pick<Grant, 'jti' | 'subject'>): Revocation | undefined {
     const now = this.#now();
-    return this.#entries.find((r) => Date.parse(r.until) > now && ((r.type === 'jti' && r.value === grant.jti) || (r.type === 'sub' && r.value === grant.subject)));
+    return this.#entries.find((r) => Date.parse(r.until) > now && revokes(r, grant));
   }
 
   list(): Revocation[] {
