@@ -77,8 +77,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     }
   });
   app.addHook('onResponse', async (request, reply) => {
-    const path = request.url.split('?')[0]!;
-    if (PUBLIC_PATHS.has(path) || !actors.has(request)) return;
+    if (!actors.has(request)) return; // public paths, and refused calls (audited as refusals)
     log.info({ event: 'admin_call', actor: actorOf(request), method: request.method, url: redactText(request.url), status: reply.statusCode }, 'admin api call');
   });
 

@@ -147,7 +147,9 @@ describe('admin API', () => {
     expect(revocations.map((r) => r.id)).toContain(id);
     expect((await admin('/api/v1/revocations', { method: 'POST', body: JSON.stringify({ type: 'email', value: 'x' }) })).status).toBe(400);
     expect((await admin(`/api/v1/revocations/${id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await admin(`/api/v1/revocations/${id}`, { method: 'DELETE' })).status).toBe(404);
+    const again = await admin(`/api/v1/revocations/${id}`, { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
   });
 
   it('streams session and refusal events, serves health, readiness and an OpenAPI document', async () => {

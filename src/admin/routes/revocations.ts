@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { StagedoorError } from '../../errors.js';
 import type { RevocationList } from '../../sessions/revocations.js';
 import { bearer, errorSchema, revocationSchema } from '../schemas.js';
 
@@ -25,7 +26,7 @@ export function revocationRoutes(app: FastifyInstance, deps: { revocations: Revo
   app.delete<{ Params: { id: string } }>('/api/v1/revocations/:id', {
     schema: { summary: 'Lift a revocation', security: bearer, params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] }, response: { 204: { type: 'null' }, 404: errorSchema } },
   }, async (request, reply) => {
-    if (!(await deps.revocations.remove(request.params.id))) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no revocation with this id' } });
+    if (!(await deps.revocations.remove(request.params.id))) throw new StagedoorError('NOT_FOUND', 'no revocation with this id');
     return reply.code(204).send();
   });
 }
