@@ -10,7 +10,7 @@ export class KeyStore {
   #byKid = new Map<string, TrustedKey>();
   #keys: TrustedKey[] = [];
   readonly #global: TrustedKey[];
-  readonly #perStream = new Map<string, TrustedKey[]>();
+  #perStream = new Map<string, TrustedKey[]>();
 
   constructor(keys: readonly TrustedKey[]) {
     this.#global = [...keys];
@@ -26,9 +26,8 @@ export class KeyStore {
     const next = new Map(this.#perStream);
     if (keys.length > 0) next.set(match, [...keys]);
     else next.delete(match);
-    this.#rebuild(this.#global, next);
-    this.#perStream.clear();
-    for (const [k, v] of next) this.#perStream.set(k, v);
+    this.#rebuild(this.#global, next); // throws on a kid clash, leaving the keys as they were
+    this.#perStream = next;
   }
 
   #rebuild(global: readonly TrustedKey[], perStream: ReadonlyMap<string, readonly TrustedKey[]>): void {
