@@ -64,12 +64,14 @@ async function token(argv: string[]): Promise<void> {
   const [app, name] = values.sub.includes('/') ? values.sub.split('/', 2) : [config.banner.app, values.sub];
   const host = values.host ?? config.banner.publicHost;
   const rtmpBase = `rtmp://${host}:${config.rtmp.port}/${app}`;
-  const httpBase = `http://${host}:${config.http.port}`;
+  // As the startup banner does: https when the HTTP port serves TLS, and the RTMPS server beside RTMP.
+  const httpBase = `${config.http.tls ? 'https' : 'http'}://${host}:${config.http.port}`;
+  const rtmpsBase = config.rtmp.tls ? `rtmps://${host}:${config.rtmp.tls.port}/${app}` : undefined;
   process.stdout.write(`${jwt}\n`);
   const scopes = values.scope!.split(/\s+/);
   const lines = [`valid for ${ttlSec} s (until ${new Date(Date.now() + ttlSec * 1000).toISOString()})`];
   if (scopes.some((s) => s.startsWith('publish'))) {
-    lines.push(`OBS server: ${rtmpBase}`, `OBS stream key: ${name}?token=${jwt}`, `Browser: ${httpBase}/publish.html#stream=${app}/${name}&token=${jwt}`);
+    lines.push(`OBS server: ${rtmpBase}`, ...(rtmpsBase ? [`OBS server over TLS: ${rtmpsBase}`] : []), `OBS stream key: ${name}?token=${jwt}`, `Browser: ${httpBase}/publish.html#stream=${app}/${name}&token=${jwt}`);
   }
   if (scopes.some((s) => s.startsWith('play'))) {
     lines.push(`HLS: ${httpBase}/${app}/${name}/index.m3u8?token=${jwt}`, `Player: ${httpBase}/player.html#stream=${app}/${name}&token=${jwt}`, `RTMP: ${rtmpBase}/${name}?token=${jwt}`);

@@ -1,8 +1,8 @@
 // HTTPS/WSS and RTMPS with a self-signed certificate, driven by ffmpeg, ffprobe and a WebSocket client.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
@@ -28,6 +28,17 @@ afterAll(async () => {
 });
 
 describe('TLS', () => {
+  it('the token tool prints https and rtmps addresses when TLS is configured', () => {
+    const config = join(dir, 'tls-config.json');
+    writeFileSync(config, JSON.stringify({ http: { tls }, rtmp: { tls: { ...tls, port: 1937 } }, auth: { keys: [{ kid: 'hs', alg: 'HS256', secret: 'a-secret-of-at-least-32-bytes-for-hs256!' }] } }));
+    const run = spawnSync(process.execPath, [resolve('dist/cli.js'), 'token', '--config', config, '--sub', 'live/secure', '--scope', 'publish play', '--host', 'media.example'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('OBS server: rtmp://media.example:1935/live');
+    expect(run.stderr).toContain('OBS server over TLS: rtmps://media.example:1937/live');
+    expect(run.stderr).toMatch(/^Browser: https:\/\/media\.example:8080\/publish\.html#stream=live\/secure&token=/m);
+    expect(run.stderr).toMatch(/^HLS: https:\/\/media\.example:8080\/live\/secure\/index\.m3u8\?token=/m);
+  });
+
   it('publishes over RTMPS and plays HLS over HTTPS (self-signed certificate)', async () => {
     expect(rtmpsPort).toBeGreaterThan(0);
     publisher = publish(`rtmps://127.0.0.1:${rtmpsPort}/live/secure?token=${await token('live/secure', 'publish', 300)}`, 60, '320x180');
