@@ -41,6 +41,15 @@ describe('token access rules', () => {
     expect(await outcome({ countries: ['us'] }, '2001:4860:4860::8888')).toBe('ok');
   });
 
+  it('loads geoip-lite (~180 MB) only when a token carries a country rule', async () => {
+    const lazy = new GeoIp();
+    await checkAccessRules({ access: { allow: { ips: ['8.8.8.8'], origins: ['https://a.example'] } } }, { address: '8.8.8.8', origin: 'https://a.example' }, lazy, 5);
+    await checkAccessRules({}, { address: '8.8.8.8', origin: undefined }, lazy, 5);
+    expect(lazy.loaded).toBe(false);
+    await checkAccessRules({ access: { allow: { countries: ['us'] } } }, { address: '8.8.8.8', origin: undefined }, lazy, 5);
+    expect(lazy.loaded).toBe(true);
+  });
+
   it('ANDs kinds and ORs entries within a kind', async () => {
     const allow = { ips: ['8.8.8.0/24', '9.9.9.9'], origins: ['https://a.example'], countries: ['us', 'ch'] };
     expect(await outcome(allow, '8.8.8.8', 'https://a.example')).toBe('ok');
