@@ -25,7 +25,7 @@ export interface RefusalRecord {
 
 /**
  * The audit trail: refusals are recorded here (log line, metric, live event) by every protocol;
- * session starts and ends come from the registry. Tokens never appear; codes always do.
+ * session starts, token refreshes and ends come from the registry. Tokens never appear; codes always do.
  */
 export class Audit {
   readonly #log: Logger;
