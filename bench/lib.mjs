@@ -21,14 +21,19 @@ export function machine() {
   return `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
 
-/** A 720p H.264/AAC FLV with 1 s GOPs, encoded once, so publishers can send it with -c copy. */
-export function makeSample(dir, seconds = 20) {
-  const file = join(dir, `sample-${seconds}.flv`);
+/** A 720p/30 test picture with a tone, `seconds` long, encoded once into `dir/name` with `outputArgs`. */
+export function makeClip(dir, name, seconds, outputArgs) {
+  const file = join(dir, name);
   if (!existsSync(file)) {
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine',
-      '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-f', 'flv', file]);
+      '-t', String(seconds), ...outputArgs, file]);
   }
   return file;
+}
+
+/** A 720p H.264/AAC FLV with 1 s GOPs, encoded once, so publishers can send it with -c copy. */
+export function makeSample(dir, seconds = 20) {
+  return makeClip(dir, `sample-${seconds}.flv`, seconds, ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-f', 'flv']);
 }
 
 export function publishCopy(file, url) {

@@ -6,14 +6,13 @@
 //  the resume buffer feeds it the container header and the latest GOP.
 // No peer: nginx-rtmp segments in-process (nothing to crash), and node-media-server does not
 // restart its FFmpeg while the publisher stays.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { fmt, machine, makeSample, publishCopy, signer, sleep, startStagedoor, stats } from './lib.mjs';
+import { fmt, machine, makeClip, makeSample, publishCopy, signer, sleep, startStagedoor, stats } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const SECONDS = 30;
@@ -21,14 +20,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sd-bench-rec-'));
 const secret = randomBytes(32).toString('hex');
 const mint = signer(secret, 'bench');
-
-function makeContainer(name, args) {
-  const file = join(work, name);
-  if (!existsSync(file)) {
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=sample_rate=48000', '-t', String(SECONDS), ...args, file]);
-  }
-  return file;
-}
 
 /** Sends a container file over a publishing WebSocket in real time (100 ms slices). */
 async function wsPublisher(httpPort, stream, file) {
@@ -85,8 +76,8 @@ async function measure(stagedoor, mediaDir, kind, start) {
 
 async function main() {
   const flv = makeSample(work, SECONDS);
-  const webm = makeContainer('sample.webm', ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1500k', '-g', '30', '-c:a', 'libopus', '-f', 'webm']);
-  const mp4 = makeContainer('sample.mp4', ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4']);
+  const webm = makeClip(work, 'sample.webm', SECONDS, ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1500k', '-g', '30', '-c:a', 'libopus', '-f', 'webm']);
+  const mp4 = makeClip(work, 'sample.mp4', SECONDS, ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4']);
   const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, { hls: { renditions: [{ name: 'copy', copy: true }], cleanupAfterSec: 1 } });
   const results = {};
   try {
