@@ -16,12 +16,11 @@ import { StreamSecurity } from './auth/stream-security.js';
 import { IssuerStore } from './auth/oidc/issuer-store.js';
 import { GeoIp } from './auth/geoip.js';
 import { UsedTokens } from './auth/used-tokens.js';
-import { RevocationList, revokes, type Revocation } from './sessions/revocations.js';
+import { RevocationList, type Revocation } from './sessions/revocations.js';
+import { Enforcer } from './sessions/enforcer.js';
 import { JsonStateFile } from './state/json-state-file.js';
 import { addressList } from './net/client-address.js';
-import { isAnonymous } from './auth/authenticator.js';
 import type { StreamRuleConfig } from './config/schema.js';
-import { streamMatches } from './auth/stream-path.js';
 import { join } from 'node:path';
 import { StagedoorError } from './errors.js';
 import { Metrics } from './observability/metrics.js';
@@ -35,6 +34,8 @@ import { registerHlsRoutes } from './delivery/hls-routes.js';
 import { registerStaticPages } from './http/static-pages.js';
 import { closeGracefully } from './http/close-gracefully.js';
 import { WsIngest } from './ingest/ws/ws-ingest.js';
+import { IngestKeys } from './auth/ingest-keys.js';
+import { registerIngestKeyRoute } from './ingest/ingest-key-route.js';
 
 export interface Stagedoor {
   readonly config: Config;
@@ -47,6 +48,7 @@ export interface Stagedoor {
   readonly hlsViewers: HlsViewers;
   readonly security: StreamSecurity;
   readonly revocations: RevocationList;
+  readonly ingestKeys: IngestKeys;
   readonly issuers: IssuerStore;
   readonly metrics: Metrics;
   readonly audit: Audit;
@@ -65,6 +67,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const security = await StreamSecurity.create(config.streams, keys, new JsonStateFile<StreamRuleConfig[]>(join(config.stateDir, 'stream-security.json'), stateLog), log.child({ component: 'security' }));
   const revocations = await RevocationList.create(new JsonStateFile<Revocation[]>(join(config.stateDir, 'revocations.json'), stateLog), log.child({ component: 'revocations' }));
   const usedTokens = config.auth.singleUsePublish ? await UsedTokens.create(new JsonStateFile<Record<string, number>>(join(config.stateDir, 'used-tokens.json'), stateLog)) : undefined;
+  const ingestKeys = await IngestKeys.create(new JsonStateFile(join(config.stateDir, 'ingest-keys.json'), stateLog), log.child({ component: 'ingest-keys' }));
   const issuers = new IssuerStore(config.auth.issuers, log.child({ component: 'oidc' }));
   let trustedProxies: ReturnType<typeof addressList> | undefined;
   try {
@@ -79,6 +82,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     security,
     revocations,
     usedTokens,
+    ingestKeys,
     geo: new GeoIp(),
     clockToleranceSec: config.auth.clockToleranceSec,
     requireExp: config.auth.requireExp,
@@ -87,19 +91,11 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     maxTokenLifetimeSec: config.auth.maxTokenLifetimeSec,
   });
   const registry = new SessionRegistry(log.child({ component: 'sessions' }));
-  // A revocation acts on live sessions at once: every matching publisher and viewer is cut.
-  revocations.onAdd((revocation) => {
-    const cut = registry.closeWhere((s) => revokes(revocation, s.grant), 'revoked');
-    log.info({ event: 'revocation_applied', id: revocation.id, sessionsClosed: cut }, 'revocation applied to live sessions');
-  });
-  // Securing a stream that was open cuts its token-less clients at once.
-  security.onChange((_rule, match) => {
-    const cut = registry.closeWhere(
-      (s) => isAnonymous(s.grant) && streamMatches(match, s.stream) && security.securityFor(s.stream, s.kind === 'publisher' ? 'publish' : 'play') === 'secured',
-      'security-changed',
-    );
-    if (cut > 0) log.info({ event: 'security_applied', match, sessionsClosed: cut }, 'stream security applied to live sessions');
-  });
+  // Revocations, security changes and retired keys act on live sessions at once, by the same rules.
+  const enforcer = new Enforcer(registry, authenticator, log.child({ component: 'enforcer' }));
+  revocations.onAdd((revocation) => enforcer.review({ trigger: 'revocation', id: revocation.id }));
+  security.onChange((_rule, match) => enforcer.review({ trigger: 'stream-security', match }));
+  issuers.onKeysRetired((issuer, kids) => enforcer.review({ trigger: 'issuer-keys-retired', issuer, kids }));
   const hub = new StreamHub({ publisherTakeover: config.rtmp.publisherTakeover, gopCacheBytes: config.rtmp.gopCacheBytes });
   // FFmpeg is looked up before anything listens: a missing binary is a startup error, not a surprise.
   const ffmpeg = config.hls.enabled ? locateFfmpeg(config.hls.ffmpegPath) : undefined;
@@ -119,6 +115,8 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
       maxViewerBufferBytes: config.rtmp.maxViewerBufferBytes,
       admissionTimeoutMs: config.rtmp.admissionTimeoutSec * 1000,
     },
+    maxPending: config.rtmp.maxPendingConnections,
+    maxPendingPerAddress: config.rtmp.maxPendingPerAddress,
   });
   const hlsViewers = new HlsViewers({ authenticator, registry }, { idleMs: config.hls.viewerIdleSec * 1000 });
   const ws = config.ws.enabled
@@ -151,8 +149,9 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     headersTimeoutMs: config.http.headersTimeoutSec * 1000,
     upgrades: ws ? [(request, socket, head) => ws.handleUpgrade(request, socket, head)] : [],
     register: (app) => {
-      registerStaticPages(app);
+      registerStaticPages(app, { playerEmbedOrigins: config.http.playerEmbedOrigins });
       ws?.register(app);
+      registerIngestKeyRoute(app, { authenticator, ingestKeys, audit, trustedProxies, rtmpServer: (appName) => `rtmp://${config.banner.publicHost}:${config.rtmp.port}/${appName}` });
       registerHlsRoutes(app, { audit, metrics, mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins, trustedProxies });
     },
   });
@@ -160,7 +159,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const admin = config.admin.enabled
     ? await buildAdminServer({
         log,
-        auth: new AdminAuth(config.admin.apiKeys, authenticator, revocations),
+        auth: new AdminAuth(config.admin.apiKeys, authenticator),
         audit,
         metrics,
         registry,
@@ -185,6 +184,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     hlsViewers,
     security,
     revocations,
+    ingestKeys,
     issuers,
     metrics,
     audit,

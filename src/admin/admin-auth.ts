@@ -2,9 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { StagedoorError } from '../errors.js';
 import type { Config } from '../config/schema.js';
-import type { TokenAuthenticator } from '../auth/authenticator.js';
-import type { RevocationList } from '../sessions/revocations.js';
-import { authorize } from '../auth/policy.js';
+import type { Authenticator } from '../auth/authenticator.js';
 
 /** Who is calling the admin API, for the audit log. */
 export interface AdminActor {
@@ -15,16 +13,23 @@ export interface AdminActor {
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
+/** Where an admin call comes from: its token is held to the same access rules as any other. */
+export interface AdminCaller {
+  authorization: string | undefined;
+  address: string;
+  origin: string | undefined;
+}
+
 /**
  * Admin API authentication: a static API key (compared in constant time, by SHA-256 digest so
- * lengths leak nothing) or a JWT from any trusted key or issuer whose key and scope allow `admin`.
+ * lengths leak nothing) or a JWT with the exact scope `admin` from a key or issuer that allows
+ * admin, checked like every other token (revocation, lifetime cap, access rules, key trust).
  */
 export class AdminAuth {
   readonly #keys: Array<{ name: string; digest: Buffer }>;
-  readonly #authenticator: TokenAuthenticator;
-  readonly #revocations: RevocationList;
+  readonly #authenticator: Authenticator;
 
-  constructor(apiKeys: Config['admin']['apiKeys'], authenticator: TokenAuthenticator, revocations: RevocationList) {
+  constructor(apiKeys: Config['admin']['apiKeys'], authenticator: Authenticator) {
     this.#keys = apiKeys.map((k, i) => {
       let key: string;
       try {
@@ -36,10 +41,9 @@ export class AdminAuth {
       return { name: k.name, digest: digest(key) };
     });
     this.#authenticator = authenticator;
-    this.#revocations = revocations;
   }
 
-  async authenticate(authorization: string | undefined): Promise<AdminActor> {
+  async authenticate({ authorization, address, origin }: AdminCaller): Promise<AdminActor> {
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
     if (!match) throw new StagedoorError('TOKEN_MISSING', 'send Authorization: Bearer <admin token or API key>');
     const presented = match[1]!;
@@ -48,11 +52,8 @@ export class AdminAuth {
     for (const key of this.#keys) if (timingSafeEqual(key.digest, presentedDigest)) found = key.name;
     if (found !== undefined) return { kind: 'api-key', name: found };
     if (!presented.startsWith('eyJ')) throw new StagedoorError('SIGNATURE_INVALID', 'not a known API key');
-    const grant = await this.#authenticator.verify(presented);
-    const revoked = this.#revocations.match(grant);
-    if (revoked) throw new StagedoorError('TOKEN_REVOKED');
+    const grant = await this.#authenticator.authenticate({ token: presented, action: 'admin', protocol: 'http', stream: undefined, address, origin });
     if (grant.expiresAt === undefined) throw new StagedoorError('CLAIM_INVALID', 'admin tokens must carry exp', { claim: 'exp' });
-    authorize(grant, 'admin', undefined);
     return { kind: 'token', name: grant.subject ?? grant.tokenId };
   }
 }

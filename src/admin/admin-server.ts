@@ -7,6 +7,8 @@ import { redactText } from '../log/redact.js';
 import { toStagedoorError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import { installErrorHandlers } from '../http/error-handler.js';
+import { normalizeAddress } from '../net/address.js';
+import { requestOrigin } from '../auth/access-rules.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { RevocationList } from '../sessions/revocations.js';
 import type { StreamHub } from '../media/stream-hub.js';
@@ -69,7 +71,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     const path = request.url.split('?')[0]!;
     if (PUBLIC_PATHS.has(path)) return;
     try {
-      actors.set(request, await deps.auth.authenticate(request.headers.authorization));
+      actors.set(request, await deps.auth.authenticate({ authorization: request.headers.authorization, address: normalizeAddress(request.socket.remoteAddress), origin: requestOrigin(request.headers) }));
     } catch (error) {
       const coded = toStagedoorError(error);
       deps.audit.refusal({ protocol: 'http', action: 'admin', stream: undefined, address: request.ip, error: coded, extra: { method: request.method, url: redactText(request.url) } });
@@ -97,7 +99,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   );
   const dashboard = readFileSync(DASHBOARD);
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
-    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'").send(dashboard),
+    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'").header('x-frame-options', 'DENY').send(dashboard),
   );
 
   sessionRoutes(app, deps);

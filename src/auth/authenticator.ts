@@ -1,5 +1,5 @@
 import { StagedoorError } from '../errors.js';
-import type { Action } from '../config/schema.js';
+import type { Action, StreamSettings } from '../config/schema.js';
 import type { RevocationList } from '../sessions/revocations.js';
 import type { Grant } from './grant.js';
 import type { KeyStore } from './key-store.js';
@@ -9,6 +9,7 @@ import type { StreamPath } from './stream-path.js';
 import type { TokenCache } from './token-cache.js';
 import type { StreamSecurity } from './stream-security.js';
 import type { UsedTokens } from './used-tokens.js';
+import type { IngestKeys } from './ingest-keys.js';
 import type { GeoIp } from './geoip.js';
 import { checkAccessRules } from './access-rules.js';
 import { verifyToken } from './verify-token.js';
@@ -18,6 +19,8 @@ export type Protocol = 'rtmp' | 'ws' | 'hls' | 'http';
 /** What a protocol server knows about a request; it never decides access itself. */
 export interface AccessRequest {
   token: string | undefined;
+  /** A short ingest key (`sk_…`) that stands for a token exchanged earlier, instead of `token`. */
+  ingestKey?: string | undefined;
   action: Action;
   protocol: Protocol;
   stream: StreamPath | undefined;
@@ -30,15 +33,20 @@ export interface AccessRequest {
 /** The one entry point for access decisions. Resolves with the grant or throws a coded error. */
 export interface Authenticator {
   authenticate(request: AccessRequest): Promise<Grant>;
+  /** Re-checks a grant admitted earlier against the current rules and this request (a viewer pass). */
+  check(grant: Grant, request: Omit<AccessRequest, 'token'>): Promise<void>;
+  /** Uses up a single-use token for the session admitted now (call right before opening it). */
+  consume(grant: Grant, action: Action): void;
 }
 
 export interface TokenAuthenticatorOptions {
   keys: KeyStore;
   issuers?: IssuerStore | undefined;
   cache: TokenCache;
-  security: Pick<StreamSecurity, 'settingsFor'>;
+  security: Pick<StreamSecurity, 'ruleFor'>;
   revocations?: Pick<RevocationList, 'match'> | undefined;
-  usedTokens?: Pick<UsedTokens, 'use'> | undefined;
+  usedTokens?: Pick<UsedTokens, 'assertUnused' | 'use'> | undefined;
+  ingestKeys?: Pick<IngestKeys, 'tokenFor'> | undefined;
   geo: GeoIp;
   clockToleranceSec: number;
   requireExp: boolean;
@@ -49,10 +57,14 @@ export interface TokenAuthenticatorOptions {
   now?: () => number;
 }
 
+const UNRULED: StreamSettings = { publish: 'secured', play: 'secured', keys: [] };
+
 /**
- * Decides every publish and play: signature and claims (cached until exp), revocation, what the
- * key and the token's scopes allow, the stream's own security settings, and the token's access
- * rules. Each refusal is a StagedoorError with its code.
+ * Decides every publish, play and admin call: signature and claims (cached until exp, and only
+ * while the verifying key is trusted), revocation, what the key and the token's scopes allow, the
+ * security rule that governs the stream, and the token's access rules. Each refusal is a
+ * StagedoorError with its code. The same checks answer later requests on a viewer pass and decide
+ * which live sessions a revocation, a key removal or a security change cuts.
  */
 export class TokenAuthenticator implements Authenticator {
   readonly #options: TokenAuthenticatorOptions;
@@ -64,37 +76,82 @@ export class TokenAuthenticator implements Authenticator {
   }
 
   async authenticate(request: AccessRequest): Promise<Grant> {
-    const settings = request.stream ? this.#options.security.settingsFor(request.stream) : undefined;
-    if (request.token === undefined || request.token === '') {
-      // An open stream needs no token (but a token that is sent is still checked, below).
-      if (settings && request.action !== 'admin' && settings[request.action] === 'open') return anonymousGrant();
+    const token = request.ingestKey !== undefined ? this.#tokenOfIngestKey(request.ingestKey, request.stream) : request.token;
+    // An open stream needs no token (but a token that is sent is still checked, below).
+    const grant = token === undefined || token === '' ? anonymousGrant() : await this.verify(token);
+    await this.check(grant, request);
+    // A single-use token is only looked at here; it is used up by the session that is admitted (consume).
+    if (request.action === 'publish' && this.#options.singleUsePublish && !isAnonymous(grant)) this.#options.usedTokens?.assertUnused(grant.jti);
+    return grant;
+  }
+
+  #tokenOfIngestKey(key: string, stream: StreamPath | undefined): string {
+    if (!this.#options.ingestKeys || !stream) throw new StagedoorError('INGEST_KEY_UNKNOWN');
+    return this.#options.ingestKeys.tokenFor(key, stream);
+  }
+
+  /** Everything `authenticate` checks after the signature, for a grant verified earlier (a viewer pass). */
+  async check(grant: Grant, request: Omit<AccessRequest, 'token'>): Promise<void> {
+    this.assertAllowed(grant, request.action, request.stream);
+    if (!isAnonymous(grant)) {
+      await checkAccessRules(grant.claims as Record<string, unknown>, { address: request.address, origin: request.origin }, this.#options.geo, this.#options.maxAccessRuleEntries);
+    }
+  }
+
+  /**
+   * Would this grant be allowed `action` on `stream` now: its key still trusted, not revoked, within
+   * what its key, scopes and `sub` allow, and within the rule that governs the stream? Synchronous
+   * (no access rules, which depend on the request), so that a change of rules can re-check every live
+   * session at once. Throws the refusal.
+   */
+  assertAllowed(grant: Grant, action: Action, stream: StreamPath | undefined): void {
+    const rule = stream ? this.#options.security.ruleFor(stream) : undefined;
+    if (rule?.error !== undefined) throw new StagedoorError('STREAM_RULE_INVALID', `the security rule ${rule.match} could not be loaded: ${rule.error}`);
+    const settings = rule ?? UNRULED;
+    if (isAnonymous(grant)) {
+      if (stream && action !== 'admin' && settings[action] === 'open') return;
       throw new StagedoorError('TOKEN_MISSING');
     }
-    const grant = await this.verify(request.token);
+    if (!this.trusts(grant)) throw new StagedoorError('KEY_UNKNOWN', 'the key that verified this token is no longer trusted');
     const revoked = this.#options.revocations?.match(grant);
     if (revoked) throw new StagedoorError('TOKEN_REVOKED', `revoked by ${revoked.type} until ${revoked.until}`);
-    authorize(grant, request.action, request.stream);
-    if (this.#options.maxTokenLifetimeSec !== undefined && grant.expiresAt !== undefined && grant.expiresAt - this.#now() > this.#options.maxTokenLifetimeSec * 1000) {
+    authorize(grant, action, stream);
+    // A stream's own keys open only the streams their rule governs: a more specific rule replaces it.
+    if (grant.keyStreams && (!stream || !rule || !grant.keyStreams.includes(rule.match))) {
+      throw new StagedoorError('STREAM_DENIED', 'the signing key belongs to another stream');
+    }
+    const now = this.#now();
+    if (this.#options.maxTokenLifetimeSec !== undefined && grant.expiresAt !== undefined && grant.expiresAt - now > this.#options.maxTokenLifetimeSec * 1000) {
       throw new StagedoorError('CLAIM_INVALID', `exp is more than ${this.#options.maxTokenLifetimeSec} s ahead`, { claim: 'exp' });
     }
-    const requireExp = settings?.requireExp ?? this.#options.requireExp;
+    const requireExp = settings.requireExp ?? this.#options.requireExp;
     if (requireExp && grant.expiresAt === undefined) throw new StagedoorError('CLAIM_INVALID', 'this stream requires tokens with exp', { claim: 'exp' });
-    if (settings?.maxTokenLifetimeSec !== undefined && grant.expiresAt !== undefined) {
-      const from = typeof grant.claims.iat === 'number' ? grant.claims.iat * 1000 : this.#now();
+    if (settings.maxTokenLifetimeSec !== undefined && grant.expiresAt !== undefined) {
+      const from = typeof grant.claims.iat === 'number' ? grant.claims.iat * 1000 : now;
       if (grant.expiresAt - from > settings.maxTokenLifetimeSec * 1000 + this.#options.clockToleranceSec * 1000) {
         throw new StagedoorError('CLAIM_INVALID', `this stream accepts tokens valid for at most ${settings.maxTokenLifetimeSec} s`, { claim: 'exp' });
       }
     }
-    await checkAccessRules(grant.claims as Record<string, unknown>, { address: request.address, origin: request.origin }, this.#options.geo, this.#options.maxAccessRuleEntries);
-    if (request.action === 'publish' && this.#options.singleUsePublish) this.#options.usedTokens?.use(grant.jti, grant.expiresAt);
-    return grant;
   }
 
-  /** Verifies a token (cached until its exp) without matching it to a request. */
+  /** Uses up a single-use publish token for the session being admitted now (TOKEN_REUSED if it was). */
+  consume(grant: Grant, action: Action): void {
+    if (action === 'publish' && this.#options.singleUsePublish && !isAnonymous(grant)) this.#options.usedTokens?.use(grant.jti, grant.expiresAt);
+  }
+
+  /** Is the key that verified this grant still trusted (not replaced, removed, or retired by its issuer)? */
+  trusts(grant: Grant): boolean {
+    const signer = grant.signer;
+    if (!signer) return isAnonymous(grant);
+    if (signer.kind === 'static') return this.#options.keys.trusts(signer.key);
+    return this.#options.issuers?.trusts(signer.issuer, signer.kid) ?? false;
+  }
+
+  /** Verifies a token (cached until its exp, while its key is trusted) without matching it to a request. */
   async verify(token: string): Promise<Grant> {
     const now = this.#now();
     const cached = this.#options.cache.get(token, now);
-    if (cached) return cached;
+    if (cached && this.trusts(cached)) return cached;
     // exp is required or not per stream: the check happens in authenticate, not here.
     const grant = await verifyToken(token, { keys: this.#options.keys, issuers: this.#options.issuers }, { clockToleranceSec: this.#options.clockToleranceSec, requireExp: false }, now);
     this.#options.cache.set(token, grant, now);
@@ -107,6 +164,7 @@ export function anonymousGrant(): Grant {
   return {
     subject: undefined,
     scopes: [],
+    scoped: false,
     tokenId: 'anonymous',
     jti: undefined,
     kid: undefined,
@@ -114,7 +172,9 @@ export function anonymousGrant(): Grant {
     expiresAt: undefined,
     keyActions: new Set(['publish', 'play']),
     subjectIsStream: false,
+    subjectRequired: false,
     keySource: 'open-stream',
+    signer: undefined,
     claims: {},
   };
 }

@@ -20,6 +20,17 @@ export function tokenFromQuery(query: URLSearchParams | Record<string, unknown>)
   return tokens[0];
 }
 
+/**
+ * The ingest key of a query (`cam1?key=sk_…`), standing for a token exchanged earlier; undefined
+ * when there is none. A key beside a token is TOKEN_MALFORMED rather than a guess.
+ */
+export function ingestKeyFromQuery(query: URLSearchParams): string | undefined {
+  const keys = query.getAll('key').filter((v) => v !== '');
+  if (keys.length === 0) return undefined;
+  if (keys.length > 1 || tokenFromQuery(query) !== undefined) throw new StagedoorError('TOKEN_MALFORMED', 'send one of token, jwt or key');
+  return keys[0];
+}
+
 /** A client's token from `?token=`, `?jwt=`, `Authorization: Bearer`, or the cookie, in that order. */
 export function tokenFromRequest({ query, authorization, cookie }: TokenSources): string | undefined {
   const fromQuery = tokenFromQuery(query);
@@ -32,8 +43,16 @@ export function tokenFromRequest({ query, authorization, cookie }: TokenSources)
   if (cookie) {
     for (const part of cookie.split(';')) {
       const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim()) || undefined;
+      if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) return decodeCookieValue(part.slice(eq + 1).trim());
     }
   }
   return undefined;
+}
+
+function decodeCookieValue(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value) || undefined;
+  } catch (cause) {
+    throw new StagedoorError('TOKEN_MALFORMED', `the ${TOKEN_COOKIE} cookie is not URL-encoded text`, { cause });
+  }
 }

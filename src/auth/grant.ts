@@ -1,12 +1,24 @@
 import type { JWTPayload } from 'jose';
 import type { Action } from '../config/schema.js';
 
+/**
+ * Which trusted key verified a token: a static or stream key (by its identity in the key store),
+ * or an issuer's key (by kid). A grant is trusted only while that key still is.
+ */
+export type KeyRef = { kind: 'static'; key: object } | { kind: 'issuer'; issuer: string; kid: string | undefined };
+
 /** What a verified token is allowed to be, before it is matched against one request. */
 export interface Grant {
   /** `sub`, when present. */
   subject: string | undefined;
   /** Raw scope values (`scope` split on spaces, or `scp`). */
   scopes: readonly string[];
+  /**
+   * Whether `scopes` is the whole of what the token may do even when it is empty (issuers: a token
+   * without scope grants only the issuer's default scopes). Otherwise a token with no scope claim
+   * may do what its key allows.
+   */
+  scoped: boolean;
   /** `jti`, else a short hash of the token: what revocation and audit lines key on. */
   tokenId: string;
   jti: string | undefined;
@@ -18,8 +30,12 @@ export interface Grant {
   keyActions: ReadonlySet<Action>;
   /** Whether `sub` names the stream the token is for. */
   subjectIsStream: boolean;
+  /** Whether a stream-naming `sub` is mandatory (the key's `requireSub`); otherwise no `sub` means every stream. */
+  subjectRequired: boolean;
   /** Where the key came from (`auth.keys[1]`), for the audit log. */
   keySource: string;
+  /** The key that verified the token; undefined for the anonymous grant of an open stream. */
+  signer: KeyRef | undefined;
   /** Stream patterns the signing key is limited to (a stream's own keys); undefined: any stream. */
   keyStreams?: readonly string[] | undefined;
   claims: Readonly<JWTPayload>;

@@ -15,6 +15,8 @@ export interface TrustedKey {
   actions: ReadonlySet<Action>;
   /** `stream`: the token's sub names the stream it is for; `principal`: sub is a user or client id. */
   subject: 'stream' | 'principal';
+  /** Refuse this key's tokens when they carry no `sub` (stream-subject keys only). */
+  requireSub: boolean;
   /** Present for HS keys: lets the server mint tokens (banner, token tool). */
   secret?: Uint8Array;
   /** Where the key came from, for log lines: `auth.keys[0]`. */
@@ -64,7 +66,7 @@ function checkKeyMatchesAlg(keyObject: KeyObject, alg: SupportedAlg, where: stri
 
 /** Turns one `auth.keys[]` entry into a TrustedKey; a bad entry is a CONFIG_INVALID naming it. */
 export async function importTrustedKey(config: KeyConfig, where: string, streams?: readonly string[]): Promise<TrustedKey> {
-  const base = { kid: config.kid, alg: config.alg, actions: new Set(config.actions), subject: config.subject, source: where, ...(streams ? { streams } : {}) };
+  const base = { kid: config.kid, alg: config.alg, actions: new Set(config.actions), subject: config.subject, requireSub: config.requireSub, source: where, ...(streams ? { streams } : {}) };
   if (config.secret !== undefined || config.secretFile !== undefined) {
     let text: string;
     try {

@@ -9,6 +9,7 @@ import type { TrustedKey } from './import-key.js';
 export class KeyStore {
   #byKid = new Map<string, TrustedKey>();
   #keys: TrustedKey[] = [];
+  #trusted = new Set<object>();
   readonly #global: TrustedKey[];
   #perStream = new Map<string, TrustedKey[]>();
 
@@ -40,6 +41,19 @@ export class KeyStore {
     }
     this.#keys = all;
     this.#byKid = byKid;
+    this.#trusted = new Set(all);
+  }
+
+  /** Is this key (the one that verified a token) still among the trusted keys? */
+  trusts(key: object): boolean {
+    return this.#trusted.has(key);
+  }
+
+  /** Where a kid is in use, other than among the keys of stream pattern `except`; undefined if free. */
+  kidOwner(kid: string, except: string): string | undefined {
+    const key = this.#byKid.get(kid);
+    if (!key || (key.streams?.length === 1 && key.streams[0] === except && this.#perStream.get(except)?.includes(key))) return undefined;
+    return key.source;
   }
 
   /** Keys that can mint tokens locally (HS keys whose secret the server holds). */

@@ -1,9 +1,9 @@
-import { StagedoorError } from '../errors.js';
+import { StagedoorError, toStagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { streamSettingsSchema, type Action, type StreamSettings, type StreamRuleConfig } from '../config/schema.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
-import { importTrustedKey } from './import-key.js';
+import { importTrustedKey, type TrustedKey } from './import-key.js';
 import type { KeyStore } from './key-store.js';
 import { streamMatches, type StreamPath } from './stream-path.js';
 
@@ -13,18 +13,35 @@ export interface StreamRule extends StreamSettings {
   match: string;
   /** `config` rules come from the file; `runtime` ones were set through the API and persist. */
   source: 'config' | 'runtime';
+  /**
+   * Set when a saved run-time rule could not be loaded at start (a key that no longer imports, a
+   * kid now used by the config): the rule then refuses its streams (closed) until an operator fixes it.
+   */
+  error?: string;
 }
 
 const PATTERN = /^[A-Za-z0-9_*-]{1,128}(\/[A-Za-z0-9_*-]{1,128})?$/;
 const DEFAULT: StreamSettings = { publish: 'secured', play: 'secured', keys: [] };
+/** Key material the admin API accepts: inline values only, never paths on the server. */
+const FILE_FIELDS = ['secretFile', 'publicKeyFile', 'createIfMissing'] as const;
 
 type ChangeListener = (rule: StreamRule | undefined, match: string) => void;
 
 /**
+ * How specific a pattern is: exact `app/name` over `name` over wildcards, then the longer literal.
+ * The most specific matching rule governs a stream, alone.
+ */
+export function specificity(pattern: string): number {
+  const literal = pattern.replace(/[*/]/g, '').length;
+  return (pattern.includes('*') ? 0 : 1_000_000) + (pattern.includes('/') ? 10_000 : 0) + literal;
+}
+
+/**
  * Per-stream security ("distribution settings"): for streams matching a pattern, publish and play
- * secured or open, stream-only keys, exp required or not, a maximum token lifetime. Rules set at run
- * time come first, then the config's; the first match wins; unmatched streams are secured. A change
- * is persisted before it is applied, and listeners re-check live sessions at once.
+ * secured or open, stream-only keys, exp required or not, a maximum token lifetime. The most specific
+ * matching rule governs a stream (on a tie, run-time rules before config rules, then in order);
+ * unmatched streams are secured. A change is persisted before it is applied, and listeners re-check
+ * live sessions at once.
  */
 export class StreamSecurity {
   #runtime: StreamRule[] = [];
@@ -46,7 +63,7 @@ export class StreamSecurity {
     const security = new StreamSecurity(config, keys, state, log);
     for (const [i, rule] of config.entries()) {
       if (!PATTERN.test(rule.match)) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "streams[${i}].match": not a stream pattern`);
-      await security.#installKeys(rule.match, rule, `streams[${i}]`);
+      keys.setStreamKeys(rule.match, await importStreamKeys(rule, `streams[${i}]`));
     }
     const saved = await state.load([], (value) => {
       if (!Array.isArray(value)) throw new TypeError('expected an array of stream rules');
@@ -56,9 +73,16 @@ export class StreamSecurity {
         return { ...streamSettingsSchema.parse(settings), match };
       });
     });
+    // A saved rule that no longer loads must not keep the server from starting: it is kept, closed.
     for (const rule of saved) {
-      await security.#installKeys(rule.match, rule, `stream security ${rule.match}`);
-      security.#runtime.push({ ...rule, source: 'runtime' });
+      try {
+        security.#install(rule.match, await importStreamKeys(rule, `stream security ${rule.match}`));
+        security.#runtime.push({ ...rule, source: 'runtime' });
+      } catch (error) {
+        const message = toStagedoorError(error).message;
+        log.error({ event: 'stream_rule_disabled', match: rule.match, error: message }, 'a saved stream security rule could not be loaded; its streams are refused until it is fixed or removed');
+        security.#runtime.push({ ...rule, source: 'runtime', error: message });
+      }
     }
     return security;
   }
@@ -68,8 +92,19 @@ export class StreamSecurity {
     return this.ruleFor(stream) ?? DEFAULT;
   }
 
+  /** The rule that governs a stream: the most specific match (ties: run-time first, then in order). */
   ruleFor(stream: StreamPath): StreamRule | undefined {
-    return this.#runtime.find((r) => streamMatches(r.match, stream)) ?? this.#config.find((r) => streamMatches(r.match, stream));
+    let best: StreamRule | undefined;
+    let bestScore = -1;
+    for (const rule of this.list()) {
+      if (!streamMatches(rule.match, stream)) continue;
+      const score = specificity(rule.match);
+      if (score > bestScore) {
+        best = rule;
+        bestScore = score;
+      }
+    }
+    return best;
   }
 
   securityFor(stream: StreamPath, action: Action): Security {
@@ -81,7 +116,12 @@ export class StreamSecurity {
     return [...this.#runtime, ...this.#config];
   }
 
-  /** Sets (or replaces) the run-time rule for a pattern; persisted, then applied to live sessions. */
+  /**
+   * Updates the run-time rule for a pattern with the fields given; omitted fields keep their value
+   * (a new rule starts from the settings that governed the pattern, without that rule's keys);
+   * `keys: []` removes the keys. Persisted, then applied to live sessions. Bad input is a 400
+   * (`PROTOCOL_ERROR`, `KEY_INVALID`) or a 409 (`KEY_CONFLICT`), and changes nothing.
+   */
   set(match: string, input: unknown): Promise<StreamRule> {
     return this.#changes.run(() => this.#set(match, input));
   }
@@ -93,26 +133,70 @@ export class StreamSecurity {
 
   async #set(match: string, input: unknown): Promise<StreamRule> {
     if (!PATTERN.test(match)) throw new StagedoorError('PROTOCOL_ERROR', 'a stream pattern is app/name, name, or with * wildcards');
-    const parsed = streamSettingsSchema.safeParse(input);
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new StagedoorError('PROTOCOL_ERROR', 'stream settings are a JSON object');
+    const changes = input as Record<string, unknown>;
+    const current = this.#runtime.find((r) => r.match === match);
+    const base = current ?? this.#governing(match);
+    const merged = {
+      publish: base?.publish ?? DEFAULT.publish,
+      play: base?.play ?? DEFAULT.play,
+      ...(base?.requireExp !== undefined ? { requireExp: base.requireExp } : {}),
+      ...(base?.maxTokenLifetimeSec !== undefined ? { maxTokenLifetimeSec: base.maxTokenLifetimeSec } : {}),
+      keys: current && current.error === undefined ? current.keys : [],
+      ...changes,
+    };
+    const parsed = streamSettingsSchema.safeParse(merged);
     if (!parsed.success) throw new StagedoorError('PROTOCOL_ERROR', `invalid stream settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     const rule: StreamRule = { ...parsed.data, match, source: 'runtime' };
-    await this.#installKeys(match, rule, `stream security ${match}`);
+    const keys = await this.#importOperatorKeys(match, rule, 'keys' in changes);
     const next = [rule, ...this.#runtime.filter((r) => r.match !== match)];
-    await this.#state.save(next.map(({ source: _source, ...r }) => r));
+    await this.#state.save(next.map(({ source: _source, error: _error, ...r }) => r));
+    this.#install(match, keys);
     this.#runtime = next;
     this.#log.info({ event: 'stream_security_set', match, publish: rule.publish, play: rule.play, keys: rule.keys.length }, 'stream security changed');
     this.#emit(rule, match);
     return rule;
   }
 
+  /** Keys sent by an operator: inline values only; a bad key is the operator's 400, a kid clash a 409. */
+  async #importOperatorKeys(match: string, rule: StreamRule, sent: boolean): Promise<TrustedKey[]> {
+    if (sent) {
+      for (const [i, key] of rule.keys.entries()) {
+        const field = FILE_FIELDS.find((f) => (key as Record<string, unknown>)[f] !== undefined && (key as Record<string, unknown>)[f] !== false);
+        if (field) throw new StagedoorError('KEY_INVALID', `keys[${i}].${field}: keys set through the API are inline values (secret, publicKey, jwk), never server files`);
+        if (key.actions.includes('admin')) throw new StagedoorError('KEY_INVALID', `keys[${i}].actions: a stream's own key cannot grant admin`);
+      }
+      const kids = rule.keys.map((k) => k.kid).filter((k): k is string => k !== undefined);
+      const repeated = kids.find((kid, i) => kids.indexOf(kid) !== i);
+      if (repeated !== undefined) throw new StagedoorError('KEY_CONFLICT', `kid "${repeated}" is given twice`);
+      for (const kid of kids) {
+        const owner = this.#keys.kidOwner(kid, match);
+        if (owner !== undefined) throw new StagedoorError('KEY_CONFLICT', `kid "${kid}" is already used by ${owner}`);
+      }
+    }
+    try {
+      return await importStreamKeys(rule, `stream security ${match}`);
+    } catch (error) {
+      const coded = toStagedoorError(error);
+      if (coded.code !== 'CONFIG_INVALID') throw coded;
+      throw new StagedoorError('KEY_INVALID', coded.message.replace(/^invalid configuration: /, ''), { cause: error });
+    }
+  }
+
+  /** The rule that would govern the pattern's own stream if it had no run-time rule. */
+  #governing(match: string): StreamRule | undefined {
+    const [app, name] = match.includes('/') ? match.split('/', 2) : ['*', match];
+    if (match.includes('*')) return undefined;
+    return this.#config.filter((r) => streamMatches(r.match, { app: app!, name: name! })).sort((a, b) => specificity(b.match) - specificity(a.match))[0];
+  }
+
   async #remove(match: string): Promise<boolean> {
     const next = this.#runtime.filter((r) => r.match !== match);
     if (next.length === this.#runtime.length) return false;
-    await this.#state.save(next.map(({ source: _source, ...r }) => r));
+    await this.#state.save(next.map(({ source: _source, error: _error, ...r }) => r));
     this.#runtime = next;
     const configRule = this.#config.find((r) => r.match === match);
-    this.#keys.setStreamKeys(match, []);
-    if (configRule) await this.#installKeys(match, configRule, `streams ${match}`);
+    this.#install(match, configRule ? await importStreamKeys(configRule, `streams ${match}`) : []);
     this.#log.info({ event: 'stream_security_removed', match }, 'stream security rule removed');
     this.#emit(undefined, match);
     return true;
@@ -123,12 +207,15 @@ export class StreamSecurity {
     return () => this.#listeners.delete(listener);
   }
 
-  async #installKeys(match: string, settings: StreamSettings, where: string): Promise<void> {
-    const keys = await Promise.all(settings.keys.map((k, i) => importTrustedKey(k, `${where}.keys[${i}]`, [match])));
+  #install(match: string, keys: readonly TrustedKey[]): void {
     this.#keys.setStreamKeys(match, keys);
   }
 
   #emit(rule: StreamRule | undefined, match: string): void {
     for (const listener of this.#listeners) listener(rule, match);
   }
+}
+
+function importStreamKeys(settings: StreamSettings & { match: string }, where: string): Promise<TrustedKey[]> {
+  return Promise.all(settings.keys.map((k, i) => importTrustedKey(k, `${where}.keys[${i}]`, [settings.match])));
 }

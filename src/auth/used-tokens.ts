@@ -20,12 +20,17 @@ export class UsedTokens {
     return tokens;
   }
 
+  /** Refuses a token that has no jti or whose jti was used already, without using it. */
+  assertUnused(jti: string | undefined): asserts jti is string {
+    if (!jti) throw new StagedoorError('CLAIM_INVALID', 'single-use publish tokens need a jti', { claim: 'jti' });
+    const seen = this.#used.get(jti);
+    if (seen !== undefined && seen > this.#now()) throw new StagedoorError('TOKEN_REUSED');
+  }
+
   /** Records a use; TOKEN_REUSED when this jti was used already. */
   use(jti: string | undefined, until: number | undefined): void {
-    if (!jti) throw new StagedoorError('CLAIM_INVALID', 'single-use publish tokens need a jti', { claim: 'jti' });
+    this.assertUnused(jti);
     const now = this.#now();
-    const seen = this.#used.get(jti);
-    if (seen !== undefined && seen > now) throw new StagedoorError('TOKEN_REUSED');
     this.#used.set(jti, until ?? now + 24 * 3600_000);
     for (const [k, v] of this.#used) if (v <= now) this.#used.delete(k);
     void this.#state.save(Object.fromEntries(this.#used));

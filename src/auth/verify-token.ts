@@ -97,7 +97,16 @@ export async function verifyToken(token: string, { keys, issuers }: TrustSources
       if (error instanceof joseErrors.JWSSignatureVerificationFailed) continue;
       throw translateJoseError(error);
     }
-    return grantFrom(token, payload, options, now, { kid: key.kid, keyActions: key.actions, subjectIsStream: key.subject === 'stream', keySource: key.source, keyStreams: key.streams });
+    return grantFrom(token, payload, options, now, {
+      kid: key.kid,
+      keyActions: key.actions,
+      subjectIsStream: key.subject === 'stream',
+      subjectRequired: key.requireSub,
+      keySource: key.source,
+      signer: { kind: 'static', key },
+      keyStreams: key.streams,
+      scoped: false,
+    });
   }
   throw translateJoseError(lastError);
 }
@@ -125,13 +134,19 @@ async function verifyIssuerToken(token: string, header: ProtectedHeaderParameter
   if (permissions !== undefined && !(Array.isArray(permissions) && permissions.every((p) => typeof p === 'string'))) {
     throw new StagedoorError('CLAIM_INVALID', `${issuer.permissionsClaim} must be an array of strings`, { claim: issuer.permissionsClaim });
   }
+  const kid = typeof header.kid === 'string' ? header.kid : undefined;
+  // No scope and no permissions: the token was minted for something else and gets only the defaults.
+  const unscoped = payload.scope === undefined && payload.scp === undefined && permissions === undefined;
   return grantFrom(token, payload, options, now, {
-    kid: typeof header.kid === 'string' ? header.kid : undefined,
+    kid,
     keyActions: issuer.actions,
     subjectIsStream: issuer.subject === 'stream',
+    subjectRequired: false,
     keySource: `issuer ${issuer.issuer}`,
+    signer: { kind: 'issuer', issuer: issuer.issuer, kid },
     keyStreams: undefined,
-    extraScopes: permissions as string[] | undefined,
+    scoped: true,
+    extraScopes: unscoped ? issuer.defaultScopes : (permissions as string[] | undefined),
   });
 }
 
@@ -140,8 +155,11 @@ interface Signer {
   kid: string | undefined;
   keyActions: Grant['keyActions'];
   subjectIsStream: boolean;
+  subjectRequired: boolean;
   keySource: string;
+  signer: Grant['signer'];
   keyStreams: readonly string[] | undefined;
+  scoped: boolean;
   /** Permissions from an issuer's permissions claim, read like scopes. */
   extraScopes?: readonly string[] | undefined;
 }

@@ -30,6 +30,8 @@ const keySchema = z
     jwk: z.record(z.string(), z.unknown()).optional(),
     actions: z.array(z.enum(ACTIONS)).min(1).default(['publish', 'play']),
     subject: z.enum(['stream', 'principal']).default('stream'),
+    /** For `subject: stream` keys: refuse tokens without `sub` (by default `sub` is optional and, when present, binds the token to that stream). */
+    requireSub: z.boolean().default(false),
   })
   .superRefine((key, ctx) => {
     const sources = (['secret', 'secretFile', 'publicKey', 'publicKeyFile', 'jwk'] as const).filter((k) => key[k] !== undefined);
@@ -48,6 +50,9 @@ const keySchema = z
     if (key.createIfMissing && source !== 'secretFile') {
       ctx.addIssue({ code: 'custom', path: ['createIfMissing'], message: 'createIfMissing only applies to secretFile' });
     }
+    if (key.requireSub && key.subject !== 'stream') {
+      ctx.addIssue({ code: 'custom', path: ['requireSub'], message: 'requireSub only applies to keys with subject "stream"' });
+    }
   });
 
 export type KeyConfig = z.infer<typeof keySchema>;
@@ -63,6 +68,11 @@ const issuerSchema = z.strictObject({
   subject: z.enum(['stream', 'principal']).default('principal'),
   /** A claim holding permissions like scope values, e.g. `permissions` (Auth0) or `roles`. */
   permissionsClaim: z.string().min(1).optional(),
+  /**
+   * What a token with no scope (and no permissions claim) may do, as scope values. Default: nothing,
+   * so that access tokens the provider mints for other purposes open no stream.
+   */
+  defaultScopes: z.array(z.string().min(1)).default([]),
   /** Skip discovery and use this JWKS URL. */
   jwksUri: z.string().min(1).optional(),
   /** Plain http, only for an issuer on loopback (tests, development). */
@@ -117,6 +127,9 @@ export const configSchema = z.strictObject({
       maxViewerBufferBytes: z.number().int().min(64 * 1024).default(16 * 1024 * 1024),
       /** Time allowed from TCP connect to an admitted publish or play. */
       admissionTimeoutSec: z.number().positive().max(300).default(10),
+      /** Connections waiting for admission (handshake, connect, token check), in all and per client address; more are dropped at accept. */
+      maxPendingConnections: z.number().int().min(1).default(1000),
+      maxPendingPerAddress: z.number().int().min(1).default(64),
       /** Bytes of the latest GOP kept for fast start of new viewers. */
       gopCacheBytes: z.number().int().min(0).default(8 * 1024 * 1024),
       /** RTMPS: a TLS listener beside the plain one (same rules, same sessions). */
@@ -133,6 +146,8 @@ export const configSchema = z.strictObject({
       trustedProxies: z.array(z.string().min(1)).default([]),
       /** A client must send its request headers within this time (slowloris defence). */
       headersTimeoutSec: z.number().positive().max(120).default(10),
+      /** Origins whose pages may show the built-in player in a frame (besides this server); the publisher page and the dashboard never can be framed. */
+      playerEmbedOrigins: z.array(z.string().regex(/^https?:\/\/[^\s;,'"]+$/, 'an origin such as https://site.example')).default([]),
       /** HTTPS and WSS on the HTTP port (tokens must not cross networks in clear text). */
       tls: tlsFiles.optional(),
     })

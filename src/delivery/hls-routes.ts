@@ -106,7 +106,8 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     if (range.kind === 'partial') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
     reply.header('content-length', length);
     admission.session.bytesOut += request.method === 'HEAD' ? 0 : length;
-    if (length === 0 || request.method === 'HEAD') return reply.send();
+    if (length === 0) return reply.send();
+    // HEAD: fastify takes Content-Length from the payload and sends no body.
     return reply.send(range.kind === 'partial' ? bytes.subarray(start, end + 1) : bytes);
   });
 }

@@ -41,6 +41,8 @@ export interface HlsViewersOptions {
 const REFUSE_AFTER: Partial<Record<EndReason, () => StagedoorError>> = {
   expired: () => new StagedoorError('TOKEN_EXPIRED'),
   revoked: () => new StagedoorError('TOKEN_REVOKED'),
+  'key-retired': () => new StagedoorError('KEY_UNKNOWN', 'the key that verified this token is no longer trusted'),
+  'security-changed': () => new StagedoorError('SESSION_ENDED', "the stream's security changed; open the playlist again with a token"),
   kicked: () => new StagedoorError('SESSION_ENDED', 'this viewer was disconnected by an operator'),
   shutdown: () => new StagedoorError('SESSION_ENDED'),
 };
@@ -80,7 +82,11 @@ export class HlsViewers {
       const pass = this.#passes.verify(request.pass, streamKey, now);
       const viewer = pass ? this.#byId.get(pass.viewerId) : undefined;
       if (!pass || !viewer) throw new StagedoorError('SESSION_ENDED', 'the viewer pass is invalid or unknown; open the playlist again with a token');
-      return this.#continue(viewer, now);
+      if (viewer.refusedWith) throw viewer.refusedWith;
+      // A pass is only a shorthand for its token: answered as the token would be now (revocation,
+      // key still trusted, the stream's current rule, the token's access rules for this request).
+      await this.deps.authenticator.check(viewer.grant, { action: 'play', protocol: 'hls', stream: request.stream, address: request.address, origin: request.origin });
+      return this.#continue(viewer, this.#now());
     }
     const grant = await this.deps.authenticator.authenticate({ token: request.token, action: 'play', protocol: 'hls', stream: request.stream, address: request.address, origin: request.origin });
     const key = `${grant.tokenId}|${request.address}|${streamKey}`;

@@ -9,8 +9,11 @@ const JWT_SHAPE = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
 
 export const REDACTED = '[REDACTED]';
 
+// An ingest key (`sk_…`), wherever it appears (an RTMP stream key, a URL path, a message).
+const INGEST_KEY_SHAPE = /\bsk_[A-Za-z0-9_-]{16,}/g;
+
 export function redactText(text: string): string {
-  return text.replace(QUERY_SECRET, `$1${REDACTED}`).replace(BEARER, `$1${REDACTED}`).replace(JWT_SHAPE, REDACTED);
+  return text.replace(QUERY_SECRET, `$1${REDACTED}`).replace(BEARER, `$1${REDACTED}`).replace(JWT_SHAPE, REDACTED).replace(INGEST_KEY_SHAPE, REDACTED);
 }
 
 const SECRET_KEYS = new Set(['token', 'jwt', 'secret', 'password', 'authorization', 'cookie', 'apikey', 'api_key', 'privatekey', 'd']);

@@ -21,6 +21,7 @@ export type EndReason =
   | 'too-fast'
   | 'refresh-refused'
   | 'security-changed'
+  | 'key-retired'
   | 'shutdown';
 
 export interface SessionInit {

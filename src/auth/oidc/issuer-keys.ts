@@ -13,6 +13,8 @@ export interface IssuerKeysOptions {
   timeoutMs: number;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Kids that a successful refresh no longer lists (never called for a failed fetch). */
+  onRetired?: (kids: string[]) => void;
 }
 
 /**
@@ -41,6 +43,15 @@ export class IssuerKeys {
 
   get keyCount(): number {
     return this.#jwks?.keys.length ?? 0;
+  }
+
+  /**
+   * Does the current key set still hold the key a token was verified with? By kid; a token without
+   * a kid is trusted while the set holds any key without one (jose picks among those).
+   */
+  trusts(kid: string | undefined): boolean {
+    const keys = this.#jwks?.keys ?? [];
+    return kid === undefined ? keys.some((k) => k.kid === undefined) : keys.some((k) => k.kid === kid);
   }
 
   /** A jose key resolver for jwtVerify. */
@@ -86,10 +97,13 @@ export class IssuerKeys {
         if (response.status !== 200) throw new Error(`JWKS answered ${response.status}`);
         const jwks = (await response.json()) as JSONWebKeySet;
         const local = createLocalJWKSet(jwks);
+        const before = this.#jwks?.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string') ?? [];
         this.#jwks = jwks;
         this.#local = local;
         this.fetchedAt = this.#now();
         this.lastError = undefined;
+        const retired = before.filter((kid) => !this.trusts(kid));
+        if (retired.length > 0) this.#options.onRetired?.(retired);
       } catch (error) {
         this.lastError = (error as Error).message;
       } finally {

@@ -11,6 +11,8 @@ export interface TrustedIssuer {
   actions: ReadonlySet<Action>;
   subject: 'stream' | 'principal';
   permissionsClaim: string | undefined;
+  /** Scope values of a token that carries no scope and no permissions claim. */
+  defaultScopes: readonly string[];
   keys: IssuerKeys;
 }
 
@@ -36,6 +38,7 @@ export function checkIssuerUrl(url: string, allowHttp: boolean, where: string): 
 export class IssuerStore {
   readonly #byIssuer = new Map<string, TrustedIssuer>();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #retiredListeners = new Set<(issuer: string, kids: string[]) => void>();
 
   constructor(configs: readonly IssuerConfig[], log: Logger, fetchImpl: typeof fetch = fetch) {
     configs.forEach((config, i) => {
@@ -59,7 +62,17 @@ export class IssuerStore {
         });
         return jwksUri;
       };
-      const keys = new IssuerKeys({ jwksUri: discover, cooldownMs: config.jwksCooldownSec * 1000, refreshMs: config.jwksRefreshSec * 1000, timeoutMs: config.timeoutSec * 1000, fetch: fetchImpl });
+      const keys = new IssuerKeys({
+        jwksUri: discover,
+        cooldownMs: config.jwksCooldownSec * 1000,
+        refreshMs: config.jwksRefreshSec * 1000,
+        timeoutMs: config.timeoutSec * 1000,
+        fetch: fetchImpl,
+        onRetired: (kids) => {
+          log.warn({ event: 'jwks_keys_retired', issuer: config.issuer, kids }, 'issuer keys were removed from its key set; their tokens are no longer trusted');
+          for (const listener of this.#retiredListeners) listener(config.issuer, kids);
+        },
+      });
       if (this.#byIssuer.has(config.issuer)) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}.issuer": issuer listed twice`);
       this.#byIssuer.set(config.issuer, {
         issuer: config.issuer,
@@ -68,6 +81,7 @@ export class IssuerStore {
         actions: new Set(config.actions),
         subject: config.subject,
         permissionsClaim: config.permissionsClaim,
+        defaultScopes: config.defaultScopes,
         keys,
       });
       const timer = setInterval(() => {
@@ -86,6 +100,17 @@ export class IssuerStore {
 
   get(issuer: unknown): TrustedIssuer | undefined {
     return typeof issuer === 'string' ? this.#byIssuer.get(issuer) : undefined;
+  }
+
+  /** Is the issuer key that verified a token (by kid) still in the issuer's key set? */
+  trusts(issuer: string, kid: string | undefined): boolean {
+    return this.#byIssuer.get(issuer)?.keys.trusts(kid) ?? false;
+  }
+
+  /** Called when a refreshed key set no longer holds keys it held before (a provider retired them). */
+  onKeysRetired(listener: (issuer: string, kids: string[]) => void): () => void {
+    this.#retiredListeners.add(listener);
+    return () => this.#retiredListeners.delete(listener);
   }
 
   list(): TrustedIssuer[] {

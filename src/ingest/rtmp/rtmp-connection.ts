@@ -10,9 +10,10 @@ import type { LiveStream, MediaSink } from '../../media/live-stream.js';
 import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
 import type { AVPacket } from './nms.js';
 import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
-import { tokenFromQuery } from '../../auth/extract-token.js';
+import { ingestKeyFromQuery, tokenFromQuery } from '../../auth/extract-token.js';
 import { normalizeAddress } from '../../net/address.js';
 import type { Audit } from '../../observability/audit.js';
+import { cutTokenHint } from '../ingest-key-route.js';
 
 export interface RtmpConnectionDeps {
   authenticator: Authenticator;
@@ -26,6 +27,17 @@ export interface RtmpConnectionDeps {
     admissionTimeoutMs: number;
   };
 }
+
+/**
+ * Until a publish is admitted a client may send only commands: small messages on a handful of chunk
+ * streams. Upstream allocates whatever length a header declares, so without this an anonymous client
+ * could reserve 64 × 8 MiB before any token is looked at. Tokens of about 1 KiB (what RTMP clients
+ * can send) fit with room to spare.
+ */
+export const PRE_ADMISSION_LIMITS = { maxMessageBytes: 16 * 1024, maxChunkStreams: 8 } as const;
+const PUBLISHER_CHUNK_STREAMS = 64;
+/** A malformed token at least this long over RTMP was probably cut at the client's ~1,024-character URL limit. */
+const MIN_CUT_TOKEN_LENGTH = 800;
 
 type State = 'connecting' | 'authorizing' | 'publishing' | 'playing' | 'closed';
 
@@ -48,13 +60,17 @@ export class RtmpConnection implements MediaSink {
   #admissionTimer: NodeJS.Timeout | undefined;
   #droppedPackets = 0;
 
-  constructor(socket: Socket, id: string, deps: RtmpConnectionDeps) {
+  readonly #onAdmissionDone: () => void;
+
+  /** `onAdmissionDone` is called once, when the client is admitted or gone, whichever comes first. */
+  constructor(socket: Socket, id: string, deps: RtmpConnectionDeps, onAdmissionDone: () => void = () => {}) {
     this.id = id;
+    this.#onAdmissionDone = once(onAdmissionDone);
     this.#socket = socket;
     this.#deps = deps;
     this.#address = normalizeAddress(socket.remoteAddress);
     this.#log = deps.log.child({ connectionId: id, protocol: 'rtmp', address: this.#address });
-    this.#protocol = new RtmpProtocol({ maxMessageBytes: deps.limits.maxMessageBytes, maxChunkStreams: 64 });
+    this.#protocol = new RtmpProtocol(PRE_ADMISSION_LIMITS);
     this.#protocol.onOutputCallback = (buffer) => this.#write(buffer);
     this.#protocol.onPacketCallback = (packet) => this.#onPacket(packet);
     this.#protocol.onStreamRequest = (request) => this.#onStreamRequest(request);
@@ -125,12 +141,14 @@ export class RtmpConnection implements MediaSink {
     let stream: StreamPath | undefined;
     try {
       stream = checkStreamPath(request.app, request.name);
-      const token = tokenFromQuery(request.query);
-      const grant = await this.#deps.authenticator.authenticate({ token, action, protocol: 'rtmp', stream, address: this.#address });
+      const ingestKey = ingestKeyFromQuery(request.query);
+      const token = ingestKey === undefined ? tokenFromQuery(request.query) : undefined;
+      const grant = await this.#deps.authenticator.authenticate({ token, ingestKey, action, protocol: 'rtmp', stream, address: this.#address });
       if (this.#state !== 'authorizing') return; // the client left while we were checking
       if (action === 'publish') {
         this.#deps.hub.assertCanPublish(stream);
       }
+      this.#deps.authenticator.consume(grant, action);
       const session = this.#deps.registry.open({
         kind: action === 'publish' ? 'publisher' : 'viewer',
         protocol: 'rtmp',
@@ -143,9 +161,11 @@ export class RtmpConnection implements MediaSink {
       this.#session = session;
       this.#log = session.log.child({ connectionId: this.id });
       this.#clearAdmissionTimer();
+      this.#onAdmissionDone();
       if (action === 'publish') {
         this.#stream = this.#deps.hub.claim(stream, session);
         this.#state = 'publishing';
+        this.#protocol.setLimits({ maxMessageBytes: this.#deps.limits.maxMessageBytes, maxChunkStreams: PUBLISHER_CHUNK_STREAMS });
         this.#protocol.acceptPublish();
       } else {
         this.#state = 'playing';
@@ -154,7 +174,9 @@ export class RtmpConnection implements MediaSink {
       }
       this.#socket.resume();
     } catch (error) {
-      this.#refuse(action, stream ?? { app: String(request.app), name: String(request.name) }, error);
+      const token = request.query.get('token') ?? request.query.get('jwt') ?? '';
+      const cut = stream && toStagedoorError(error).code === 'TOKEN_MALFORMED' && token.length >= MIN_CUT_TOKEN_LENGTH;
+      this.#refuse(action, stream ?? { app: String(request.app), name: String(request.name) }, cut ? new StagedoorError('TOKEN_MALFORMED', cutTokenHint(stream!, token.length), { cause: error }) : error);
     }
   }
 
@@ -199,6 +221,7 @@ export class RtmpConnection implements MediaSink {
     const wasPublishing = this.#state === 'publishing';
     this.#state = 'closed';
     this.#clearAdmissionTimer();
+    this.#onAdmissionDone();
     if (this.#stream && this.#session) {
       if (wasPublishing) this.#deps.hub.release(this.#stream, this.#session);
       else this.#deps.hub.detach(this.#stream, this.id);
@@ -227,4 +250,13 @@ export class RtmpConnection implements MediaSink {
     if (this.#admissionTimer) clearTimeout(this.#admissionTimer);
     this.#admissionTimer = undefined;
   }
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
 }

@@ -35,10 +35,15 @@ export class RtmpProtocol extends Rtmp {
   onStreamRequest: (request: StreamRequest) => void = () => {};
   #connected = false;
   #connectQuery = new URLSearchParams();
-  readonly #limits: RtmpProtocolLimits;
+  #limits: RtmpProtocolLimits;
 
   constructor(limits: RtmpProtocolLimits) {
     super();
+    this.#limits = limits;
+  }
+
+  /** Changes the limits from the next message on (a publisher gets room for media once admitted). */
+  setLimits(limits: RtmpProtocolLimits): void {
     this.#limits = limits;
   }
 

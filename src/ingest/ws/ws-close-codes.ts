@@ -7,6 +7,10 @@ export function closeFrameFor(reason: EndReason): { code: number; reason: string
       return { code: 4401, reason: 'TOKEN_EXPIRED' };
     case 'revoked':
       return { code: 4401, reason: 'TOKEN_REVOKED' };
+    case 'key-retired':
+      return { code: 4401, reason: 'KEY_UNKNOWN' };
+    case 'security-changed':
+      return { code: 4403, reason: 'SECURITY_CHANGED' };
     case 'kicked':
       return { code: 4403, reason: 'KICKED' };
     case 'taken-over':

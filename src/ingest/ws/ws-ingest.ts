@@ -14,7 +14,7 @@ import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../../net/client-address.js';
 import { requestOrigin } from '../../auth/access-rules.js';
-import { tokenFromRequest } from '../../auth/extract-token.js';
+import { ingestKeyFromQuery, tokenFromRequest } from '../../auth/extract-token.js';
 import { WsPublisher } from './ws-publisher.js';
 import type { Audit } from '../../observability/audit.js';
 
@@ -38,6 +38,8 @@ interface Admission {
   stream: StreamPath;
   grant: Grant;
   address: string;
+  /** The upgrade's Origin (else Referer origin): a token refresh is checked against it too. */
+  origin: string | undefined;
   formatHint: string | undefined;
 }
 
@@ -96,6 +98,7 @@ export class WsIngest {
     try {
       // Checked again now, synchronously with the claim: another publisher may have come meanwhile.
       this.#deps.hub.assertCanPublish(admission.stream);
+      this.#deps.authenticator.consume(admission.grant, 'publish');
     } catch (error) {
       this.#logRefusal(admission.stream, admission.address, toStagedoorError(error));
       refuseUpgrade(socket, toStagedoorError(error));
@@ -119,17 +122,19 @@ export class WsIngest {
     const url = new URL(request.url ?? '/', 'http://stagedoor.invalid');
     const address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], this.#deps.trustedProxies);
     let stream: StreamPath | undefined;
+    let origin: string | undefined;
     try {
       stream = checkStreamPath(app, name);
-      const origin = requestOrigin(request.headers);
+      origin = requestOrigin(request.headers);
       const allowAny = this.#deps.allowedOrigins.includes('*');
       if (!allowAny && (origin === undefined || !this.#deps.allowedOrigins.includes(origin))) {
         throw new StagedoorError('ORIGIN_DENIED', origin === undefined ? 'an Origin header is required' : 'this origin may not publish');
       }
-      const token = tokenFromRequest({ query: url.searchParams, authorization: request.headers.authorization });
-      const grant = await this.#deps.authenticator.authenticate({ token, action: 'publish', protocol: 'ws', stream, address, origin });
+      const ingestKey = ingestKeyFromQuery(url.searchParams);
+      const token = ingestKey === undefined ? tokenFromRequest({ query: url.searchParams, authorization: request.headers.authorization }) : undefined;
+      const grant = await this.#deps.authenticator.authenticate({ token, ingestKey, action: 'publish', protocol: 'ws', stream, address, origin });
       this.#deps.hub.assertCanPublish(stream);
-      return { stream, grant, address, formatHint: url.searchParams.get('format') ?? undefined };
+      return { stream, grant, address, origin, formatHint: url.searchParams.get('format') ?? undefined };
     } catch (error) {
       const coded = toStagedoorError(error);
       this.#logRefusal(stream ?? { app: String(app).slice(0, 64), name: String(name).slice(0, 64) }, address, coded, upgrading);
@@ -145,7 +150,7 @@ export class WsIngest {
 function refuseUpgrade(socket: Duplex, error: StagedoorError): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(error.toJSON());
-  const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 409: 'Conflict', 500: 'Internal Server Error' };
+  const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable' };
   socket.end(
     `HTTP/1.1 ${error.httpStatus} ${statusText[error.httpStatus] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${redactText(body)}`,
   );

@@ -39,6 +39,7 @@ export class WsPublisher {
   readonly #deps: WsPublisherDeps;
   readonly #stream: LiveStream | undefined;
   readonly #formatHint: string | undefined;
+  readonly #origin: string | undefined;
   #format: ContainerFormat | undefined;
   #flv: FlvReader | undefined;
   #transcoder: Transcoder | undefined;
@@ -50,9 +51,10 @@ export class WsPublisher {
   #closeFrame: { code: number; reason: string } | undefined;
   #log: Logger;
 
-  constructor(ws: WebSocket, init: { stream: StreamPath; grant: Grant; address: string; formatHint: string | undefined }, deps: WsPublisherDeps) {
+  constructor(ws: WebSocket, init: { stream: StreamPath; grant: Grant; address: string; origin: string | undefined; formatHint: string | undefined }, deps: WsPublisherDeps) {
     this.#ws = ws;
     this.#deps = deps;
+    this.#origin = init.origin;
     this.#formatHint = init.formatHint;
     this.session = deps.registry.open({
       kind: 'publisher',
@@ -197,9 +199,11 @@ export class WsPublisher {
         protocol: 'ws',
         stream: this.session.stream,
         address: this.session.address,
+        origin: this.#origin,
       });
       if (grant.subject !== this.session.grant.subject) throw new StagedoorError('STREAM_DENIED', 'a refresh token must have the same subject');
       if (this.session.closed) return;
+      this.#deps.authenticator.consume(grant, 'publish');
       this.#deps.registry.renew(this.session, grant);
       this.#send({ type: 'refreshed', expiresAt: this.#expiresAtIso() });
     } catch (error) {

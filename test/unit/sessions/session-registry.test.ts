@@ -7,7 +7,7 @@ import type { EndReason } from '../../../src/sessions/session.js';
 const log = pino({ level: 'silent' });
 
 function grant(expiresAt: number | undefined, extra: Partial<Grant> = {}): Grant {
-  return { subject: 'cam1', scopes: ['publish'], tokenId: 'j', jti: 'j', kid: 'k', issuer: undefined, expiresAt, keyActions: new Set(['publish']), subjectIsStream: true, keySource: 'auth.keys[0]', claims: {}, ...extra };
+  return { subject: 'cam1', scopes: ['publish'], tokenId: 'j', jti: 'j', kid: 'k', issuer: undefined, expiresAt, keyActions: new Set(['publish']), subjectIsStream: true, subjectRequired: false, scoped: false, signer: undefined, keySource: 'auth.keys[0]', claims: {}, ...extra };
 }
 
 beforeEach(() => {

@@ -1,0 +1,112 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { StagedoorError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { JsonStateFile } from '../state/json-state-file.js';
+import { SerialQueue } from '../state/serial-queue.js';
+import { formatStreamPath, type StreamPath } from './stream-path.js';
+
+/** How an ingest key looks: short enough for any RTMP client's URL limit, long enough to guess never. */
+const KEY_PATTERN = /^sk_[A-Za-z0-9_-]{32}$/;
+const MAX_KEYS = 10_000;
+
+/** One stored key: the token sealed with the key itself, so the state file alone opens nothing. */
+interface StoredKey {
+  /** SHA-256 of the key (hex): how a presented key is found. */
+  id: string;
+  stream: string;
+  /** ms since epoch: the token's exp. */
+  expiresAt: number;
+  /** AES-256-GCM of the token under a key derived from the ingest key: iv.tag.ciphertext, base64url. */
+  sealed: string;
+}
+
+const idOf = (key: string): string => createHash('sha256').update(`stagedoor ingest key id\0${key}`).digest('hex');
+const sealingKey = (key: string): Buffer => createHash('sha256').update(`stagedoor ingest key seal\0${key}`).digest();
+
+function seal(key: string, token: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(key), iv);
+  const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.');
+}
+
+function unseal(key: string, sealed: string): string | undefined {
+  const [iv, tag, body] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
+  if (!iv || !tag || !body) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', sealingKey(key), iv);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Short ingest keys for publishers whose token is too long for an RTMP URL (FFmpeg and OBS cut at
+ * about 1,024 characters). A key stands for the token it was exchanged for, for one stream, until
+ * the token's exp: whoever presents it is checked exactly as if the token itself had been sent
+ * (signature and key trust, revocation of its jti or sub, scopes, the stream's rule), so revoking the
+ * token or removing its key disables the key too. Keys are stored only as hashes; the token is kept
+ * sealed under the key, so the state file alone reveals neither. Kept under `stateDir` across restarts.
+ */
+export class IngestKeys {
+  #keys = new Map<string, StoredKey>();
+  readonly #state: JsonStateFile<StoredKey[]>;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #changes = new SerialQueue();
+
+  private constructor(state: JsonStateFile<StoredKey[]>, log: Logger, now: () => number) {
+    this.#state = state;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  static async create(state: JsonStateFile<StoredKey[]>, log: Logger, now: () => number = Date.now): Promise<IngestKeys> {
+    const keys = new IngestKeys(state, log, now);
+    const saved = await state.load([], (value) => {
+      if (!Array.isArray(value)) throw new TypeError('expected an array of ingest keys');
+      return value.filter((v): v is StoredKey => typeof v?.id === 'string' && typeof v.stream === 'string' && typeof v.expiresAt === 'number' && typeof v.sealed === 'string');
+    });
+    const t = now();
+    for (const entry of saved) if (entry.expiresAt > t) keys.#keys.set(entry.id, entry);
+    return keys;
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** Is this value shaped like an ingest key (as opposed to a JWT)? */
+  static looksLikeKey(value: string): boolean {
+    return KEY_PATTERN.test(value);
+  }
+
+  /** Issues a key for an already admitted token (with exp) and stream; persisted before it is returned. */
+  issue(token: string, stream: StreamPath, expiresAt: number): Promise<string> {
+    return this.#changes.run(async () => {
+      const key = `sk_${randomBytes(24).toString('base64url')}`;
+      const now = this.#now();
+      const next = new Map([...this.#keys].filter(([, e]) => e.expiresAt > now));
+      // Bounded: past MAX_KEYS live keys the oldest goes (its publisher can exchange its token again).
+      while (next.size >= MAX_KEYS) next.delete(next.keys().next().value as string);
+      const entry: StoredKey = { id: idOf(key), stream: formatStreamPath(stream), expiresAt, sealed: seal(key, token) };
+      next.set(entry.id, entry);
+      await this.#state.save([...next.values()]);
+      this.#keys = next;
+      this.#log.info({ event: 'ingest_key_issued', stream: entry.stream, expiresAt: new Date(expiresAt).toISOString() }, 'ingest key issued');
+      return key;
+    });
+  }
+
+  /** The token an ingest key stands for, on its own stream; INGEST_KEY_UNKNOWN otherwise. */
+  tokenFor(key: string, stream: StreamPath): string {
+    const entry = KEY_PATTERN.test(key) ? this.#keys.get(idOf(key)) : undefined;
+    if (!entry || entry.expiresAt <= this.#now()) throw new StagedoorError('INGEST_KEY_UNKNOWN');
+    if (entry.stream !== formatStreamPath(stream)) throw new StagedoorError('STREAM_DENIED', 'this ingest key is for another stream');
+    const token = unseal(key, entry.sealed);
+    if (token === undefined) throw new StagedoorError('INGEST_KEY_UNKNOWN');
+    return token;
+  }
+}

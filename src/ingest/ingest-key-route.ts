@@ -1,0 +1,56 @@
+import type { BlockList } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { StagedoorError, toStagedoorError } from '../errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { IngestKeys } from '../auth/ingest-keys.js';
+import { checkStreamPath, type StreamPath } from '../auth/stream-path.js';
+import { requestOrigin } from '../auth/access-rules.js';
+import { clientAddress } from '../net/client-address.js';
+import type { Audit } from '../observability/audit.js';
+
+export interface IngestKeyRouteDeps {
+  authenticator: Authenticator;
+  ingestKeys: IngestKeys;
+  audit: Audit;
+  trustedProxies: BlockList | undefined;
+  /** The RTMP server URL a publisher of this app enters in OBS (`rtmp://host:1935/live`). */
+  rtmpServer: (app: string) => string;
+}
+
+/** A token is probably cut when it is refused as malformed at about the length RTMP clients cut URLs at. */
+export function cutTokenHint(stream: StreamPath, tokenLength: number): string {
+  return `the token is malformed; at ${tokenLength} characters it was probably cut by the client's RTMP URL limit (about 1,024 characters in FFmpeg and OBS): exchange it for a short ingest key with POST /ingest-keys/${stream.app}/${stream.name} and publish with ${stream.name}?key=sk_…`;
+}
+
+/**
+ * `POST /ingest-keys/:app/:stream` with `Authorization: Bearer <publish token>`: exchanges a token
+ * (often an identity provider's access token, too long for an RTMP URL) for a short ingest key that
+ * OBS and FFmpeg can carry in a stream key. The token is checked exactly as a publish would check it.
+ */
+export function registerIngestKeyRoute(app: FastifyInstance, deps: IngestKeyRouteDeps): void {
+  app.post<{ Params: { app: string; stream: string } }>('/ingest-keys/:app/:stream', async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], deps.trustedProxies);
+    let stream: StreamPath | undefined;
+    try {
+      stream = checkStreamPath(request.params.app, request.params.stream);
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+      if (!match) throw new StagedoorError('TOKEN_MISSING', 'send the publish token as Authorization: Bearer <JWT>');
+      const token = match[1]!;
+      const grant = await deps.authenticator.authenticate({ token, action: 'publish', protocol: 'http', stream, address, origin: requestOrigin(request.headers) });
+      if (grant.expiresAt === undefined) throw new StagedoorError('CLAIM_INVALID', 'an ingest key lasts as long as its token: the token needs exp', { claim: 'exp' });
+      const key = await deps.ingestKeys.issue(token, stream, grant.expiresAt);
+      return reply.code(201).send({
+        stream: `${stream.app}/${stream.name}`,
+        key,
+        server: deps.rtmpServer(stream.app),
+        streamKey: `${stream.name}?key=${key}`,
+        expiresAt: new Date(grant.expiresAt).toISOString(),
+      });
+    } catch (error) {
+      const coded = toStagedoorError(error);
+      deps.audit.refusal({ protocol: 'http', action: 'publish', stream: stream ?? { app: String(request.params.app).slice(0, 64), name: String(request.params.stream).slice(0, 64) }, address, error: coded, extra: { exchange: 'ingest-key' } });
+      throw coded;
+    }
+  });
+}
