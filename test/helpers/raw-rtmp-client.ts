@@ -61,8 +61,9 @@ export class RawRtmpClient {
     });
   }
 
-  static async open(port: number, options: { allowHalfOpen?: boolean } = {}): Promise<RawRtmpClient> {
-    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false });
+  /** `localAddress`: another loopback address (127.0.0.2 …) to act as a different client. */
+  static async open(port: number, options: { allowHalfOpen?: boolean; localAddress?: string } = {}): Promise<RawRtmpClient> {
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
