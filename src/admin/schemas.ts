@@ -43,6 +43,7 @@ export const securitySchema = {
     requireExp: { type: 'boolean' },
     maxTokenLifetimeSec: { type: 'integer' },
     keys: { type: 'array', items: { type: 'object', properties: { kid: { type: 'string' }, alg: { type: 'string' } } } },
+    error: { type: 'string', description: 'Why a saved rule could not be loaded; its streams are refused (STREAM_RULE_INVALID) until it is fixed' },
   },
 } as const;
 

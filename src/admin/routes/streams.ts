@@ -5,6 +5,7 @@ import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { StreamSecurity } from '../../auth/stream-security.js';
 import { formatStreamPath } from '../../auth/stream-path.js';
+import { StagedoorError } from '../../errors.js';
 import { bearer, errorSchema, securitySchema, streamParams } from '../schemas.js';
 
 const VIDEO_CODECS: Record<number, string> = { 7: 'h264', 12: 'hevc' };
@@ -73,6 +74,8 @@ export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; regis
       maxTokenLifetimeSec: settings.maxTokenLifetimeSec,
       // Key material never leaves the server: ids and algorithms only.
       keys: settings.keys.map((k) => ({ kid: k.kid, alg: k.alg })),
+      // A saved rule that could not be loaded: its streams are refused until it is fixed.
+      ...(rule?.error !== undefined ? { error: rule.error } : {}),
     };
   };
 
@@ -82,7 +85,7 @@ export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; regis
 
   app.put<{ Params: { app: string; stream: string }; Body: Record<string, unknown> }>('/api/v1/streams/:app/:stream/security', {
     schema: {
-      summary: 'Set the stream’s own security (persisted; applied to live sessions at once)',
+      summary: 'Update the stream’s own security: the fields sent change, omitted fields keep their value, "keys": [] removes the keys (persisted; applied to live sessions at once)',
       security: bearer,
       params: streamParams,
       body: {
@@ -93,10 +96,27 @@ export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; regis
           play: { type: 'string', enum: ['secured', 'open'] },
           requireExp: { type: 'boolean' },
           maxTokenLifetimeSec: { type: 'integer', minimum: 1 },
-          keys: { type: 'array', items: { type: 'object' } },
+          keys: {
+            type: 'array',
+            items: {
+              type: 'object',
+              description: 'Inline key material only: secret (HS*), publicKey (PEM) or jwk; file paths are refused',
+              properties: {
+                kid: { type: 'string' },
+                alg: { type: 'string' },
+                secret: { type: 'string' },
+                publicKey: { type: 'string' },
+                jwk: { type: 'object' },
+                actions: { type: 'array', items: { type: 'string', enum: ['publish', 'play', 'admin'] }, description: 'publish and play; a stream key never grants admin' },
+                subject: { type: 'string', enum: ['stream', 'principal'] },
+                requireSub: { type: 'boolean' },
+              },
+              required: ['alg'],
+            },
+          },
         },
       },
-      response: { 200: securitySchema, 400: errorSchema },
+      response: { 200: securitySchema, 400: errorSchema, 409: errorSchema },
     },
   }, async (request) => {
     await deps.security.set(`${request.params.app}/${request.params.stream}`, request.body);
@@ -105,9 +125,9 @@ export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; regis
 
   app.delete<{ Params: { app: string; stream: string } }>('/api/v1/streams/:app/:stream/security', {
     schema: { summary: 'Drop the stream’s run-time security rule (config rules remain)', security: bearer, params: streamParams, response: { 200: securitySchema, 404: errorSchema } },
-  }, async (request, reply) => {
+  }, async (request) => {
     const removed = await deps.security.remove(`${request.params.app}/${request.params.stream}`);
-    if (!removed) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no run-time rule for this stream' } });
+    if (!removed) throw new StagedoorError('NOT_FOUND', 'no run-time rule for this stream');
     return describe(request.params.app, request.params.stream);
   });
 }
