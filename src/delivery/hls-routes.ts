@@ -88,12 +88,12 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
 
     if (kind === 'playlist') {
-      const body = rewritePlaylist(await readFile(path, 'utf8'), 'vs', admission.pass);
+      const body = rewritePlaylist(await orNotFound(readFile(path, 'utf8')), 'vs', admission.pass);
       admission.session.bytesOut += Buffer.byteLength(body);
       return reply.header('cache-control', 'private, no-cache').send(body);
     }
 
-    const bytes = await segments.read(path);
+    const bytes = await orNotFound(segments.read(path));
     const size = bytes.length;
     reply.header('accept-ranges', 'bytes').header('cache-control', kind === 'key' ? 'private, no-store' : 'private, max-age=60');
     const range = parseRange(request.headers.range, size);
@@ -110,4 +110,14 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     // HEAD: fastify takes Content-Length from the payload and sends no body.
     return reply.send(range.kind === 'partial' ? bytes.subarray(start, end + 1) : bytes);
   });
+}
+
+/** A file resolved a moment ago may be gone by the time it is read (a stream ended, FFmpeg restarted). */
+async function orNotFound<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StagedoorError('NOT_FOUND', undefined, { cause: error });
+    throw error;
+  }
 }

@@ -107,4 +107,48 @@ describe('an OpenID provider (oidc-provider) as issuer', () => {
     const wrongAud = await new SignJWT({ scope: 'play' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(provider.issuer).setAudience('urn:other').setSubject('x').setExpirationTime('5m').sign(k1Key);
     expect(await hls(wrongAud)).toEqual({ status: 401, code: 'AUDIENCE_INVALID' });
   });
+
+  it('grants nothing to its tokens without scope or permissions, unless the issuer names default scopes', async () => {
+    provider = await startProvider(port, [k1], counter); // down since the test before
+    const k1Key = (await import('node:crypto')).createPrivateKey({ key: k1 as never, format: 'jwk' });
+    const unscoped = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(provider.issuer).setAudience(RESOURCE).setSubject('alice').setExpirationTime('5m').sign(k1Key);
+    expect(await hls(unscoped)).toEqual({ status: 403, code: 'SCOPE_DENIED' });
+    expect((await rtmpPublish('board', unscoped)).description).toMatch(/^SCOPE_DENIED/);
+    const withDefaults = await startServer(
+      testConfig(undefined, { auth: { issuers: [{ issuer: provider.issuer, audience: RESOURCE, allowHttp: true, jwksUri: `${provider.issuer}/jwks`, defaultScopes: ['play:live/view'] }] } }),
+    );
+    try {
+      mkdirSync(join(withDefaults.mediaDir, 'live', 'view'), { recursive: true });
+      writeFileSync(join(withDefaults.mediaDir, 'live', 'view', 'index.m3u8'), '#EXTM3U\n');
+      const res = await fetch(withDefaults.hlsUrl('live/view', unscoped));
+      expect(res.status).toBe(200);
+      const other = await fetch(withDefaults.hlsUrl('live/board', unscoped));
+      expect(((await other.json()) as { error: { code: string } }).error.code).toBe('STREAM_DENIED');
+    } finally {
+      await withDefaults.stop();
+    }
+  });
+
+  it('retires a key the provider dropped from its key set: its tokens are refused and its live sessions cut', async () => {
+    const k1Key = (await import('node:crypto')).createPrivateKey({ key: k1 as never, format: 'jwk' });
+    const mint = (scope: string) => new SignJWT({ scope }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(provider.issuer).setAudience(RESOURCE).setSubject('cam-app').setExpirationTime('5m').sign(k1Key);
+    const publishK1 = await mint('publish:live/oidc');
+    const client = await RawRtmpClient.open(server.rtmpPort);
+    await client.handshake();
+    client.connectApp('live');
+    client.publish(`oidc?token=${publishK1}`);
+    expect((await client.waitForStatus(() => true))?.code).toBe('NetStream.Publish.Start');
+    const playK1 = await mint('play:live/*');
+    expect(await hls(playK1)).toEqual({ status: 200, code: undefined });
+
+    // The provider now publishes only a new key, k4 (a fetch that failed while it was down removed nothing).
+    await provider.stop().catch(() => {});
+    provider = await startProvider(port, [await signingJwk('k4')], counter);
+    await sleep(1100); // past the refetch cooldown
+    const k4Token = await provider.token('play:live/*');
+    expect((await hls(k4Token)).status).toBe(200); // an unknown kid makes Stagedoor fetch the new set
+    await client.closed;
+    expect(server.logs.some((l) => l.event === 'session_end' && l.stream === 'live/oidc' && l.kind === 'publisher' && l.reason === 'key-retired')).toBe(true);
+    expect(await hls(playK1)).toEqual({ status: 401, code: 'KEY_UNKNOWN' });
+  });
 });
