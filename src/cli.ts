@@ -14,10 +14,15 @@ import { SUPPORTED_ALGS, type SupportedAlg } from './config/schema.js';
 
 const USAGE = `usage:
   stagedoor [--config FILE]             start the server
-  stagedoor token --sub STREAM [--scope publish|play|admin] [--ttl 1h] [--key KID]
+  stagedoor token [--sub STREAM] [--scope publish|play|admin] [--ttl 1h] [--key KID]
                   [--ip ADDR|CIDR]… [--origin URL]… [--country CC]… [--host HOST] [--config FILE]
+                  [--ingest-key [--server URL]]
                                         print a token signed with an HS key of the config, then
-                                        (on stderr) the OBS server and stream key, or the viewer URLs
+                                        (on stderr) the OBS server and stream key, or the viewer URLs.
+                                        Without --sub the token is for every stream the key allows
+                                        (the URLs then use banner.app/banner.stream). --ingest-key
+                                        exchanges the token at the running server (--server, default
+                                        http://HOST:http.port) for a short OBS stream key
   stagedoor keygen --alg ES256|RS256|PS256|EdDSA|HS256 [--kid KID]
                                         print a new key pair (PEM and JWK) and the config entry`;
 
@@ -45,12 +50,14 @@ async function token(argv: string[]): Promise<void> {
       ip: { type: 'string', multiple: true },
       origin: { type: 'string', multiple: true },
       country: { type: 'string', multiple: true },
+      'ingest-key': { type: 'boolean', default: false },
+      server: { type: 'string' },
     },
     strict: true,
   });
   const config = loadConfig({ file: resolveConfigPath(values.config ? ['--config', values.config] : []) });
   const ttlSec = parseDuration(values.ttl!);
-  if (!values.sub) throw new TypeError('--sub is required: the stream, as cam1 or live/cam1');
+  if (values.scope!.split(/\s+/).includes('admin') && values['ingest-key']) throw new TypeError('--ingest-key is for publish tokens');
   const kid = values.key ?? values.kid;
   const entries = config.auth.keys.map((k, i) => ({ k, i })).filter(({ k }) => k.alg.startsWith('HS') && (kid === undefined || k.kid === kid));
   const entry = entries[0];
@@ -61,12 +68,22 @@ async function token(argv: string[]): Promise<void> {
   if (values.origin?.length) allow.origins = values.origin;
   if (values.country?.length) allow.countries = values.country.map((c) => c.toLowerCase());
   const jwt = await mintToken(key, { subject: values.sub, scope: values.scope, ttlSec, ...(Object.keys(allow).length ? { claims: { access: { allow } } } : {}) });
-  const [app, name] = values.sub.includes('/') ? values.sub.split('/', 2) : [config.banner.app, values.sub];
+  const target = values.sub ?? `${config.banner.app}/${config.banner.stream}`;
+  const [app, name] = target.includes('/') ? target.split('/', 2) : [config.banner.app, target];
   const host = values.host ?? config.banner.publicHost;
   const rtmpBase = `rtmp://${host}:${config.rtmp.port}/${app}`;
   // As the startup banner does: https when the HTTP port serves TLS, and the RTMPS server beside RTMP.
   const httpBase = `${config.http.tls ? 'https' : 'http'}://${host}:${config.http.port}`;
   const rtmpsBase = config.rtmp.tls ? `rtmps://${host}:${config.rtmp.tls.port}/${app}` : undefined;
+  if (values['ingest-key']) {
+    const server = values.server ?? httpBase;
+    const response = await fetch(`${server.replace(/\/$/, '')}/ingest-keys/${app}/${name}`, { method: 'POST', headers: { authorization: `Bearer ${jwt}` } });
+    const body = (await response.json()) as { key?: string; streamKey?: string; server?: string; expiresAt?: string; error?: { code: string; message: string } };
+    if (!response.ok || !body.streamKey) throw new TypeError(`the server refused the exchange: ${body.error?.code ?? response.status} ${body.error?.message ?? ''}`.trim());
+    process.stdout.write(`${body.streamKey}\n`);
+    process.stderr.write(`OBS server: ${body.server ?? rtmpBase}\nOBS stream key: ${body.streamKey}\nvalid until ${body.expiresAt}\n`);
+    return;
+  }
   process.stdout.write(`${jwt}\n`);
   const scopes = values.scope!.split(/\s+/);
   const lines = [`valid for ${ttlSec} s (until ${new Date(Date.now() + ttlSec * 1000).toISOString()})`];

@@ -16,7 +16,7 @@ export function rawHttp(port: number, text: string, waitMs = 2000): Promise<stri
   });
 }
 
-export const rawGet = (port: number, path: string): Promise<string> => rawHttp(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+export const rawGet = (port: number, path: string, waitMs?: number): Promise<string> => rawHttp(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, waitMs);
 
 /** Polls until `fn` returns a value. */
 export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 100): Promise<T> {

@@ -140,7 +140,7 @@ describe('access rules in the token', () => {
 });
 
 describe('revocation', () => {
-  it('revoking a sub cuts its RTMP publisher and HLS viewers within 100 ms, refuses reconnects, and survives a restart', async () => {
+  it('revoking a sub cuts its RTMP publisher and HLS viewers at once, refuses reconnects, and survives a restart', async () => {
     const publishToken = await sign({ sub: 'live/gone', scope: 'publish play', exp: nowSec() + 300 }, { kid: 'hs' });
     const publisher = await rtmpStatus('live/gone', publishToken);
     expect(publisher.status.code).toBe('NetStream.Publish.Start');
@@ -151,11 +151,12 @@ describe('revocation', () => {
     expect(await hls('live/gone', publishToken)).toBe('ok');
     const viewer = server.stagedoor.registry.list().find((s) => s.protocol === 'hls' && s.grant.subject === 'live/gone')!;
     expect(viewer).toBeDefined();
-    const revokedAt = Date.now();
+    const publisherSession = server.stagedoor.registry.list().find((s) => s.protocol === 'rtmp' && s.grant.subject === 'live/gone')!;
     await server.stagedoor.revocations.add({ type: 'sub', value: 'live/gone', reason: 'test' });
-    const closed = await publisher.client.closed;
-    expect(closed.at - revokedAt).toBeLessThan(100);
+    // Cut by the revocation itself (synchronously), not later by expiry or a timer.
+    expect(publisherSession.endReason).toBe('revoked');
     expect(viewer.endReason).toBe('revoked');
+    await publisher.client.closed;
     expect(await hls('live/gone', publishToken)).toBe('TOKEN_REVOKED');
     const again = await rtmpStatus('live/gone', publishToken);
     expect(again.status.description).toMatch(/^TOKEN_REVOKED/);

@@ -43,7 +43,7 @@ describe('the publisher page (Chromium, fake camera)', () => {
     const live = await eventually(async () => {
       const s = await status();
       return s.state === 'publishing' && s.bytes > 50_000 ? s : undefined;
-    }, 20_000);
+    }, 45_000); // a bound for a stuck page, not a speed requirement: Chromium's encoder is slow on a busy machine
     expect(live.format).toMatch(/^video\/(x-matroska|webm)/);
     expect(live.expiresAt).toBeDefined();
     const play = await token('live/browser', 'play');
@@ -65,6 +65,16 @@ describe('the publisher page (Chromium, fake camera)', () => {
     expect(server.logs.some((l) => l.event === 'ffmpeg_resumed' && l.stream === 'live/browser')).toBe(true);
     expect((await status()).state).toBe('publishing');
     expect((await probe(server.hlsUrl('live/browser', play), 15)).streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    await page.close();
+  }, 180_000);
+
+  it('exchanges its token for a short OBS stream key (ingest key) on request', async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.httpPort}/publish.html#stream=live/obs&token=${await token('live/obs', 'publish', 120)}`);
+    await page.click('#ingestKey');
+    const streamKey = await eventually(() => page.evaluate(() => (window as unknown as { stagedoorPublisher: { ingestKey?: string } }).stagedoorPublisher.ingestKey), 10_000);
+    expect(streamKey).toMatch(/^obs\?key=sk_[A-Za-z0-9_-]{32}$/);
+    expect(await page.textContent('#ingestKeyOut')).toContain(`Stream key ${streamKey}`);
     await page.close();
   });
 
