@@ -19,7 +19,7 @@ export async function startupBanner(config: Config, keys: KeyStore, ports: { rtm
       `  Play:           ffplay '${rtmpBase}/${stream}?token=<JWT>'   or   ${httpBase}/${app}/${stream}/index.m3u8?token=<JWT>`,
       '',
       '  No HS key with publish and play is configured here, so no ready-made token can be printed:',
-      '  sign tokens with your issuer (sub = stream name, exp required).',
+      '  sign tokens with your issuer (exp required; sub, when present, names the one stream the token is for).',
       '',
     );
     return lines.join('\n');
