@@ -77,7 +77,8 @@ describe('unauthenticated RTMP clients', () => {
     const held = process.memoryUsage().arrayBuffers;
     // Upstream allocates each declared message at header time and keeps it for the connection:
     // 200 × 64 × 8 MiB. Here the first oversized header ends the connection before any allocation.
-    expect((held - before) / 2 ** 20).toBeLessThan(32);
+    // (A margin for whatever else the process holds at that moment: the attack alone would be GiBs.)
+    expect((held - before) / 2 ** 20).toBeLessThan(256);
     await Promise.all(flood.map((c) => c?.closed));
   }, 60_000);
 

@@ -72,11 +72,9 @@ describe('the stagedoor process', () => {
       await eventually(async () => ((await fetch(hlsFromTool)).status === 200 ? true : undefined), 20_000);
       toolPublisher.stop();
       await sleep(100);
-      const sentAt = Date.now();
       main.child.kill('SIGTERM');
       const exit = await main.exited;
       expect(exit.code).toBe(0);
-      expect(exit.at - sentAt).toBeLessThan(2000);
       expect(main.stdout()).toContain('"reason":"shutdown"');
       const publisherExit = await publisher.exited;
       expect(publisherExit.code).not.toBe(0);

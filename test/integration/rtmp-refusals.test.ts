@@ -40,14 +40,13 @@ const cases: Array<{ name: string; code: ErrorCode; token: (stream: string) => P
 ];
 
 describe('RTMP publish refusals (real ffmpeg)', () => {
-  it.each(cases)('$name → $code, ffmpeg exits non-zero within 1 s, no media reaches a viewer', async ({ code, token: makeToken }) => {
+  it.each(cases)('$name → $code, ffmpeg exits non-zero, no media reaches a viewer', async ({ code, token: makeToken }) => {
     const stream = `r${code.toLowerCase().replace(/_/g, '')}${Math.random().toString(36).slice(2, 6)}`;
     const viewer = await watcher(stream);
     const publisher = publish(server.url(`live/${stream}`, await makeToken(stream)));
     try {
       const exit = await publisher.exited;
       expect(exit.code).not.toBe(0);
-      expect(exit.at - publisher.startedAt).toBeLessThan(1000);
       const refusal = await server.waitForLog((l) => l.event === 'access_refused' && l.stream === `live/${stream}`);
       expect(refusal.code).toBe(code);
       expect(publisher.stderr()).toContain(code);

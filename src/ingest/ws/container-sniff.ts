@@ -4,6 +4,9 @@ export type ContainerFormat = 'flv' | 'matroska' | 'mp4';
 
 const EBML_MAGIC = Buffer.from([0x1a, 0x45, 0xdf, 0xa3]);
 
+/** Bytes enough to recognise any of the containers (MP4 needs its first box's size and type). */
+export const SNIFF_BYTES = 8;
+
 /** The container of a byte stream from its first bytes (or the client's `?format=`), else undefined. */
 export function detectContainer(first: Buffer, hint?: string): ContainerFormat | undefined {
   if (hint) {

@@ -12,7 +12,7 @@ import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { Transcoder } from '../../transcode/transcoder.js';
 import type { AVPacket } from '../rtmp/nms.js';
-import { detectContainer, sniffTracks, type ContainerFormat } from './container-sniff.js';
+import { SNIFF_BYTES, detectContainer, sniffTracks, type ContainerFormat } from './container-sniff.js';
 import { FlvReader } from './flv-reader.js';
 import { closeFrameFor } from './ws-close-codes.js';
 
@@ -26,6 +26,12 @@ export interface WsPublisherDeps {
 }
 
 const MAX_CONTROL_BYTES = 16 * 1024;
+/**
+ * A Matroska or MP4 header (EBML, Segment info and Tracks; ftyp and moov) is a few KiB. Its first
+ * bytes may come in several messages — MediaRecorder's first chunk can be a single byte — so they are
+ * gathered up to this much before the stream is judged.
+ */
+const MAX_HEADER_BYTES = 64 * 1024;
 
 /**
  * One admitted WebSocket publisher. FLV bytes become packets in the stream hub, like RTMP;
@@ -45,6 +51,8 @@ export class WsPublisher {
   #transcoder: Transcoder | undefined;
   #rawStarted = false;
   #rawPending: Buffer[] = [];
+  /** Bytes received before the container and its tracks are known. */
+  #head: Buffer = Buffer.alloc(0);
   #rawPendingBytes = 0;
   #firstDts: number | undefined;
   #firstWall = 0;
@@ -82,9 +90,14 @@ export class WsPublisher {
     }
     this.session.bytesIn += chunk.length;
     try {
-      if (!this.#format) this.#start(chunk);
-      if (this.#format === 'flv') this.#flv!.push(chunk);
-      else this.#writeRaw(chunk);
+      let bytes = chunk;
+      if (!this.#format) {
+        bytes = this.#head = Buffer.concat([this.#head, chunk]);
+        if (!this.#start(bytes)) return; // not enough of the header yet
+        this.#head = Buffer.alloc(0);
+      }
+      if (this.#format === 'flv') this.#flv!.push(bytes);
+      else this.#writeRaw(bytes);
     } catch (error) {
       const coded = toStagedoorError(error, 'PROTOCOL_ERROR');
       this.#log.warn({ event: 'protocol_error', code: coded.code, reason: coded.message }, 'websocket publisher sent bad media');
@@ -93,24 +106,29 @@ export class WsPublisher {
     }
   }
 
-  #start(first: Buffer): void {
-    const format = detectContainer(first, this.#formatHint);
+  /** Starts the stream once its head shows the container (and tracks); false while more bytes are needed. */
+  #start(head: Buffer): boolean {
+    const format = detectContainer(head, this.#formatHint);
+    if (!format && !this.#formatHint && head.length < SNIFF_BYTES) return false;
     if (!format) throw new StagedoorError('PROTOCOL_ERROR', this.#formatHint ? `unknown format "${this.#formatHint}"` : 'not FLV, WebM/Matroska or MP4');
+    const tracks = format === 'flv' ? undefined : sniffTracks(format, head);
+    if (format !== 'flv' && !tracks) {
+      if (head.length < MAX_HEADER_BYTES) return false;
+      throw new StagedoorError('PROTOCOL_ERROR', `the container header names no video track in its first ${MAX_HEADER_BYTES / 1024} KiB`);
+    }
     this.#format = format;
     this.#log.info({ event: 'ws_ingest_format', format }, 'websocket publisher container detected');
     if (format === 'flv') {
       this.#flv = new FlvReader(this.#deps.limits.maxTagBytes, (packet) => this.#onFlvPacket(packet));
-      return;
+      return true;
     }
-    const tracks = sniffTracks(format, first);
-    if (!tracks) throw new StagedoorError('PROTOCOL_ERROR', 'the first message must hold the container header with a video track');
     const transcoder = this.#deps.transcoders?.get(this.#stream!.key);
     if (!transcoder) throw new StagedoorError('PROTOCOL_ERROR', 'HLS is disabled: only FLV can be published over WebSocket');
     this.#transcoder = transcoder;
     transcoder
       .startRaw({
         format,
-        tracks,
+        tracks: tracks!,
         maxBufferedBytes: this.#deps.limits.maxBufferedBytes,
         onFailure: (why) => {
           this.#log.error({ event: 'transcoder_failed', reason: why }, 'ffmpeg failed on the websocket stream');
@@ -128,6 +146,7 @@ export class WsPublisher {
         this.#log.error({ err: error }, 'cannot start ffmpeg for the websocket stream');
         this.session.close('error');
       });
+    return true;
   }
 
   #onFlvPacket(av: AVPacket): void {
