@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Benchmark: a flood of unauthenticated RTMP connections (issue #15). 200 clients from one address
-// complete the handshake, then each declares 8 MiB messages on 64 chunk streams and goes idle — what
-// made node-media-server allocate 512 MiB per connection. Measured, in one run, for Stagedoor and for
-// nginx-rtmp as the peer: the server's CPU and RSS over 10 s of flood, and how long a real ffmpeg
-// publisher from another address takes to be admitted during it (ffmpeg start → admission decision).
+// Benchmark: floods of unauthenticated RTMP connections (issue #15). 200 clients from one address
+// complete the handshake, then either stay idle, or declare 8 MiB messages on 64 chunk streams and go
+// idle (what made node-media-server allocate 512 MiB per connection). Measured, in one run, for
+// Stagedoor and for nginx-rtmp as the peer: the server's CPU and RSS over 10 s of each flood, and how
+// long a real ffmpeg publisher from another address takes to be admitted during it (ffmpeg start →
+// admission decision: Stagedoor's session start, nginx-rtmp's on_publish call).
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,8 @@ const mint = signer(secret, 'bench');
 // The attacker runs in its own process, so that its CPU is not counted as the server's.
 const FLOOD_SCRIPT = `
 import { connect } from 'node:net';
-const [port, count] = process.argv.slice(1).map(Number);
+const [port, count] = process.argv.slice(1, 3).map(Number);
+const declaring = process.argv[3] === 'declare';
 const declare = (cid) => Buffer.from([cid, 0, 0, 0, 0x80, 0, 0, 20, 0, 0, 0, 0]);
 const attack = Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 128]),
   ...Array.from({ length: 64 }, (_, i) => Buffer.concat([declare(3 + (i % 60)), Buffer.alloc(128)]))]);
@@ -32,15 +34,15 @@ for (let i = 0; i < count; i++) {
   const socket = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
   let got = 0;
   socket.on('connect', () => { open++; socket.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536)])); });
-  socket.on('data', (d) => { got += d.length; if (got >= 3073 && got - d.length < 3073) { socket.write(Buffer.alloc(1536)); socket.write(attack); } });
+  socket.on('data', (d) => { got += d.length; if (got >= 3073 && got - d.length < 3073) { socket.write(Buffer.alloc(1536)); if (declaring) socket.write(attack); } });
   socket.on('error', () => {});
   socket.on('close', () => open--);
 }
 setInterval(() => process.stdout.write(open + '\\n'), 1000);
 `;
 
-function startFlood(port) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOD_SCRIPT, String(port), String(FLOOD)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startFlood(port, kind) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOD_SCRIPT, String(port), String(FLOOD), kind], { stdio: ['ignore', 'pipe', 'inherit'] });
   let open = 0;
   child.stdout.on('data', (d) => (open = Number(String(d).trim().split('\n').pop())));
   return { stop: () => child.kill('SIGKILL'), open: () => open };
@@ -54,14 +56,15 @@ function procSample(pid) {
   return { cpuSec: ticks / 100, rssMiB: rssKb / 1024 };
 }
 
-async function underFlood(pid, port, admit) {
+async function underFlood(pid, port, admit, kind) {
   const before = procSample(pid);
-  const flood = startFlood(port);
+  const flood = startFlood(port, kind);
   await sleep(10_000);
   const during = procSample(pid);
   const admissions = [];
-  for (let i = 0; i < RUNS; i++) admissions.push(await admit(i));
+  for (let i = 0; i < RUNS; i++) admissions.push(await admit(`${kind}${i}`));
   flood.stop();
+  await sleep(1000);
   return {
     floodConnectionsOpenAfter10s: flood.open(),
     cpuPercentDuringFlood: Math.round(((during.cpuSec - before.cpuSec) / 10) * 100),
@@ -76,8 +79,8 @@ async function stagedoorRun(file) {
   stagedoor.registry.onChange((event, session) => {
     if (event === 'start') admitted.get(session.stream.name)?.(performance.now());
   });
-  const admit = async (i) => {
-    const name = `flood${i}`;
+  const admit = async (tag) => {
+    const name = `flood${tag}`;
     const at = new Promise((resolve) => admitted.set(name, resolve));
     const publisher = publishCopy(file, `rtmp://127.0.0.1:${ports.rtmp.port}/live/${name}?token=${await mint({ sub: `live/${name}`, scope: 'publish', exp: Math.floor(Date.now() / 1000) + 120 })}`);
     const ms = (await at) - publisher.startedAt;
@@ -87,8 +90,8 @@ async function stagedoorRun(file) {
   };
   try {
     const quiet = [];
-    for (let i = 0; i < RUNS; i++) quiet.push(await admit(100 + i));
-    return { quiet: stats(quiet), ...(await underFlood(process.pid, ports.rtmp.port, admit)) };
+    for (let i = 0; i < RUNS; i++) quiet.push(await admit(`quiet${i}`));
+    return { quiet: stats(quiet), idle: await underFlood(process.pid, ports.rtmp.port, admit, 'idle'), declare: await underFlood(process.pid, ports.rtmp.port, admit, 'declare') };
   } finally {
     await stagedoor.stop();
   }
@@ -113,8 +116,8 @@ async function nginxRun(file) {
 events { worker_connections 1024; }
 rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish http://127.0.0.1:${hook.address().port}/auth; } } }`, port);
   const pid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8'));
-  const admit = async (i) => {
-    const name = `flood${i}`;
+  const admit = async (tag) => {
+    const name = `flood${tag}`;
     const at = new Promise((resolve) => waiting.set(name, resolve));
     const publisher = publishCopy(file, `rtmp://127.0.0.1:${port}/live/${name}`);
     const ms = (await at) - publisher.startedAt;
@@ -124,8 +127,8 @@ rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish
   };
   try {
     const quiet = [];
-    for (let i = 0; i < RUNS; i++) quiet.push(await admit(100 + i));
-    return { quiet: stats(quiet), ...(await underFlood(pid, port, admit)) };
+    for (let i = 0; i < RUNS; i++) quiet.push(await admit(`quiet${i}`));
+    return { quiet: stats(quiet), idle: await underFlood(pid, port, admit, 'idle'), declare: await underFlood(pid, port, admit, 'declare') };
   } finally {
     await stop();
     hook.close();
@@ -142,8 +145,11 @@ async function main() {
       console.log(`  ${name}: skipped (${r.skipped})`);
       continue;
     }
-    console.log(`  ${name}: admission quiet ${fmt(r.quiet)}; during the flood ${fmt(r.admission)}`);
-    console.log(`  ${name}: flood connections still open after 10 s: ${r.floodConnectionsOpenAfter10s}; server CPU ${r.cpuPercentDuringFlood} %; RSS ${r.rssMiB.before} → ${r.rssMiB.during} MiB`);
+    console.log(`  ${name}: admission, quiet: ${fmt(r.quiet)}`);
+    for (const kind of ['idle', 'declare']) {
+      const f = r[kind];
+      console.log(`  ${name}, ${kind} flood: admission ${fmt(f.admission)}; flood connections open after 10 s: ${f.floodConnectionsOpenAfter10s}; server CPU ${f.cpuPercentDuringFlood} %; RSS ${f.rssMiB.before} → ${f.rssMiB.during} MiB`);
+    }
   }
   const out = join(here, 'results');
   mkdirSync(out, { recursive: true });
