@@ -73,25 +73,39 @@ async function underFlood(pid, port, admit, kind) {
   };
 }
 
-async function stagedoorRun(file) {
-  const { stagedoor, ports } = await startStagedoor(work, secret, { hls: { enabled: false } });
-  const admitted = new Map();
-  stagedoor.registry.onChange((event, session) => {
-    if (event === 'start') admitted.get(session.stream.name)?.(performance.now());
-  });
+/**
+ * An admission probe: publishes `file` to `urlFor(name)` and resolves with the ms from ffmpeg's start
+ * to the moment the server calls `admitted(name)` (its admission decision).
+ */
+function admissionProbe(file, urlFor) {
+  const waiting = new Map();
   const admit = async (tag) => {
     const name = `flood${tag}`;
-    const at = new Promise((resolve) => admitted.set(name, resolve));
-    const publisher = publishCopy(file, `rtmp://127.0.0.1:${ports.rtmp.port}/live/${name}?token=${await mint({ sub: `live/${name}`, scope: 'publish', exp: Math.floor(Date.now() / 1000) + 120 })}`);
+    const at = new Promise((resolve) => waiting.set(name, resolve));
+    const publisher = publishCopy(file, await urlFor(name));
     const ms = (await at) - publisher.startedAt;
     publisher.stop();
     await publisher.exited;
     return ms;
   };
+  return { admit, admitted: (name) => waiting.get(name)?.(performance.now()) };
+}
+
+/** Admission when quiet, then under each flood, for the server process `pid` listening on `port`. */
+async function measure(pid, port, admit) {
+  const quiet = [];
+  for (let i = 0; i < RUNS; i++) quiet.push(await admit(`quiet${i}`));
+  return { quiet: stats(quiet), idle: await underFlood(pid, port, admit, 'idle'), declare: await underFlood(pid, port, admit, 'declare') };
+}
+
+async function stagedoorRun(file) {
+  const { stagedoor, ports } = await startStagedoor(work, secret, { hls: { enabled: false } });
+  const probe = admissionProbe(file, async (name) => `rtmp://127.0.0.1:${ports.rtmp.port}/live/${name}?token=${await mint({ sub: `live/${name}`, scope: 'publish', exp: Math.floor(Date.now() / 1000) + 120 })}`);
+  stagedoor.registry.onChange((event, session) => {
+    if (event === 'start') probe.admitted(session.stream.name);
+  });
   try {
-    const quiet = [];
-    for (let i = 0; i < RUNS; i++) quiet.push(await admit(`quiet${i}`));
-    return { quiet: stats(quiet), idle: await underFlood(process.pid, ports.rtmp.port, admit, 'idle'), declare: await underFlood(process.pid, ports.rtmp.port, admit, 'declare') };
+    return await measure(process.pid, ports.rtmp.port, probe.admit);
   } finally {
     await stagedoor.stop();
   }
@@ -100,35 +114,23 @@ async function stagedoorRun(file) {
 async function nginxRun(file) {
   const missing = nginxMissing({ rtmp: true });
   if (missing) return { skipped: missing };
-  const waiting = new Map();
+  const port = await freePort();
+  const probe = admissionProbe(file, async (name) => `rtmp://127.0.0.1:${port}/live/${name}`);
   const hook = createHttpServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      waiting.get(new URLSearchParams(body).get('name'))?.(performance.now());
+      probe.admitted(new URLSearchParams(body).get('name'));
       res.writeHead(200).end();
     });
   });
   await new Promise((r) => hook.listen(0, '127.0.0.1', r));
-  const port = await freePort();
   const dir = join(work, 'nginx');
   const stop = await startNginx(dir, `master_process off;
 events { worker_connections 1024; }
 rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish http://127.0.0.1:${hook.address().port}/auth; } } }`, port);
-  const pid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8'));
-  const admit = async (tag) => {
-    const name = `flood${tag}`;
-    const at = new Promise((resolve) => waiting.set(name, resolve));
-    const publisher = publishCopy(file, `rtmp://127.0.0.1:${port}/live/${name}`);
-    const ms = (await at) - publisher.startedAt;
-    publisher.stop();
-    await publisher.exited;
-    return ms;
-  };
   try {
-    const quiet = [];
-    for (let i = 0; i < RUNS; i++) quiet.push(await admit(`quiet${i}`));
-    return { quiet: stats(quiet), idle: await underFlood(pid, port, admit, 'idle'), declare: await underFlood(pid, port, admit, 'declare') };
+    return await measure(Number(readFileSync(join(dir, 'nginx.pid'), 'utf8')), port, probe.admit);
   } finally {
     await stop();
     hook.close();

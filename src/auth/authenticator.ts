@@ -1,5 +1,5 @@
 import { StagedoorError } from '../errors.js';
-import type { Action, StreamSettings } from '../config/schema.js';
+import type { Action } from '../config/schema.js';
 import type { RevocationList } from '../sessions/revocations.js';
 import type { Grant } from './grant.js';
 import type { KeyStore } from './key-store.js';
@@ -7,7 +7,7 @@ import type { IssuerStore } from './oidc/issuer-store.js';
 import { authorize } from './policy.js';
 import type { StreamPath } from './stream-path.js';
 import type { TokenCache } from './token-cache.js';
-import type { StreamSecurity } from './stream-security.js';
+import { UNRULED, type StreamSecurity } from './stream-security.js';
 import type { UsedTokens } from './used-tokens.js';
 import type { IngestKeys } from './ingest-keys.js';
 import type { GeoIp } from './geoip.js';
@@ -56,8 +56,6 @@ export interface TokenAuthenticatorOptions {
   maxTokenLifetimeSec?: number;
   now?: () => number;
 }
-
-const UNRULED: StreamSettings = { publish: 'secured', play: 'secured', keys: [] };
 
 /**
  * Decides every publish, play and admin call: signature and claims (cached until exp, and only

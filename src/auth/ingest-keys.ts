@@ -9,6 +9,11 @@ import { formatStreamPath, type StreamPath } from './stream-path.js';
 const KEY_PATTERN = /^sk_[A-Za-z0-9_-]{32}$/;
 const MAX_KEYS = 10_000;
 
+/** A token is probably cut when it is refused as malformed at about the length RTMP clients cut URLs at. */
+export function cutTokenHint(stream: StreamPath, tokenLength: number): string {
+  return `the token is malformed; at ${tokenLength} characters it was probably cut by the client's RTMP URL limit (about 1,024 characters in FFmpeg and OBS): exchange it for a short ingest key with POST /ingest-keys/${stream.app}/${stream.name} and publish with ${stream.name}?key=sk_…`;
+}
+
 /** One stored key: the token sealed with the key itself, so the state file alone opens nothing. */
 interface StoredKey {
   /** SHA-256 of the key (hex): how a presented key is found. */

@@ -21,7 +21,8 @@ export interface StreamRule extends StreamSettings {
 }
 
 const PATTERN = /^[A-Za-z0-9_*-]{1,128}(\/[A-Za-z0-9_*-]{1,128})?$/;
-const DEFAULT: StreamSettings = { publish: 'secured', play: 'secured', keys: [] };
+/** What governs a stream no rule matches: secured both ways, no keys of its own. */
+export const UNRULED: StreamSettings = { publish: 'secured', play: 'secured', keys: [] };
 /** Key material the admin API accepts: inline values only, never paths on the server. */
 const FILE_FIELDS = ['secretFile', 'publicKeyFile', 'createIfMissing'] as const;
 
@@ -89,7 +90,7 @@ export class StreamSecurity {
 
   /** The settings that govern a stream. */
   settingsFor(stream: StreamPath): StreamSettings {
-    return this.ruleFor(stream) ?? DEFAULT;
+    return this.ruleFor(stream) ?? UNRULED;
   }
 
   /** The rule that governs a stream: the most specific match (ties: run-time first, then in order). */
@@ -138,8 +139,8 @@ export class StreamSecurity {
     const current = this.#runtime.find((r) => r.match === match);
     const base = current ?? this.#governing(match);
     const merged = {
-      publish: base?.publish ?? DEFAULT.publish,
-      play: base?.play ?? DEFAULT.play,
+      publish: base?.publish ?? UNRULED.publish,
+      play: base?.play ?? UNRULED.play,
       ...(base?.requireExp !== undefined ? { requireExp: base.requireExp } : {}),
       ...(base?.maxTokenLifetimeSec !== undefined ? { maxTokenLifetimeSec: base.maxTokenLifetimeSec } : {}),
       keys: current && current.error === undefined ? current.keys : [],

@@ -17,11 +17,6 @@ export interface IngestKeyRouteDeps {
   rtmpServer: (app: string) => string;
 }
 
-/** A token is probably cut when it is refused as malformed at about the length RTMP clients cut URLs at. */
-export function cutTokenHint(stream: StreamPath, tokenLength: number): string {
-  return `the token is malformed; at ${tokenLength} characters it was probably cut by the client's RTMP URL limit (about 1,024 characters in FFmpeg and OBS): exchange it for a short ingest key with POST /ingest-keys/${stream.app}/${stream.name} and publish with ${stream.name}?key=sk_…`;
-}
-
 /**
  * `POST /ingest-keys/:app/:stream` with `Authorization: Bearer <publish token>`: exchanges a token
  * (often an identity provider's access token, too long for an RTMP URL) for a short ingest key that

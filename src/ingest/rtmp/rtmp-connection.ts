@@ -13,7 +13,7 @@ import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
 import { ingestKeyFromQuery, tokenFromQuery } from '../../auth/extract-token.js';
 import { normalizeAddress } from '../../net/address.js';
 import type { Audit } from '../../observability/audit.js';
-import { cutTokenHint } from '../ingest-key-route.js';
+import { cutTokenHint } from '../../auth/ingest-keys.js';
 
 export interface RtmpConnectionDeps {
   authenticator: Authenticator;
@@ -59,7 +59,6 @@ export class RtmpConnection implements MediaSink {
   #stream: LiveStream | undefined;
   #admissionTimer: NodeJS.Timeout | undefined;
   #droppedPackets = 0;
-
   readonly #onAdmissionDone: () => void;
 
   /** `onAdmissionDone` is called once, when the client is admitted or gone, whichever comes first. */
