@@ -70,6 +70,16 @@ describe('the stagedoor process', () => {
       await new Promise((r) => viewer.on('exit', r));
       const hlsFromTool = printed.match(/^HLS: (\S+)$/m)![1]!.replace(/^http:\/\/localhost:\d+/, new URL(hlsUrl).origin.replace('localhost', '127.0.0.1'));
       await eventually(async () => ((await fetch(hlsFromTool)).status === 200 ? true : undefined), 20_000);
+      // --ingest-key: the tool exchanges its token at the running server for a short OBS stream key.
+      const exchanged = spawn(process.execPath, [resolve('dist/cli.js'), 'token', '--config', resolve('config/default.json'), '--sub', 'live/short', '--scope', 'publish', '--ttl', '5m', '--ingest-key', '--server', new URL(hlsUrl).origin.replace('localhost', '127.0.0.1')], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let streamKey = '';
+      exchanged.stdout!.on('data', (d: Buffer) => (streamKey += d.toString()));
+      await new Promise((r) => exchanged.on('exit', r));
+      expect(streamKey.trim()).toMatch(/^short\?key=sk_[A-Za-z0-9_-]{32}$/);
+      const keyPublisher = publish(`${server.replace('localhost', '127.0.0.1')}/${streamKey.trim()}`, 30);
+      await until(() => (main.stdout().split('\n').some((l) => l.includes('"event":"session_start"') && l.includes('"subject":"live/short"')) ? true : undefined));
+      expect(main.stdout()).not.toContain(streamKey.trim().split('=')[1]);
+      keyPublisher.stop();
       toolPublisher.stop();
       await sleep(100);
       main.child.kill('SIGTERM');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';
 import { eventually } from '../helpers/http.js';
+import { openPublisher } from '../helpers/ws-client.js';
 import { nowSec, sign } from '../helpers/tokens.js';
 
 let server: TestServer;
@@ -144,5 +145,15 @@ describe('a pass answers as its token would now', () => {
     stage('vod/ep1');
     const fresh = await sign({ sub: 'vod/ep1', scope: 'play', exp: nowSec() + 300 }, { kid: 'ep1-new' }, new TextEncoder().encode(newSecret));
     expect(await onPass('vod/ep1', await openPlaylist('vod/ep1', fresh))).toEqual(all('ok'));
+  });
+
+  it('removing a stream key closes its WebSocket publisher with 4401 KEY_UNKNOWN', async () => {
+    const secret = 'ws-per-stream-secret-0123456789abcdef';
+    expect((await admin('PUT', '/api/v1/streams/vod/ws1/security', { keys: [{ kid: 'ws1', alg: 'HS256', secret }] })).status).toBe(200);
+    const publishToken = await sign({ sub: 'vod/ws1', scope: 'publish', exp: nowSec() + 300 }, { kid: 'ws1' }, new TextEncoder().encode(secret));
+    const { ws, closed } = await openPublisher(`ws://127.0.0.1:${server.httpPort}/ws/vod/ws1?token=${publishToken}`);
+    expect(ws).toBeDefined();
+    expect((await admin('PUT', '/api/v1/streams/vod/ws1/security', { keys: [] })).status).toBe(200);
+    expect(await closed).toMatchObject({ closeCode: 4401, closeReason: 'KEY_UNKNOWN' });
   });
 });
