@@ -16,7 +16,7 @@ import { StreamSecurity } from './auth/stream-security.js';
 import { IssuerStore } from './auth/oidc/issuer-store.js';
 import { GeoIp } from './auth/geoip.js';
 import { UsedTokens } from './auth/used-tokens.js';
-import { RevocationList, type Revocation } from './sessions/revocations.js';
+import { RevocationList, type Revocation } from './auth/revocations.js';
 import { Enforcer } from './sessions/enforcer.js';
 import { JsonStateFile } from './state/json-state-file.js';
 import { addressList } from './net/client-address.js';

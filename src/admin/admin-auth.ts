@@ -11,6 +11,18 @@ export interface AdminActor {
   name: string;
 }
 
+/** How an actor is named in the audit log: `api-key:ops`, `token:alice`; `unknown` for none. */
+export function actorLabel(actor: AdminActor | undefined): string {
+  return actor ? `${actor.kind}:${actor.name}` : 'unknown';
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller of an admin request (set by the admin server's onRequest hook). */
+    adminActor: AdminActor | undefined;
+  }
+}
+
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** Where an admin call comes from: its token is held to the same access rules as any other. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
@@ -10,14 +10,14 @@ import { installErrorHandlers } from '../http/error-handler.js';
 import { normalizeAddress } from '../net/address.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
-import type { RevocationList } from '../sessions/revocations.js';
+import type { RevocationList } from '../auth/revocations.js';
 import type { StreamHub } from '../media/stream-hub.js';
 import type { TranscodeManager } from '../transcode/transcode-manager.js';
 import type { StreamSecurity } from '../auth/stream-security.js';
 import type { IssuerStore } from '../auth/oidc/issuer-store.js';
 import type { Audit } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AdminActor, AdminAuth } from './admin-auth.js';
+import { actorLabel, type AdminAuth } from './admin-auth.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { streamRoutes } from './routes/streams.js';
 import { revocationRoutes } from './routes/revocations.js';
@@ -41,13 +41,6 @@ export interface AdminDeps {
 
 const PUBLIC_PATHS = new Set(['/', '/healthz', '/readyz', '/metrics', '/api/v1/openapi.json']);
 const DASHBOARD = fileURLToPath(new URL('../../public/dashboard.html', import.meta.url));
-const actors = new WeakMap<FastifyRequest, AdminActor>();
-
-/** The authenticated caller of an admin request. */
-export function actorOf(request: FastifyRequest): string {
-  const actor = actors.get(request);
-  return actor ? `${actor.kind}:${actor.name}` : 'unknown';
-}
 
 /** The admin API (own port, loopback by default): sessions, streams, security, revocations, events, health, metrics. */
 export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
@@ -59,6 +52,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });
   installErrorHandlers(app);
+  app.decorateRequest('adminActor', undefined);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -71,7 +65,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     const path = request.url.split('?')[0]!;
     if (PUBLIC_PATHS.has(path)) return;
     try {
-      actors.set(request, await deps.auth.authenticate({ authorization: request.headers.authorization, address: normalizeAddress(request.socket.remoteAddress), origin: requestOrigin(request.headers) }));
+      request.adminActor = await deps.auth.authenticate({ authorization: request.headers.authorization, address: normalizeAddress(request.socket.remoteAddress), origin: requestOrigin(request.headers) });
     } catch (error) {
       const coded = toStagedoorError(error);
       deps.audit.refusal({ protocol: 'http', action: 'admin', stream: undefined, address: request.ip, error: coded, extra: { method: request.method, url: redactText(request.url) } });
@@ -79,8 +73,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     }
   });
   app.addHook('onResponse', async (request, reply) => {
-    if (!actors.has(request)) return; // public paths, and refused calls (audited as refusals)
-    log.info({ event: 'admin_call', actor: actorOf(request), method: request.method, url: redactText(request.url), status: reply.statusCode }, 'admin api call');
+    if (!request.adminActor) return; // public paths, and refused calls (audited as refusals)
+    log.info({ event: 'admin_call', actor: actorLabel(request.adminActor), method: request.method, url: redactText(request.url), status: reply.statusCode }, 'admin api call');
   });
 
   app.get('/healthz', { schema: { summary: 'The process is up' } }, async () => ({ status: 'ok' }));

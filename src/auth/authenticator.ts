@@ -1,6 +1,6 @@
 import { StagedoorError } from '../errors.js';
 import type { Action } from '../config/schema.js';
-import type { RevocationList } from '../sessions/revocations.js';
+import type { RevocationList } from './revocations.js';
 import type { Grant } from './grant.js';
 import type { KeyStore } from './key-store.js';
 import type { IssuerStore } from './oidc/issuer-store.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { StagedoorError } from '../../errors.js';
-import type { RevocationList } from '../../sessions/revocations.js';
+import type { RevocationList } from '../../auth/revocations.js';
 import { bearer, errorSchema, revocationSchema } from '../schemas.js';
 
 /** The denylist: list, add (cuts matching live sessions at once), remove. */

@@ -3,7 +3,7 @@ import { StagedoorError } from '../../errors.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { Audit } from '../../observability/audit.js';
 import { bearer, errorSchema, sessionSchema } from '../schemas.js';
-import { actorOf } from '../admin-server.js';
+import { actorLabel } from '../admin-auth.js';
 
 /** List, inspect and kick sessions. */
 export function sessionRoutes(app: FastifyInstance, deps: { registry: SessionRegistry; audit: Audit }): void {
@@ -46,7 +46,7 @@ export function sessionRoutes(app: FastifyInstance, deps: { registry: SessionReg
     const session = deps.registry.get(request.params.id);
     if (!session) throw new StagedoorError('NOT_FOUND', 'no live session with this id');
     const snapshot = session.snapshot();
-    deps.audit.kick(session.id, actorOf(request), snapshot);
+    deps.audit.kick(session.id, actorLabel(request.adminActor), snapshot);
     session.close('kicked');
     return { kicked: snapshot };
   });

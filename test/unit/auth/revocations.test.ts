@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RevocationList, type Revocation } from '../../../src/sessions/revocations.js';
+import { RevocationList, type Revocation } from '../../../src/auth/revocations.js';
 import { JsonStateFile } from '../../../src/state/json-state-file.js';
 import { UsedTokens } from '../../../src/auth/used-tokens.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { StagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Grant } from '../auth/grant.js';
+import type { Grant } from './grant.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
 
