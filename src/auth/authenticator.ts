@@ -5,7 +5,8 @@ import type { Grant } from './grant.js';
 import type { KeyStore } from './key-store.js';
 import type { IssuerStore } from './oidc/issuer-store.js';
 import { authorize } from './policy.js';
-import type { StreamPath } from './stream-path.js';
+import type { StreamPath } from '../core/stream-path.js';
+import type { Protocol } from '../core/protocol.js';
 import type { TokenCache } from './token-cache.js';
 import { UNRULED, type StreamSecurity } from './stream-security.js';
 import type { UsedTokens } from './used-tokens.js';
@@ -13,8 +14,6 @@ import type { IngestKeys } from './ingest-keys.js';
 import type { GeoIp } from './geoip.js';
 import { checkAccessRules } from './access-rules.js';
 import { verifyToken } from './verify-token.js';
-
-export type Protocol = 'rtmp' | 'ws' | 'hls' | 'http';
 
 /** What a protocol server knows about a request; it never decides access itself. */
 export interface AccessRequest {

@@ -3,7 +3,7 @@ import { StagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
-import { formatStreamPath, type StreamPath } from './stream-path.js';
+import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 
 /** How an ingest key looks: short enough for any RTMP client's URL limit, long enough to guess never. */
 const KEY_PATTERN = /^sk_[A-Za-z0-9_-]{32}$/;

@@ -1,7 +1,7 @@
 import { StagedoorError } from '../errors.js';
 import { ACTIONS, type Action } from '../config/schema.js';
 import type { Grant } from './grant.js';
-import { streamMatches, type StreamPath } from './stream-path.js';
+import { streamMatches, type StreamPath } from '../core/stream-path.js';
 
 /** A scope entry narrowed to what Stagedoor understands: `play`, `publish:live/cam1`, `play:live/*`. */
 export interface StreamScope {

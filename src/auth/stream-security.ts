@@ -5,7 +5,7 @@ import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
 import { importTrustedKey, type TrustedKey } from './import-key.js';
 import type { KeyStore } from './key-store.js';
-import { streamMatches, type StreamPath } from './stream-path.js';
+import { streamMatches, type StreamPath } from '../core/stream-path.js';
 
 export type Security = 'secured' | 'open';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StagedoorError, toStagedoorError } from '../errors.js';
-import { checkStreamPath } from '../auth/stream-path.js';
+import { checkStreamPath } from '../core/stream-path.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../net/client-address.js';
 import { requestOrigin } from '../auth/access-rules.js';

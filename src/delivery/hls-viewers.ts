@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { StagedoorError } from '../errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Grant } from '../auth/grant.js';
-import { formatStreamPath, type StreamPath } from '../auth/stream-path.js';
+import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
-import type { EndReason, Session } from '../sessions/session.js';
+import type { Session } from '../sessions/session.js';
+import { refusalAfter } from '../core/end-reasons.js';
 import { ViewerPassSigner } from './viewer-pass.js';
 
 /** One HLS viewer: a token (or open access) at an address watching a stream, across requests. */
@@ -37,15 +38,6 @@ export interface HlsViewersOptions {
   now?: () => number;
 }
 
-/** Sessions whose end must stop the viewer's later requests (others, like idle, just reopen). */
-const REFUSE_AFTER: Partial<Record<EndReason, () => StagedoorError>> = {
-  expired: () => new StagedoorError('TOKEN_EXPIRED'),
-  revoked: () => new StagedoorError('TOKEN_REVOKED'),
-  'key-retired': () => new StagedoorError('KEY_UNKNOWN', 'the key that verified this token is no longer trusted'),
-  'security-changed': () => new StagedoorError('SESSION_ENDED', "the stream's security changed; open the playlist again with a token"),
-  kicked: () => new StagedoorError('SESSION_ENDED', 'this viewer was disconnected by an operator'),
-  shutdown: () => new StagedoorError('SESSION_ENDED'),
-};
 
 /**
  * HLS has no connection to cut, so a viewer is a session kept alive by its requests: identified
@@ -172,9 +164,10 @@ export class HlsViewers {
       stream: viewer.stream,
       grant: viewer.grant,
       address: viewer.address,
+      // An end that forbids playing (expired, revoked, kicked …) refuses the viewer's later requests;
+      // others, like idle, let its pass open a new session.
       terminate: (reason) => {
-        const refusal = REFUSE_AFTER[reason];
-        if (refusal) viewer.refusedWith = refusal();
+        viewer.refusedWith = refusalAfter(reason);
       },
     });
   }

@@ -1,7 +1,7 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { StagedoorError } from '../errors.js';
-import { isValidName } from '../auth/stream-path.js';
+import { isValidName } from '../core/stream-path.js';
 
 /** Files a viewer may ask for: playlists, segments and keys, by plain name only. */
 const FILE = /^[A-Za-z0-9_-]{1,64}\.(m3u8|ts|m4s|mp4|key)$/;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { StagedoorError, toStagedoorError } from '../errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { IngestKeys } from '../auth/ingest-keys.js';
-import { checkStreamPath, type StreamPath } from '../auth/stream-path.js';
+import { checkStreamPath, type StreamPath } from '../core/stream-path.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import { clientAddress } from '../net/client-address.js';
 import type { Audit } from '../observability/audit.js';

@@ -1,5 +1,6 @@
-import { formatStreamPath, type StreamPath } from '../auth/stream-path.js';
-import type { EndReason, Session } from '../sessions/session.js';
+import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
+import type { Session } from '../sessions/session.js';
+import type { EndReason } from '../core/end-reasons.js';
 import { MediaPacket, PacketFlag } from './media-packet.js';
 
 /** Anything that receives a stream's packets: an RTMP player, later FFmpeg's stdin. */

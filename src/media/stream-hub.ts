@@ -1,5 +1,5 @@
 import { StagedoorError } from '../errors.js';
-import { formatStreamPath, type StreamPath } from '../auth/stream-path.js';
+import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 import type { Session } from '../sessions/session.js';
 import { LiveStream, type MediaSink } from './live-stream.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import type { StagedoorError } from '../errors.js';
-import type { Protocol } from '../auth/authenticator.js';
-import { formatStreamPath, type StreamPath } from '../auth/stream-path.js';
+import type { Protocol } from '../core/protocol.js';
+import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { SessionSnapshot } from '../sessions/session.js';
 import type { Metrics } from './metrics.js';

@@ -2,10 +2,11 @@ import type { Action } from '../config/schema.js';
 import type { ErrorCode } from '../errors.js';
 import { toStagedoorError } from '../errors.js';
 import type { Grant } from '../auth/grant.js';
-import type { StreamPath } from '../auth/stream-path.js';
+import type { StreamPath } from '../core/stream-path.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionRegistry } from './session-registry.js';
-import type { EndReason, Session } from './session.js';
+import type { Session } from './session.js';
+import type { EndReason } from '../core/end-reasons.js';
 
 /** What the enforcer needs from the authenticator: would this grant be allowed now? (throws if not) */
 export interface GrantRules {

@@ -1,6 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import { armExpiryTimer, type ExpiryTimer } from './expiry-timer.js';
-import { Session, type EndReason, type SessionInit } from './session.js';
+import { Session, type SessionInit } from './session.js';
+import type { EndReason } from '../core/end-reasons.js';
 
 export type SessionListener = (event: 'start' | 'refresh' | 'end', session: Session, reason?: EndReason) => void;
 

@@ -1,28 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { Grant } from '../auth/grant.js';
-import type { Protocol } from '../auth/authenticator.js';
-import { formatStreamPath, type StreamPath } from '../auth/stream-path.js';
+import type { Protocol } from '../core/protocol.js';
+import type { EndReason } from '../core/end-reasons.js';
+import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 
 export type SessionKind = 'publisher' | 'viewer';
 
-/** Why a session ended; the audit log and the admin API use these words. */
-export type EndReason =
-  | 'expired'
-  | 'kicked'
-  | 'revoked'
-  | 'publisher-gone'
-  | 'client-closed'
-  | 'taken-over'
-  | 'slow-consumer'
-  | 'protocol-error'
-  | 'error'
-  | 'idle'
-  | 'too-fast'
-  | 'refresh-refused'
-  | 'security-changed'
-  | 'key-retired'
-  | 'shutdown';
 
 export interface SessionInit {
   kind: SessionKind;

@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.js';
 import type { Config } from '../config/schema.js';
 import type { LiveStream, MediaSink } from '../media/live-stream.js';
 import { PacketFlag, type MediaPacket } from '../media/media-packet.js';
-import type { EndReason } from '../sessions/session.js';
+import type { EndReason } from '../core/end-reasons.js';
 import { decodeAmf0Data, Flv } from '../ingest/rtmp/nms.js';
 import { buildFfmpegArgs, renditionPlaylist, type InputTracks } from './ffmpeg-args.js';
 import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';

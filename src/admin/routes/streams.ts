@@ -4,7 +4,7 @@ import type { StreamHub } from '../../media/stream-hub.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { StreamSecurity } from '../../auth/stream-security.js';
-import { formatStreamPath } from '../../auth/stream-path.js';
+import { formatStreamPath } from '../../core/stream-path.js';
 import { StagedoorError } from '../../errors.js';
 import { bearer, errorSchema, securitySchema, streamParams } from '../schemas.js';
 

@@ -7,7 +7,7 @@ import type { Logger } from '../../log/logger.js';
 import { redactText } from '../../log/redact.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Grant } from '../../auth/grant.js';
-import { checkStreamPath, formatStreamPath, type StreamPath } from '../../auth/stream-path.js';
+import { checkStreamPath, formatStreamPath, type StreamPath } from '../../core/stream-path.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';

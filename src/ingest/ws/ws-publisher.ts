@@ -3,9 +3,10 @@ import { StagedoorError, toStagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Grant } from '../../auth/grant.js';
-import type { StreamPath } from '../../auth/stream-path.js';
+import type { StreamPath } from '../../core/stream-path.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
-import type { EndReason, Session } from '../../sessions/session.js';
+import type { Session } from '../../sessions/session.js';
+import type { EndReason } from '../../core/end-reasons.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { LiveStream } from '../../media/live-stream.js';
 import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
@@ -14,7 +15,7 @@ import type { Transcoder } from '../../transcode/transcoder.js';
 import type { AVPacket } from '../rtmp/nms.js';
 import { SNIFF_BYTES, detectContainer, sniffTracks, type ContainerFormat } from './container-sniff.js';
 import { FlvReader } from './flv-reader.js';
-import { closeFrameFor } from './ws-close-codes.js';
+import { closeFrameFor } from '../../core/end-reasons.js';
 
 export interface WsPublisherDeps {
   authenticator: Authenticator;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authorize, parseStreamScopes, readScopes } from '../../../src/auth/policy.js';
-import { streamMatches } from '../../../src/auth/stream-path.js';
+import { streamMatches } from '../../../src/core/stream-path.js';
 import type { Grant } from '../../../src/auth/grant.js';
 import type { Action } from '../../../src/config/schema.js';
 import type { ErrorCode, StagedoorError } from '../../../src/errors.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { SessionRegistry } from '../../../src/sessions/session-registry.js';
 import type { Grant } from '../../../src/auth/grant.js';
-import type { EndReason } from '../../../src/sessions/session.js';
+import type { EndReason } from '../../../src/core/end-reasons.js';
 
 const log = pino({ level: 'silent' });
 

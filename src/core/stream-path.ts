@@ -24,12 +24,21 @@ export function formatStreamPath(stream: StreamPath): string {
   return `${stream.app}/${stream.name}`;
 }
 
+const compiled = new Map<string, RegExp>();
+/** Globs come from config, stream rules and token scopes: compiled once each (a bounded memo). */
+const MAX_COMPILED = 4096;
+
 function globToRegExp(glob: string): RegExp {
+  let regExp = compiled.get(glob);
+  if (regExp) return regExp;
   const body = glob
     .split('*')
     .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
     .join('[A-Za-z0-9_-]*');
-  return new RegExp(`^${body}$`);
+  regExp = new RegExp(`^${body}$`);
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(glob, regExp);
+  return regExp;
 }
 
 /**
@@ -37,8 +46,8 @@ function globToRegExp(glob: string): RegExp {
  * `live/cam1` only in app `live`; `*` matches within one part: `live/*`, `*`, `live/cam*`.
  */
 export function streamMatches(pattern: string, stream: StreamPath): boolean {
-  const parts = pattern.split('/');
-  if (parts.length === 1) return globToRegExp(parts[0]!).test(stream.name);
-  if (parts.length === 2) return globToRegExp(parts[0]!).test(stream.app) && globToRegExp(parts[1]!).test(stream.name);
-  return false;
+  const slash = pattern.indexOf('/');
+  if (slash < 0) return globToRegExp(pattern).test(stream.name);
+  if (pattern.indexOf('/', slash + 1) >= 0) return false;
+  return globToRegExp(pattern.slice(0, slash)).test(stream.app) && globToRegExp(pattern.slice(slash + 1)).test(stream.name);
 }
