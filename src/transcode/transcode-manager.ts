@@ -12,7 +12,6 @@ export interface TranscodeManagerDeps {
   hls: Config['hls'];
   mediaDir: string;
   log: Logger;
-  onRestart?: (stream: string) => void;
 }
 
 /** Owns one Transcoder per live stream: started when a publisher is admitted, ended with it. */
@@ -23,6 +22,7 @@ export class TranscodeManager {
   readonly #removals = new Map<string, Promise<void>>();
   readonly #deps: TranscodeManagerDeps;
   #unsubscribe: (() => void) | undefined;
+  readonly #restartListeners = new Set<(stream: string) => void>();
 
   constructor(deps: TranscodeManagerDeps) {
     this.#deps = deps;
@@ -34,6 +34,12 @@ export class TranscodeManager {
 
   list(): Transcoder[] {
     return [...this.#transcoders.values()];
+  }
+
+  /** Called each time a stream's FFmpeg is restarted after a crash (metrics count these). */
+  onRestart(listener: (stream: string) => void): () => void {
+    this.#restartListeners.add(listener);
+    return () => this.#restartListeners.delete(listener);
   }
 
   /** Removes stream directories a previous run left behind (only ones Stagedoor marked as its own). */
@@ -62,7 +68,9 @@ export class TranscodeManager {
       }
       clearTimeout(this.#cleanups.get(stream.key));
       this.#cleanups.delete(stream.key);
-      const transcoder = new Transcoder(stream, { ffmpegPath: this.#deps.ffmpegPath, hls: this.#deps.hls, mediaDir: this.#deps.mediaDir, log: this.#deps.log, onRestart: this.#deps.onRestart });
+      const transcoder = new Transcoder(stream, { ffmpegPath: this.#deps.ffmpegPath, hls: this.#deps.hls, mediaDir: this.#deps.mediaDir, log: this.#deps.log, onRestart: (key) => {
+        for (const listener of this.#restartListeners) listener(key);
+      } });
       this.#transcoders.set(stream.key, transcoder);
       // The old run must be gone, and its files too, before the new one prepares the directory:
       // otherwise a late removal deletes the directory the new FFmpeg writes into.

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { AdminAuth } from '../admin/admin-auth.js';
+import { buildAdminServer } from '../admin/admin-server.js';
+import { closeGracefully } from '../http/close-gracefully.js';
+import type { AuthArea } from './auth.js';
+import type { Component } from './lifecycle.js';
+import type { MediaArea } from './media.js';
+import type { ObservabilityArea } from './observability.js';
+import type { SessionsArea } from './sessions.js';
+
+export interface AdminArea {
+  /** Undefined when `admin.enabled` is false. */
+  admin: FastifyInstance | undefined;
+  components: Component[];
+}
+
+/** The admin API and dashboard on their own port; `ready` tells /readyz whether the public ports listen. */
+export async function buildAdmin(config: Config, log: Logger, ready: () => boolean, areas: { auth: AuthArea; sessions: SessionsArea; media: MediaArea; observability: ObservabilityArea }): Promise<AdminArea> {
+  if (!config.admin.enabled) return { admin: undefined, components: [] };
+  const { auth, sessions, media, observability } = areas;
+  const admin = await buildAdminServer({
+    log,
+    auth: new AdminAuth(config.admin.apiKeys, auth.authenticator),
+    audit: observability.audit,
+    metrics: observability.metrics,
+    registry: sessions.registry,
+    revocations: auth.revocations,
+    hub: media.hub,
+    transcoders: media.transcoders,
+    security: auth.security,
+    issuers: auth.issuers,
+    hls: config.hls,
+    ready,
+  });
+  const listener: Component = {
+    name: 'admin',
+    start: async () => void (await admin.listen({ host: config.admin.host, port: config.admin.port })),
+    stop: () => closeGracefully(admin),
+  };
+  return { admin, components: [listener] };
+}

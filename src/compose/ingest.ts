@@ -1,0 +1,77 @@
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { RtmpServer } from '../ingest/rtmp/rtmp-server.js';
+import { adoptNmsLogger } from '../ingest/rtmp/nms.js';
+import { WsIngest } from '../ingest/ws/ws-ingest.js';
+import type { AuthArea } from './auth.js';
+import type { Component } from './lifecycle.js';
+import type { MediaArea } from './media.js';
+import type { ObservabilityArea } from './observability.js';
+import type { RuntimeInputs } from './runtime.js';
+import type { SessionsArea } from './sessions.js';
+
+export interface IngestArea {
+  rtmp: RtmpServer;
+  /** Undefined when `ws.enabled` is false. */
+  ws: WsIngest | undefined;
+  /** Where RTMP (and RTMPS) listen, once started. */
+  addresses(): { rtmp: AddressInfo; rtmps: AddressInfo | undefined };
+  components: Component[];
+}
+
+/** The RTMP listener (and RTMPS beside it) and WebSocket ingest; both only ask the authenticator. */
+export function buildIngest(config: Config, log: Logger, runtime: RuntimeInputs, areas: { auth: AuthArea; sessions: SessionsArea; media: MediaArea; observability: ObservabilityArea }): IngestArea {
+  const { auth, sessions, media, observability } = areas;
+  adoptNmsLogger(log.child({ component: 'rtmp' }));
+  const rtmp = new RtmpServer({
+    audit: observability.audit,
+    authenticator: auth.authenticator,
+    registry: sessions.registry,
+    hub: media.hub,
+    log: log.child({ component: 'rtmp' }),
+    limits: {
+      maxMessageBytes: config.rtmp.maxMessageBytes,
+      maxViewerBufferBytes: config.rtmp.maxViewerBufferBytes,
+      admissionTimeoutMs: config.rtmp.admissionTimeoutSec * 1000,
+    },
+    maxPending: config.rtmp.maxPendingConnections,
+    maxPendingPerAddress: config.rtmp.maxPendingPerAddress,
+  });
+  const ws = config.ws.enabled
+    ? new WsIngest({
+        audit: observability.audit,
+        authenticator: auth.authenticator,
+        registry: sessions.registry,
+        hub: media.hub,
+        transcoders: media.transcoders,
+        log: log.child({ component: 'ws' }),
+        allowedOrigins: config.ws.allowedOrigins,
+        maxMessageBytes: config.ws.maxMessageBytes,
+        maxBufferedBytes: config.ws.maxBufferedBytes,
+        maxAheadSec: config.ws.maxAheadSec,
+        trustedProxies: runtime.trustedProxies,
+      })
+    : undefined;
+  let rtmpAddress: AddressInfo | undefined;
+  let rtmpsAddress: AddressInfo | undefined;
+  const listener: Component = {
+    name: 'rtmp',
+    async start() {
+      rtmpAddress = await rtmp.listen(config.rtmp.host, config.rtmp.port);
+      if (runtime.rtmpTls && config.rtmp.tls) rtmpsAddress = await rtmp.listenSecure(config.rtmp.tls.host, config.rtmp.tls.port, runtime.rtmpTls);
+    },
+    stop: () => rtmp.close(),
+  };
+  const components: Component[] = [listener];
+  if (ws) components.push({ name: 'websocket ingest', stop: () => ws.closeAll() });
+  return {
+    rtmp,
+    ws,
+    addresses: () => {
+      if (!rtmpAddress) throw new Error('the RTMP listener has not started');
+      return { rtmp: rtmpAddress, rtmps: rtmpsAddress };
+    },
+    components,
+  };
+}

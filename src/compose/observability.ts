@@ -1,0 +1,19 @@
+import type { Logger } from '../log/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { Audit } from '../observability/audit.js';
+import type { AuthArea } from './auth.js';
+import type { MediaArea } from './media.js';
+import type { SessionsArea } from './sessions.js';
+
+export interface ObservabilityArea {
+  metrics: Metrics;
+  audit: Audit;
+}
+
+/** Prometheus metrics and the audit trail; they read the other areas, never drive them. */
+export function buildObservability(log: Logger, auth: AuthArea, sessions: SessionsArea, media: MediaArea): ObservabilityArea {
+  const metrics = new Metrics({ registry: sessions.registry, issuers: auth.issuers, transcoders: media.transcoders });
+  media.transcoders?.onRestart(() => metrics.ffmpegRestarts.inc());
+  const audit = new Audit(log.child({ component: 'audit' }), sessions.registry, metrics);
+  return { metrics, audit };
+}

@@ -1,0 +1,54 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { buildHttpServer } from '../http/http-server.js';
+import { registerStaticPages } from '../http/static-pages.js';
+import { closeGracefully } from '../http/close-gracefully.js';
+import { HlsViewers } from '../delivery/hls-viewers.js';
+import { registerHlsRoutes } from '../delivery/hls-routes.js';
+import { registerIngestKeyRoute } from '../ingest/ingest-key-route.js';
+import type { AuthArea } from './auth.js';
+import type { IngestArea } from './ingest.js';
+import type { Component } from './lifecycle.js';
+import type { ObservabilityArea } from './observability.js';
+import type { RuntimeInputs } from './runtime.js';
+import type { SessionsArea } from './sessions.js';
+
+export interface PublicHttpArea {
+  http: FastifyInstance;
+  hlsViewers: HlsViewers;
+  components: Component[];
+}
+
+/** The public HTTP port: the built-in pages, HLS delivery, WebSocket ingest and the ingest-key exchange. */
+export function buildPublicHttp(config: Config, log: Logger, runtime: RuntimeInputs, areas: { auth: AuthArea; sessions: SessionsArea; observability: ObservabilityArea; ingest: IngestArea }): PublicHttpArea {
+  const { auth, sessions, observability, ingest } = areas;
+  const { audit, metrics } = observability;
+  const { trustedProxies } = runtime;
+  const hlsViewers = new HlsViewers({ authenticator: auth.authenticator, registry: sessions.registry }, { idleMs: config.hls.viewerIdleSec * 1000 });
+  const ws = ingest.ws;
+  const http = buildHttpServer({
+    log,
+    tls: runtime.httpTls,
+    headersTimeoutMs: config.http.headersTimeoutSec * 1000,
+    upgrades: ws ? [(request, socket, head) => ws.handleUpgrade(request, socket, head)] : [],
+    register: (app) => {
+      registerStaticPages(app, { playerEmbedOrigins: config.http.playerEmbedOrigins });
+      ws?.register(app);
+      registerIngestKeyRoute(app, { authenticator: auth.authenticator, ingestKeys: auth.ingestKeys, audit, trustedProxies, rtmpServer: (appName) => `rtmp://${config.banner.publicHost}:${config.rtmp.port}/${appName}` });
+      registerHlsRoutes(app, { audit, metrics, mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins, trustedProxies });
+    },
+  });
+  const listener: Component = {
+    name: 'http',
+    start: async () => void (await http.listen({ host: config.http.host, port: config.http.port })),
+    stop: () => closeGracefully(http),
+  };
+  const viewers: Component = { name: 'hls viewers', stop: () => hlsViewers.close() };
+  return { http, hlsViewers, components: [viewers, listener] };
+}
+
+export function addressOf(server: FastifyInstance): AddressInfo {
+  return server.server.address() as AddressInfo;
+}
