@@ -15,11 +15,6 @@ export interface Revocation {
   reason?: string | undefined;
 }
 
-/** Does this revocation name the grant's token (`jti`) or its subject (`sub`)? */
-export function revokes(revocation: Pick<Revocation, 'type' | 'value'>, grant: Pick<Grant, 'jti' | 'subject'>): boolean {
-  return revocation.type === 'jti' ? revocation.value === grant.jti : revocation.value === grant.subject;
-}
-
 const DEFAULT_TTL_MS = 24 * 3600_000;
 const MAX_TTL_MS = 366 * 24 * 3600_000;
 
@@ -30,6 +25,8 @@ const MAX_TTL_MS = 366 * 24 * 3600_000;
  */
 export class RevocationList {
   #entries: Revocation[] = [];
+  /** `jti:<value>` / `sub:<value>` → its revocations with their end in ms: a lookup per request, not a scan. */
+  #index = new Map<string, Array<{ revocation: Revocation; untilMs: number }>>();
   readonly #state: JsonStateFile<Revocation[]>;
   readonly #listeners = new Set<(revocation: Revocation) => void>();
   readonly #now: () => number;
@@ -44,10 +41,10 @@ export class RevocationList {
 
   static async create(state: JsonStateFile<Revocation[]>, log: Logger, now: () => number = Date.now): Promise<RevocationList> {
     const list = new RevocationList(state, log, now);
-    list.#entries = await state.load([], (value) => {
+    list.#setEntries(await state.load([], (value) => {
       if (!Array.isArray(value)) throw new TypeError('expected an array of revocations');
       return value.filter((v): v is Revocation => typeof v?.id === 'string' && (v.type === 'jti' || v.type === 'sub') && typeof v.value === 'string' && typeof v.until === 'string');
-    });
+    }));
     await list.prune();
     return list;
   }
@@ -55,7 +52,20 @@ export class RevocationList {
   /** The revocation that refuses this grant, if any. */
   match(grant: Pick<Grant, 'jti' | 'subject'>): Revocation | undefined {
     const now = this.#now();
-    return this.#entries.find((r) => Date.parse(r.until) > now && revokes(r, grant));
+    const live = (key: string) => this.#index.get(key)?.find((e) => e.untilMs > now)?.revocation;
+    return (grant.jti !== undefined ? live(`jti:${grant.jti}`) : undefined) ?? (grant.subject !== undefined ? live(`sub:${grant.subject}`) : undefined);
+  }
+
+  #setEntries(entries: Revocation[]): void {
+    const index = new Map<string, Array<{ revocation: Revocation; untilMs: number }>>();
+    for (const revocation of entries) {
+      const key = `${revocation.type}:${revocation.value}`;
+      const list = index.get(key) ?? [];
+      list.push({ revocation, untilMs: Date.parse(revocation.until) });
+      index.set(key, list);
+    }
+    this.#entries = entries;
+    this.#index = index;
   }
 
   list(): Revocation[] {
@@ -91,7 +101,7 @@ export class RevocationList {
     };
     const next = [...this.#entries.filter((r) => Date.parse(r.until) > now), revocation];
     await this.#state.save(next);
-    this.#entries = next;
+    this.#setEntries(next);
     this.#log.info({ event: 'revocation_added', id: revocation.id, type: revocation.type, value: revocation.value, until: revocation.until }, 'token or subject revoked');
     for (const listener of this.#listeners) listener(revocation);
     return revocation;
@@ -101,7 +111,7 @@ export class RevocationList {
     const next = this.#entries.filter((r) => r.id !== id);
     if (next.length === this.#entries.length) return false;
     await this.#state.save(next);
-    this.#entries = next;
+    this.#setEntries(next);
     this.#log.info({ event: 'revocation_removed', id }, 'revocation removed');
     return true;
   }
@@ -115,7 +125,7 @@ export class RevocationList {
     const now = this.#now();
     const next = this.#entries.filter((r) => Date.parse(r.until) > now);
     if (next.length !== this.#entries.length) {
-      this.#entries = next;
+      this.#setEntries(next);
       await this.#state.save(next);
     }
   }

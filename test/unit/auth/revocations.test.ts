@@ -72,3 +72,22 @@ describe('revocations under concurrency', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveLength(25);
   });
 });
+
+describe('revocation lookups', () => {
+  it('find a grant by its jti or its sub among many entries, and only while the entry lasts', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-many-')), 'revocations.json');
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const list = await RevocationList.create(new JsonStateFile<Revocation[]>(file, log), log, () => now);
+    for (let i = 0; i < 500; i++) await list.add({ type: i % 2 ? 'jti' : 'sub', value: `v${i}`, until: '2026-01-01T00:10:00Z' });
+    await list.add({ type: 'sub', value: 'v1', until: '2026-01-01T00:05:00Z' }); // a sub named like a jti above
+    expect(list.match({ jti: 'v1', subject: undefined })?.type).toBe('jti');
+    expect(list.match({ jti: undefined, subject: 'v2' })?.type).toBe('sub');
+    expect(list.match({ jti: 'v2', subject: 'nobody' })).toBeUndefined(); // v2 is a revoked sub, not a jti
+    expect(list.match({ jti: undefined, subject: 'v1' })?.until).toBe('2026-01-01T00:05:00.000Z');
+    now = Date.parse('2026-01-01T00:06:00Z');
+    expect(list.match({ jti: undefined, subject: 'v1' })).toBeUndefined();
+    expect(list.match({ jti: 'v1', subject: undefined })?.type).toBe('jti');
+    now = Date.parse('2026-01-01T00:11:00Z');
+    expect(list.match({ jti: 'v1', subject: 'v2' })).toBeUndefined();
+  });
+});
