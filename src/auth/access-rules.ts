@@ -1,4 +1,5 @@
 import { StagedoorError } from '../errors.js';
+import type { BlockList } from 'node:net';
 import { addressList, listHas } from '../net/client-address.js';
 import type { GeoIp } from './geoip.js';
 
@@ -8,20 +9,25 @@ export interface AccessContext {
   origin: string | undefined;
 }
 
-interface AccessAllow {
-  ips?: string[];
-  origins?: string[];
-  countries?: string[];
+/** A token's access rules, read and compiled once (address lists built, countries lower-cased). */
+export interface CompiledAccessRules {
+  ips: BlockList | undefined;
+  origins: readonly string[] | undefined;
+  countries: readonly string[] | undefined;
 }
 
-function readAllow(claims: Record<string, unknown>, maxEntries: number): AccessAllow | undefined {
+/**
+ * Reads `access.allow.{ips, origins, countries}` from a token's claims: undefined when there is
+ * none; CLAIM_INVALID when it is malformed (unknown kind, empty or overlong list, a bad address).
+ */
+export function compileAccessRules(claims: Record<string, unknown>, maxEntries: number): CompiledAccessRules | undefined {
   const access = claims.access;
   if (access === undefined) return undefined;
   const allow = (access as { allow?: unknown } | null)?.allow;
   if (typeof access !== 'object' || access === null || typeof allow !== 'object' || allow === null || Array.isArray(allow)) {
     throw new StagedoorError('CLAIM_INVALID', 'access must be {"allow": {"ips"|"origins"|"countries": [...]}}', { claim: 'access' });
   }
-  const out: AccessAllow = {};
+  const out: { ips?: string[]; origins?: string[]; countries?: string[] } = {};
   for (const [kind, list] of Object.entries(allow)) {
     if (kind !== 'ips' && kind !== 'origins' && kind !== 'countries') throw new StagedoorError('CLAIM_INVALID', `unknown access rule kind ${kind}`, { claim: 'access' });
     if (!Array.isArray(list) || list.some((v) => typeof v !== 'string') || list.length === 0) {
@@ -30,32 +36,30 @@ function readAllow(claims: Record<string, unknown>, maxEntries: number): AccessA
     if (list.length > maxEntries) throw new StagedoorError('CLAIM_INVALID', `access.allow.${kind} has more than ${maxEntries} entries`, { claim: 'access' });
     out[kind] = list as string[];
   }
-  return out;
-}
-
-/**
- * The token's own access rules: `access.allow.ips` (addresses or CIDR, v4/v6), `origins` (exact),
- * `countries` (lower-case ISO alpha-2). Every kind present must pass (AND); within a kind one
- * entry suffices (OR). Unknown country or missing Origin fail closed.
- */
-export async function checkAccessRules(claims: Record<string, unknown>, context: AccessContext, geo: GeoIp, maxEntries: number): Promise<void> {
-  const allow = readAllow(claims, maxEntries);
-  if (!allow) return;
-  if (allow.ips) {
-    let list;
+  let ips: BlockList | undefined;
+  if (out.ips) {
     try {
-      list = addressList(allow.ips);
+      ips = addressList(out.ips);
     } catch (cause) {
       throw new StagedoorError('CLAIM_INVALID', (cause as Error).message, { claim: 'access', cause });
     }
-    if (!listHas(list, context.address)) throw new StagedoorError('IP_DENIED');
   }
-  if (allow.origins) {
-    if (context.origin === undefined || !allow.origins.includes(context.origin)) throw new StagedoorError('ORIGIN_DENIED', context.origin === undefined ? 'the token requires an Origin and the request has none' : undefined);
+  return { ips, origins: out.origins, countries: out.countries?.map((c) => c.toLowerCase()) };
+}
+
+/**
+ * Does this request pass a token's access rules (`access.allow.ips`: addresses or CIDR, v4/v6;
+ * `origins`: exact; `countries`: ISO alpha-2)? Every kind present must pass (AND); within a kind one
+ * entry suffices (OR). Unknown country or missing Origin fail closed.
+ */
+export async function checkCompiledAccessRules(rules: CompiledAccessRules, context: AccessContext, geo: GeoIp): Promise<void> {
+  if (rules.ips && !listHas(rules.ips, context.address)) throw new StagedoorError('IP_DENIED');
+  if (rules.origins) {
+    if (context.origin === undefined || !rules.origins.includes(context.origin)) throw new StagedoorError('ORIGIN_DENIED', context.origin === undefined ? 'the token requires an Origin and the request has none' : undefined);
   }
-  if (allow.countries) {
+  if (rules.countries) {
     const country = await geo.countryOf(context.address);
-    if (country === undefined || !allow.countries.map((c) => c.toLowerCase()).includes(country)) {
+    if (country === undefined || !rules.countries.includes(country)) {
       throw new StagedoorError('COUNTRY_DENIED', country === undefined ? 'the client address has no known country' : undefined);
     }
   }

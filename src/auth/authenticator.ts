@@ -12,7 +12,7 @@ import { UNRULED, type StreamSecurity } from './stream-security.js';
 import type { UsedTokens } from './used-tokens.js';
 import type { IngestKeys } from './ingest-keys.js';
 import type { GeoIp } from './geoip.js';
-import { checkAccessRules } from './access-rules.js';
+import { checkCompiledAccessRules, compileAccessRules, type CompiledAccessRules } from './access-rules.js';
 import { verifyToken } from './verify-token.js';
 
 /** What a protocol server knows about a request; it never decides access itself. */
@@ -66,6 +66,8 @@ export interface TokenAuthenticatorOptions {
 export class TokenAuthenticator implements Authenticator {
   readonly #options: TokenAuthenticatorOptions;
   readonly #now: () => number;
+  /** Each verified grant's access rules, compiled on first use: a viewer's every request reuses them. */
+  readonly #accessRules = new WeakMap<Grant, CompiledAccessRules | undefined>();
 
   constructor(options: TokenAuthenticatorOptions) {
     this.#options = options;
@@ -90,9 +92,16 @@ export class TokenAuthenticator implements Authenticator {
   /** Everything `authenticate` checks after the signature, for a grant verified earlier (a viewer pass). */
   async check(grant: Grant, request: Omit<AccessRequest, 'token'>): Promise<void> {
     this.assertAllowed(grant, request.action, request.stream);
-    if (!isAnonymous(grant)) {
-      await checkAccessRules(grant.claims as Record<string, unknown>, { address: request.address, origin: request.origin }, this.#options.geo, this.#options.maxAccessRuleEntries);
-    }
+    if (isAnonymous(grant)) return;
+    const rules = this.#accessRulesOf(grant);
+    if (rules) await checkCompiledAccessRules(rules, { address: request.address, origin: request.origin }, this.#options.geo);
+  }
+
+  #accessRulesOf(grant: Grant): CompiledAccessRules | undefined {
+    if (this.#accessRules.has(grant)) return this.#accessRules.get(grant);
+    const rules = compileAccessRules(grant.claims as Record<string, unknown>, this.#options.maxAccessRuleEntries); // throws CLAIM_INVALID: never cached
+    this.#accessRules.set(grant, rules);
+    return rules;
   }
 
   /**

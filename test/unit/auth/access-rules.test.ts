@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { checkAccessRules, requestOrigin } from '../../../src/auth/access-rules.js';
+import { checkCompiledAccessRules, compileAccessRules, requestOrigin, type AccessContext } from '../../../src/auth/access-rules.js';
 import { GeoIp } from '../../../src/auth/geoip.js';
 import { addressList, clientAddress, listHas } from '../../../src/net/client-address.js';
 import type { ErrorCode, StagedoorError } from '../../../src/errors.js';
 
 const geo = new GeoIp();
+
+/** Compiles a token's rules and checks one request against them, as the authenticator does. */
+async function checkAccessRules(claims: Record<string, unknown>, context: AccessContext, using: GeoIp, maxEntries: number): Promise<void> {
+  const rules = compileAccessRules(claims, maxEntries);
+  if (rules) await checkCompiledAccessRules(rules, context, using);
+}
 
 async function outcome(allow: Record<string, unknown>, address: string, origin?: string): Promise<ErrorCode | 'ok'> {
   try {
