@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { installErrorHandlers } from '../http/error-handler.js';
 import { normalizeAddress } from '../net/address.js';
 import { requestOrigin } from '../auth/access-rules.js';
-import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { SessionDirectory } from '../sessions/session-directory.js';
 import type { RevocationList } from '../auth/revocations.js';
 import type { StreamHub } from '../media/stream-hub.js';
 import type { TranscodeManager } from '../transcode/transcode-manager.js';
@@ -28,7 +28,7 @@ export interface AdminDeps {
   auth: AdminAuth;
   audit: Audit;
   metrics: Metrics;
-  registry: SessionRegistry;
+  directory: SessionDirectory;
   revocations: RevocationList;
   hub: StreamHub;
   transcoders: TranscodeManager | undefined;

@@ -25,7 +25,7 @@ export async function buildAdmin(config: Config, log: Logger, ready: () => boole
     auth: new AdminAuth(config.admin.apiKeys, auth.authenticator),
     audit: observability.audit,
     metrics: observability.metrics,
-    registry: sessions.registry,
+    directory: sessions.directory,
     revocations: auth.revocations,
     hub: media.hub,
     transcoders: media.transcoders,

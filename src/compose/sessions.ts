@@ -1,11 +1,14 @@
 import type { Logger } from '../log/logger.js';
 import { SessionRegistry } from '../sessions/session-registry.js';
 import { Enforcer } from '../sessions/enforcer.js';
+import { LocalSessionDirectory, type SessionDirectory } from '../sessions/session-directory.js';
 import type { AuthArea } from './auth.js';
 import type { Component } from './lifecycle.js';
 
 export interface SessionsArea {
   registry: SessionRegistry;
+  /** What admin views read: the local registry here, a cluster-wide directory later. */
+  directory: SessionDirectory;
   components: Component[];
 }
 
@@ -18,5 +21,5 @@ export function buildSessions(log: Logger, auth: AuthArea): SessionsArea {
   auth.issuers.onKeysRetired((issuer, kids) => enforcer.review({ trigger: 'issuer-keys-retired', issuer, kids }));
   // Stopped first (started last): every session ends `shutdown` before the listeners close.
   const shutdown: Component = { name: 'sessions', stop: () => void registry.closeAll('shutdown') };
-  return { registry, components: [shutdown] };
+  return { registry, directory: new LocalSessionDirectory(registry), components: [shutdown] };
 }

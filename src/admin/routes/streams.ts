@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import type { StreamHub } from '../../media/stream-hub.js';
-import type { SessionRegistry } from '../../sessions/session-registry.js';
+import type { SessionDirectory } from '../../sessions/session-directory.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { StreamSecurity } from '../../auth/stream-security.js';
-import { formatStreamPath } from '../../core/stream-path.js';
 import { StagedoorError } from '../../errors.js';
 import { bearer, errorSchema, securitySchema, streamParams } from '../schemas.js';
 
@@ -12,7 +11,7 @@ const VIDEO_CODECS: Record<number, string> = { 7: 'h264', 12: 'hevc' };
 const AUDIO_CODECS: Record<number, string> = { 10: 'aac', 2: 'mp3', 13: 'opus' };
 
 /** Live streams, and each stream's security settings. */
-export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; registry: SessionRegistry; transcoders: TranscodeManager | undefined; security: StreamSecurity; hls: Config['hls'] }): void {
+export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; directory: SessionDirectory; transcoders: TranscodeManager | undefined; security: StreamSecurity; hls: Config['hls'] }): void {
   app.get('/api/v1/streams', {
     schema: {
       summary: 'Live streams with their publisher, codecs, bitrate, renditions and viewers',
@@ -41,11 +40,11 @@ export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; regis
       },
     },
   }, async () => {
-    const sessions = deps.registry.list();
+    const sessions = deps.directory.list();
     const streams = deps.hub.list().filter((s) => s.publisher && !s.publisher.closed).map((stream) => {
       const publisher = stream.publisher!;
       const viewers: Record<string, number> = {};
-      for (const s of sessions) if (s.kind === 'viewer' && formatStreamPath(s.stream) === stream.key) viewers[s.protocol] = (viewers[s.protocol] ?? 0) + 1;
+      for (const s of sessions) if (s.kind === 'viewer' && s.stream === stream.key) viewers[s.protocol] = (viewers[s.protocol] ?? 0) + 1;
       const { video, audio } = stream.headers;
       const seconds = Math.max(1, (Date.now() - publisher.startedAt) / 1000);
       const transcoder = deps.transcoders?.get(stream.key);
