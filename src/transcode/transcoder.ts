@@ -407,7 +407,14 @@ export class Transcoder implements MediaSink {
     while (this.#process === process && process.running) {
       if (renditions.every((r) => existsSync(join(this.dir, renditionPlaylist(r.name))))) {
         const seconds = Math.max(0.5, (Date.now() - startedAt) / 1000);
-        await writeFileAtomic(join(this.dir, 'index.m3u8'), buildMasterPlaylist(renditions, this.#sourceInfo((this.#bytesFed * 8) / seconds)));
+        try {
+          await writeFileAtomic(join(this.dir, 'index.m3u8'), buildMasterPlaylist(renditions, this.#sourceInfo((this.#bytesFed * 8) / seconds)));
+        } catch (error) {
+          // The stream may end, and its directory go, between the check and the write: nothing to serve then.
+          const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
+          this.#log[gone ? 'debug' : 'error']({ err: error, event: 'hls_master_not_written' }, 'hls master playlist not written');
+          return;
+        }
         this.#masterWritten = true;
         this.#log.info({ event: 'hls_ready', ms: Date.now() - startedAt }, 'hls master playlist written');
         return;
