@@ -17,7 +17,16 @@ async function create(dir: string, config: StreamRuleConfig[] = []) {
 }
 
 describe('stream security', () => {
-  it('uses the first matching rule, run-time rules before config ones, and secures the rest', async () => {
+  it('uses the most specific matching rule, whatever the order of the config, and secures the rest', async () => {
+    const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')), [rule('*', 'secured'), rule('*/*', 'secured'), rule('open/*', 'open'), rule('open/cam*', 'secured'), rule('cam9', 'open')]);
+    expect(security.ruleFor({ app: 'open', name: 'x' })?.match).toBe('open/*');
+    expect(security.ruleFor({ app: 'open', name: 'cam1' })?.match).toBe('open/cam*');
+    expect(security.ruleFor({ app: 'open', name: 'cam9' })?.match).toBe('cam9'); // no wildcard beats any pattern
+    expect(security.ruleFor({ app: 'live', name: 'x' })?.match).toBe('*/*');
+    expect(security.ruleFor({ app: 'live', name: 'cam9' })?.match).toBe('cam9');
+  });
+
+  it('prefers run-time rules over config ones of the same pattern, and secures the rest', async () => {
     const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')), [rule('open/*', 'open'), rule('*', 'secured')]);
     expect(security.securityFor({ app: 'open', name: 'x' }, 'play')).toBe('open');
     expect(security.securityFor({ app: 'open', name: 'x' }, 'publish')).toBe('secured');
