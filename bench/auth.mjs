@@ -24,15 +24,35 @@ const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const spki = (k) => k.export({ type: 'spki', format: 'pem' }).toString();
 const signers = {
-  HS256: { kid: 'hs', key: new TextEncoder().encode(secret), verifyKey: new TextEncoder().encode(secret) },
-  RS256: { kid: 'rs', key: rsa.privateKey, verifyKey: await importSPKI(spki(rsa.publicKey), 'RS256') },
-  ES256: { kid: 'es', key: ec.privateKey, verifyKey: await importSPKI(spki(ec.publicKey), 'ES256') },
+  HS256: {
+    kid: 'hs',
+    key: new TextEncoder().encode(secret),
+    verifyKey: new TextEncoder().encode(secret),
+  },
+  RS256: {
+    kid: 'rs',
+    key: rsa.privateKey,
+    verifyKey: await importSPKI(spki(rsa.publicKey), 'RS256'),
+  },
+  ES256: {
+    kid: 'es',
+    key: ec.privateKey,
+    verifyKey: await importSPKI(spki(ec.publicKey), 'ES256'),
+  },
 };
 
 const config = parseConfig({
-  auth: { keys: [{ kid: 'hs', alg: 'HS256', secret }, { kid: 'rs', alg: 'RS256', publicKey: spki(rsa.publicKey) }, { kid: 'es', alg: 'ES256', publicKey: spki(ec.publicKey) }] },
+  auth: {
+    keys: [
+      { kid: 'hs', alg: 'HS256', secret },
+      { kid: 'rs', alg: 'RS256', publicKey: spki(rsa.publicKey) },
+      { kid: 'es', alg: 'ES256', publicKey: spki(ec.publicKey) },
+    ],
+  },
 });
-const keys = new KeyStore(await Promise.all(config.auth.keys.map((k, i) => importTrustedKey(k, `auth.keys[${i}]`))));
+const keys = new KeyStore(
+  await Promise.all(config.auth.keys.map((k, i) => importTrustedKey(k, `auth.keys[${i}]`))),
+);
 const authenticator = new TokenAuthenticator({
   keys,
   cache: new TokenCache(1_000_000),
@@ -44,12 +64,27 @@ const authenticator = new TokenAuthenticator({
   maxAccessRuleEntries: 5,
   singleUsePublish: false,
 });
-const request = (token) => ({ token, action: 'play', protocol: 'hls', stream: { app: 'live', name: 'cam1' }, address: '127.0.0.1' });
+const request = (token) => ({
+  token,
+  action: 'play',
+  protocol: 'hls',
+  stream: { app: 'live', name: 'cam1' },
+  address: '127.0.0.1',
+});
 
 async function mint(alg, n) {
   const { kid, key } = signers[alg];
   const exp = Math.floor(Date.now() / 1000) + 3600;
-  return Promise.all(Array.from({ length: n }, () => new SignJWT({ scope: 'play' }).setProtectedHeader({ alg, kid }).setSubject('live/cam1').setJti(randomUUID()).setExpirationTime(exp).sign(key)));
+  return Promise.all(
+    Array.from({ length: n }, () =>
+      new SignJWT({ scope: 'play' })
+        .setProtectedHeader({ alg, kid })
+        .setSubject('live/cam1')
+        .setJti(randomUUID())
+        .setExpirationTime(exp)
+        .sign(key),
+    ),
+  );
 }
 
 async function rate(n, fn) {
@@ -66,15 +101,32 @@ for (const alg of Object.keys(signers)) {
   const raw = await rate(COLD, (i) => jwtVerify(rawTokens[i], verifyKey, { algorithms: [alg] }));
   const cold = await rate(COLD, (i) => authenticator.authenticate(request(tokens[i])));
   const warm = await rate(WARM, (i) => authenticator.authenticate(request(tokens[i % 100])));
-  results[alg] = { rawJoseVerifyPerSec: Math.round(raw), coldPerSec: Math.round(cold), warmPerSec: Math.round(warm), coldVsRaw: cold / raw, warmVsRaw: warm / raw };
+  results[alg] = {
+    rawJoseVerifyPerSec: Math.round(raw),
+    coldPerSec: Math.round(cold),
+    warmPerSec: Math.round(warm),
+    coldVsRaw: cold / raw,
+    warmVsRaw: warm / raw,
+  };
 }
 
 const host = machine();
 console.log(`\nAdmission benchmark, ${new Date().toISOString()}, ${host}\n`);
-console.log('  alg     raw jose jwtVerify/s   authenticate cold/s (ratio)   authenticate warm/s (ratio)');
+console.log(
+  '  alg     raw jose jwtVerify/s   authenticate cold/s (ratio)   authenticate warm/s (ratio)',
+);
 for (const [alg, r] of Object.entries(results)) {
-  console.log(`  ${alg.padEnd(7)} ${String(r.rawJoseVerifyPerSec).padStart(20)}   ${String(r.coldPerSec).padStart(16)} (${r.coldVsRaw.toFixed(2)})   ${String(r.warmPerSec).padStart(16)} (${r.warmVsRaw.toFixed(1)})`);
+  console.log(
+    `  ${alg.padEnd(7)} ${String(r.rawJoseVerifyPerSec).padStart(20)}   ${String(r.coldPerSec).padStart(16)} (${r.coldVsRaw.toFixed(2)})   ${String(r.warmPerSec).padStart(16)} (${r.warmVsRaw.toFixed(1)})`,
+  );
 }
 console.log('');
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'auth.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, cold: COLD, warm: WARM, results }, null, 2));
+writeFileSync(
+  join(here, 'results', 'auth.json'),
+  JSON.stringify(
+    { date: new Date().toISOString(), machine: host, cold: COLD, warm: WARM, results },
+    null,
+    2,
+  ),
+);

@@ -10,7 +10,16 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { fmt, machine, makeSample, publishCopy, signer, sleep, startStagedoor, stats } from './lib.mjs';
+import {
+  fmt,
+  machine,
+  makeSample,
+  publishCopy,
+  signer,
+  sleep,
+  startStagedoor,
+  stats,
+} from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,7 +44,10 @@ async function rtmpLags(file, port) {
   for (let i = 0; i < RUNS; i++) {
     const exp = Date.now() + 1500;
     const before = closes.length;
-    const { exited } = publishCopy(file, `rtmp://127.0.0.1:${relay.address().port}/live/rtmp${i}?token=${await mint({ sub: `live/rtmp${i}`, scope: 'publish', exp: exp / 1000 })}`);
+    const { exited } = publishCopy(
+      file,
+      `rtmp://127.0.0.1:${relay.address().port}/live/rtmp${i}?token=${await mint({ sub: `live/rtmp${i}`, scope: 'publish', exp: exp / 1000 })}`,
+    );
     await exited;
     lags.push(closes[before] - exp);
   }
@@ -48,14 +60,17 @@ async function wsLags(flv, httpPort) {
   const lags = [];
   for (let i = 0; i < RUNS; i++) {
     const exp = Date.now() + 1500;
-    const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws/live/ws${i}?token=${await mint({ sub: `live/ws${i}`, scope: 'publish', exp: exp / 1000 })}`);
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${httpPort}/ws/live/ws${i}?token=${await mint({ sub: `live/ws${i}`, scope: 'publish', exp: exp / 1000 })}`,
+    );
     const closed = new Promise((r) => ws.on('close', (code) => r({ code, at: Date.now() })));
     await new Promise((r) => ws.on('open', r));
     // Real-time pacing: 100 ms slices.
     const slice = Math.ceil(bytes.length / 200);
     let at = 0;
     const timer = setInterval(() => {
-      if (ws.readyState === ws.OPEN && at < bytes.length) ws.send(bytes.subarray(at, (at += slice)));
+      if (ws.readyState === ws.OPEN && at < bytes.length)
+        ws.send(bytes.subarray(at, (at += slice)));
     }, 100);
     const { code, at: closedAt } = await closed;
     clearInterval(timer);
@@ -73,7 +88,9 @@ async function hlsLags(httpPort, mediaDir) {
   for (let i = 0; i < RUNS; i++) {
     const exp = Date.now() + 1000;
     const token = await mint({ sub: 'live/hlsexp', scope: 'play', exp: exp / 1000, jti: `v${i}` });
-    const playlist = await (await fetch(`http://127.0.0.1:${httpPort}/live/hlsexp/index.m3u8?token=${token}`)).text();
+    const playlist = await (
+      await fetch(`http://127.0.0.1:${httpPort}/live/hlsexp/index.m3u8?token=${token}`)
+    ).text();
     const segment = `http://127.0.0.1:${httpPort}/live/hlsexp/${playlist.split('\n').find((l) => l.startsWith('seg.ts'))}`;
     for (;;) {
       const res = await fetch(segment);
@@ -91,7 +108,10 @@ async function hlsLags(httpPort, mediaDir) {
 async function main() {
   const file = makeSample(work, 20); // FLV: RTMP publishers send it with -c copy, WebSocket clients as bytes
   // WebSocket FLV needs no FFmpeg: with HLS off its packets only feed the hub.
-  const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, { hls: { enabled: false }, ws: { maxAheadSec: 30 } });
+  const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, {
+    hls: { enabled: false },
+    ws: { maxAheadSec: 30 },
+  });
   const results = {};
   try {
     results.rtmp = await rtmpLags(file, ports.rtmp.port);
@@ -106,7 +126,14 @@ async function main() {
   console.log(`  WebSocket publisher (exp → close frame):   ${fmt(results.ws)}`);
   console.log(`  HLS viewer (exp → first 401, 20 ms polls): ${fmt(results.hls)}\n`);
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'expiry.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, runs: RUNS, ...results }, null, 2));
+  writeFileSync(
+    join(here, 'results', 'expiry.json'),
+    JSON.stringify(
+      { date: new Date().toISOString(), machine: host, runs: RUNS, ...results },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((error) => {

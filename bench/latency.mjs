@@ -11,7 +11,18 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
-import { freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx, startStagedoor, stats } from './lib.mjs';
+import {
+  freePort,
+  machine,
+  makeSample,
+  nginxMissing,
+  publishCopy,
+  signer,
+  sleep,
+  startNginx,
+  startStagedoor,
+  stats,
+} from './lib.mjs';
 
 const PLAY_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,8 +34,10 @@ const hlsJs = readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/h
 /** A page on 127.0.0.1 that plays `src` with hls.js defaults and samples hls.latency. */
 async function pageServer() {
   const server = createServer((req, res) => {
-    if (req.url === '/hls.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(hlsJs);
-    res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><video id=v muted></video><script src="/hls.js"></script><script>
+    if (req.url === '/hls.js')
+      return res.writeHead(200, { 'content-type': 'text/javascript' }).end(hlsJs);
+    res.writeHead(200, { 'content-type': 'text/html' })
+      .end(`<!doctype html><video id=v muted></video><script src="/hls.js"></script><script>
       const src = decodeURIComponent(location.hash.slice(1));
       const hls = new Hls(); hls.loadSource(src); hls.attachMedia(v);
       hls.on(Hls.Events.MANIFEST_PARSED, () => v.play());
@@ -71,7 +84,10 @@ async function measure(browser, file, rtmpUrl, playUrl, readPlaylist) {
       glass.push((s.at - t0) / 1000 - known.mediaEnd + s.latency);
     }
     if (glass.length < 5) throw new Error('the player did not play');
-    return { ...stats(glass.map((g) => g * 1000)), playerBehindEdgeSec: samples.reduce((a, s) => a + s.latency, 0) / samples.length };
+    return {
+      ...stats(glass.map((g) => g * 1000)),
+      playerBehindEdgeSec: samples.reduce((a, s) => a + s.latency, 0) / samples.length,
+    };
   } finally {
     watch.stop();
     publisher.stop();
@@ -82,18 +98,37 @@ async function measure(browser, file, rtmpUrl, playUrl, readPlaylist) {
 
 async function main() {
   const file = makeSample(work, 40);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
   const results = {};
   try {
-    const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, { hls: { renditions: [{ name: 'copy', copy: true }], segmentSec: 1 } });
+    const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, {
+      hls: { renditions: [{ name: 'copy', copy: true }], segmentSec: 1 },
+    });
     try {
       const exp = Math.floor(Date.now() / 1000) + 600;
       const play = await mint({ sub: 'live/lat', scope: 'play', exp });
       results.stagedoor = await measure(
-        browser, file,
+        browser,
+        file,
         `rtmp://127.0.0.1:${ports.rtmp.port}/live/lat?token=${await mint({ sub: 'live/lat', scope: 'publish', exp })}`,
         `http://127.0.0.1:${ports.http.port}/live/lat/index.m3u8?token=${play}`,
-        async () => (existsSync(join(mediaDir, 'live', 'lat', 'copy.m3u8')) ? readFileSync(join(mediaDir, 'live', 'lat', 'copy.m3u8'), 'utf8') : undefined),
+        async () =>
+          existsSync(join(mediaDir, 'live', 'lat', 'copy.m3u8'))
+            ? readFileSync(join(mediaDir, 'live', 'lat', 'copy.m3u8'), 'utf8')
+            : undefined,
       );
     } finally {
       await stagedoor.stop();
@@ -106,13 +141,24 @@ async function main() {
       mkdirSync(join(dir, 'hls'), { recursive: true });
       const rtmpPort = await freePort();
       const httpPort = await freePort();
-      const stop = await startNginx(dir, `master_process off; user root;
+      const stop = await startNginx(
+        dir,
+        `master_process off; user root;
 events { worker_connections 256; }
 rtmp { server { listen 127.0.0.1:${rtmpPort}; application live { live on; hls on; hls_path ${dir}/hls; hls_fragment 1s; hls_playlist_length 6s; } } }
-http { access_log off; server { listen 127.0.0.1:${httpPort}; location /hls/ { root ${dir}; add_header Access-Control-Allow-Origin *; add_header Cache-Control no-cache; types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; } } } }`, rtmpPort);
+http { access_log off; server { listen 127.0.0.1:${httpPort}; location /hls/ { root ${dir}; add_header Access-Control-Allow-Origin *; add_header Cache-Control no-cache; types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; } } } }`,
+        rtmpPort,
+      );
       try {
-        results.nginx = await measure(browser, file, `rtmp://127.0.0.1:${rtmpPort}/live/lat`, `http://127.0.0.1:${httpPort}/hls/lat.m3u8`, async () =>
-          existsSync(join(dir, 'hls', 'lat.m3u8')) ? readFileSync(join(dir, 'hls', 'lat.m3u8'), 'utf8') : undefined,
+        results.nginx = await measure(
+          browser,
+          file,
+          `rtmp://127.0.0.1:${rtmpPort}/live/lat`,
+          `http://127.0.0.1:${httpPort}/hls/lat.m3u8`,
+          async () =>
+            existsSync(join(dir, 'hls', 'lat.m3u8'))
+              ? readFileSync(join(dir, 'hls', 'lat.m3u8'), 'utf8')
+              : undefined,
         );
       } finally {
         await stop();
@@ -122,14 +168,25 @@ http { access_log off; server { listen 127.0.0.1:${httpPort}; location /hls/ { r
     await browser.close();
   }
   const host = machine();
-  const line = (r) => (r.skipped ? `skipped: ${r.skipped}` : `median ${(r.median / 1000).toFixed(2)} s, p95 ${(r.p95 / 1000).toFixed(2)} s (hls.js sits ${r.playerBehindEdgeSec.toFixed(2)} s behind the live edge)`);
-  console.log(`\nLive-edge latency behind the publisher, hls.js defaults, 1 s segments, ${new Date().toISOString()}, ${host}\n`);
+  const line = (r) =>
+    r.skipped
+      ? `skipped: ${r.skipped}`
+      : `median ${(r.median / 1000).toFixed(2)} s, p95 ${(r.p95 / 1000).toFixed(2)} s (hls.js sits ${r.playerBehindEdgeSec.toFixed(2)} s behind the live edge)`;
+  console.log(
+    `\nLive-edge latency behind the publisher, hls.js defaults, 1 s segments, ${new Date().toISOString()}, ${host}\n`,
+  );
   console.log(`  Stagedoor (secured):  ${line(results.stagedoor)}`);
   console.log(`  nginx-rtmp HLS:       ${line(results.nginx)}`);
-  if (!results.nginx.skipped) console.log(`  Ratio (median):       ${(results.stagedoor.median / results.nginx.median).toFixed(2)}`);
+  if (!results.nginx.skipped)
+    console.log(
+      `  Ratio (median):       ${(results.stagedoor.median / results.nginx.median).toFixed(2)}`,
+    );
   console.log('');
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'latency.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, ...results }, null, 2));
+  writeFileSync(
+    join(here, 'results', 'latency.json'),
+    JSON.stringify({ date: new Date().toISOString(), machine: host, ...results }, null, 2),
+  );
 }
 
 main().catch((error) => {

@@ -15,7 +15,9 @@ export function stats(values) {
 }
 
 export const fmt = (s, unit = 'ms') =>
-  s.skipped ? `skipped: ${s.skipped}` : `median ${s.median.toFixed(0)} ${unit}, p95 ${s.p95.toFixed(0)} ${unit}, max ${s.max.toFixed(0)} ${unit} (n=${s.n})`;
+  s.skipped
+    ? `skipped: ${s.skipped}`
+    : `median ${s.median.toFixed(0)} ${unit}, p95 ${s.p95.toFixed(0)} ${unit}, max ${s.max.toFixed(0)} ${unit} (n=${s.n})`;
 
 export function machine() {
   return `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -25,25 +27,77 @@ export function machine() {
 export function makeClip(dir, name, seconds, outputArgs) {
   const file = join(dir, name);
   if (!existsSync(file)) {
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine',
-      '-t', String(seconds), ...outputArgs, file]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=1280x720:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine',
+      '-t',
+      String(seconds),
+      ...outputArgs,
+      file,
+    ]);
   }
   return file;
 }
 
 /** A 720p H.264/AAC FLV with 1 s GOPs, encoded once, so publishers can send it with -c copy. */
 export function makeSample(dir, seconds = 20) {
-  return makeClip(dir, `sample-${seconds}.flv`, seconds, ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-f', 'flv']);
+  return makeClip(dir, `sample-${seconds}.flv`, seconds, [
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '30',
+    '-c:a',
+    'aac',
+    '-f',
+    'flv',
+  ]);
 }
 
 export function publishCopy(file, url) {
   const startedAt = performance.now();
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve({ code, ms: performance.now() - startedAt })));
+  const child = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-re',
+      '-i',
+      file,
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      url,
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code) => resolve({ code, ms: performance.now() - startedAt })),
+  );
   return { child, startedAt, exited, stop: () => child.exitCode === null && child.kill('SIGKILL') };
 }
 
-export const signer = (secret, kid) => (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid }).sign(new TextEncoder().encode(secret));
+export const signer = (secret, kid) => (claims) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', kid })
+    .sign(new TextEncoder().encode(secret));
 
 export async function freePort() {
   const probe = createNetServer();
@@ -56,7 +110,14 @@ export async function freePort() {
 export async function waitForPort(port, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const up = await new Promise((r) => connect({ host: '127.0.0.1', port }).on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false)));
+    const up = await new Promise((r) =>
+      connect({ host: '127.0.0.1', port })
+        .on('connect', function () {
+          this.destroy();
+          r(true);
+        })
+        .on('error', () => r(false)),
+    );
     if (up) return;
     await sleep(50);
   }
@@ -67,16 +128,23 @@ export const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 
 /** Why nginx cannot be the peer here, or undefined when it can. */
 export function nginxMissing({ rtmp = false } = {}) {
-  if (!existsSync('/usr/sbin/nginx')) return 'nginx is not installed (apt-get install -y nginx libnginx-mod-rtmp)';
-  if (rtmp && !existsSync(NGINX_RTMP_MODULE)) return 'nginx-rtmp is not installed (apt-get install -y libnginx-mod-rtmp)';
+  if (!existsSync('/usr/sbin/nginx'))
+    return 'nginx is not installed (apt-get install -y nginx libnginx-mod-rtmp)';
+  if (rtmp && !existsSync(NGINX_RTMP_MODULE))
+    return 'nginx-rtmp is not installed (apt-get install -y libnginx-mod-rtmp)';
   return undefined;
 }
 
 /** Runs nginx in the foreground on a config body written to `dir`; returns a stop function. */
 export async function startNginx(dir, body, port) {
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  writeFileSync(join(dir, 'nginx.conf'), `${body.includes('rtmp {') ? `load_module ${NGINX_RTMP_MODULE};\n` : ''}daemon off; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log warn;\n${body}\n`);
-  const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `${body.includes('rtmp {') ? `load_module ${NGINX_RTMP_MODULE};\n` : ''}daemon off; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log warn;\n${body}\n`,
+  );
+  const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], {
+    stdio: 'ignore',
+  });
   await waitForPort(port);
   return async () => {
     nginx.kill('SIGTERM');
@@ -86,7 +154,11 @@ export async function startNginx(dir, body, port) {
 
 /** Runs wrk (asynchronously: the server under test may live in this process) and returns req/s and latency. */
 export async function wrk(url, { connections = 50, seconds = 10, threads = 2 } = {}) {
-  const child = spawn('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    'wrk',
+    ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency', url],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const code = await new Promise((r) => child.on('exit', r));

@@ -12,7 +12,17 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { fmt, machine, makeClip, makeSample, publishCopy, signer, sleep, startStagedoor, stats } from './lib.mjs';
+import {
+  fmt,
+  machine,
+  makeClip,
+  makeSample,
+  publishCopy,
+  signer,
+  sleep,
+  startStagedoor,
+  stats,
+} from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const SECONDS = 30;
@@ -24,17 +34,29 @@ const mint = signer(secret, 'bench');
 /** Sends a container file over a publishing WebSocket in real time (100 ms slices). */
 async function wsPublisher(httpPort, stream, file) {
   const bytes = readFileSync(file);
-  const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/ws/${stream}?token=${await mint({ sub: stream, scope: 'publish', exp: Date.now() / 1000 + 600 })}`);
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${httpPort}/ws/${stream}?token=${await mint({ sub: stream, scope: 'publish', exp: Date.now() / 1000 + 600 })}`,
+  );
   await new Promise((resolve, reject) => ws.on('open', resolve).on('error', reject));
   const slice = Math.ceil(bytes.length / (SECONDS * 10));
   let at = 0;
   const timer = setInterval(() => {
     if (ws.readyState === ws.OPEN && at < bytes.length) ws.send(bytes.subarray(at, (at += slice)));
   }, 100);
-  return { stop: () => (clearInterval(timer), ws.terminate()), closed: () => ws.readyState !== ws.OPEN };
+  return {
+    stop: () => (clearInterval(timer), ws.terminate()),
+    closed: () => ws.readyState !== ws.OPEN,
+  };
 }
 
-const lastSegment = (text) => Math.max(-1, ...text.split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(/_(\d+)\.ts$/.exec(l)?.[1] ?? -1)));
+const lastSegment = (text) =>
+  Math.max(
+    -1,
+    ...text
+      .split('\n')
+      .filter((l) => l.endsWith('.ts'))
+      .map((l) => Number(/_(\d+)\.ts$/.exec(l)?.[1] ?? -1)),
+  );
 const readText = (path) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
 
 async function until(fn, timeoutMs, everyMs = 5) {
@@ -76,29 +98,83 @@ async function measure(stagedoor, mediaDir, kind, start) {
 
 async function main() {
   const flv = makeSample(work, SECONDS);
-  const webm = makeClip(work, 'sample.webm', SECONDS, ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1500k', '-g', '30', '-c:a', 'libopus', '-f', 'webm']);
-  const mp4 = makeClip(work, 'sample.mp4', SECONDS, ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4']);
-  const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, { hls: { renditions: [{ name: 'copy', copy: true }], cleanupAfterSec: 1 } });
+  const webm = makeClip(work, 'sample.webm', SECONDS, [
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-b:v',
+    '1500k',
+    '-g',
+    '30',
+    '-c:a',
+    'libopus',
+    '-f',
+    'webm',
+  ]);
+  const mp4 = makeClip(work, 'sample.mp4', SECONDS, [
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '30',
+    '-c:a',
+    'aac',
+    '-movflags',
+    'frag_keyframe+empty_moov+default_base_moof',
+    '-f',
+    'mp4',
+  ]);
+  const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, {
+    hls: { renditions: [{ name: 'copy', copy: true }], cleanupAfterSec: 1 },
+  });
   const results = {};
   try {
     results.rtmp = await measure(stagedoor, mediaDir, 'rtmp', async (stream) => {
-      const publisher = publishCopy(flv, `rtmp://127.0.0.1:${ports.rtmp.port}/${stream}?token=${await mint({ sub: stream, scope: 'publish', exp: Date.now() / 1000 + 600 })}`);
+      const publisher = publishCopy(
+        flv,
+        `rtmp://127.0.0.1:${ports.rtmp.port}/${stream}?token=${await mint({ sub: stream, scope: 'publish', exp: Date.now() / 1000 + 600 })}`,
+      );
       return { stop: publisher.stop, closed: () => publisher.child.exitCode !== null };
     });
-    results.webm = await measure(stagedoor, mediaDir, 'webm', (stream) => wsPublisher(ports.http.port, stream, webm));
-    results.mp4 = await measure(stagedoor, mediaDir, 'mp4', (stream) => wsPublisher(ports.http.port, stream, mp4));
+    results.webm = await measure(stagedoor, mediaDir, 'webm', (stream) =>
+      wsPublisher(ports.http.port, stream, webm),
+    );
+    results.mp4 = await measure(stagedoor, mediaDir, 'mp4', (stream) =>
+      wsPublisher(ports.http.port, stream, mp4),
+    );
   } finally {
     await stagedoor.stop();
   }
   const host = machine();
-  console.log(`\nFFmpeg crash recovery (SIGKILL mid-stream, 720p, 1 s GOP), ${new Date().toISOString()}, ${host}\n`);
-  for (const [name, label] of [['rtmp', 'RTMP (copy)             '], ['webm', 'WebSocket WebM (encoded)'], ['mp4', 'WebSocket fMP4 (copy)   ']]) {
+  console.log(
+    `\nFFmpeg crash recovery (SIGKILL mid-stream, 720p, 1 s GOP), ${new Date().toISOString()}, ${host}\n`,
+  );
+  for (const [name, label] of [
+    ['rtmp', 'RTMP (copy)             '],
+    ['webm', 'WebSocket WebM (encoded)'],
+    ['mp4', 'WebSocket fMP4 (copy)   '],
+  ]) {
     console.log(`  ${label}  kill → new FFmpeg: ${fmt(results[name].restart)}`);
-    console.log(`  ${' '.repeat(label.length)}  kill → next segment: ${fmt(results[name].segment)}`);
+    console.log(
+      `  ${' '.repeat(label.length)}  kill → next segment: ${fmt(results[name].segment)}`,
+    );
   }
   console.log('');
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'recovery.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, runs: RUNS, ...results }, null, 2));
+  writeFileSync(
+    join(here, 'results', 'recovery.json'),
+    JSON.stringify(
+      { date: new Date().toISOString(), machine: host, runs: RUNS, ...results },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((error) => {

@@ -12,7 +12,19 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { fmt, freePort, machine, makeSample, nginxMissing, publishCopy, signer, sleep, startNginx, startStagedoor, stats } from './lib.mjs';
+import {
+  fmt,
+  freePort,
+  machine,
+  makeSample,
+  nginxMissing,
+  publishCopy,
+  signer,
+  sleep,
+  startNginx,
+  startStagedoor,
+  stats,
+} from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 200);
@@ -42,7 +54,11 @@ setInterval(() => process.stdout.write(open + '\\n'), 1000);
 `;
 
 function startFlood(port, kind) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOD_SCRIPT, String(port), String(FLOOD), kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', FLOOD_SCRIPT, String(port), String(FLOOD), kind],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let open = 0;
   child.stdout.on('data', (d) => (open = Number(String(d).trim().split('\n').pop())));
   return { stop: () => child.kill('SIGKILL'), open: () => open };
@@ -95,12 +111,20 @@ function admissionProbe(file, urlFor) {
 async function measure(pid, port, admit) {
   const quiet = [];
   for (let i = 0; i < RUNS; i++) quiet.push(await admit(`quiet${i}`));
-  return { quiet: stats(quiet), idle: await underFlood(pid, port, admit, 'idle'), declare: await underFlood(pid, port, admit, 'declare') };
+  return {
+    quiet: stats(quiet),
+    idle: await underFlood(pid, port, admit, 'idle'),
+    declare: await underFlood(pid, port, admit, 'declare'),
+  };
 }
 
 async function stagedoorRun(file) {
   const { stagedoor, ports } = await startStagedoor(work, secret, { hls: { enabled: false } });
-  const probe = admissionProbe(file, async (name) => `rtmp://127.0.0.1:${ports.rtmp.port}/live/${name}?token=${await mint({ sub: `live/${name}`, scope: 'publish', exp: Math.floor(Date.now() / 1000) + 120 })}`);
+  const probe = admissionProbe(
+    file,
+    async (name) =>
+      `rtmp://127.0.0.1:${ports.rtmp.port}/live/${name}?token=${await mint({ sub: `live/${name}`, scope: 'publish', exp: Math.floor(Date.now() / 1000) + 120 })}`,
+  );
   stagedoor.registry.onChange((event, session) => {
     if (event === 'start') probe.admitted(session.stream.name);
   });
@@ -126,9 +150,13 @@ async function nginxRun(file) {
   });
   await new Promise((r) => hook.listen(0, '127.0.0.1', r));
   const dir = join(work, 'nginx');
-  const stop = await startNginx(dir, `master_process off;
+  const stop = await startNginx(
+    dir,
+    `master_process off;
 events { worker_connections 1024; }
-rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish http://127.0.0.1:${hook.address().port}/auth; } } }`, port);
+rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish http://127.0.0.1:${hook.address().port}/auth; } } }`,
+    port,
+  );
   try {
     return await measure(Number(readFileSync(join(dir, 'nginx.pid'), 'utf8')), port, probe.admit);
   } finally {
@@ -141,7 +169,9 @@ async function main() {
   const file = makeSample(work);
   const results = { stagedoor: await stagedoorRun(file), nginx: await nginxRun(file) };
   const host = machine();
-  console.log(`\nRTMP flood benchmark, ${new Date().toISOString()}, ${host}, ${FLOOD} unauthenticated connections from one address\n`);
+  console.log(
+    `\nRTMP flood benchmark, ${new Date().toISOString()}, ${host}, ${FLOOD} unauthenticated connections from one address\n`,
+  );
   for (const [name, r] of Object.entries(results)) {
     if (r.skipped) {
       console.log(`  ${name}: skipped (${r.skipped})`);
@@ -150,12 +180,21 @@ async function main() {
     console.log(`  ${name}: admission, quiet: ${fmt(r.quiet)}`);
     for (const kind of ['idle', 'declare']) {
       const f = r[kind];
-      console.log(`  ${name}, ${kind} flood: admission ${fmt(f.admission)}; flood connections open after 10 s: ${f.floodConnectionsOpenAfter10s}; server CPU ${f.cpuPercentDuringFlood} %; RSS ${f.rssMiB.before} → ${f.rssMiB.during} MiB`);
+      console.log(
+        `  ${name}, ${kind} flood: admission ${fmt(f.admission)}; flood connections open after 10 s: ${f.floodConnectionsOpenAfter10s}; server CPU ${f.cpuPercentDuringFlood} %; RSS ${f.rssMiB.before} → ${f.rssMiB.during} MiB`,
+      );
     }
   }
   const out = join(here, 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'rtmp-flood.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, runs: RUNS, flood: FLOOD, ...results }, null, 2));
+  writeFileSync(
+    join(out, 'rtmp-flood.json'),
+    JSON.stringify(
+      { date: new Date().toISOString(), machine: host, runs: RUNS, flood: FLOOD, ...results },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((error) => {

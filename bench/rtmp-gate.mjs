@@ -8,7 +8,18 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { fmt, freePort, machine, makeSample, nginxMissing, publishCopy, signer, startNginx, startStagedoor, stats } from './lib.mjs';
+import {
+  fmt,
+  freePort,
+  machine,
+  makeSample,
+  nginxMissing,
+  publishCopy,
+  signer,
+  startNginx,
+  startStagedoor,
+  stats,
+} from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,9 +47,13 @@ async function nginxRefusal(file) {
   });
   await new Promise((r) => hook.listen(0, '127.0.0.1', r));
   const port = await freePort();
-  const stop = await startNginx(join(work, 'nginx'), `master_process off;
+  const stop = await startNginx(
+    join(work, 'nginx'),
+    `master_process off;
 events { worker_connections 256; }
-rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish http://127.0.0.1:${hook.address().port}/auth; } } }`, port);
+rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish http://127.0.0.1:${hook.address().port}/auth; } } }`,
+    port,
+  );
   try {
     return await refusalTimes(file, () => `rtmp://127.0.0.1:${port}/live/bench?token=forged`);
   } finally {
@@ -49,24 +64,47 @@ rtmp { server { listen 127.0.0.1:${port}; application live { live on; on_publish
 
 async function main() {
   const file = makeSample(work);
-  const { stagedoor, ports: { rtmp } } = await startStagedoor(work, secret, { hls: { enabled: false } });
+  const {
+    stagedoor,
+    ports: { rtmp },
+  } = await startStagedoor(work, secret, { hls: { enabled: false } });
   const results = {};
   try {
-    results.stagedoorRefusal = await refusalTimes(file, (i) => `rtmp://127.0.0.1:${rtmp.port}/live/bench${i}?token=forged`);
+    results.stagedoorRefusal = await refusalTimes(
+      file,
+      (i) => `rtmp://127.0.0.1:${rtmp.port}/live/bench${i}?token=forged`,
+    );
   } finally {
     await stagedoor.stop();
   }
   results.nginxRefusal = await nginxRefusal(file);
   const host = machine();
-  const ratio = results.nginxRefusal.median ? results.stagedoorRefusal.median / results.nginxRefusal.median : undefined;
+  const ratio = results.nginxRefusal.median
+    ? results.stagedoorRefusal.median / results.nginxRefusal.median
+    : undefined;
   console.log(`\nRTMP gate benchmark, ${new Date().toISOString()}, ${host}\n`);
   console.log(`  Refusal, Stagedoor (ffmpeg start → exit):       ${fmt(results.stagedoorRefusal)}`);
   console.log(`  Refusal, nginx-rtmp on_publish 403:               ${fmt(results.nginxRefusal)}`);
   if (ratio) console.log(`  Refusal ratio Stagedoor / nginx-rtmp (median):   ${ratio.toFixed(2)}`);
-  console.log(`  Goal: refusal no slower than nginx-rtmp → ${ratio === undefined || ratio <= 1 ? 'met' : 'NOT met'} (expiry lag: bench/expiry.mjs)\n`);
+  console.log(
+    `  Goal: refusal no slower than nginx-rtmp → ${ratio === undefined || ratio <= 1 ? 'met' : 'NOT met'} (expiry lag: bench/expiry.mjs)\n`,
+  );
   const out = join(here, 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'rtmp-gate.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, runs: RUNS, ...results, refusalRatio: ratio }, null, 2));
+  writeFileSync(
+    join(out, 'rtmp-gate.json'),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: host,
+        runs: RUNS,
+        ...results,
+        refusalRatio: ratio,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((error) => {

@@ -36,16 +36,27 @@ async function timed(url) {
 
 async function viewer(i, deadline) {
   await new Promise((r) => setTimeout(r, Math.random() * 1000)); // players do not start in lockstep
-  const token = await new SignJWT({ scope: 'play' }).setProtectedHeader({ alg: 'HS256', kid: 'bench' }).setSubject(stream).setJti(`viewer-${i}`).setExpirationTime('1h').sign(key);
+  const token = await new SignJWT({ scope: 'play' })
+    .setProtectedHeader({ alg: 'HS256', kid: 'bench' })
+    .setSubject(stream)
+    .setJti(`viewer-${i}`)
+    .setExpirationTime('1h')
+    .sign(key);
   const master = await timed(`${base}index.m3u8?token=${token}`);
   if (!master) return;
-  const variant = master.toString().split('\n').find((l) => l && !l.startsWith('#'));
+  const variant = master
+    .toString()
+    .split('\n')
+    .find((l) => l && !l.startsWith('#'));
   const seen = new Set();
   while (Date.now() < deadline) {
     const started = Date.now();
     const playlist = await timed(base + variant);
     if (playlist) {
-      const segments = playlist.toString().split('\n').filter((l) => l && !l.startsWith('#'));
+      const segments = playlist
+        .toString()
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'));
       const newest = segments[segments.length - 1];
       if (newest && !seen.has(newest)) {
         seen.add(newest);
@@ -59,5 +70,16 @@ async function viewer(i, deadline) {
 const deadline = Date.now() + seconds * 1000;
 await Promise.all(Array.from({ length: viewers }, (_, i) => viewer(i, deadline)));
 latencies.sort((a, b) => a - b);
-const at = (q) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? 0;
-process.stdout.write(JSON.stringify({ viewers, requests, errors, bytes, p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1] ?? 0 }));
+const at = (q) =>
+  latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? 0;
+process.stdout.write(
+  JSON.stringify({
+    viewers,
+    requests,
+    errors,
+    bytes,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: latencies[latencies.length - 1] ?? 0,
+  }),
+);

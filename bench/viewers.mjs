@@ -17,10 +17,25 @@ const secret = randomBytes(32).toString('hex');
 const mint = signer(secret, 'bench');
 
 function load(port, viewers) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('viewer-load.mjs', import.meta.url)), String(port), 'live/show', String(viewers), String(SECONDS), secret], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL('viewer-load.mjs', import.meta.url)),
+      String(port),
+      'live/show',
+      String(viewers),
+      String(SECONDS),
+      secret,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`viewer load exited ${code}`)))));
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`viewer load exited ${code}`)),
+    ),
+  );
 }
 
 async function main() {
@@ -28,9 +43,47 @@ async function main() {
     hls: { renditions: [{ name: 'copy', copy: true }] },
     auth: { keys: [{ kid: 'bench', alg: 'HS256', secret }], cacheMaxEntries: 20_000 },
   });
-  const token = await mint({ sub: 'live/show', scope: 'publish', exp: Math.floor(Date.now() / 1000) + 3600 });
-  const publisher = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-b:v', '400k', '-c:a', 'aac', '-f', 'flv', `rtmp://127.0.0.1:${ports.rtmp.port}/live/show?token=${token}`], { stdio: 'ignore' });
+  const token = await mint({
+    sub: 'live/show',
+    scope: 'publish',
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  });
+  const publisher = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=640x360:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      '30',
+      '-b:v',
+      '400k',
+      '-c:a',
+      'aac',
+      '-f',
+      'flv',
+      `rtmp://127.0.0.1:${ports.rtmp.port}/live/show?token=${token}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const results = [];
   try {
     await sleep(4000);
@@ -38,7 +91,12 @@ async function main() {
       const cpuBefore = process.cpuUsage();
       const result = await load(ports.http.port, viewers);
       const cpu = process.cpuUsage(cpuBefore);
-      results.push({ ...result, serverCores: (cpu.user + cpu.system) / 1e6 / SECONDS, serverRssMiB: process.memoryUsage().rss / 2 ** 20, hlsSessions: stagedoor.registry.list().filter((s) => s.protocol === 'hls').length });
+      results.push({
+        ...result,
+        serverCores: (cpu.user + cpu.system) / 1e6 / SECONDS,
+        serverRssMiB: process.memoryUsage().rss / 2 ** 20,
+        hlsSessions: stagedoor.registry.list().filter((s) => s.protocol === 'hls').length,
+      });
       await sleep(2000);
     }
   } finally {
@@ -46,13 +104,24 @@ async function main() {
     await stagedoor.stop();
   }
   const host = machine();
-  console.log(`\nSimulated HLS viewers (${SECONDS} s each, one 400 kb/s stream, a token per viewer), ${new Date().toISOString()}, ${host}\n`);
+  console.log(
+    `\nSimulated HLS viewers (${SECONDS} s each, one 400 kb/s stream, a token per viewer), ${new Date().toISOString()}, ${host}\n`,
+  );
   for (const r of results) {
-    console.log(`  ${String(r.viewers).padStart(5)} viewers: ${(r.requests / SECONDS).toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, server ${r.serverCores.toFixed(2)} cores, RSS ${r.serverRssMiB.toFixed(0)} MiB, ${r.hlsSessions} HLS sessions`);
+    console.log(
+      `  ${String(r.viewers).padStart(5)} viewers: ${(r.requests / SECONDS).toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, server ${r.serverCores.toFixed(2)} cores, RSS ${r.serverRssMiB.toFixed(0)} MiB, ${r.hlsSessions} HLS sessions`,
+    );
   }
   console.log('');
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'viewers.json'), JSON.stringify({ date: new Date().toISOString(), machine: host, seconds: SECONDS, results }, null, 2));
+  writeFileSync(
+    join(here, 'results', 'viewers.json'),
+    JSON.stringify(
+      { date: new Date().toISOString(), machine: host, seconds: SECONDS, results },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((error) => {

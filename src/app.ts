@@ -39,7 +39,12 @@ export interface Stagedoor {
   readonly metrics: Metrics;
   readonly audit: Audit;
   /** Listens on every port; resolves with the bound addresses (port 0 picks a free one). */
-  start(): Promise<{ rtmp: AddressInfo; http: AddressInfo; admin: AddressInfo | undefined; rtmps: AddressInfo | undefined }>;
+  start(): Promise<{
+    rtmp: AddressInfo;
+    http: AddressInfo;
+    admin: AddressInfo | undefined;
+    rtmps: AddressInfo | undefined;
+  }>;
   /** Stops accepting, closes every session with reason `shutdown`, closes the listeners. */
   stop(): Promise<void>;
 }
@@ -52,12 +57,34 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const media = buildMedia(config, log);
   const observability = buildObservability(log, auth, sessions, media);
   const ingest = buildIngest(config, log, runtime, { auth, sessions, media, observability });
-  const publicHttp = buildPublicHttp(config, log, runtime, { auth, sessions, observability, ingest });
+  const publicHttp = buildPublicHttp(config, log, runtime, {
+    auth,
+    sessions,
+    observability,
+    ingest,
+  });
   let listening = false;
-  const admin = await buildAdmin(config, log, () => listening, { auth, sessions, media, observability });
-  const readiness: Component = { name: 'readiness', start: async () => void (listening = true), stop: () => void (listening = false) };
+  const admin = await buildAdmin(config, log, () => listening, {
+    auth,
+    sessions,
+    media,
+    observability,
+  });
+  const readiness: Component = {
+    name: 'readiness',
+    start: async () => void (listening = true),
+    stop: () => void (listening = false),
+  };
   // Started in this order, stopped in reverse: readiness off, sessions cut, then listeners and FFmpeg.
-  const components = [...auth.components, ...media.components, ...ingest.components, ...publicHttp.components, ...admin.components, ...sessions.components, readiness];
+  const components = [
+    ...auth.components,
+    ...media.components,
+    ...ingest.components,
+    ...publicHttp.components,
+    ...admin.components,
+    ...sessions.components,
+    readiness,
+  ];
   let stopping: Promise<void> | undefined;
   const { keys, authenticator, security, revocations, ingestKeys, issuers } = auth;
   return {
@@ -75,9 +102,24 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     ...observability,
     async start() {
       await startAll(components);
-      const addresses = { ...ingest.addresses(), http: addressOf(publicHttp.http), admin: admin.admin ? addressOf(admin.admin) : undefined };
+      const addresses = {
+        ...ingest.addresses(),
+        http: addressOf(publicHttp.http),
+        admin: admin.admin ? addressOf(admin.admin) : undefined,
+      };
       const where = (a: AddressInfo | undefined) => (a ? `${a.address}:${a.port}` : undefined);
-      log.info({ event: 'listening', rtmp: where(addresses.rtmp), http: where(addresses.http), admin: where(addresses.admin), rtmps: where(addresses.rtmps), https: runtime.httpTls !== undefined, keys: keys.size }, 'stagedoor listening');
+      log.info(
+        {
+          event: 'listening',
+          rtmp: where(addresses.rtmp),
+          http: where(addresses.http),
+          admin: where(addresses.admin),
+          rtmps: where(addresses.rtmps),
+          https: runtime.httpTls !== undefined,
+          keys: keys.size,
+        },
+        'stagedoor listening',
+      );
       return addresses;
     },
     stop() {

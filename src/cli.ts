@@ -55,19 +55,34 @@ async function token(argv: string[]): Promise<void> {
     },
     strict: true,
   });
-  const config = loadConfig({ file: resolveConfigPath(values.config ? ['--config', values.config] : []) });
+  const config = loadConfig({
+    file: resolveConfigPath(values.config ? ['--config', values.config] : []),
+  });
   const ttlSec = parseDuration(values.ttl!);
-  if (values.scope!.split(/\s+/).includes('admin') && values['ingest-key']) throw new TypeError('--ingest-key is for publish tokens');
+  if (values.scope!.split(/\s+/).includes('admin') && values['ingest-key'])
+    throw new TypeError('--ingest-key is for publish tokens');
   const kid = values.key ?? values.kid;
-  const entries = config.auth.keys.map((k, i) => ({ k, i })).filter(({ k }) => k.alg.startsWith('HS') && (kid === undefined || k.kid === kid));
+  const entries = config.auth.keys
+    .map((k, i) => ({ k, i }))
+    .filter(({ k }) => k.alg.startsWith('HS') && (kid === undefined || k.kid === kid));
   const entry = entries[0];
-  if (!entry) throw new TypeError(kid ? `no HS key with kid ${kid} in the config` : 'the config has no HS key this tool can sign with');
+  if (!entry)
+    throw new TypeError(
+      kid
+        ? `no HS key with kid ${kid} in the config`
+        : 'the config has no HS key this tool can sign with',
+    );
   const key = await importTrustedKey(entry.k, `auth.keys[${entry.i}]`);
   const allow: Record<string, string[]> = {};
   if (values.ip?.length) allow.ips = values.ip;
   if (values.origin?.length) allow.origins = values.origin;
   if (values.country?.length) allow.countries = values.country.map((c) => c.toLowerCase());
-  const jwt = await mintToken(key, { subject: values.sub, scope: values.scope, ttlSec, ...(Object.keys(allow).length ? { claims: { access: { allow } } } : {}) });
+  const jwt = await mintToken(key, {
+    subject: values.sub,
+    scope: values.scope,
+    ttlSec,
+    ...(Object.keys(allow).length ? { claims: { access: { allow } } } : {}),
+  });
   const target = values.sub ?? `${config.banner.app}/${config.banner.stream}`;
   const [app, name] = target.includes('/') ? target.split('/', 2) : [config.banner.app, target];
   const host = values.host ?? config.banner.publicHost;
@@ -77,40 +92,75 @@ async function token(argv: string[]): Promise<void> {
   const rtmpsBase = config.rtmp.tls ? `rtmps://${host}:${config.rtmp.tls.port}/${app}` : undefined;
   if (values['ingest-key']) {
     const server = values.server ?? httpBase;
-    const response = await fetch(`${server.replace(/\/$/, '')}/ingest-keys/${app}/${name}`, { method: 'POST', headers: { authorization: `Bearer ${jwt}` } });
-    const body = (await response.json()) as { key?: string; streamKey?: string; server?: string; expiresAt?: string; error?: { code: string; message: string } };
-    if (!response.ok || !body.streamKey) throw new TypeError(`the server refused the exchange: ${body.error?.code ?? response.status} ${body.error?.message ?? ''}`.trim());
+    const response = await fetch(`${server.replace(/\/$/, '')}/ingest-keys/${app}/${name}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${jwt}` },
+    });
+    const body = (await response.json()) as {
+      key?: string;
+      streamKey?: string;
+      server?: string;
+      expiresAt?: string;
+      error?: { code: string; message: string };
+    };
+    if (!response.ok || !body.streamKey)
+      throw new TypeError(
+        `the server refused the exchange: ${body.error?.code ?? response.status} ${body.error?.message ?? ''}`.trim(),
+      );
     process.stdout.write(`${body.streamKey}\n`);
-    process.stderr.write(`OBS server: ${body.server ?? rtmpBase}\nOBS stream key: ${body.streamKey}\nvalid until ${body.expiresAt}\n`);
+    process.stderr.write(
+      `OBS server: ${body.server ?? rtmpBase}\nOBS stream key: ${body.streamKey}\nvalid until ${body.expiresAt}\n`,
+    );
     return;
   }
   process.stdout.write(`${jwt}\n`);
   const scopes = values.scope!.split(/\s+/);
-  const lines = [`valid for ${ttlSec} s (until ${new Date(Date.now() + ttlSec * 1000).toISOString()})`];
+  const lines = [
+    `valid for ${ttlSec} s (until ${new Date(Date.now() + ttlSec * 1000).toISOString()})`,
+  ];
   if (scopes.some((s) => s.startsWith('publish'))) {
-    lines.push(`OBS server: ${rtmpBase}`, ...(rtmpsBase ? [`OBS server over TLS: ${rtmpsBase}`] : []), `OBS stream key: ${name}?token=${jwt}`, `Browser: ${httpBase}/publish.html#stream=${app}/${name}&token=${jwt}`);
+    lines.push(
+      `OBS server: ${rtmpBase}`,
+      ...(rtmpsBase ? [`OBS server over TLS: ${rtmpsBase}`] : []),
+      `OBS stream key: ${name}?token=${jwt}`,
+      `Browser: ${httpBase}/publish.html#stream=${app}/${name}&token=${jwt}`,
+    );
   }
   if (scopes.some((s) => s.startsWith('play'))) {
-    lines.push(`HLS: ${httpBase}/${app}/${name}/index.m3u8?token=${jwt}`, `Player: ${httpBase}/player.html#stream=${app}/${name}&token=${jwt}`, `RTMP: ${rtmpBase}/${name}?token=${jwt}`);
+    lines.push(
+      `HLS: ${httpBase}/${app}/${name}/index.m3u8?token=${jwt}`,
+      `Player: ${httpBase}/player.html#stream=${app}/${name}&token=${jwt}`,
+      `RTMP: ${rtmpBase}/${name}?token=${jwt}`,
+    );
   }
   process.stderr.write(`${lines.join('\n')}\n`);
 }
 
 async function keygen(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { alg: { type: 'string', default: 'ES256' }, kid: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { alg: { type: 'string', default: 'ES256' }, kid: { type: 'string' } },
+    strict: true,
+  });
   const alg = values.alg as SupportedAlg;
-  if (!SUPPORTED_ALGS.includes(alg)) throw new TypeError(`--alg must be one of ${SUPPORTED_ALGS.join(', ')}`);
+  if (!SUPPORTED_ALGS.includes(alg))
+    throw new TypeError(`--alg must be one of ${SUPPORTED_ALGS.join(', ')}`);
   const kid = values.kid ?? `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}`;
   if (alg.startsWith('HS')) {
-    const secret = randomBytes({ HS256: 32, HS384: 48, HS512: 64 }[alg as 'HS256'] ?? 32).toString('base64url');
+    const secret = randomBytes({ HS256: 32, HS384: 48, HS512: 64 }[alg as 'HS256'] ?? 32).toString(
+      'base64url',
+    );
     process.stdout.write(`${JSON.stringify({ kid, alg, secret }, null, 2)}\n`);
     return;
   }
   const pair =
-    alg.startsWith('RS') || alg.startsWith('PS') ? generateKeyPairSync('rsa', { modulusLength: 3072 })
-    : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    : alg === 'ES384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
-    : generateKeyPairSync('ed25519');
+    alg.startsWith('RS') || alg.startsWith('PS')
+      ? generateKeyPairSync('rsa', { modulusLength: 3072 })
+      : alg === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : alg === 'ES384'
+          ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
+          : generateKeyPairSync('ed25519');
   // Node 20 can deadlock if a GC finalises the key-generation job while its key is being exported
   // (both take the key's mutex): collect it first.
   setFlagsFromString('--expose-gc');
@@ -144,12 +194,15 @@ async function run(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (command !== undefined && !command.startsWith('--')) throw new TypeError(`unknown command ${command}`);
+  if (command !== undefined && !command.startsWith('--'))
+    throw new TypeError(`unknown command ${command}`);
   await import('./main.js');
 }
 
 run().catch((error: unknown) => {
-  const message = isStagedoorError(error) ? `${error.code}: ${error.message}` : (error as Error).message;
+  const message = isStagedoorError(error)
+    ? `${error.code}: ${error.message}`
+    : (error as Error).message;
   process.stderr.write(`stagedoor: ${message}\n${USAGE}\n`);
   process.exit(2);
 });

@@ -7,7 +7,10 @@ export const ERROR_CODES = {
   TOKEN_MISSING: { status: 401, message: 'no token was presented' },
   TOKEN_MALFORMED: { status: 401, message: 'the token is not a well-formed signed JWT' },
   TOKEN_EXPIRED: { status: 401, message: 'the token has expired' },
-  TOKEN_NOT_YET_VALID: { status: 401, message: 'the token is not valid yet (nbf or iat in the future)' },
+  TOKEN_NOT_YET_VALID: {
+    status: 401,
+    message: 'the token is not valid yet (nbf or iat in the future)',
+  },
   SIGNATURE_INVALID: { status: 401, message: 'the token signature does not verify' },
   KEY_UNKNOWN: { status: 401, message: 'no trusted key matches the token' },
   ALG_NOT_ALLOWED: { status: 401, message: "the token's alg is not the alg pinned by its key" },
@@ -16,7 +19,10 @@ export const ERROR_CODES = {
   CLAIM_INVALID: { status: 401, message: 'a required claim is missing or has the wrong type' },
   TOKEN_REVOKED: { status: 401, message: 'the token has been revoked' },
   TOKEN_REUSED: { status: 401, message: 'this single-use token has been used already' },
-  INGEST_KEY_UNKNOWN: { status: 401, message: 'the ingest key is unknown or has expired; exchange the token for a new one' },
+  INGEST_KEY_UNKNOWN: {
+    status: 401,
+    message: 'the ingest key is unknown or has expired; exchange the token for a new one',
+  },
   SCOPE_DENIED: { status: 403, message: 'the token does not grant this action' },
   STREAM_DENIED: { status: 403, message: 'the token does not grant this stream' },
   IP_DENIED: { status: 403, message: 'the client address is not allowed by the token' },
@@ -27,11 +33,17 @@ export const ERROR_CODES = {
   PROTOCOL_ERROR: { status: 400, message: 'the client broke the protocol' },
   KEY_INVALID: { status: 400, message: 'the key material sent is not a usable key' },
   KEY_CONFLICT: { status: 409, message: 'the key id is already in use' },
-  STREAM_RULE_INVALID: { status: 503, message: "the stream's security rule could not be loaded; an operator must fix or remove it" },
+  STREAM_RULE_INVALID: {
+    status: 503,
+    message: "the stream's security rule could not be loaded; an operator must fix or remove it",
+  },
   NOT_FOUND: { status: 404, message: 'not found' },
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
   FFMPEG_MISSING: { status: 500, message: 'FFmpeg is not installed or not working' },
-  SESSION_ENDED: { status: 401, message: 'this viewer session has ended; open the playlist again with a token' },
+  SESSION_ENDED: {
+    status: 401,
+    message: 'this viewer session has ended; open the playlist again with a token',
+  },
   INTERNAL_ERROR: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -51,7 +63,10 @@ export class StagedoorError extends Error {
   readonly claim: string | undefined;
 
   constructor(code: ErrorCode, message?: string, details: ErrorDetails = {}) {
-    super(message ?? ERROR_CODES[code].message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      message ?? ERROR_CODES[code].message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.name = 'StagedoorError';
     this.code = code;
     this.claim = details.claim;
@@ -77,7 +92,10 @@ export function isStagedoorError(error: unknown): error is StagedoorError {
 }
 
 /** Wraps anything thrown into a StagedoorError, keeping coded errors as they are. */
-export function toStagedoorError(error: unknown, fallback: ErrorCode = 'INTERNAL_ERROR'): StagedoorError {
+export function toStagedoorError(
+  error: unknown,
+  fallback: ErrorCode = 'INTERNAL_ERROR',
+): StagedoorError {
   if (error instanceof StagedoorError) return error;
   return new StagedoorError(fallback, undefined, { cause: error });
 }
@@ -85,7 +103,9 @@ export function toStagedoorError(error: unknown, fallback: ErrorCode = 'INTERNAL
 /** RTMP onStatus code used when refusing a publish or play. */
 export function rtmpStatusCode(action: 'publish' | 'play', code: ErrorCode): string {
   if (action === 'publish') {
-    return code === 'STREAM_BUSY' || code === 'STREAM_NAME_INVALID' ? 'NetStream.Publish.BadName' : 'NetStream.Publish.Denied';
+    return code === 'STREAM_BUSY' || code === 'STREAM_NAME_INVALID'
+      ? 'NetStream.Publish.BadName'
+      : 'NetStream.Publish.Denied';
   }
   return code === 'STREAM_NAME_INVALID' ? 'NetStream.Play.StreamNotFound' : 'NetStream.Play.Failed';
 }

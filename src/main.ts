@@ -11,7 +11,10 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 async function main(): Promise<void> {
   const configPath = resolveConfigPath(process.argv.slice(2));
   const config = loadConfig({ file: configPath });
-  const log = createLogger({ level: config.log.level, destination: logDestination(config.log.destination, config.log.pretty) });
+  const log = createLogger({
+    level: config.log.level,
+    destination: logDestination(config.log.destination, config.log.pretty),
+  });
   const stagedoor = await createStagedoor(config, log);
 
   let signals = 0;
@@ -23,7 +26,10 @@ async function main(): Promise<void> {
     }
     log.info({ event: 'shutdown', signal }, 'shutting down');
     const force = setTimeout(() => {
-      log.error({ event: 'shutdown_timeout', timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long, exiting');
+      log.error(
+        { event: 'shutdown_timeout', timeoutMs: SHUTDOWN_TIMEOUT_MS },
+        'shutdown took too long, exiting',
+      );
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS);
     force.unref();
@@ -48,12 +54,21 @@ async function main(): Promise<void> {
   const ports = await stagedoor.start();
   log.info({ event: 'config', file: configPath }, 'configuration loaded');
   if (config.banner.enabled) {
-    process.stderr.write(await startupBanner(config, stagedoor.keys, { rtmp: ports.rtmp.port, http: ports.http.port, admin: ports.admin?.port, rtmps: ports.rtmps?.port }));
+    process.stderr.write(
+      await startupBanner(config, stagedoor.keys, {
+        rtmp: ports.rtmp.port,
+        http: ports.http.port,
+        admin: ports.admin?.port,
+        rtmps: ports.rtmps?.port,
+      }),
+    );
   }
 }
 
 main().catch((error: unknown) => {
-  const message = isStagedoorError(error) ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
+  const message = isStagedoorError(error)
+    ? `${error.code}: ${error.message}`
+    : String((error as Error)?.stack ?? error);
   process.stderr.write(`stagedoor: cannot start: ${message}\n`);
   process.exit(isStagedoorError(error) && error.code === 'CONFIG_INVALID' ? 78 : 1);
 });

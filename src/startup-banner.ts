@@ -6,11 +6,17 @@ import { mintToken } from './auth/mint-token.js';
  * Human instructions printed at start: how to publish from OBS or ffmpeg and how to play, with
  * ready-made short-lived tokens when the server holds a signing secret (the dev default does).
  */
-export async function startupBanner(config: Config, keys: KeyStore, ports: { rtmp: number; http: number; admin?: number | undefined; rtmps?: number | undefined }, now = Date.now()): Promise<string> {
+export async function startupBanner(
+  config: Config,
+  keys: KeyStore,
+  ports: { rtmp: number; http: number; admin?: number | undefined; rtmps?: number | undefined },
+  now = Date.now(),
+): Promise<string> {
   const { app, stream, publicHost, tokenTtlSec } = config.banner;
   const rtmpBase = `rtmp://${publicHost}:${ports.rtmp}/${app}`;
   const httpBase = `${config.http.tls ? 'https' : 'http'}://${publicHost}:${ports.http}`;
-  const rtmpsBase = ports.rtmps !== undefined ? `rtmps://${publicHost}:${ports.rtmps}/${app}` : undefined;
+  const rtmpsBase =
+    ports.rtmps !== undefined ? `rtmps://${publicHost}:${ports.rtmps}/${app}` : undefined;
   const signer = keys.signingKeys().find((k) => k.actions.has('publish') && k.actions.has('play'));
   const lines = ['', 'Stagedoor is up.', ''];
   if (!signer) {
@@ -25,7 +31,12 @@ export async function startupBanner(config: Config, keys: KeyStore, ports: { rtm
     return lines.join('\n');
   }
   const subject = `${app}/${stream}`;
-  const publishToken = await mintToken(signer, { subject, scope: 'publish', ttlSec: tokenTtlSec, now });
+  const publishToken = await mintToken(signer, {
+    subject,
+    scope: 'publish',
+    ttlSec: tokenTtlSec,
+    now,
+  });
   const playToken = await mintToken(signer, { subject, scope: 'play', ttlSec: tokenTtlSec, now });
   const until = new Date(now + tokenTtlSec * 1000).toISOString();
   lines.push(
@@ -35,7 +46,11 @@ export async function startupBanner(config: Config, keys: KeyStore, ports: { rtm
     ...(rtmpsBase ? [`    (or over TLS: Server ${rtmpsBase})`] : []),
     '',
     ...(config.ws.enabled && config.hls.enabled
-      ? ['  Publish from a browser (camera, over WebSocket):', `    ${httpBase}/publish.html#stream=${app}/${stream}&token=${publishToken}`, '']
+      ? [
+          '  Publish from a browser (camera, over WebSocket):',
+          `    ${httpBase}/publish.html#stream=${app}/${stream}&token=${publishToken}`,
+          '',
+        ]
       : []),
     '  Publish from ffmpeg:',
     `    ffmpeg -re -f lavfi -i testsrc=size=1280x720:rate=30 -f lavfi -i sine -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 30 -c:a aac -f flv '${rtmpBase}/${stream}?token=${publishToken}'`,
@@ -57,7 +72,12 @@ export async function startupBanner(config: Config, keys: KeyStore, ports: { rtm
     '',
   );
   if (ports.admin !== undefined && signer.actions.has('admin')) {
-    const adminToken = await mintToken(signer, { subject: 'dev-operator', scope: 'admin', ttlSec: tokenTtlSec, now });
+    const adminToken = await mintToken(signer, {
+      subject: 'dev-operator',
+      scope: 'admin',
+      ttlSec: tokenTtlSec,
+      now,
+    });
     const adminBase = `http://${config.admin.host === '0.0.0.0' ? publicHost : config.admin.host}:${ports.admin}`;
     lines.push(
       '  Dashboard (admin, on its own port):',

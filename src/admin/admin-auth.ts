@@ -47,9 +47,17 @@ export class AdminAuth {
       try {
         key = k.key ?? readFileSync(k.keyFile!, 'utf8').trim();
       } catch (cause) {
-        throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "admin.apiKeys[${i}].keyFile": cannot read ${k.keyFile}`, { cause });
+        throw new StagedoorError(
+          'CONFIG_INVALID',
+          `invalid configuration: "admin.apiKeys[${i}].keyFile": cannot read ${k.keyFile}`,
+          { cause },
+        );
       }
-      if (key.length < 24) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "admin.apiKeys[${i}]": keys must be at least 24 characters`);
+      if (key.length < 24)
+        throw new StagedoorError(
+          'CONFIG_INVALID',
+          `invalid configuration: "admin.apiKeys[${i}]": keys must be at least 24 characters`,
+        );
       return { name: k.name, digest: digest(key) };
     });
     this.#authenticator = authenticator;
@@ -57,15 +65,29 @@ export class AdminAuth {
 
   async authenticate({ authorization, address, origin }: AdminCaller): Promise<AdminActor> {
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    if (!match) throw new StagedoorError('TOKEN_MISSING', 'send Authorization: Bearer <admin token or API key>');
+    if (!match)
+      throw new StagedoorError(
+        'TOKEN_MISSING',
+        'send Authorization: Bearer <admin token or API key>',
+      );
     const presented = match[1]!;
     const presentedDigest = digest(presented);
     let found: string | undefined;
-    for (const key of this.#keys) if (timingSafeEqual(key.digest, presentedDigest)) found = key.name;
+    for (const key of this.#keys)
+      if (timingSafeEqual(key.digest, presentedDigest)) found = key.name;
     if (found !== undefined) return { kind: 'api-key', name: found };
-    if (!presented.startsWith('eyJ')) throw new StagedoorError('SIGNATURE_INVALID', 'not a known API key');
-    const grant = await this.#authenticator.authenticate({ token: presented, action: 'admin', protocol: 'http', stream: undefined, address, origin });
-    if (grant.expiresAt === undefined) throw new StagedoorError('CLAIM_INVALID', 'admin tokens must carry exp', { claim: 'exp' });
+    if (!presented.startsWith('eyJ'))
+      throw new StagedoorError('SIGNATURE_INVALID', 'not a known API key');
+    const grant = await this.#authenticator.authenticate({
+      token: presented,
+      action: 'admin',
+      protocol: 'http',
+      stream: undefined,
+      address,
+      origin,
+    });
+    if (grant.expiresAt === undefined)
+      throw new StagedoorError('CLAIM_INVALID', 'admin tokens must carry exp', { claim: 'exp' });
     return { kind: 'token', name: grant.subject ?? grant.tokenId };
   }
 }

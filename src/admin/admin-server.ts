@@ -57,7 +57,15 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Stagedoor admin API', version: '1' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An admin API key, or a JWT whose key or issuer grants admin' } } },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An admin API key, or a JWT whose key or issuer grants admin',
+          },
+        },
+      },
     },
   });
 
@@ -65,35 +73,73 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     const path = request.url.split('?')[0]!;
     if (PUBLIC_PATHS.has(path)) return;
     try {
-      request.adminActor = await deps.auth.authenticate({ authorization: request.headers.authorization, address: normalizeAddress(request.socket.remoteAddress), origin: requestOrigin(request.headers) });
+      request.adminActor = await deps.auth.authenticate({
+        authorization: request.headers.authorization,
+        address: normalizeAddress(request.socket.remoteAddress),
+        origin: requestOrigin(request.headers),
+      });
     } catch (error) {
       const coded = toStagedoorError(error);
-      deps.audit.refusal({ protocol: 'http', action: 'admin', stream: undefined, address: request.ip, error: coded, extra: { method: request.method, url: redactText(request.url) } });
+      deps.audit.refusal({
+        protocol: 'http',
+        action: 'admin',
+        stream: undefined,
+        address: request.ip,
+        error: coded,
+        extra: { method: request.method, url: redactText(request.url) },
+      });
       throw coded;
     }
   });
   app.addHook('onResponse', async (request, reply) => {
     if (!request.adminActor) return; // public paths, and refused calls (audited as refusals)
-    log.info({ event: 'admin_call', actor: actorLabel(request.adminActor), method: request.method, url: redactText(request.url), status: reply.statusCode }, 'admin api call');
+    log.info(
+      {
+        event: 'admin_call',
+        actor: actorLabel(request.adminActor),
+        method: request.method,
+        url: redactText(request.url),
+        status: reply.statusCode,
+      },
+      'admin api call',
+    );
   });
 
   app.get('/healthz', { schema: { summary: 'The process is up' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { summary: 'Listening, FFmpeg found, issuers reachable or cached' } }, async (_request, reply) => {
-    const issuers = deps.issuers.list().map((i) => ({ issuer: i.issuer, keys: i.keys.keyCount, lastError: i.keys.lastError }));
-    const checks = {
-      listening: deps.ready(),
-      ffmpeg: deps.hls.enabled ? deps.transcoders !== undefined : 'disabled',
-      issuers: issuers.every((i) => i.keys > 0),
-    };
-    const ok = checks.listening && checks.ffmpeg !== false && checks.issuers;
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks, issuers });
-  });
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Listening, FFmpeg found, issuers reachable or cached' } },
+    async (_request, reply) => {
+      const issuers = deps.issuers
+        .list()
+        .map((i) => ({ issuer: i.issuer, keys: i.keys.keyCount, lastError: i.keys.lastError }));
+      const checks = {
+        listening: deps.ready(),
+        ffmpeg: deps.hls.enabled ? deps.transcoders !== undefined : 'disabled',
+        issuers: issuers.every((i) => i.keys > 0),
+      };
+      const ok = checks.listening && checks.ffmpeg !== false && checks.issuers;
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ready' : 'not ready', checks, issuers });
+    },
+  );
   app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_request, reply) =>
-    reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+    reply
+      .header('content-type', deps.metrics.registry.contentType)
+      .send(await deps.metrics.registry.metrics()),
   );
   const dashboard = readFileSync(DASHBOARD);
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
-    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'").header('x-frame-options', 'DENY').send(dashboard),
+    reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+      )
+      .header('x-frame-options', 'DENY')
+      .send(dashboard),
   );
 
   sessionRoutes(app, deps);

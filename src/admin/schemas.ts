@@ -2,7 +2,13 @@
 
 export const errorSchema = {
   type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
   required: ['error'],
 } as const;
 
@@ -29,7 +35,10 @@ export const sessionSchema = {
 
 export const streamParams = {
   type: 'object',
-  properties: { app: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' }, stream: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } },
+  properties: {
+    app: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+    stream: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+  },
   required: ['app', 'stream'],
 } as const;
 
@@ -42,8 +51,15 @@ export const securitySchema = {
     play: { type: 'string', enum: ['secured', 'open'] },
     requireExp: { type: 'boolean' },
     maxTokenLifetimeSec: { type: 'integer' },
-    keys: { type: 'array', items: { type: 'object', properties: { kid: { type: 'string' }, alg: { type: 'string' } } } },
-    error: { type: 'string', description: 'Why a saved rule could not be loaded; its streams are refused (STREAM_RULE_INVALID) until it is fixed' },
+    keys: {
+      type: 'array',
+      items: { type: 'object', properties: { kid: { type: 'string' }, alg: { type: 'string' } } },
+    },
+    error: {
+      type: 'string',
+      description:
+        'Why a saved rule could not be loaded; its streams are refused (STREAM_RULE_INVALID) until it is fixed',
+    },
   },
 } as const;
 

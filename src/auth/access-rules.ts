@@ -20,20 +20,45 @@ export interface CompiledAccessRules {
  * Reads `access.allow.{ips, origins, countries}` from a token's claims: undefined when there is
  * none; CLAIM_INVALID when it is malformed (unknown kind, empty or overlong list, a bad address).
  */
-export function compileAccessRules(claims: Record<string, unknown>, maxEntries: number): CompiledAccessRules | undefined {
+export function compileAccessRules(
+  claims: Record<string, unknown>,
+  maxEntries: number,
+): CompiledAccessRules | undefined {
   const access = claims.access;
   if (access === undefined) return undefined;
   const allow = (access as { allow?: unknown } | null)?.allow;
-  if (typeof access !== 'object' || access === null || typeof allow !== 'object' || allow === null || Array.isArray(allow)) {
-    throw new StagedoorError('CLAIM_INVALID', 'access must be {"allow": {"ips"|"origins"|"countries": [...]}}', { claim: 'access' });
+  if (
+    typeof access !== 'object' ||
+    access === null ||
+    typeof allow !== 'object' ||
+    allow === null ||
+    Array.isArray(allow)
+  ) {
+    throw new StagedoorError(
+      'CLAIM_INVALID',
+      'access must be {"allow": {"ips"|"origins"|"countries": [...]}}',
+      { claim: 'access' },
+    );
   }
   const out: { ips?: string[]; origins?: string[]; countries?: string[] } = {};
   for (const [kind, list] of Object.entries(allow)) {
-    if (kind !== 'ips' && kind !== 'origins' && kind !== 'countries') throw new StagedoorError('CLAIM_INVALID', `unknown access rule kind ${kind}`, { claim: 'access' });
+    if (kind !== 'ips' && kind !== 'origins' && kind !== 'countries')
+      throw new StagedoorError('CLAIM_INVALID', `unknown access rule kind ${kind}`, {
+        claim: 'access',
+      });
     if (!Array.isArray(list) || list.some((v) => typeof v !== 'string') || list.length === 0) {
-      throw new StagedoorError('CLAIM_INVALID', `access.allow.${kind} must be a non-empty array of strings`, { claim: 'access' });
+      throw new StagedoorError(
+        'CLAIM_INVALID',
+        `access.allow.${kind} must be a non-empty array of strings`,
+        { claim: 'access' },
+      );
     }
-    if (list.length > maxEntries) throw new StagedoorError('CLAIM_INVALID', `access.allow.${kind} has more than ${maxEntries} entries`, { claim: 'access' });
+    if (list.length > maxEntries)
+      throw new StagedoorError(
+        'CLAIM_INVALID',
+        `access.allow.${kind} has more than ${maxEntries} entries`,
+        { claim: 'access' },
+      );
     out[kind] = list as string[];
   }
   let ips: BlockList | undefined;
@@ -41,7 +66,10 @@ export function compileAccessRules(claims: Record<string, unknown>, maxEntries: 
     try {
       ips = addressList(out.ips);
     } catch (cause) {
-      throw new StagedoorError('CLAIM_INVALID', (cause as Error).message, { claim: 'access', cause });
+      throw new StagedoorError('CLAIM_INVALID', (cause as Error).message, {
+        claim: 'access',
+        cause,
+      });
     }
   }
   return { ips, origins: out.origins, countries: out.countries?.map((c) => c.toLowerCase()) };
@@ -52,21 +80,37 @@ export function compileAccessRules(claims: Record<string, unknown>, maxEntries: 
  * `origins`: exact; `countries`: ISO alpha-2)? Every kind present must pass (AND); within a kind one
  * entry suffices (OR). Unknown country or missing Origin fail closed.
  */
-export async function checkCompiledAccessRules(rules: CompiledAccessRules, context: AccessContext, geo: GeoIp): Promise<void> {
+export async function checkCompiledAccessRules(
+  rules: CompiledAccessRules,
+  context: AccessContext,
+  geo: GeoIp,
+): Promise<void> {
   if (rules.ips && !listHas(rules.ips, context.address)) throw new StagedoorError('IP_DENIED');
   if (rules.origins) {
-    if (context.origin === undefined || !rules.origins.includes(context.origin)) throw new StagedoorError('ORIGIN_DENIED', context.origin === undefined ? 'the token requires an Origin and the request has none' : undefined);
+    if (context.origin === undefined || !rules.origins.includes(context.origin))
+      throw new StagedoorError(
+        'ORIGIN_DENIED',
+        context.origin === undefined
+          ? 'the token requires an Origin and the request has none'
+          : undefined,
+      );
   }
   if (rules.countries) {
     const country = await geo.countryOf(context.address);
     if (country === undefined || !rules.countries.includes(country)) {
-      throw new StagedoorError('COUNTRY_DENIED', country === undefined ? 'the client address has no known country' : undefined);
+      throw new StagedoorError(
+        'COUNTRY_DENIED',
+        country === undefined ? 'the client address has no known country' : undefined,
+      );
     }
   }
 }
 
 /** The origin of a request: its Origin header, else the origin of its Referer. */
-export function requestOrigin(headers: { origin?: string | undefined; referer?: string | undefined }): string | undefined {
+export function requestOrigin(headers: {
+  origin?: string | undefined;
+  referer?: string | undefined;
+}): string | undefined {
   if (headers.origin && headers.origin !== 'null') return headers.origin;
   if (!headers.referer) return undefined;
   try {

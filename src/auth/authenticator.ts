@@ -12,7 +12,11 @@ import { UNRULED, type StreamSecurity } from './stream-security.js';
 import type { UsedTokens } from './used-tokens.js';
 import type { IngestKeys } from './ingest-keys.js';
 import type { GeoIp } from './geoip.js';
-import { checkCompiledAccessRules, compileAccessRules, type CompiledAccessRules } from './access-rules.js';
+import {
+  checkCompiledAccessRules,
+  compileAccessRules,
+  type CompiledAccessRules,
+} from './access-rules.js';
 import { verifyToken } from './verify-token.js';
 
 /** What a protocol server knows about a request; it never decides access itself. */
@@ -75,12 +79,16 @@ export class TokenAuthenticator implements Authenticator {
   }
 
   async authenticate(request: AccessRequest): Promise<Grant> {
-    const token = request.ingestKey !== undefined ? this.#tokenOfIngestKey(request.ingestKey, request.stream) : request.token;
+    const token =
+      request.ingestKey !== undefined
+        ? this.#tokenOfIngestKey(request.ingestKey, request.stream)
+        : request.token;
     // An open stream needs no token (but a token that is sent is still checked, below).
     const grant = token === undefined || token === '' ? anonymousGrant() : await this.verify(token);
     await this.check(grant, request);
     // A single-use token is only looked at here; it is used up by the session that is admitted (consume).
-    if (request.action === 'publish' && this.#options.singleUsePublish && !isAnonymous(grant)) this.#options.usedTokens?.assertUnused(grant.jti);
+    if (request.action === 'publish' && this.#options.singleUsePublish && !isAnonymous(grant))
+      this.#options.usedTokens?.assertUnused(grant.jti);
     return grant;
   }
 
@@ -94,12 +102,20 @@ export class TokenAuthenticator implements Authenticator {
     this.assertAllowed(grant, request.action, request.stream);
     if (isAnonymous(grant)) return;
     const rules = this.#accessRulesOf(grant);
-    if (rules) await checkCompiledAccessRules(rules, { address: request.address, origin: request.origin }, this.#options.geo);
+    if (rules)
+      await checkCompiledAccessRules(
+        rules,
+        { address: request.address, origin: request.origin },
+        this.#options.geo,
+      );
   }
 
   #accessRulesOf(grant: Grant): CompiledAccessRules | undefined {
     if (this.#accessRules.has(grant)) return this.#accessRules.get(grant);
-    const rules = compileAccessRules(grant.claims as Record<string, unknown>, this.#options.maxAccessRuleEntries); // throws CLAIM_INVALID: never cached
+    const rules = compileAccessRules(
+      grant.claims as Record<string, unknown>,
+      this.#options.maxAccessRuleEntries,
+    ); // throws CLAIM_INVALID: never cached
     this.#accessRules.set(grant, rules);
     return rules;
   }
@@ -112,37 +128,68 @@ export class TokenAuthenticator implements Authenticator {
    */
   assertAllowed(grant: Grant, action: Action, stream: StreamPath | undefined): void {
     const rule = stream ? this.#options.security.ruleFor(stream) : undefined;
-    if (rule?.error !== undefined) throw new StagedoorError('STREAM_RULE_INVALID', `the security rule ${rule.match} could not be loaded: ${rule.error}`);
+    if (rule?.error !== undefined)
+      throw new StagedoorError(
+        'STREAM_RULE_INVALID',
+        `the security rule ${rule.match} could not be loaded: ${rule.error}`,
+      );
     const settings = rule ?? UNRULED;
     if (isAnonymous(grant)) {
       if (stream && action !== 'admin' && settings[action] === 'open') return;
       throw new StagedoorError('TOKEN_MISSING');
     }
-    if (!this.trusts(grant)) throw new StagedoorError('KEY_UNKNOWN', 'the key that verified this token is no longer trusted');
+    if (!this.trusts(grant))
+      throw new StagedoorError(
+        'KEY_UNKNOWN',
+        'the key that verified this token is no longer trusted',
+      );
     const revoked = this.#options.revocations?.match(grant);
-    if (revoked) throw new StagedoorError('TOKEN_REVOKED', `revoked by ${revoked.type} until ${revoked.until}`);
+    if (revoked)
+      throw new StagedoorError(
+        'TOKEN_REVOKED',
+        `revoked by ${revoked.type} until ${revoked.until}`,
+      );
     authorize(grant, action, stream);
     // A stream's own keys open only the streams their rule governs: a more specific rule replaces it.
     if (grant.keyStreams && (!stream || !rule || !grant.keyStreams.includes(rule.match))) {
       throw new StagedoorError('STREAM_DENIED', 'the signing key belongs to another stream');
     }
     const now = this.#now();
-    if (this.#options.maxTokenLifetimeSec !== undefined && grant.expiresAt !== undefined && grant.expiresAt - now > this.#options.maxTokenLifetimeSec * 1000) {
-      throw new StagedoorError('CLAIM_INVALID', `exp is more than ${this.#options.maxTokenLifetimeSec} s ahead`, { claim: 'exp' });
+    if (
+      this.#options.maxTokenLifetimeSec !== undefined &&
+      grant.expiresAt !== undefined &&
+      grant.expiresAt - now > this.#options.maxTokenLifetimeSec * 1000
+    ) {
+      throw new StagedoorError(
+        'CLAIM_INVALID',
+        `exp is more than ${this.#options.maxTokenLifetimeSec} s ahead`,
+        { claim: 'exp' },
+      );
     }
     const requireExp = settings.requireExp ?? this.#options.requireExp;
-    if (requireExp && grant.expiresAt === undefined) throw new StagedoorError('CLAIM_INVALID', 'this stream requires tokens with exp', { claim: 'exp' });
+    if (requireExp && grant.expiresAt === undefined)
+      throw new StagedoorError('CLAIM_INVALID', 'this stream requires tokens with exp', {
+        claim: 'exp',
+      });
     if (settings.maxTokenLifetimeSec !== undefined && grant.expiresAt !== undefined) {
       const from = typeof grant.claims.iat === 'number' ? grant.claims.iat * 1000 : now;
-      if (grant.expiresAt - from > settings.maxTokenLifetimeSec * 1000 + this.#options.clockToleranceSec * 1000) {
-        throw new StagedoorError('CLAIM_INVALID', `this stream accepts tokens valid for at most ${settings.maxTokenLifetimeSec} s`, { claim: 'exp' });
+      if (
+        grant.expiresAt - from >
+        settings.maxTokenLifetimeSec * 1000 + this.#options.clockToleranceSec * 1000
+      ) {
+        throw new StagedoorError(
+          'CLAIM_INVALID',
+          `this stream accepts tokens valid for at most ${settings.maxTokenLifetimeSec} s`,
+          { claim: 'exp' },
+        );
       }
     }
   }
 
   /** Uses up a single-use publish token for the session being admitted now (TOKEN_REUSED if it was). */
   consume(grant: Grant, action: Action): void {
-    if (action === 'publish' && this.#options.singleUsePublish && !isAnonymous(grant)) this.#options.usedTokens?.use(grant.jti, grant.expiresAt);
+    if (action === 'publish' && this.#options.singleUsePublish && !isAnonymous(grant))
+      this.#options.usedTokens?.use(grant.jti, grant.expiresAt);
   }
 
   /** Is the key that verified this grant still trusted (not replaced, removed, or retired by its issuer)? */
@@ -159,7 +206,12 @@ export class TokenAuthenticator implements Authenticator {
     const cached = this.#options.cache.get(token, now);
     if (cached && this.trusts(cached)) return cached;
     // exp is required or not per stream: the check happens in authenticate, not here.
-    const grant = await verifyToken(token, { keys: this.#options.keys, issuers: this.#options.issuers }, { clockToleranceSec: this.#options.clockToleranceSec, requireExp: false }, now);
+    const grant = await verifyToken(
+      token,
+      { keys: this.#options.keys, issuers: this.#options.issuers },
+      { clockToleranceSec: this.#options.clockToleranceSec, requireExp: false },
+      now,
+    );
     this.#options.cache.set(token, grant, now);
     return grant;
   }

@@ -13,10 +13,16 @@ export interface TokenSources {
  * The token of a query (an RTMP stream key, a URL): `token`, or its alias `jwt`. Empty values are
  * ignored; two tokens are TOKEN_MALFORMED rather than a guess.
  */
-export function tokenFromQuery(query: URLSearchParams | Record<string, unknown>): string | undefined {
-  const values = query instanceof URLSearchParams ? [...query.getAll('token'), ...query.getAll('jwt')] : [query.token, query.jwt].flat();
+export function tokenFromQuery(
+  query: URLSearchParams | Record<string, unknown>,
+): string | undefined {
+  const values =
+    query instanceof URLSearchParams
+      ? [...query.getAll('token'), ...query.getAll('jwt')]
+      : [query.token, query.jwt].flat();
   const tokens = values.filter((v): v is string => typeof v === 'string' && v !== '');
-  if (tokens.length > 1) throw new StagedoorError('TOKEN_MALFORMED', 'more than one token in the query');
+  if (tokens.length > 1)
+    throw new StagedoorError('TOKEN_MALFORMED', 'more than one token in the query');
   return tokens[0];
 }
 
@@ -27,23 +33,30 @@ export function tokenFromQuery(query: URLSearchParams | Record<string, unknown>)
 export function ingestKeyFromQuery(query: URLSearchParams): string | undefined {
   const keys = query.getAll('key').filter((v) => v !== '');
   if (keys.length === 0) return undefined;
-  if (keys.length > 1 || tokenFromQuery(query) !== undefined) throw new StagedoorError('TOKEN_MALFORMED', 'send one of token, jwt or key');
+  if (keys.length > 1 || tokenFromQuery(query) !== undefined)
+    throw new StagedoorError('TOKEN_MALFORMED', 'send one of token, jwt or key');
   return keys[0];
 }
 
 /** A client's token from `?token=`, `?jwt=`, `Authorization: Bearer`, or the cookie, in that order. */
-export function tokenFromRequest({ query, authorization, cookie }: TokenSources): string | undefined {
+export function tokenFromRequest({
+  query,
+  authorization,
+  cookie,
+}: TokenSources): string | undefined {
   const fromQuery = tokenFromQuery(query);
   if (fromQuery) return fromQuery;
   if (authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) throw new StagedoorError('TOKEN_MALFORMED', 'Authorization must be "Bearer <token>"');
+    if (!match)
+      throw new StagedoorError('TOKEN_MALFORMED', 'Authorization must be "Bearer <token>"');
     return match[1];
   }
   if (cookie) {
     for (const part of cookie.split(';')) {
       const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) return decodeCookieValue(part.slice(eq + 1).trim());
+      if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE)
+        return decodeCookieValue(part.slice(eq + 1).trim());
     }
   }
   return undefined;
@@ -53,6 +66,10 @@ function decodeCookieValue(value: string): string | undefined {
   try {
     return decodeURIComponent(value) || undefined;
   } catch (cause) {
-    throw new StagedoorError('TOKEN_MALFORMED', `the ${TOKEN_COOKIE} cookie is not URL-encoded text`, { cause });
+    throw new StagedoorError(
+      'TOKEN_MALFORMED',
+      `the ${TOKEN_COOKIE} cookie is not URL-encoded text`,
+      { cause },
+    );
   }
 }

@@ -5,7 +5,8 @@ import type { Action } from '../config/schema.js';
  * Which trusted key verified a token: a static or stream key (by its identity in the key store),
  * or an issuer's key (by kid). A grant is trusted only while that key still is.
  */
-export type KeyRef = { kind: 'static'; key: object } | { kind: 'issuer'; issuer: string; kid: string | undefined };
+export type KeyRef =
+  { kind: 'static'; key: object } | { kind: 'issuer'; issuer: string; kid: string | undefined };
 
 /** What a verified token is allowed to be, before it is matched against one request. */
 export interface Grant {

@@ -28,7 +28,9 @@ export interface TrustedKey {
 const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
 
 function configError(where: string, message: string, cause?: unknown): StagedoorError {
-  return new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}": ${message}`, { cause });
+  return new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}": ${message}`, {
+    cause,
+  });
 }
 
 /** Reads a secret file, creating it (random, mode 0600, atomically) when asked and absent. */
@@ -51,13 +53,23 @@ function expectedKeyType(alg: SupportedAlg): { type: string; curve?: string } {
 }
 
 function checkKeyMatchesAlg(keyObject: KeyObject, alg: SupportedAlg, where: string): void {
-  if (keyObject.type !== 'public') throw configError(where, 'expected a public key, got a private key: never give Stagedoor a signing key');
+  if (keyObject.type !== 'public')
+    throw configError(
+      where,
+      'expected a public key, got a private key: never give Stagedoor a signing key',
+    );
   const want = expectedKeyType(alg);
   const type = keyObject.asymmetricKeyType;
-  const okType = alg === 'EdDSA' ? type === 'ed25519' || type === 'ed448' : type === want.type || (want.type === 'rsa' && type === 'rsa-pss');
+  const okType =
+    alg === 'EdDSA'
+      ? type === 'ed25519' || type === 'ed448'
+      : type === want.type || (want.type === 'rsa' && type === 'rsa-pss');
   if (!okType) throw configError(where, `${alg} needs a ${want.type} key, got ${type}`);
   if (want.curve && keyObject.asymmetricKeyDetails?.namedCurve !== want.curve) {
-    throw configError(where, `${alg} needs curve ${want.curve}, got ${keyObject.asymmetricKeyDetails?.namedCurve}`);
+    throw configError(
+      where,
+      `${alg} needs curve ${want.curve}, got ${keyObject.asymmetricKeyDetails?.namedCurve}`,
+    );
   }
   if (want.type === 'rsa' && (keyObject.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     throw configError(where, 'RSA keys must be at least 2048 bits');
@@ -65,8 +77,20 @@ function checkKeyMatchesAlg(keyObject: KeyObject, alg: SupportedAlg, where: stri
 }
 
 /** Turns one `auth.keys[]` entry into a TrustedKey; a bad entry is a CONFIG_INVALID naming it. */
-export async function importTrustedKey(config: KeyConfig, where: string, streams?: readonly string[]): Promise<TrustedKey> {
-  const base = { kid: config.kid, alg: config.alg, actions: new Set(config.actions), subject: config.subject, requireSub: config.requireSub, source: where, ...(streams ? { streams } : {}) };
+export async function importTrustedKey(
+  config: KeyConfig,
+  where: string,
+  streams?: readonly string[],
+): Promise<TrustedKey> {
+  const base = {
+    kid: config.kid,
+    alg: config.alg,
+    actions: new Set(config.actions),
+    subject: config.subject,
+    requireSub: config.requireSub,
+    source: where,
+    ...(streams ? { streams } : {}),
+  };
   if (config.secret !== undefined || config.secretFile !== undefined) {
     let text: string;
     try {
@@ -76,18 +100,34 @@ export async function importTrustedKey(config: KeyConfig, where: string, streams
     }
     const secret = new TextEncoder().encode(text);
     const min = MIN_SECRET_BYTES[config.alg] ?? 32;
-    if (secret.byteLength < min) throw configError(where, `${config.alg} secrets must be at least ${min} bytes (got ${secret.byteLength})`);
+    if (secret.byteLength < min)
+      throw configError(
+        where,
+        `${config.alg} secrets must be at least ${min} bytes (got ${secret.byteLength})`,
+      );
     return { ...base, key: secret, secret };
   }
   if (config.jwk !== undefined) {
     const jwk = config.jwk as JWK;
-    if ('d' in jwk || 'k' in jwk) throw configError(`${where}.jwk`, 'the JWK holds private or symmetric key material; give the public JWK');
-    if (jwk.alg !== undefined && jwk.alg !== config.alg) throw configError(`${where}.jwk`, `the JWK says alg ${jwk.alg} but the key is configured for ${config.alg}`);
+    if ('d' in jwk || 'k' in jwk)
+      throw configError(
+        `${where}.jwk`,
+        'the JWK holds private or symmetric key material; give the public JWK',
+      );
+    if (jwk.alg !== undefined && jwk.alg !== config.alg)
+      throw configError(
+        `${where}.jwk`,
+        `the JWK says alg ${jwk.alg} but the key is configured for ${config.alg}`,
+      );
     try {
       const key = await importJWK(jwk, config.alg);
       return { ...base, kid: config.kid ?? jwk.kid, key: key as CryptoKey };
     } catch (cause) {
-      throw configError(`${where}.jwk`, `cannot import the JWK for ${config.alg}: ${(cause as Error).message}`, cause);
+      throw configError(
+        `${where}.jwk`,
+        `cannot import the JWK for ${config.alg}: ${(cause as Error).message}`,
+        cause,
+      );
     }
   }
   const field = config.publicKey !== undefined ? 'publicKey' : 'publicKeyFile';
@@ -102,9 +142,17 @@ export async function importTrustedKey(config: KeyConfig, where: string, streams
     // Node reads SPKI, PKCS#1 ("RSA PUBLIC KEY") and X.509 certificates alike.
     keyObject = createPublicKey({ key: pem, format: 'pem' });
   } catch (cause) {
-    throw configError(`${where}.${field}`, 'not a PEM public key (SPKI, PKCS#1) or X.509 certificate', cause);
+    throw configError(
+      `${where}.${field}`,
+      'not a PEM public key (SPKI, PKCS#1) or X.509 certificate',
+      cause,
+    );
   }
-  if (/PRIVATE KEY-----/.test(pem)) throw configError(`${where}.${field}`, 'expected a public key, got a private key: never give Stagedoor a signing key');
+  if (/PRIVATE KEY-----/.test(pem))
+    throw configError(
+      `${where}.${field}`,
+      'expected a public key, got a private key: never give Stagedoor a signing key',
+    );
   checkKeyMatchesAlg(keyObject, config.alg, `${where}.${field}`);
   const spki = keyObject.export({ type: 'spki', format: 'pem' }).toString();
   const key = await importSPKI(spki, config.alg);

@@ -25,8 +25,10 @@ interface StoredKey {
   sealed: string;
 }
 
-const idOf = (key: string): string => createHash('sha256').update(`stagedoor ingest key id\0${key}`).digest('hex');
-const sealingKey = (key: string): Buffer => createHash('sha256').update(`stagedoor ingest key seal\0${key}`).digest();
+const idOf = (key: string): string =>
+  createHash('sha256').update(`stagedoor ingest key id\0${key}`).digest('hex');
+const sealingKey = (key: string): Buffer =>
+  createHash('sha256').update(`stagedoor ingest key seal\0${key}`).digest();
 
 function seal(key: string, token: string): string {
   const iv = randomBytes(12);
@@ -68,11 +70,21 @@ export class IngestKeys {
     this.#now = now;
   }
 
-  static async create(state: JsonStateFile<StoredKey[]>, log: Logger, now: () => number = Date.now): Promise<IngestKeys> {
+  static async create(
+    state: JsonStateFile<StoredKey[]>,
+    log: Logger,
+    now: () => number = Date.now,
+  ): Promise<IngestKeys> {
     const keys = new IngestKeys(state, log, now);
     const saved = await state.load([], (value) => {
       if (!Array.isArray(value)) throw new TypeError('expected an array of ingest keys');
-      return value.filter((v): v is StoredKey => typeof v?.id === 'string' && typeof v.stream === 'string' && typeof v.expiresAt === 'number' && typeof v.sealed === 'string');
+      return value.filter(
+        (v): v is StoredKey =>
+          typeof v?.id === 'string' &&
+          typeof v.stream === 'string' &&
+          typeof v.expiresAt === 'number' &&
+          typeof v.sealed === 'string',
+      );
     });
     const t = now();
     for (const entry of saved) if (entry.expiresAt > t) keys.#keys.set(entry.id, entry);
@@ -96,11 +108,23 @@ export class IngestKeys {
       const next = new Map([...this.#keys].filter(([, e]) => e.expiresAt > now));
       // Bounded: past MAX_KEYS live keys the oldest goes (its publisher can exchange its token again).
       while (next.size >= MAX_KEYS) next.delete(next.keys().next().value as string);
-      const entry: StoredKey = { id: idOf(key), stream: formatStreamPath(stream), expiresAt, sealed: seal(key, token) };
+      const entry: StoredKey = {
+        id: idOf(key),
+        stream: formatStreamPath(stream),
+        expiresAt,
+        sealed: seal(key, token),
+      };
       next.set(entry.id, entry);
       await this.#state.save([...next.values()]);
       this.#keys = next;
-      this.#log.info({ event: 'ingest_key_issued', stream: entry.stream, expiresAt: new Date(expiresAt).toISOString() }, 'ingest key issued');
+      this.#log.info(
+        {
+          event: 'ingest_key_issued',
+          stream: entry.stream,
+          expiresAt: new Date(expiresAt).toISOString(),
+        },
+        'ingest key issued',
+      );
       return key;
     });
   }
@@ -109,7 +133,8 @@ export class IngestKeys {
   tokenFor(key: string, stream: StreamPath): string {
     const entry = KEY_PATTERN.test(key) ? this.#keys.get(idOf(key)) : undefined;
     if (!entry || entry.expiresAt <= this.#now()) throw new StagedoorError('INGEST_KEY_UNKNOWN');
-    if (entry.stream !== formatStreamPath(stream)) throw new StagedoorError('STREAM_DENIED', 'this ingest key is for another stream');
+    if (entry.stream !== formatStreamPath(stream))
+      throw new StagedoorError('STREAM_DENIED', 'this ingest key is for another stream');
     const token = unseal(key, entry.sealed);
     if (token === undefined) throw new StagedoorError('INGEST_KEY_UNKNOWN');
     return token;

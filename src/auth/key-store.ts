@@ -31,12 +31,19 @@ export class KeyStore {
     this.#perStream = next;
   }
 
-  #rebuild(global: readonly TrustedKey[], perStream: ReadonlyMap<string, readonly TrustedKey[]>): void {
+  #rebuild(
+    global: readonly TrustedKey[],
+    perStream: ReadonlyMap<string, readonly TrustedKey[]>,
+  ): void {
     const all = [...global, ...[...perStream.values()].flat()];
     const byKid = new Map<string, TrustedKey>();
     for (const key of all) {
       if (key.kid === undefined) continue;
-      if (byKid.has(key.kid)) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "${key.source}.kid": kid "${key.kid}" is used twice`);
+      if (byKid.has(key.kid))
+        throw new StagedoorError(
+          'CONFIG_INVALID',
+          `invalid configuration: "${key.source}.kid": kid "${key.kid}" is used twice`,
+        );
       byKid.set(key.kid, key);
     }
     this.#keys = all;
@@ -52,7 +59,13 @@ export class KeyStore {
   /** Where a kid is in use, other than among the keys of stream pattern `except`; undefined if free. */
   kidOwner(kid: string, except: string): string | undefined {
     const key = this.#byKid.get(kid);
-    if (!key || (key.streams?.length === 1 && key.streams[0] === except && this.#perStream.get(except)?.includes(key))) return undefined;
+    if (
+      !key ||
+      (key.streams?.length === 1 &&
+        key.streams[0] === except &&
+        this.#perStream.get(except)?.includes(key))
+    )
+      return undefined;
     return key.source;
   }
 
@@ -68,15 +81,21 @@ export class KeyStore {
       throw new StagedoorError('ALG_NOT_ALLOWED', `alg ${String(alg)} is never accepted`);
     }
     if (header.kid !== undefined) {
-      if (typeof header.kid !== 'string') throw new StagedoorError('TOKEN_MALFORMED', 'kid must be a string');
+      if (typeof header.kid !== 'string')
+        throw new StagedoorError('TOKEN_MALFORMED', 'kid must be a string');
       const key = this.#byKid.get(header.kid);
       if (!key) throw new StagedoorError('KEY_UNKNOWN', 'no trusted key has this kid');
-      if (key.alg !== alg) throw new StagedoorError('ALG_NOT_ALLOWED', `the key with this kid is pinned to ${key.alg}, the token says ${alg}`);
+      if (key.alg !== alg)
+        throw new StagedoorError(
+          'ALG_NOT_ALLOWED',
+          `the key with this kid is pinned to ${key.alg}, the token says ${alg}`,
+        );
       return [key];
     }
     if (this.#keys.length === 0) throw new StagedoorError('KEY_UNKNOWN', 'no keys are configured');
     const sameAlg = this.#keys.filter((k) => k.alg === alg);
-    if (sameAlg.length === 0) throw new StagedoorError('ALG_NOT_ALLOWED', `no trusted key is pinned to ${alg}`);
+    if (sameAlg.length === 0)
+      throw new StagedoorError('ALG_NOT_ALLOWED', `no trusted key is pinned to ${alg}`);
     return sameAlg;
   }
 }

@@ -14,7 +14,8 @@ export interface MintOptions {
 
 /** Signs a token with a key whose secret the server holds (HS keys): banner, token tool, tests. */
 export async function mintToken(key: TrustedKey, options: MintOptions): Promise<string> {
-  if (!key.secret) throw new TypeError(`key ${key.source} has no secret on this server and cannot sign`);
+  if (!key.secret)
+    throw new TypeError(`key ${key.source} has no secret on this server and cannot sign`);
   const nowSec = Math.floor((options.now ?? Date.now()) / 1000);
   const jwt = new SignJWT({ ...options.claims, ...(options.scope ? { scope: options.scope } : {}) })
     .setProtectedHeader({ alg: key.alg, typ: 'JWT', ...(key.kid ? { kid: key.kid } : {}) })

@@ -19,7 +19,11 @@ export function readScopes(claims: { scope?: unknown; scp?: unknown }): string[]
   if (raw === undefined) return undefined;
   if (typeof raw === 'string') return raw.split(/\s+/).filter(Boolean);
   if (Array.isArray(raw) && raw.every((s) => typeof s === 'string')) return raw as string[];
-  throw new StagedoorError('CLAIM_INVALID', 'scope must be a string and scp a string or an array of strings', { claim: 'scope' });
+  throw new StagedoorError(
+    'CLAIM_INVALID',
+    'scope must be a string and scp a string or an array of strings',
+    { claim: 'scope' },
+  );
 }
 
 export function parseStreamScopes(scopes: readonly string[]): StreamScope[] {
@@ -45,28 +49,52 @@ export function authorize(grant: Grant, action: Action, stream: StreamPath | und
     authorizeAdmin(grant);
     return;
   }
-  if (!grant.keyActions.has(action)) throw new StagedoorError('SCOPE_DENIED', `tokens from this key may not ${action}`);
+  if (!grant.keyActions.has(action))
+    throw new StagedoorError('SCOPE_DENIED', `tokens from this key may not ${action}`);
   // A permissions claim (issuers) counts like a scope claim: present means "only what it lists".
-  const scoped = grant.scoped || grant.scopes.length > 0 || grant.claims.scope !== undefined || grant.claims.scp !== undefined;
+  const scoped =
+    grant.scoped ||
+    grant.scopes.length > 0 ||
+    grant.claims.scope !== undefined ||
+    grant.claims.scp !== undefined;
   if (scoped) {
     const scopes = parseStreamScopes(grant.scopes).filter((s) => s.action === action);
-    if (scopes.length === 0) throw new StagedoorError('SCOPE_DENIED', `the token's scope does not include ${action}`);
-    if (stream && !scopes.some((s) => s.pattern === undefined || streamMatches(s.pattern, stream))) {
-      throw new StagedoorError('STREAM_DENIED', `the token's ${action} scope does not cover this stream`);
+    if (scopes.length === 0)
+      throw new StagedoorError('SCOPE_DENIED', `the token's scope does not include ${action}`);
+    if (
+      stream &&
+      !scopes.some((s) => s.pattern === undefined || streamMatches(s.pattern, stream))
+    ) {
+      throw new StagedoorError(
+        'STREAM_DENIED',
+        `the token's ${action} scope does not cover this stream`,
+      );
     }
   }
   if (stream && grant.subjectIsStream) {
     if (grant.subject === undefined) {
-      if (grant.subjectRequired) throw new StagedoorError('STREAM_DENIED', 'tokens from this key must name their stream in sub', { claim: 'sub' });
+      if (grant.subjectRequired)
+        throw new StagedoorError(
+          'STREAM_DENIED',
+          'tokens from this key must name their stream in sub',
+          { claim: 'sub' },
+        );
     } else if (grant.subject !== stream.name && grant.subject !== `${stream.app}/${stream.name}`) {
-      throw new StagedoorError('STREAM_DENIED', 'the token is for another stream', { claim: 'sub' });
+      throw new StagedoorError('STREAM_DENIED', 'the token is for another stream', {
+        claim: 'sub',
+      });
     }
   }
 }
 
 /** Admin needs a key (or issuer) that allows it, the exact scope `admin`, and a key not limited to streams. */
 function authorizeAdmin(grant: Grant): void {
-  if (!grant.keyActions.has('admin')) throw new StagedoorError('SCOPE_DENIED', 'tokens from this key may not administer');
-  if (grant.keyStreams) throw new StagedoorError('SCOPE_DENIED', "a stream's own key cannot administer");
-  if (!grant.scopes.includes(ADMIN_SCOPE)) throw new StagedoorError('SCOPE_DENIED', 'admin tokens need the scope "admin"', { claim: 'scope' });
+  if (!grant.keyActions.has('admin'))
+    throw new StagedoorError('SCOPE_DENIED', 'tokens from this key may not administer');
+  if (grant.keyStreams)
+    throw new StagedoorError('SCOPE_DENIED', "a stream's own key cannot administer");
+  if (!grant.scopes.includes(ADMIN_SCOPE))
+    throw new StagedoorError('SCOPE_DENIED', 'admin tokens need the scope "admin"', {
+      claim: 'scope',
+    });
 }

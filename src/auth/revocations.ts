@@ -39,12 +39,24 @@ export class RevocationList {
     this.#now = now;
   }
 
-  static async create(state: JsonStateFile<Revocation[]>, log: Logger, now: () => number = Date.now): Promise<RevocationList> {
+  static async create(
+    state: JsonStateFile<Revocation[]>,
+    log: Logger,
+    now: () => number = Date.now,
+  ): Promise<RevocationList> {
     const list = new RevocationList(state, log, now);
-    list.#setEntries(await state.load([], (value) => {
-      if (!Array.isArray(value)) throw new TypeError('expected an array of revocations');
-      return value.filter((v): v is Revocation => typeof v?.id === 'string' && (v.type === 'jti' || v.type === 'sub') && typeof v.value === 'string' && typeof v.until === 'string');
-    }));
+    list.#setEntries(
+      await state.load([], (value) => {
+        if (!Array.isArray(value)) throw new TypeError('expected an array of revocations');
+        return value.filter(
+          (v): v is Revocation =>
+            typeof v?.id === 'string' &&
+            (v.type === 'jti' || v.type === 'sub') &&
+            typeof v.value === 'string' &&
+            typeof v.until === 'string',
+        );
+      }),
+    );
     await list.prune();
     return list;
   }
@@ -53,7 +65,10 @@ export class RevocationList {
   match(grant: Pick<Grant, 'jti' | 'subject'>): Revocation | undefined {
     const now = this.#now();
     const live = (key: string) => this.#index.get(key)?.find((e) => e.untilMs > now)?.revocation;
-    return (grant.jti !== undefined ? live(`jti:${grant.jti}`) : undefined) ?? (grant.subject !== undefined ? live(`sub:${grant.subject}`) : undefined);
+    return (
+      (grant.jti !== undefined ? live(`jti:${grant.jti}`) : undefined) ??
+      (grant.subject !== undefined ? live(`sub:${grant.subject}`) : undefined)
+    );
   }
 
   #setEntries(entries: Revocation[]): void {
@@ -73,7 +88,12 @@ export class RevocationList {
     return this.#entries.filter((r) => Date.parse(r.until) > now);
   }
 
-  add(input: { type: unknown; value: unknown; until?: unknown; reason?: unknown }): Promise<Revocation> {
+  add(input: {
+    type: unknown;
+    value: unknown;
+    until?: unknown;
+    reason?: unknown;
+  }): Promise<Revocation> {
     return this.#changes.run(() => this.#add(input));
   }
 
@@ -81,14 +101,25 @@ export class RevocationList {
     return this.#changes.run(() => this.#remove(id));
   }
 
-  async #add(input: { type: unknown; value: unknown; until?: unknown; reason?: unknown }): Promise<Revocation> {
-    if (input.type !== 'jti' && input.type !== 'sub') throw new StagedoorError('PROTOCOL_ERROR', 'type must be "jti" or "sub"');
-    if (typeof input.value !== 'string' || input.value === '' || input.value.length > 256) throw new StagedoorError('PROTOCOL_ERROR', 'value must be a non-empty string of at most 256 characters');
+  async #add(input: {
+    type: unknown;
+    value: unknown;
+    until?: unknown;
+    reason?: unknown;
+  }): Promise<Revocation> {
+    if (input.type !== 'jti' && input.type !== 'sub')
+      throw new StagedoorError('PROTOCOL_ERROR', 'type must be "jti" or "sub"');
+    if (typeof input.value !== 'string' || input.value === '' || input.value.length > 256)
+      throw new StagedoorError(
+        'PROTOCOL_ERROR',
+        'value must be a non-empty string of at most 256 characters',
+      );
     const now = this.#now();
     let until = now + DEFAULT_TTL_MS;
     if (input.until !== undefined) {
       const parsed = typeof input.until === 'string' ? Date.parse(input.until) : NaN;
-      if (!Number.isFinite(parsed) || parsed <= now) throw new StagedoorError('PROTOCOL_ERROR', 'until must be an ISO time in the future');
+      if (!Number.isFinite(parsed) || parsed <= now)
+        throw new StagedoorError('PROTOCOL_ERROR', 'until must be an ISO time in the future');
       until = Math.min(parsed, now + MAX_TTL_MS);
     }
     const revocation: Revocation = {
@@ -102,7 +133,16 @@ export class RevocationList {
     const next = [...this.#entries.filter((r) => Date.parse(r.until) > now), revocation];
     await this.#state.save(next);
     this.#setEntries(next);
-    this.#log.info({ event: 'revocation_added', id: revocation.id, type: revocation.type, value: revocation.value, until: revocation.until }, 'token or subject revoked');
+    this.#log.info(
+      {
+        event: 'revocation_added',
+        id: revocation.id,
+        type: revocation.type,
+        value: revocation.value,
+        until: revocation.until,
+      },
+      'token or subject revoked',
+    );
     for (const listener of this.#listeners) listener(revocation);
     return revocation;
   }

@@ -1,6 +1,11 @@
 import { StagedoorError, toStagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { streamSettingsSchema, type Action, type StreamSettings, type StreamRuleConfig } from '../config/schema.js';
+import {
+  streamSettingsSchema,
+  type Action,
+  type StreamSettings,
+  type StreamRuleConfig,
+} from '../config/schema.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
 import { importTrustedKey, type TrustedKey } from './import-key.js';
@@ -53,35 +58,56 @@ export class StreamSecurity {
   readonly #log: Logger;
   readonly #changes = new SerialQueue();
 
-  private constructor(config: readonly StreamRuleConfig[], keys: KeyStore, state: JsonStateFile<StreamRuleConfig[]>, log: Logger) {
+  private constructor(
+    config: readonly StreamRuleConfig[],
+    keys: KeyStore,
+    state: JsonStateFile<StreamRuleConfig[]>,
+    log: Logger,
+  ) {
     this.#config = config.map((r) => ({ ...r, source: 'config' as const }));
     this.#keys = keys;
     this.#state = state;
     this.#log = log;
   }
 
-  static async create(config: readonly StreamRuleConfig[], keys: KeyStore, state: JsonStateFile<StreamRuleConfig[]>, log: Logger): Promise<StreamSecurity> {
+  static async create(
+    config: readonly StreamRuleConfig[],
+    keys: KeyStore,
+    state: JsonStateFile<StreamRuleConfig[]>,
+    log: Logger,
+  ): Promise<StreamSecurity> {
     const security = new StreamSecurity(config, keys, state, log);
     for (const [i, rule] of config.entries()) {
-      if (!PATTERN.test(rule.match)) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "streams[${i}].match": not a stream pattern`);
+      if (!PATTERN.test(rule.match))
+        throw new StagedoorError(
+          'CONFIG_INVALID',
+          `invalid configuration: "streams[${i}].match": not a stream pattern`,
+        );
       keys.setStreamKeys(rule.match, await importStreamKeys(rule, `streams[${i}]`));
     }
     const saved = await state.load([], (value) => {
       if (!Array.isArray(value)) throw new TypeError('expected an array of stream rules');
       return value.map((v) => {
         const { match, ...settings } = v as { match: unknown };
-        if (typeof match !== 'string' || !PATTERN.test(match)) throw new TypeError('a stream rule without a valid match');
+        if (typeof match !== 'string' || !PATTERN.test(match))
+          throw new TypeError('a stream rule without a valid match');
         return { ...streamSettingsSchema.parse(settings), match };
       });
     });
     // A saved rule that no longer loads must not keep the server from starting: it is kept, closed.
     for (const rule of saved) {
       try {
-        security.#install(rule.match, await importStreamKeys(rule, `stream security ${rule.match}`));
+        security.#install(
+          rule.match,
+          await importStreamKeys(rule, `stream security ${rule.match}`),
+        );
         security.#runtime.push({ ...rule, source: 'runtime' });
       } catch (error) {
         const message = toStagedoorError(error).message;
-        log.error({ event: 'stream_rule_disabled', match: rule.match, error: message }, 'a saved stream security rule could not be loaded; its streams are refused until it is fixed or removed');
+        log.error(
+          { event: 'stream_rule_disabled', match: rule.match, error: message },
+          'a saved stream security rule could not be loaded; its streams are refused until it is fixed or removed',
+        );
         security.#runtime.push({ ...rule, source: 'runtime', error: message });
       }
     }
@@ -133,8 +159,13 @@ export class StreamSecurity {
   }
 
   async #set(match: string, input: unknown): Promise<StreamRule> {
-    if (!PATTERN.test(match)) throw new StagedoorError('PROTOCOL_ERROR', 'a stream pattern is app/name, name, or with * wildcards');
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new StagedoorError('PROTOCOL_ERROR', 'stream settings are a JSON object');
+    if (!PATTERN.test(match))
+      throw new StagedoorError(
+        'PROTOCOL_ERROR',
+        'a stream pattern is app/name, name, or with * wildcards',
+      );
+    if (input === null || typeof input !== 'object' || Array.isArray(input))
+      throw new StagedoorError('PROTOCOL_ERROR', 'stream settings are a JSON object');
     const changes = input as Record<string, unknown>;
     const current = this.#runtime.find((r) => r.match === match);
     const base = current ?? this.#governing(match);
@@ -142,19 +173,34 @@ export class StreamSecurity {
       publish: base?.publish ?? UNRULED.publish,
       play: base?.play ?? UNRULED.play,
       ...(base?.requireExp !== undefined ? { requireExp: base.requireExp } : {}),
-      ...(base?.maxTokenLifetimeSec !== undefined ? { maxTokenLifetimeSec: base.maxTokenLifetimeSec } : {}),
+      ...(base?.maxTokenLifetimeSec !== undefined
+        ? { maxTokenLifetimeSec: base.maxTokenLifetimeSec }
+        : {}),
       keys: current && current.error === undefined ? current.keys : [],
       ...changes,
     };
     const parsed = streamSettingsSchema.safeParse(merged);
-    if (!parsed.success) throw new StagedoorError('PROTOCOL_ERROR', `invalid stream settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new StagedoorError(
+        'PROTOCOL_ERROR',
+        `invalid stream settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
     const rule: StreamRule = { ...parsed.data, match, source: 'runtime' };
     const keys = await this.#importOperatorKeys(match, rule, 'keys' in changes);
     const next = [rule, ...this.#runtime.filter((r) => r.match !== match)];
     await this.#state.save(next.map(({ source: _source, error: _error, ...r }) => r));
     this.#install(match, keys);
     this.#runtime = next;
-    this.#log.info({ event: 'stream_security_set', match, publish: rule.publish, play: rule.play, keys: rule.keys.length }, 'stream security changed');
+    this.#log.info(
+      {
+        event: 'stream_security_set',
+        match,
+        publish: rule.publish,
+        play: rule.play,
+        keys: rule.keys.length,
+      },
+      'stream security changed',
+    );
     this.#emit(rule, match);
     return rule;
   }
@@ -163,16 +209,30 @@ export class StreamSecurity {
   async #importOperatorKeys(match: string, rule: StreamRule, sent: boolean): Promise<TrustedKey[]> {
     if (sent) {
       for (const [i, key] of rule.keys.entries()) {
-        const field = FILE_FIELDS.find((f) => (key as Record<string, unknown>)[f] !== undefined && (key as Record<string, unknown>)[f] !== false);
-        if (field) throw new StagedoorError('KEY_INVALID', `keys[${i}].${field}: keys set through the API are inline values (secret, publicKey, jwk), never server files`);
-        if (key.actions.includes('admin')) throw new StagedoorError('KEY_INVALID', `keys[${i}].actions: a stream's own key cannot grant admin`);
+        const field = FILE_FIELDS.find(
+          (f) =>
+            (key as Record<string, unknown>)[f] !== undefined &&
+            (key as Record<string, unknown>)[f] !== false,
+        );
+        if (field)
+          throw new StagedoorError(
+            'KEY_INVALID',
+            `keys[${i}].${field}: keys set through the API are inline values (secret, publicKey, jwk), never server files`,
+          );
+        if (key.actions.includes('admin'))
+          throw new StagedoorError(
+            'KEY_INVALID',
+            `keys[${i}].actions: a stream's own key cannot grant admin`,
+          );
       }
       const kids = rule.keys.map((k) => k.kid).filter((k): k is string => k !== undefined);
       const repeated = kids.find((kid, i) => kids.indexOf(kid) !== i);
-      if (repeated !== undefined) throw new StagedoorError('KEY_CONFLICT', `kid "${repeated}" is given twice`);
+      if (repeated !== undefined)
+        throw new StagedoorError('KEY_CONFLICT', `kid "${repeated}" is given twice`);
       for (const kid of kids) {
         const owner = this.#keys.kidOwner(kid, match);
-        if (owner !== undefined) throw new StagedoorError('KEY_CONFLICT', `kid "${kid}" is already used by ${owner}`);
+        if (owner !== undefined)
+          throw new StagedoorError('KEY_CONFLICT', `kid "${kid}" is already used by ${owner}`);
       }
     }
     try {
@@ -180,7 +240,11 @@ export class StreamSecurity {
     } catch (error) {
       const coded = toStagedoorError(error);
       if (coded.code !== 'CONFIG_INVALID') throw coded;
-      throw new StagedoorError('KEY_INVALID', coded.message.replace(/^invalid configuration: /, ''), { cause: error });
+      throw new StagedoorError(
+        'KEY_INVALID',
+        coded.message.replace(/^invalid configuration: /, ''),
+        { cause: error },
+      );
     }
   }
 
@@ -188,7 +252,9 @@ export class StreamSecurity {
   #governing(match: string): StreamRule | undefined {
     const [app, name] = match.includes('/') ? match.split('/', 2) : ['*', match];
     if (match.includes('*')) return undefined;
-    return this.#config.filter((r) => streamMatches(r.match, { app: app!, name: name! })).sort((a, b) => specificity(b.match) - specificity(a.match))[0];
+    return this.#config
+      .filter((r) => streamMatches(r.match, { app: app!, name: name! }))
+      .sort((a, b) => specificity(b.match) - specificity(a.match))[0];
   }
 
   async #remove(match: string): Promise<boolean> {
@@ -217,6 +283,11 @@ export class StreamSecurity {
   }
 }
 
-function importStreamKeys(settings: StreamSettings & { match: string }, where: string): Promise<TrustedKey[]> {
-  return Promise.all(settings.keys.map((k, i) => importTrustedKey(k, `${where}.keys[${i}]`, [settings.match])));
+function importStreamKeys(
+  settings: StreamSettings & { match: string },
+  where: string,
+): Promise<TrustedKey[]> {
+  return Promise.all(
+    settings.keys.map((k, i) => importTrustedKey(k, `${where}.keys[${i}]`, [settings.match])),
+  );
 }

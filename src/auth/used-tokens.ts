@@ -12,17 +12,26 @@ export class UsedTokens {
     this.#now = now;
   }
 
-  static async create(state: JsonStateFile<Record<string, number>>, now: () => number = Date.now): Promise<UsedTokens> {
+  static async create(
+    state: JsonStateFile<Record<string, number>>,
+    now: () => number = Date.now,
+  ): Promise<UsedTokens> {
     const tokens = new UsedTokens(state, now);
-    const saved = await state.load({}, (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, number>) : {}));
+    const saved = await state.load({}, (v) =>
+      typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, number>) : {},
+    );
     const t = now();
-    for (const [jti, until] of Object.entries(saved)) if (typeof until === 'number' && until > t) tokens.#used.set(jti, until);
+    for (const [jti, until] of Object.entries(saved))
+      if (typeof until === 'number' && until > t) tokens.#used.set(jti, until);
     return tokens;
   }
 
   /** Refuses a token that has no jti or whose jti was used already, without using it. */
   assertUnused(jti: string | undefined): asserts jti is string {
-    if (!jti) throw new StagedoorError('CLAIM_INVALID', 'single-use publish tokens need a jti', { claim: 'jti' });
+    if (!jti)
+      throw new StagedoorError('CLAIM_INVALID', 'single-use publish tokens need a jti', {
+        claim: 'jti',
+      });
     const seen = this.#used.get(jti);
     if (seen !== undefined && seen > this.#now()) throw new StagedoorError('TOKEN_REUSED');
   }

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import type { IssuerStore, TrustedIssuer } from './oidc/issuer-store.js';
 import { StagedoorError } from '../errors.js';
 import type { Grant } from './grant.js';
@@ -27,36 +34,56 @@ export function tokenHash(token: string): string {
 }
 
 function readHeader(token: string): ProtectedHeaderParameters {
-  if (token.length > MAX_TOKEN_LENGTH) throw new StagedoorError('TOKEN_MALFORMED', `tokens are at most ${MAX_TOKEN_LENGTH} characters`);
-  if (!COMPACT_JWS.test(token)) throw new StagedoorError('TOKEN_MALFORMED', 'not a compact JWS (three base64url parts)');
+  if (token.length > MAX_TOKEN_LENGTH)
+    throw new StagedoorError(
+      'TOKEN_MALFORMED',
+      `tokens are at most ${MAX_TOKEN_LENGTH} characters`,
+    );
+  if (!COMPACT_JWS.test(token))
+    throw new StagedoorError('TOKEN_MALFORMED', 'not a compact JWS (three base64url parts)');
   let header: ProtectedHeaderParameters;
   try {
     header = decodeProtectedHeader(token);
   } catch (cause) {
-    throw new StagedoorError('TOKEN_MALFORMED', 'the token header is not base64url JSON', { cause });
+    throw new StagedoorError('TOKEN_MALFORMED', 'the token header is not base64url JSON', {
+      cause,
+    });
   }
   // No JWS extensions are accepted: a critical one would be ignored, unencoded payloads are not JWTs.
-  if ('crit' in header) throw new StagedoorError('TOKEN_MALFORMED', 'crit header parameters are not supported');
-  if ('b64' in header) throw new StagedoorError('TOKEN_MALFORMED', 'unencoded (b64) payloads are not accepted');
+  if ('crit' in header)
+    throw new StagedoorError('TOKEN_MALFORMED', 'crit header parameters are not supported');
+  if ('b64' in header)
+    throw new StagedoorError('TOKEN_MALFORMED', 'unencoded (b64) payloads are not accepted');
   return header;
 }
 
 /** jose's errors, translated to our codes at the boundary; the original stays as cause. */
 function translateJoseError(error: unknown): StagedoorError {
   if (error instanceof StagedoorError) return error;
-  if (error instanceof joseErrors.JWTExpired) return new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp', cause: error });
+  if (error instanceof joseErrors.JWTExpired)
+    return new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp', cause: error });
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     const claim = error.claim;
-    if (claim === 'nbf' && error.reason === 'check_failed') return new StagedoorError('TOKEN_NOT_YET_VALID', undefined, { claim, cause: error });
-    if (claim === 'iss' && error.reason === 'check_failed') return new StagedoorError('ISSUER_INVALID', undefined, { claim, cause: error });
-    if (claim === 'aud' && error.reason === 'check_failed') return new StagedoorError('AUDIENCE_INVALID', undefined, { claim, cause: error });
-    return new StagedoorError('CLAIM_INVALID', `claim ${claim}: ${error.message}`, { claim, cause: error });
+    if (claim === 'nbf' && error.reason === 'check_failed')
+      return new StagedoorError('TOKEN_NOT_YET_VALID', undefined, { claim, cause: error });
+    if (claim === 'iss' && error.reason === 'check_failed')
+      return new StagedoorError('ISSUER_INVALID', undefined, { claim, cause: error });
+    if (claim === 'aud' && error.reason === 'check_failed')
+      return new StagedoorError('AUDIENCE_INVALID', undefined, { claim, cause: error });
+    return new StagedoorError('CLAIM_INVALID', `claim ${claim}: ${error.message}`, {
+      claim,
+      cause: error,
+    });
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new StagedoorError('SIGNATURE_INVALID', undefined, { cause: error });
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new StagedoorError('ALG_NOT_ALLOWED', undefined, { cause: error });
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return new StagedoorError('SIGNATURE_INVALID', undefined, { cause: error });
+  if (error instanceof joseErrors.JOSEAlgNotAllowed)
+    return new StagedoorError('ALG_NOT_ALLOWED', undefined, { cause: error });
   // The alg was already matched to a key; what is left unsupported is a header such as `crit`.
-  if (error instanceof joseErrors.JOSENotSupported) return new StagedoorError('TOKEN_MALFORMED', error.message, { cause: error });
-  if (error instanceof joseErrors.JWTInvalid) return new StagedoorError('CLAIM_INVALID', error.message, { cause: error });
+  if (error instanceof joseErrors.JOSENotSupported)
+    return new StagedoorError('TOKEN_MALFORMED', error.message, { cause: error });
+  if (error instanceof joseErrors.JWTInvalid)
+    return new StagedoorError('CLAIM_INVALID', error.message, { cause: error });
   if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JOSEError) {
     return new StagedoorError('TOKEN_MALFORMED', undefined, { cause: error });
   }
@@ -68,14 +95,21 @@ function translateJoseError(error: unknown): StagedoorError {
  * by `kid` (or by `alg` among keys without a kid) and pins the algorithm; claims are checked with
  * the configured tolerance. Throws a StagedoorError with a DESIGN.md reason code.
  */
-export async function verifyToken(token: string, { keys, issuers }: TrustSources, options: VerifyOptions, now = Date.now()): Promise<Grant> {
+export async function verifyToken(
+  token: string,
+  { keys, issuers }: TrustSources,
+  options: VerifyOptions,
+  now = Date.now(),
+): Promise<Grant> {
   const header = readHeader(token);
   if (issuers && issuers.size > 0) {
     let claimedIssuer: unknown;
     try {
       claimedIssuer = decodeJwt(token).iss;
     } catch (cause) {
-      throw new StagedoorError('TOKEN_MALFORMED', 'the token payload is not base64url JSON', { cause });
+      throw new StagedoorError('TOKEN_MALFORMED', 'the token payload is not base64url JSON', {
+        cause,
+      });
     }
     const issuer = issuers.get(claimedIssuer);
     if (issuer) return verifyIssuerToken(token, header, issuer, options, now);
@@ -112,10 +146,23 @@ export async function verifyToken(token: string, { keys, issuers }: TrustSources
 }
 
 /** A token whose `iss` names a configured OpenID issuer: its keys, its algorithms, its audience. */
-async function verifyIssuerToken(token: string, header: ProtectedHeaderParameters, issuer: TrustedIssuer, options: VerifyOptions, now: number): Promise<Grant> {
+async function verifyIssuerToken(
+  token: string,
+  header: ProtectedHeaderParameters,
+  issuer: TrustedIssuer,
+  options: VerifyOptions,
+  now: number,
+): Promise<Grant> {
   const alg = header.alg;
-  if (typeof alg !== 'string' || alg.toLowerCase() === 'none' || !issuer.algorithms.includes(alg as never)) {
-    throw new StagedoorError('ALG_NOT_ALLOWED', `issuer ${issuer.issuer} signs with ${issuer.algorithms.join(', ')}, not ${String(alg)}`);
+  if (
+    typeof alg !== 'string' ||
+    alg.toLowerCase() === 'none' ||
+    !issuer.algorithms.includes(alg as never)
+  ) {
+    throw new StagedoorError(
+      'ALG_NOT_ALLOWED',
+      `issuer ${issuer.issuer} signs with ${issuer.algorithms.join(', ')}, not ${String(alg)}`,
+    );
   }
   let payload: JWTPayload;
   try {
@@ -131,12 +178,20 @@ async function verifyIssuerToken(token: string, header: ProtectedHeaderParameter
     throw translateJoseError(error);
   }
   const permissions = issuer.permissionsClaim ? payload[issuer.permissionsClaim] : undefined;
-  if (permissions !== undefined && !(Array.isArray(permissions) && permissions.every((p) => typeof p === 'string'))) {
-    throw new StagedoorError('CLAIM_INVALID', `${issuer.permissionsClaim} must be an array of strings`, { claim: issuer.permissionsClaim });
+  if (
+    permissions !== undefined &&
+    !(Array.isArray(permissions) && permissions.every((p) => typeof p === 'string'))
+  ) {
+    throw new StagedoorError(
+      'CLAIM_INVALID',
+      `${issuer.permissionsClaim} must be an array of strings`,
+      { claim: issuer.permissionsClaim },
+    );
   }
   const kid = typeof header.kid === 'string' ? header.kid : undefined;
   // No scope and no permissions: the token was minted for something else and gets only the defaults.
-  const unscoped = payload.scope === undefined && payload.scp === undefined && permissions === undefined;
+  const unscoped =
+    payload.scope === undefined && payload.scp === undefined && permissions === undefined;
   return grantFrom(token, payload, options, now, {
     kid,
     keyActions: issuer.actions,
@@ -165,15 +220,26 @@ interface Signer {
 }
 
 /** The checks jose leaves to us, then the grant of a verified payload. */
-function grantFrom(token: string, payload: JWTPayload, options: VerifyOptions, now: number, signer: Signer): Grant {
+function grantFrom(
+  token: string,
+  payload: JWTPayload,
+  options: VerifyOptions,
+  now: number,
+  signer: Signer,
+): Grant {
   checkExtraClaims(payload, options, now);
-  const expMs = typeof payload.exp === 'number' ? (payload.exp + options.clockToleranceSec) * 1000 : undefined;
+  const expMs =
+    typeof payload.exp === 'number' ? (payload.exp + options.clockToleranceSec) * 1000 : undefined;
   // jose compares whole seconds; a fractional exp that has just passed is still expired here.
-  if (expMs !== undefined && expMs <= now) throw new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp' });
+  if (expMs !== undefined && expMs <= now)
+    throw new StagedoorError('TOKEN_EXPIRED', undefined, { claim: 'exp' });
   const { extraScopes, ...fromSigner } = signer;
   return {
     subject: payload.sub,
-    scopes: [...(readScopes(payload as { scope?: unknown; scp?: unknown }) ?? []), ...(extraScopes ?? [])],
+    scopes: [
+      ...(readScopes(payload as { scope?: unknown; scp?: unknown }) ?? []),
+      ...(extraScopes ?? []),
+    ],
     tokenId: typeof payload.jti === 'string' && payload.jti ? payload.jti : tokenHash(token),
     jti: typeof payload.jti === 'string' ? payload.jti : undefined,
     issuer: payload.iss,
@@ -184,12 +250,21 @@ function grantFrom(token: string, payload: JWTPayload, options: VerifyOptions, n
 }
 
 function checkExtraClaims(payload: JWTPayload, options: VerifyOptions, now: number): void {
-  if (payload.exp !== undefined && !Number.isFinite(payload.exp)) throw new StagedoorError('CLAIM_INVALID', 'exp must be a finite number', { claim: 'exp' });
-  if (typeof payload.iat === 'number' && payload.iat * 1000 > now + options.clockToleranceSec * 1000) {
-    throw new StagedoorError('TOKEN_NOT_YET_VALID', 'the token was issued in the future', { claim: 'iat' });
+  if (payload.exp !== undefined && !Number.isFinite(payload.exp))
+    throw new StagedoorError('CLAIM_INVALID', 'exp must be a finite number', { claim: 'exp' });
+  if (
+    typeof payload.iat === 'number' &&
+    payload.iat * 1000 > now + options.clockToleranceSec * 1000
+  ) {
+    throw new StagedoorError('TOKEN_NOT_YET_VALID', 'the token was issued in the future', {
+      claim: 'iat',
+    });
   }
-  if (payload.sub !== undefined && typeof payload.sub !== 'string') throw new StagedoorError('CLAIM_INVALID', 'sub must be a string', { claim: 'sub' });
+  if (payload.sub !== undefined && typeof payload.sub !== 'string')
+    throw new StagedoorError('CLAIM_INVALID', 'sub must be a string', { claim: 'sub' });
   if (payload.jti !== undefined && (typeof payload.jti !== 'string' || payload.jti.length > 256)) {
-    throw new StagedoorError('CLAIM_INVALID', 'jti must be a string of at most 256 characters', { claim: 'jti' });
+    throw new StagedoorError('CLAIM_INVALID', 'jti must be a string of at most 256 characters', {
+      claim: 'jti',
+    });
   }
 }

@@ -17,7 +17,17 @@ export interface AdminArea {
 }
 
 /** The admin API and dashboard on their own port; `ready` tells /readyz whether the public ports listen. */
-export async function buildAdmin(config: Config, log: Logger, ready: () => boolean, areas: { auth: AuthArea; sessions: SessionsArea; media: MediaArea; observability: ObservabilityArea }): Promise<AdminArea> {
+export async function buildAdmin(
+  config: Config,
+  log: Logger,
+  ready: () => boolean,
+  areas: {
+    auth: AuthArea;
+    sessions: SessionsArea;
+    media: MediaArea;
+    observability: ObservabilityArea;
+  },
+): Promise<AdminArea> {
   if (!config.admin.enabled) return { admin: undefined, components: [] };
   const { auth, sessions, media, observability } = areas;
   const admin = await buildAdminServer({
@@ -36,7 +46,8 @@ export async function buildAdmin(config: Config, log: Logger, ready: () => boole
   });
   const listener: Component = {
     name: 'admin',
-    start: async () => void (await admin.listen({ host: config.admin.host, port: config.admin.port })),
+    start: async () =>
+      void (await admin.listen({ host: config.admin.host, port: config.admin.port })),
     stop: () => closeGracefully(admin),
   };
   return { admin, components: [listener] };

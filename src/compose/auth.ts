@@ -26,13 +26,28 @@ export interface AuthArea {
 
 /** Keys, issuers, run-time rules and lists (each persisted under stateDir), and the authenticator over them. */
 export async function buildAuth(config: Config, log: Logger): Promise<AuthArea> {
-  const keys = new KeyStore(await Promise.all(config.auth.keys.map((key, i) => importTrustedKey(key, `auth.keys[${i}]`))));
+  const keys = new KeyStore(
+    await Promise.all(config.auth.keys.map((key, i) => importTrustedKey(key, `auth.keys[${i}]`))),
+  );
   const stateLog = log.child({ component: 'state' });
   const state = <T>(file: string) => new JsonStateFile<T>(join(config.stateDir, file), stateLog);
-  const security = await StreamSecurity.create(config.streams, keys, state<StreamRuleConfig[]>('stream-security.json'), log.child({ component: 'security' }));
-  const revocations = await RevocationList.create(state<Revocation[]>('revocations.json'), log.child({ component: 'revocations' }));
-  const usedTokens = config.auth.singleUsePublish ? await UsedTokens.create(state<Record<string, number>>('used-tokens.json')) : undefined;
-  const ingestKeys = await IngestKeys.create(state('ingest-keys.json'), log.child({ component: 'ingest-keys' }));
+  const security = await StreamSecurity.create(
+    config.streams,
+    keys,
+    state<StreamRuleConfig[]>('stream-security.json'),
+    log.child({ component: 'security' }),
+  );
+  const revocations = await RevocationList.create(
+    state<Revocation[]>('revocations.json'),
+    log.child({ component: 'revocations' }),
+  );
+  const usedTokens = config.auth.singleUsePublish
+    ? await UsedTokens.create(state<Record<string, number>>('used-tokens.json'))
+    : undefined;
+  const ingestKeys = await IngestKeys.create(
+    state('ingest-keys.json'),
+    log.child({ component: 'ingest-keys' }),
+  );
   const issuerLog = log.child({ component: 'oidc' });
   const issuers = new IssuerStore(config.auth.issuers, issuerLog);
   const authenticator = new TokenAuthenticator({
@@ -50,6 +65,18 @@ export async function buildAuth(config: Config, log: Logger): Promise<AuthArea> 
     singleUsePublish: config.auth.singleUsePublish,
     maxTokenLifetimeSec: config.auth.maxTokenLifetimeSec,
   });
-  const issuerKeys: Component = { name: 'issuer keys', start: () => issuers.warm(issuerLog), stop: () => issuers.close() };
-  return { keys, security, revocations, ingestKeys, issuers, authenticator, components: [issuerKeys] };
+  const issuerKeys: Component = {
+    name: 'issuer keys',
+    start: () => issuers.warm(issuerLog),
+    stop: () => issuers.close(),
+  };
+  return {
+    keys,
+    security,
+    revocations,
+    ingestKeys,
+    issuers,
+    authenticator,
+    components: [issuerKeys],
+  };
 }

@@ -21,7 +21,17 @@ export interface IngestArea {
 }
 
 /** The RTMP listener (and RTMPS beside it) and WebSocket ingest; both only ask the authenticator. */
-export function buildIngest(config: Config, log: Logger, runtime: RuntimeInputs, areas: { auth: AuthArea; sessions: SessionsArea; media: MediaArea; observability: ObservabilityArea }): IngestArea {
+export function buildIngest(
+  config: Config,
+  log: Logger,
+  runtime: RuntimeInputs,
+  areas: {
+    auth: AuthArea;
+    sessions: SessionsArea;
+    media: MediaArea;
+    observability: ObservabilityArea;
+  },
+): IngestArea {
   const { auth, sessions, media, observability } = areas;
   adoptNmsLogger(log.child({ component: 'rtmp' }));
   const rtmp = new RtmpServer({
@@ -59,7 +69,12 @@ export function buildIngest(config: Config, log: Logger, runtime: RuntimeInputs,
     name: 'rtmp',
     async start() {
       rtmpAddress = await rtmp.listen(config.rtmp.host, config.rtmp.port);
-      if (runtime.rtmpTls && config.rtmp.tls) rtmpsAddress = await rtmp.listenSecure(config.rtmp.tls.host, config.rtmp.tls.port, runtime.rtmpTls);
+      if (runtime.rtmpTls && config.rtmp.tls)
+        rtmpsAddress = await rtmp.listenSecure(
+          config.rtmp.tls.host,
+          config.rtmp.tls.port,
+          runtime.rtmpTls,
+        );
     },
     stop: () => rtmp.close(),
   };

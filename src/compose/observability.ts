@@ -11,8 +11,17 @@ export interface ObservabilityArea {
 }
 
 /** Prometheus metrics and the audit trail; they read the other areas, never drive them. */
-export function buildObservability(log: Logger, auth: AuthArea, sessions: SessionsArea, media: MediaArea): ObservabilityArea {
-  const metrics = new Metrics({ registry: sessions.registry, issuers: auth.issuers, transcoders: media.transcoders });
+export function buildObservability(
+  log: Logger,
+  auth: AuthArea,
+  sessions: SessionsArea,
+  media: MediaArea,
+): ObservabilityArea {
+  const metrics = new Metrics({
+    registry: sessions.registry,
+    issuers: auth.issuers,
+    transcoders: media.transcoders,
+  });
   media.transcoders?.onRestart(() => metrics.ffmpegRestarts.inc());
   const audit = new Audit(log.child({ component: 'audit' }), sessions.registry, metrics);
   return { metrics, audit };

@@ -22,11 +22,24 @@ export interface PublicHttpArea {
 }
 
 /** The public HTTP port: the built-in pages, HLS delivery, WebSocket ingest and the ingest-key exchange. */
-export function buildPublicHttp(config: Config, log: Logger, runtime: RuntimeInputs, areas: { auth: AuthArea; sessions: SessionsArea; observability: ObservabilityArea; ingest: IngestArea }): PublicHttpArea {
+export function buildPublicHttp(
+  config: Config,
+  log: Logger,
+  runtime: RuntimeInputs,
+  areas: {
+    auth: AuthArea;
+    sessions: SessionsArea;
+    observability: ObservabilityArea;
+    ingest: IngestArea;
+  },
+): PublicHttpArea {
   const { auth, sessions, observability, ingest } = areas;
   const { audit, metrics } = observability;
   const { trustedProxies } = runtime;
-  const hlsViewers = new HlsViewers({ authenticator: auth.authenticator, registry: sessions.registry }, { idleMs: config.hls.viewerIdleSec * 1000 });
+  const hlsViewers = new HlsViewers(
+    { authenticator: auth.authenticator, registry: sessions.registry },
+    { idleMs: config.hls.viewerIdleSec * 1000 },
+  );
   const ws = ingest.ws;
   const http = buildHttpServer({
     log,
@@ -36,8 +49,22 @@ export function buildPublicHttp(config: Config, log: Logger, runtime: RuntimeInp
     register: (app) => {
       registerStaticPages(app, { playerEmbedOrigins: config.http.playerEmbedOrigins });
       ws?.register(app);
-      registerIngestKeyRoute(app, { authenticator: auth.authenticator, ingestKeys: auth.ingestKeys, audit, trustedProxies, rtmpServer: (appName) => `rtmp://${config.banner.publicHost}:${config.rtmp.port}/${appName}` });
-      registerHlsRoutes(app, { audit, metrics, mediaDir: config.mediaDir, viewers: hlsViewers, corsOrigins: config.http.corsOrigins, trustedProxies });
+      registerIngestKeyRoute(app, {
+        authenticator: auth.authenticator,
+        ingestKeys: auth.ingestKeys,
+        audit,
+        trustedProxies,
+        rtmpServer: (appName) =>
+          `rtmp://${config.banner.publicHost}:${config.rtmp.port}/${appName}`,
+      });
+      registerHlsRoutes(app, {
+        audit,
+        metrics,
+        mediaDir: config.mediaDir,
+        viewers: hlsViewers,
+        corsOrigins: config.http.corsOrigins,
+        trustedProxies,
+      });
     },
   });
   const listener: Component = {

@@ -13,7 +13,9 @@ export interface RuntimeInputs {
 }
 
 function configError(where: string, message: string, cause: unknown): StagedoorError {
-  return new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}": ${message}`, { cause });
+  return new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}": ${message}`, {
+    cause,
+  });
 }
 
 function readPem(path: string, where: string): Buffer {
@@ -28,11 +30,18 @@ function readPem(path: string, where: string): Buffer {
 export function resolveRuntimeInputs(config: Config): RuntimeInputs {
   let trustedProxies: BlockList | undefined;
   try {
-    trustedProxies = config.http.trustedProxies.length > 0 ? addressList(config.http.trustedProxies) : undefined;
+    trustedProxies =
+      config.http.trustedProxies.length > 0 ? addressList(config.http.trustedProxies) : undefined;
   } catch (cause) {
     throw configError('http.trustedProxies', (cause as Error).message, cause);
   }
   const tls = (files: { cert: string; key: string } | undefined, where: string) =>
-    files ? { cert: readPem(files.cert, `${where}.cert`), key: readPem(files.key, `${where}.key`) } : undefined;
-  return { trustedProxies, httpTls: tls(config.http.tls, 'http.tls'), rtmpTls: tls(config.rtmp.tls, 'rtmp.tls') };
+    files
+      ? { cert: readPem(files.cert, `${where}.cert`), key: readPem(files.key, `${where}.key`) }
+      : undefined;
+  return {
+    trustedProxies,
+    httpTls: tls(config.http.tls, 'http.tls'),
+    rtmpTls: tls(config.rtmp.tls, 'rtmp.tls'),
+  };
 }

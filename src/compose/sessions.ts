@@ -16,9 +16,13 @@ export interface SessionsArea {
 export function buildSessions(log: Logger, auth: AuthArea): SessionsArea {
   const registry = new SessionRegistry(log.child({ component: 'sessions' }));
   const enforcer = new Enforcer(registry, auth.authenticator, log.child({ component: 'enforcer' }));
-  auth.revocations.onAdd((revocation) => enforcer.review({ trigger: 'revocation', id: revocation.id }));
+  auth.revocations.onAdd((revocation) =>
+    enforcer.review({ trigger: 'revocation', id: revocation.id }),
+  );
   auth.security.onChange((_rule, match) => enforcer.review({ trigger: 'stream-security', match }));
-  auth.issuers.onKeysRetired((issuer, kids) => enforcer.review({ trigger: 'issuer-keys-retired', issuer, kids }));
+  auth.issuers.onKeysRetired((issuer, kids) =>
+    enforcer.review({ trigger: 'issuer-keys-retired', issuer, kids }),
+  );
   // Stopped first (started last): every session ends `shutdown` before the listeners close.
   const shutdown: Component = { name: 'sessions', stop: () => void registry.closeAll('shutdown') };
   return { registry, directory: new LocalSessionDirectory(registry), components: [shutdown] };

@@ -4,23 +4,26 @@ import { StagedoorError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 
 /** Environment variables that override single config keys after the file is read. */
-const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string[]; parse: (v: string) => unknown }> = [
-  { env: 'STAGEDOOR_RTMP_HOST', path: ['rtmp', 'host'], parse: String },
-  { env: 'STAGEDOOR_RTMP_PORT', path: ['rtmp', 'port'], parse: Number },
-  { env: 'STAGEDOOR_HTTP_HOST', path: ['http', 'host'], parse: String },
-  { env: 'STAGEDOOR_HTTP_PORT', path: ['http', 'port'], parse: Number },
-  { env: 'STAGEDOOR_ADMIN_HOST', path: ['admin', 'host'], parse: String },
-  { env: 'STAGEDOOR_ADMIN_PORT', path: ['admin', 'port'], parse: Number },
-  { env: 'STAGEDOOR_MEDIA_DIR', path: ['mediaDir'], parse: String },
-  { env: 'STAGEDOOR_LOG_LEVEL', path: ['log', 'level'], parse: String },
-];
+const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string[]; parse: (v: string) => unknown }> =
+  [
+    { env: 'STAGEDOOR_RTMP_HOST', path: ['rtmp', 'host'], parse: String },
+    { env: 'STAGEDOOR_RTMP_PORT', path: ['rtmp', 'port'], parse: Number },
+    { env: 'STAGEDOOR_HTTP_HOST', path: ['http', 'host'], parse: String },
+    { env: 'STAGEDOOR_HTTP_PORT', path: ['http', 'port'], parse: Number },
+    { env: 'STAGEDOOR_ADMIN_HOST', path: ['admin', 'host'], parse: String },
+    { env: 'STAGEDOOR_ADMIN_PORT', path: ['admin', 'port'], parse: Number },
+    { env: 'STAGEDOOR_MEDIA_DIR', path: ['mediaDir'], parse: String },
+    { env: 'STAGEDOOR_LOG_LEVEL', path: ['log', 'level'], parse: String },
+  ];
 
 /** Validates a config object: defaults filled in, unknown keys refused, errors name the key. */
 export function parseConfig(input: unknown): Config {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map(describeIssue);
-  throw new StagedoorError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { cause: result.error });
+  throw new StagedoorError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
+    cause: result.error,
+  });
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -32,7 +35,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+    .join('');
 }
 
 export interface LoadConfigOptions {
@@ -47,7 +52,8 @@ export function loadConfig({ file, env = process.env }: LoadConfigOptions): Conf
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (cause) {
-    const reason = cause instanceof SyntaxError ? `is not valid JSON (${cause.message})` : 'cannot be read';
+    const reason =
+      cause instanceof SyntaxError ? `is not valid JSON (${cause.message})` : 'cannot be read';
     throw new StagedoorError('CONFIG_INVALID', `config file ${file} ${reason}`, { cause });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -72,7 +78,10 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 }
 
 /** Picks the config file: `--config FILE`, else STAGEDOOR_CONFIG, else config/default.json. */
-export function resolveConfigPath(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+export function resolveConfigPath(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const flag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
   if (flag >= 0) {
     const arg = argv[flag]!;

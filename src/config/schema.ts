@@ -2,10 +2,17 @@ import { z } from 'zod';
 
 /** Token algorithms Stagedoor verifies. `none` is not among them and never will be. */
 export const SUPPORTED_ALGS = [
-  'HS256', 'HS384', 'HS512',
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
   'EdDSA',
 ] as const;
 export type SupportedAlg = (typeof SUPPORTED_ALGS)[number];
@@ -34,24 +41,45 @@ const keySchema = z
     requireSub: z.boolean().default(false),
   })
   .superRefine((key, ctx) => {
-    const sources = (['secret', 'secretFile', 'publicKey', 'publicKeyFile', 'jwk'] as const).filter((k) => key[k] !== undefined);
+    const sources = (['secret', 'secretFile', 'publicKey', 'publicKeyFile', 'jwk'] as const).filter(
+      (k) => key[k] !== undefined,
+    );
     if (sources.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: `exactly one of secret, secretFile, publicKey, publicKeyFile, jwk is required (got ${sources.length ? sources.join(', ') : 'none'})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `exactly one of secret, secretFile, publicKey, publicKeyFile, jwk is required (got ${sources.length ? sources.join(', ') : 'none'})`,
+      });
       return;
     }
     const symmetric = key.alg.startsWith('HS');
     const source = sources[0]!;
     if (symmetric && !(source === 'secret' || source === 'secretFile')) {
-      ctx.addIssue({ code: 'custom', path: [source], message: `${key.alg} needs a shared secret (secret or secretFile)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [source],
+        message: `${key.alg} needs a shared secret (secret or secretFile)`,
+      });
     }
     if (!symmetric && (source === 'secret' || source === 'secretFile')) {
-      ctx.addIssue({ code: 'custom', path: [source], message: `${key.alg} needs a public key (publicKey, publicKeyFile or jwk), not a secret` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [source],
+        message: `${key.alg} needs a public key (publicKey, publicKeyFile or jwk), not a secret`,
+      });
     }
     if (key.createIfMissing && source !== 'secretFile') {
-      ctx.addIssue({ code: 'custom', path: ['createIfMissing'], message: 'createIfMissing only applies to secretFile' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['createIfMissing'],
+        message: 'createIfMissing only applies to secretFile',
+      });
     }
     if (key.requireSub && key.subject !== 'stream') {
-      ctx.addIssue({ code: 'custom', path: ['requireSub'], message: 'requireSub only applies to keys with subject "stream"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requireSub'],
+        message: 'requireSub only applies to keys with subject "stream"',
+      });
     }
   });
 
@@ -93,7 +121,9 @@ const renditionSchema = z.union([
     height: z.number().int().min(90).max(2160),
     videoBitrateKbps: z.number().int().min(64).max(50_000),
     audioBitrateKbps: z.number().int().min(32).max(512).default(128),
-    preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+    preset: z
+      .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'])
+      .default('veryfast'),
   }),
 ]);
 export type RenditionConfig = z.infer<typeof renditionSchema>;
@@ -122,18 +152,34 @@ export const configSchema = z.strictObject({
       /** A second publisher with a valid token replaces the first instead of being refused. */
       publisherTakeover: z.boolean().default(false),
       /** Largest RTMP message accepted; a bigger one is a protocol error. */
-      maxMessageBytes: z.number().int().min(64 * 1024).max(16 * 1024 * 1024).default(8 * 1024 * 1024),
+      maxMessageBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(16 * 1024 * 1024)
+        .default(8 * 1024 * 1024),
       /** A viewer whose socket buffers more than this is cut as too slow. */
-      maxViewerBufferBytes: z.number().int().min(64 * 1024).default(16 * 1024 * 1024),
+      maxViewerBufferBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .default(16 * 1024 * 1024),
       /** Time allowed from TCP connect to an admitted publish or play. */
       admissionTimeoutSec: z.number().positive().max(300).default(10),
       /** Connections waiting for admission (handshake, connect, token check), in all and per client address; more are dropped at accept. */
       maxPendingConnections: z.number().int().min(1).default(1000),
       maxPendingPerAddress: z.number().int().min(1).default(64),
       /** Bytes of the latest GOP kept for fast start of new viewers. */
-      gopCacheBytes: z.number().int().min(0).default(8 * 1024 * 1024),
+      gopCacheBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(8 * 1024 * 1024),
       /** RTMPS: a TLS listener beside the plain one (same rules, same sessions). */
-      tls: tlsFiles.extend({ host: host.default('0.0.0.0'), port: port.default(1936) }).strict().optional(),
+      tls: tlsFiles
+        .extend({ host: host.default('0.0.0.0'), port: port.default(1936) })
+        .strict()
+        .optional(),
     })
     .prefault({}),
   http: z
@@ -147,7 +193,11 @@ export const configSchema = z.strictObject({
       /** A client must send its request headers within this time (slowloris defence). */
       headersTimeoutSec: z.number().positive().max(120).default(10),
       /** Origins whose pages may show the built-in player in a frame (besides this server); the publisher page and the dashboard never can be framed. */
-      playerEmbedOrigins: z.array(z.string().regex(/^https?:\/\/[^\s;,'"]+$/, 'an origin such as https://site.example')).default([]),
+      playerEmbedOrigins: z
+        .array(
+          z.string().regex(/^https?:\/\/[^\s;,'"]+$/, 'an origin such as https://site.example'),
+        )
+        .default([]),
       /** HTTPS and WSS on the HTTP port (tokens must not cross networks in clear text). */
       tls: tlsFiles.optional(),
     })
@@ -159,7 +209,10 @@ export const configSchema = z.strictObject({
       ffmpegPath: z.string().min(1).optional(),
       segmentSec: z.number().min(0.5).max(10).default(1),
       playlistSize: z.number().int().min(2).max(60).default(6),
-      renditions: z.array(renditionSchema).min(1).default([{ name: 'copy', copy: true }]),
+      renditions: z
+        .array(renditionSchema)
+        .min(1)
+        .default([{ name: 'copy', copy: true }]),
       encryption: z
         .strictObject({
           enabled: z.boolean().default(false),
@@ -183,9 +236,18 @@ export const configSchema = z.strictObject({
       /** Origins whose pages may publish over WebSocket; `*` allows any (the token still decides). */
       allowedOrigins: z.array(z.string().min(1)).default(['*']),
       /** Largest single WebSocket message. */
-      maxMessageBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+      maxMessageBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(64 * 1024 * 1024)
+        .default(4 * 1024 * 1024),
       /** Bytes a connection may have queued toward FFmpeg before it is closed as too fast. */
-      maxBufferedBytes: z.number().int().min(256 * 1024).default(16 * 1024 * 1024),
+      maxBufferedBytes: z
+        .number()
+        .int()
+        .min(256 * 1024)
+        .default(16 * 1024 * 1024),
       /** A publisher whose media runs this far ahead of the wall clock is closed as too fast. */
       maxAheadSec: z.number().positive().default(10),
     })
@@ -199,8 +261,14 @@ export const configSchema = z.strictObject({
       apiKeys: z
         .array(
           z
-            .strictObject({ name: z.string().min(1), key: z.string().min(24).optional(), keyFile: z.string().min(1).optional() })
-            .refine((k) => (k.key === undefined) !== (k.keyFile === undefined), { message: 'exactly one of key, keyFile' }),
+            .strictObject({
+              name: z.string().min(1),
+              key: z.string().min(24).optional(),
+              keyFile: z.string().min(1).optional(),
+            })
+            .refine((k) => (k.key === undefined) !== (k.keyFile === undefined), {
+              message: 'exactly one of key, keyFile',
+            }),
         )
         .default([]),
     })
@@ -224,7 +292,11 @@ export const configSchema = z.strictObject({
       /** Most entries in each `access.allow` list of a token. */
       maxAccessRuleEntries: z.number().int().min(1).max(100).default(5),
       /** Tokens whose exp lies further ahead than this are refused (CLAIM_INVALID): no "forever" tokens. */
-      maxTokenLifetimeSec: z.number().int().positive().default(366 * 86_400),
+      maxTokenLifetimeSec: z
+        .number()
+        .int()
+        .positive()
+        .default(366 * 86_400),
       /** A publish token's `jti` may be used once (remembered until its exp). */
       singleUsePublish: z.boolean().default(false),
       clockToleranceSec: z.number().min(0).max(300).default(0),
@@ -238,8 +310,14 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
       /** Host name printed in the ready-made URLs. */
       publicHost: host.default('localhost'),
-      app: z.string().regex(/^[A-Za-z0-9_-]+$/).default('live'),
-      stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('cam1'),
+      app: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/)
+        .default('live'),
+      stream: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/)
+        .default('cam1'),
       tokenTtlSec: z.number().int().positive().default(3600),
     })
     .prefault({}),

@@ -10,13 +10,22 @@ export const END_REASONS = {
   /** The token's exp passed. */
   expired: { ws: [4401, 'TOKEN_EXPIRED'], later: ['TOKEN_EXPIRED'] },
   /** An operator kicked the session. */
-  kicked: { ws: [4403, 'KICKED'], later: ['SESSION_ENDED', 'this viewer was disconnected by an operator'] },
+  kicked: {
+    ws: [4403, 'KICKED'],
+    later: ['SESSION_ENDED', 'this viewer was disconnected by an operator'],
+  },
   /** Its token's jti or sub was revoked. */
   revoked: { ws: [4401, 'TOKEN_REVOKED'], later: ['TOKEN_REVOKED'] },
   /** The key that verified its token was replaced or removed (a stream's keys, an issuer's JWKS). */
-  'key-retired': { ws: [4401, 'KEY_UNKNOWN'], later: ['KEY_UNKNOWN', 'the key that verified this token is no longer trusted'] },
+  'key-retired': {
+    ws: [4401, 'KEY_UNKNOWN'],
+    later: ['KEY_UNKNOWN', 'the key that verified this token is no longer trusted'],
+  },
   /** Its stream's rule no longer allows it (secured, a shorter lifetime, exp now required). */
-  'security-changed': { ws: [4403, 'SECURITY_CHANGED'], later: ['SESSION_ENDED', "the stream's security changed; open the playlist again with a token"] },
+  'security-changed': {
+    ws: [4403, 'SECURITY_CHANGED'],
+    later: ['SESSION_ENDED', "the stream's security changed; open the playlist again with a token"],
+  },
   /** Its stream's publisher left (players). */
   'publisher-gone': { ws: [1000, 'PUBLISHER_GONE'] },
   'client-closed': { ws: [1000, 'CLIENT_CLOSED'] },
@@ -34,7 +43,10 @@ export const END_REASONS = {
   /** A WebSocket token refresh was refused (the frame then carries the refusal's own code). */
   'refresh-refused': { ws: [1000, 'REFRESH_REFUSED'] },
   shutdown: { ws: [1001, 'SHUTDOWN'], later: ['SESSION_ENDED'] },
-} as const satisfies Record<string, { ws: readonly [number, string]; later?: readonly [ErrorCode, string?] }>;
+} as const satisfies Record<
+  string,
+  { ws: readonly [number, string]; later?: readonly [ErrorCode, string?] }
+>;
 
 export type EndReason = keyof typeof END_REASONS;
 
@@ -46,6 +58,8 @@ export function closeFrameFor(reason: EndReason): { code: number; reason: string
 
 /** The refusal for later requests of a viewer whose session ended so, or undefined when it may come back. */
 export function refusalAfter(reason: EndReason): StagedoorError | undefined {
-  const later: readonly [ErrorCode, string?] | undefined = (END_REASONS[reason] as { later?: readonly [ErrorCode, string?] }).later;
+  const later: readonly [ErrorCode, string?] | undefined = (
+    END_REASONS[reason] as { later?: readonly [ErrorCode, string?] }
+  ).later;
   return later ? new StagedoorError(later[0], later[1]) : undefined;
 }

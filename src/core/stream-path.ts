@@ -14,7 +14,12 @@ export function isValidName(value: string): boolean {
 
 /** Checks both parts of a stream path; STREAM_NAME_INVALID otherwise. */
 export function checkStreamPath(app: unknown, name: unknown): StreamPath {
-  if (typeof app !== 'string' || typeof name !== 'string' || !isValidName(app) || !isValidName(name)) {
+  if (
+    typeof app !== 'string' ||
+    typeof name !== 'string' ||
+    !isValidName(app) ||
+    !isValidName(name)
+  ) {
     throw new StagedoorError('STREAM_NAME_INVALID');
   }
   return { app, name };
@@ -49,5 +54,8 @@ export function streamMatches(pattern: string, stream: StreamPath): boolean {
   const slash = pattern.indexOf('/');
   if (slash < 0) return globToRegExp(pattern).test(stream.name);
   if (pattern.indexOf('/', slash + 1) >= 0) return false;
-  return globToRegExp(pattern.slice(0, slash)).test(stream.app) && globToRegExp(pattern.slice(slash + 1)).test(stream.name);
+  return (
+    globToRegExp(pattern.slice(0, slash)).test(stream.app) &&
+    globToRegExp(pattern.slice(slash + 1)).test(stream.name)
+  );
 }

@@ -1,5 +1,6 @@
 /** A single `Range: bytes=…` request resolved against a file size. */
-export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
+export type RangeResult =
+  { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /** Parses one byte range (RFC 9110). Multiple ranges and malformed headers get the full body. */
 export function parseRange(header: string | undefined, size: number): RangeResult {

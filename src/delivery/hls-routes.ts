@@ -39,7 +39,8 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
   const cors = (request: FastifyRequest, reply: FastifyReply): void => {
     const origin = request.headers.origin;
     if (allowAny) reply.header('access-control-allow-origin', '*');
-    else if (origin && deps.corsOrigins.includes(origin)) reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+    else if (origin && deps.corsOrigins.includes(origin))
+      reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
     reply.header('access-control-expose-headers', 'Content-Length, Content-Range');
   };
 
@@ -53,7 +54,10 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       .send();
   });
 
-  app.get<{ Params: { app: string; stream: string; file: string }; Querystring: Record<string, string | string[]> }>('/:app/:stream/:file', async (request, reply) => {
+  app.get<{
+    Params: { app: string; stream: string; file: string };
+    Querystring: Record<string, string | string[]>;
+  }>('/:app/:stream/:file', async (request, reply) => {
     cors(request, reply);
     reply.header('cache-control', 'no-store');
     const { app: appName, stream: streamName, file } = request.params;
@@ -66,19 +70,34 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       throw new StagedoorError('NOT_FOUND');
     }
     const vs = request.query.vs;
-    const address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], deps.trustedProxies);
+    const address = clientAddress(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+      deps.trustedProxies,
+    );
     let admission;
     try {
       admission = await deps.viewers.admit({
         stream,
         address,
         pass: typeof vs === 'string' ? vs : undefined,
-        token: tokenFromRequest({ query: request.query, authorization: request.headers.authorization, cookie: request.headers.cookie }),
+        token: tokenFromRequest({
+          query: request.query,
+          authorization: request.headers.authorization,
+          cookie: request.headers.cookie,
+        }),
         origin: requestOrigin(request.headers),
       });
     } catch (error) {
       const coded = toStagedoorError(error);
-      deps.audit.refusal({ protocol: 'hls', action: 'play', stream, address, error: coded, extra: { file: kind } });
+      deps.audit.refusal({
+        protocol: 'hls',
+        action: 'play',
+        stream,
+        address,
+        error: coded,
+        extra: { file: kind },
+      });
       deps.metrics?.hlsRequests.inc({ kind, status: String(coded.httpStatus) });
       throw coded;
     }
@@ -95,7 +114,9 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
 
     const bytes = await orNotFound(segments.read(path));
     const size = bytes.length;
-    reply.header('accept-ranges', 'bytes').header('cache-control', kind === 'key' ? 'private, no-store' : 'private, max-age=60');
+    reply
+      .header('accept-ranges', 'bytes')
+      .header('cache-control', kind === 'key' ? 'private, no-store' : 'private, max-age=60');
     const range = parseRange(request.headers.range, size);
     if (range.kind === 'unsatisfiable') {
       return reply.code(416).header('content-range', `bytes */${size}`).send();
@@ -103,7 +124,8 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     const start = range.kind === 'partial' ? range.start : 0;
     const end = range.kind === 'partial' ? range.end : size - 1;
     const length = size === 0 ? 0 : end - start + 1;
-    if (range.kind === 'partial') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
+    if (range.kind === 'partial')
+      reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
     reply.header('content-length', length);
     admission.session.bytesOut += request.method === 'HEAD' ? 0 : length;
     if (length === 0) return reply.send();
@@ -117,7 +139,8 @@ async function orNotFound<T>(read: Promise<T>): Promise<T> {
   try {
     return await read;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StagedoorError('NOT_FOUND', undefined, { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new StagedoorError('NOT_FOUND', undefined, { cause: error });
     throw error;
   }
 }

@@ -38,7 +38,6 @@ export interface HlsViewersOptions {
   now?: () => number;
 }
 
-
 /**
  * HLS has no connection to cut, so a viewer is a session kept alive by its requests: identified
  * by token identity, address and stream, ended after `idleMs` without a request, and checked on
@@ -58,7 +57,10 @@ export class HlsViewers {
   ) {
     this.#passes = new ViewerPassSigner();
     this.#now = options.now ?? Date.now;
-    this.#sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(100, options.idleMs / 2)));
+    this.#sweeper = setInterval(
+      () => this.sweep(),
+      Math.min(5000, Math.max(100, options.idleMs / 2)),
+    );
     this.#sweeper.unref();
   }
 
@@ -67,22 +69,48 @@ export class HlsViewers {
   }
 
   /** Admits one request: with a pass from a rewritten playlist, or with a token (or none on open streams). */
-  async admit(request: { stream: StreamPath; address: string; pass: string | undefined; token: string | undefined; origin?: string | undefined }): Promise<HlsAdmission> {
+  async admit(request: {
+    stream: StreamPath;
+    address: string;
+    pass: string | undefined;
+    token: string | undefined;
+    origin?: string | undefined;
+  }): Promise<HlsAdmission> {
     const now = this.#now();
     const streamKey = formatStreamPath(request.stream);
     if (request.pass !== undefined && request.token === undefined) {
       const pass = this.#passes.verify(request.pass, streamKey, now);
       const viewer = pass ? this.#byId.get(pass.viewerId) : undefined;
-      if (!pass || !viewer) throw new StagedoorError('SESSION_ENDED', 'the viewer pass is invalid or unknown; open the playlist again with a token');
+      if (!pass || !viewer)
+        throw new StagedoorError(
+          'SESSION_ENDED',
+          'the viewer pass is invalid or unknown; open the playlist again with a token',
+        );
       if (viewer.refusedWith) throw viewer.refusedWith;
       // A pass is only a shorthand for its token: answered as the token would be now (revocation,
       // key still trusted, the stream's current rule, the token's access rules for this request).
-      await this.deps.authenticator.check(viewer.grant, { action: 'play', protocol: 'hls', stream: request.stream, address: request.address, origin: request.origin });
+      await this.deps.authenticator.check(viewer.grant, {
+        action: 'play',
+        protocol: 'hls',
+        stream: request.stream,
+        address: request.address,
+        origin: request.origin,
+      });
       return this.#continue(viewer, this.#now());
     }
-    const grant = await this.deps.authenticator.authenticate({ token: request.token, action: 'play', protocol: 'hls', stream: request.stream, address: request.address, origin: request.origin });
+    const grant = await this.deps.authenticator.authenticate({
+      token: request.token,
+      action: 'play',
+      protocol: 'hls',
+      stream: request.stream,
+      address: request.address,
+      origin: request.origin,
+    });
     const key = `${grant.tokenId}|${request.address}|${streamKey}`;
-    const refreshed = request.pass === undefined ? undefined : this.#refreshTarget(request.pass, streamKey, request.address, grant, now);
+    const refreshed =
+      request.pass === undefined
+        ? undefined
+        : this.#refreshTarget(request.pass, streamKey, request.address, grant, now);
     if (refreshed) return this.#refresh(refreshed, grant, key, streamKey, now);
     const known = this.#byKey.get(key);
     // Presenting the token again after a kick starts afresh, as reconnecting does over RTMP.
@@ -115,17 +143,35 @@ export class HlsViewers {
    * that viewer: the player swapped tokens (e.g. hls.js `xhrSetup` adding a new Bearer) without
    * reloading. A viewer already cut (expired, kicked, revoked) is not revived: it starts afresh.
    */
-  #refreshTarget(value: string, streamKey: string, address: string, grant: Grant, now: number): Viewer | undefined {
+  #refreshTarget(
+    value: string,
+    streamKey: string,
+    address: string,
+    grant: Grant,
+    now: number,
+  ): Viewer | undefined {
     const pass = this.#passes.verify(value, streamKey, now);
     const viewer = pass ? this.#byId.get(pass.viewerId) : undefined;
-    if (!viewer || viewer.refusedWith || viewer.address !== address || viewer.grant.tokenId === grant.tokenId) return undefined;
+    if (
+      !viewer ||
+      viewer.refusedWith ||
+      viewer.address !== address ||
+      viewer.grant.tokenId === grant.tokenId
+    )
+      return undefined;
     if (viewer.grant.subject !== grant.subject) return undefined;
     if (viewer.grant.expiresAt !== undefined && viewer.grant.expiresAt <= now) return undefined;
     return viewer;
   }
 
   /** The same viewer and session go on under the new token: new expiry, new pass, new key. */
-  #refresh(viewer: Viewer, grant: Grant, key: string, streamKey: string, now: number): HlsAdmission {
+  #refresh(
+    viewer: Viewer,
+    grant: Grant,
+    key: string,
+    streamKey: string,
+    now: number,
+  ): HlsAdmission {
     const stale = this.#byKey.get(key);
     if (stale && stale !== viewer) this.#forget(stale);
     if (this.#byKey.get(viewer.key) === viewer) this.#byKey.delete(viewer.key);
@@ -142,7 +188,11 @@ export class HlsViewers {
     viewer.grant = grant;
     viewer.until = grant.expiresAt ?? now + 24 * 3600_000;
     // The pass outlives the token a little so that a late request is told TOKEN_EXPIRED, not "unknown".
-    viewer.pass = this.#passes.sign({ viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, stream: streamKey });
+    viewer.pass = this.#passes.sign({
+      viewerId: viewer.id,
+      expiresAt: viewer.until + this.options.idleMs,
+      stream: streamKey,
+    });
   }
 
   #continue(viewer: Viewer, now: number): HlsAdmission {
@@ -176,7 +226,8 @@ export class HlsViewers {
   sweep(): void {
     const now = this.#now();
     for (const viewer of [...this.#byId.values()]) {
-      if (viewer.session && !viewer.session.closed && now - viewer.lastSeen > this.options.idleMs) viewer.session.close('idle');
+      if (viewer.session && !viewer.session.closed && now - viewer.lastSeen > this.options.idleMs)
+        viewer.session.close('idle');
       if (viewer.until + this.options.idleMs < now) this.#forget(viewer);
     }
   }

@@ -12,7 +12,8 @@ export function rewritePlaylist(text: string, param: string, value: string): str
     .split('\n')
     .map((raw) => {
       const line = raw.replace(/\r$/, '');
-      if (line.startsWith('#')) return line.replace(/URI="([^"]*)"/g, (_, uri: string) => `URI="${append(uri)}"`);
+      if (line.startsWith('#'))
+        return line.replace(/URI="([^"]*)"/g, (_, uri: string) => `URI="${append(uri)}"`);
       return line.trim() === '' ? line : append(line.trim());
     })
     .join('\n');

@@ -20,8 +20,14 @@ export function mediaKindOf(file: string): MediaKind | undefined {
  * tricks survive them) and the real path, symlinks followed, must stay under the real root.
  * Throws NOT_FOUND for anything else, so a probe learns nothing about the disk.
  */
-export async function resolveMediaFile(root: string, app: string, stream: string, file: string): Promise<string> {
-  if (!isValidName(app) || !isValidName(stream) || !mediaKindOf(file)) throw new StagedoorError('NOT_FOUND');
+export async function resolveMediaFile(
+  root: string,
+  app: string,
+  stream: string,
+  file: string,
+): Promise<string> {
+  if (!isValidName(app) || !isValidName(stream) || !mediaKindOf(file))
+    throw new StagedoorError('NOT_FOUND');
   try {
     const realRoot = await realpath(root);
     const real = await realpath(join(realRoot, app, stream, file));
@@ -57,7 +63,8 @@ export class MediaPathResolver {
     this.#resolved.delete(key);
     const real = await resolveMediaFile(this.#root, app, stream, file);
     this.#resolved.set(key, { real, until: now + RESOLUTION_TTL_MS });
-    if (this.#resolved.size > MAX_RESOLUTIONS) this.#resolved.delete(this.#resolved.keys().next().value as string);
+    if (this.#resolved.size > MAX_RESOLUTIONS)
+      this.#resolved.delete(this.#resolved.keys().next().value as string);
     return real;
   }
 }

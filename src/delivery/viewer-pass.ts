@@ -40,6 +40,9 @@ export class ViewerPassSigner {
   }
 
   #mac(body: string, stream: string): string {
-    return createHmac('sha256', this.#key).update(`${body}.${stream}`).digest('base64url').slice(0, 32);
+    return createHmac('sha256', this.#key)
+      .update(`${body}.${stream}`)
+      .digest('base64url')
+      .slice(0, 32);
   }
 }

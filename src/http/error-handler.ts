@@ -11,10 +11,14 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (error instanceof StagedoorError) return reply.code(error.httpStatus).send(error.toJSON());
     const statusCode = (error as { statusCode?: number }).statusCode;
     if (statusCode !== undefined && statusCode < 500) {
-      return reply.code(statusCode).send({ error: { code: statusCode === 404 ? 'NOT_FOUND' : 'PROTOCOL_ERROR', message: (error as Error).message } });
+      return reply.code(statusCode).send({
+        error: {
+          code: statusCode === 404 ? 'NOT_FOUND' : 'PROTOCOL_ERROR',
+          message: (error as Error).message,
+        },
+      });
     }
     request.log.error({ err: error }, 'http handler failed');
     return reply.code(500).send({ error: { code: 'INTERNAL_ERROR', message: 'internal error' } });
   });
 }
-

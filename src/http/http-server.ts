@@ -23,11 +23,25 @@ export interface HttpServerDeps {
  * WebSocket upgrades to unknown paths get a plain 404 instead of reaching any handler that
  * could throw (node-media-server's HTTP server dies on `/live/a%20b.flv`).
  */
-export function buildHttpServer({ log, tls, headersTimeoutMs = 10_000, register, upgrades = [] }: HttpServerDeps): FastifyInstance {
+export function buildHttpServer({
+  log,
+  tls,
+  headersTimeoutMs = 10_000,
+  register,
+  upgrades = [],
+}: HttpServerDeps): FastifyInstance {
   const app = Fastify({
     // Slow clients: headers must arrive within headersTimeoutMs, checked every second (Node's default is 30 s).
     ...(tls
-      ? { https: { cert: tls.cert, key: tls.key, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024 } }
+      ? {
+          https: {
+            cert: tls.cert,
+            key: tls.key,
+            headersTimeout: headersTimeoutMs,
+            connectionsCheckingInterval: 1000,
+            maxHeaderSize: 16 * 1024,
+          },
+        }
       : {}),
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // Request lines are logged by our own hook with the token redacted from the URL.
@@ -36,13 +50,25 @@ export function buildHttpServer({ log, tls, headersTimeoutMs = 10_000, register,
     routerOptions: { maxParamLength: 256 },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
-    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024 },
+    http: {
+      headersTimeout: headersTimeoutMs,
+      connectionsCheckingInterval: 1000,
+      maxHeaderSize: 16 * 1024,
+    },
     return503OnClosing: true,
   });
 
   app.addHook('onResponse', async (request, reply) => {
     if (request.log.level !== 'debug' && request.log.level !== 'trace') return; // hot path: no regex or object per request
-    request.log.debug({ method: request.method, url: redactText(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+    request.log.debug(
+      {
+        method: request.method,
+        url: redactText(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'http request',
+    );
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -58,10 +84,15 @@ export function buildHttpServer({ log, tls, headersTimeoutMs = 10_000, register,
       socket.destroy();
       return;
     }
-    log.debug({ component: 'http', url: redactText(request.url ?? '') }, 'websocket upgrade to an unknown path refused');
+    log.debug(
+      { component: 'http', url: redactText(request.url ?? '') },
+      'websocket upgrade to an unknown path refused',
+    );
     const body = JSON.stringify(new StagedoorError('NOT_FOUND').toJSON());
     socket.on('error', () => socket.destroy());
-    socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   return app as unknown as FastifyInstance;

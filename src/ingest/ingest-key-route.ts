@@ -23,29 +23,62 @@ export interface IngestKeyRouteDeps {
  * OBS and FFmpeg can carry in a stream key. The token is checked exactly as a publish would check it.
  */
 export function registerIngestKeyRoute(app: FastifyInstance, deps: IngestKeyRouteDeps): void {
-  app.post<{ Params: { app: string; stream: string } }>('/ingest-keys/:app/:stream', async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    const address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], deps.trustedProxies);
-    let stream: StreamPath | undefined;
-    try {
-      stream = checkStreamPath(request.params.app, request.params.stream);
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-      if (!match) throw new StagedoorError('TOKEN_MISSING', 'send the publish token as Authorization: Bearer <JWT>');
-      const token = match[1]!;
-      const grant = await deps.authenticator.authenticate({ token, action: 'publish', protocol: 'http', stream, address, origin: requestOrigin(request.headers) });
-      if (grant.expiresAt === undefined) throw new StagedoorError('CLAIM_INVALID', 'an ingest key lasts as long as its token: the token needs exp', { claim: 'exp' });
-      const key = await deps.ingestKeys.issue(token, stream, grant.expiresAt);
-      return reply.code(201).send({
-        stream: `${stream.app}/${stream.name}`,
-        key,
-        server: deps.rtmpServer(stream.app),
-        streamKey: `${stream.name}?key=${key}`,
-        expiresAt: new Date(grant.expiresAt).toISOString(),
-      });
-    } catch (error) {
-      const coded = toStagedoorError(error);
-      deps.audit.refusal({ protocol: 'http', action: 'publish', stream: stream ?? { app: String(request.params.app).slice(0, 64), name: String(request.params.stream).slice(0, 64) }, address, error: coded, extra: { exchange: 'ingest-key' } });
-      throw coded;
-    }
-  });
+  app.post<{ Params: { app: string; stream: string } }>(
+    '/ingest-keys/:app/:stream',
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const address = clientAddress(
+        request.socket.remoteAddress,
+        request.headers['x-forwarded-for'],
+        deps.trustedProxies,
+      );
+      let stream: StreamPath | undefined;
+      try {
+        stream = checkStreamPath(request.params.app, request.params.stream);
+        const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+        if (!match)
+          throw new StagedoorError(
+            'TOKEN_MISSING',
+            'send the publish token as Authorization: Bearer <JWT>',
+          );
+        const token = match[1]!;
+        const grant = await deps.authenticator.authenticate({
+          token,
+          action: 'publish',
+          protocol: 'http',
+          stream,
+          address,
+          origin: requestOrigin(request.headers),
+        });
+        if (grant.expiresAt === undefined)
+          throw new StagedoorError(
+            'CLAIM_INVALID',
+            'an ingest key lasts as long as its token: the token needs exp',
+            { claim: 'exp' },
+          );
+        const key = await deps.ingestKeys.issue(token, stream, grant.expiresAt);
+        return reply.code(201).send({
+          stream: `${stream.app}/${stream.name}`,
+          key,
+          server: deps.rtmpServer(stream.app),
+          streamKey: `${stream.name}?key=${key}`,
+          expiresAt: new Date(grant.expiresAt).toISOString(),
+        });
+      } catch (error) {
+        const coded = toStagedoorError(error);
+        deps.audit.refusal({
+          protocol: 'http',
+          action: 'publish',
+          stream: stream ?? {
+            app: String(request.params.app).slice(0, 64),
+            name: String(request.params.stream).slice(0, 64),
+          },
+          address,
+          error: coded,
+          extra: { exchange: 'ingest-key' },
+        });
+        throw coded;
+      }
+    },
+  );
 }

@@ -13,10 +13,25 @@ export const REDACTED = '[REDACTED]';
 const INGEST_KEY_SHAPE = /\bsk_[A-Za-z0-9_-]{16,}/g;
 
 export function redactText(text: string): string {
-  return text.replace(QUERY_SECRET, `$1${REDACTED}`).replace(BEARER, `$1${REDACTED}`).replace(JWT_SHAPE, REDACTED).replace(INGEST_KEY_SHAPE, REDACTED);
+  return text
+    .replace(QUERY_SECRET, `$1${REDACTED}`)
+    .replace(BEARER, `$1${REDACTED}`)
+    .replace(JWT_SHAPE, REDACTED)
+    .replace(INGEST_KEY_SHAPE, REDACTED);
 }
 
-const SECRET_KEYS = new Set(['token', 'jwt', 'secret', 'password', 'authorization', 'cookie', 'apikey', 'api_key', 'privatekey', 'd']);
+const SECRET_KEYS = new Set([
+  'token',
+  'jwt',
+  'secret',
+  'password',
+  'authorization',
+  'cookie',
+  'apikey',
+  'api_key',
+  'privatekey',
+  'd',
+]);
 
 /** Deep copy of a log object with secret-named fields and token-shaped strings removed. */
 export function redactValue(value: unknown, depth = 0): unknown {
@@ -26,7 +41,8 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined ? REDACTED : redactValue(v, depth + 1);
+    out[k] =
+      SECRET_KEYS.has(k.toLowerCase()) && v !== undefined ? REDACTED : redactValue(v, depth + 1);
   }
   return out;
 }

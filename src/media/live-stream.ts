@@ -57,14 +57,20 @@ export class LiveStream {
   }
 
   /** The publisher's codec headers and metadata, once seen. */
-  get headers(): { metadata: MediaPacket | null; audio: MediaPacket | null; video: MediaPacket | null } {
+  get headers(): {
+    metadata: MediaPacket | null;
+    audio: MediaPacket | null;
+    video: MediaPacket | null;
+  } {
     return { metadata: this.#metadata, audio: this.#audioHeader, video: this.#videoHeader };
   }
 
   /** What a sink joining now must receive first. */
   startupPackets(): MediaPacket[] {
     // Video header before audio: FFmpeg's FLV probe then finds the video stream first.
-    const head = [this.#metadata, this.#videoHeader, this.#audioHeader].filter((p): p is MediaPacket => p !== null);
+    const head = [this.#metadata, this.#videoHeader, this.#audioHeader].filter(
+      (p): p is MediaPacket => p !== null,
+    );
     return [...head, ...this.#gop];
   }
 

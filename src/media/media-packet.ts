@@ -57,7 +57,9 @@ export class MediaPacket {
 
   /** FLV tag bytes (with previous-tag-size) for an FLV consumer such as FFmpeg's stdin. */
   get flvTag(): Buffer {
-    this.#flv ??= Flv.createMessage(this.av.codec_type === 18 ? withoutSetDataFrame(this.av) : this.av);
+    this.#flv ??= Flv.createMessage(
+      this.av.codec_type === 18 ? withoutSetDataFrame(this.av) : this.av,
+    );
     return this.#flv;
   }
 }

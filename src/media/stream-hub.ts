@@ -36,7 +36,8 @@ export class StreamHub {
   /** Would a publisher be refused right now? Checked before a session is opened. */
   assertCanPublish(path: StreamPath): void {
     const current = this.get(path)?.publisher;
-    if (current && !current.closed && !this.#options.publisherTakeover) throw new StagedoorError('STREAM_BUSY');
+    if (current && !current.closed && !this.#options.publisherTakeover)
+      throw new StagedoorError('STREAM_BUSY');
   }
 
   /** Makes `session` the stream's publisher; STREAM_BUSY when another one holds it. */
@@ -92,7 +93,8 @@ export class StreamHub {
   }
 
   #dropIfEmpty(stream: LiveStream): void {
-    if (stream.isEmpty && this.#streams.get(stream.key) === stream) this.#streams.delete(stream.key);
+    if (stream.isEmpty && this.#streams.get(stream.key) === stream)
+      this.#streams.delete(stream.key);
   }
 
   #emit(event: StreamEvent, stream: LiveStream): void {

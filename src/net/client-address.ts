@@ -13,7 +13,8 @@ export function addressList(entries: readonly string[]): BlockList {
       list.addAddress(address, type);
     } else {
       const bits = Number(prefix);
-      if (!/^\d{1,3}$/.test(prefix) || bits > (family === 4 ? 32 : 128)) throw new TypeError(`bad prefix length in ${entry}`);
+      if (!/^\d{1,3}$/.test(prefix) || bits > (family === 4 ? 32 : 128))
+        throw new TypeError(`bad prefix length in ${entry}`);
       list.addSubnet(address, bits, type);
     }
   }
@@ -33,7 +34,11 @@ export function listHas(list: BlockList, address: string): boolean {
  * right-most X-Forwarded-For entry that is not itself a trusted proxy. Untrusted peers cannot
  * choose their address by sending the header.
  */
-export function clientAddress(remote: string | undefined, forwardedFor: string | string[] | undefined, trusted: BlockList | undefined): string {
+export function clientAddress(
+  remote: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trusted: BlockList | undefined,
+): string {
   const peer = normalizeAddress(remote);
   if (!trusted || !forwardedFor || !listHas(trusted, peer)) return peer;
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)

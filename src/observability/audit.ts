@@ -11,7 +11,16 @@ export type AuditEvent =
   | { type: 'session_start'; at: string; session: SessionSnapshot }
   | { type: 'session_refreshed'; at: string; session: SessionSnapshot }
   | { type: 'session_end'; at: string; session: SessionSnapshot; reason: string }
-  | { type: 'refusal'; at: string; protocol: Protocol; action: string; stream: string; address: string; code: string; reason: string }
+  | {
+      type: 'refusal';
+      at: string;
+      protocol: Protocol;
+      action: string;
+      stream: string;
+      address: string;
+      code: string;
+      reason: string;
+    }
   | { type: 'kick'; at: string; sessionId: string; actor: string };
 
 export interface RefusalRecord {
@@ -38,23 +47,61 @@ export class Audit {
     registry.onChange((event, session, reason) => {
       const at = new Date().toISOString();
       if (event === 'start') this.#emit({ type: 'session_start', at, session: session.snapshot() });
-      else if (event === 'refresh') this.#emit({ type: 'session_refreshed', at, session: session.snapshot() });
-      else this.#emit({ type: 'session_end', at, session: session.snapshot(), reason: reason ?? 'unknown' });
+      else if (event === 'refresh')
+        this.#emit({ type: 'session_refreshed', at, session: session.snapshot() });
+      else
+        this.#emit({
+          type: 'session_end',
+          at,
+          session: session.snapshot(),
+          reason: reason ?? 'unknown',
+        });
     });
   }
 
   refusal({ protocol, action, stream, address, error, extra }: RefusalRecord): void {
     const streamKey = stream ? formatStreamPath(stream) : '';
     this.#log.warn(
-      { event: 'access_refused', protocol, action, stream: streamKey || undefined, address, code: error.code, claim: error.claim, reason: error.message, ...extra },
+      {
+        event: 'access_refused',
+        protocol,
+        action,
+        stream: streamKey || undefined,
+        address,
+        code: error.code,
+        claim: error.claim,
+        reason: error.message,
+        ...extra,
+      },
       'access refused',
     );
     this.#metrics?.refusals.inc({ protocol, action, code: error.code });
-    this.#emit({ type: 'refusal', at: new Date().toISOString(), protocol, action, stream: streamKey, address, code: error.code, reason: error.message });
+    this.#emit({
+      type: 'refusal',
+      at: new Date().toISOString(),
+      protocol,
+      action,
+      stream: streamKey,
+      address,
+      code: error.code,
+      reason: error.message,
+    });
   }
 
   kick(sessionId: string, actor: string, target: SessionSnapshot): void {
-    this.#log.info({ event: 'session_kicked', sessionId, actor, subject: target.subject, stream: target.stream, protocol: target.protocol, kind: target.kind, address: target.address }, 'session kicked by an operator');
+    this.#log.info(
+      {
+        event: 'session_kicked',
+        sessionId,
+        actor,
+        subject: target.subject,
+        stream: target.stream,
+        protocol: target.protocol,
+        kind: target.kind,
+        address: target.address,
+      },
+      'session kicked by an operator',
+    );
     this.#emit({ type: 'kick', at: new Date().toISOString(), sessionId, actor });
   }
 

@@ -26,14 +26,52 @@ export interface MetricsSources {
 /** Prometheus metrics, on a registry of their own (never prom-client's global one). */
 export class Metrics {
   readonly registry = new Registry();
-  readonly admissions = new Counter({ name: 'stagedoor_admissions_total', help: 'Sessions admitted', labelNames: ['protocol', 'kind'] as const, registers: [this.registry] });
-  readonly refusals = new Counter({ name: 'stagedoor_refusals_total', help: 'Publish and play requests refused, by reason code', labelNames: ['protocol', 'action', 'code'] as const, registers: [this.registry] });
-  readonly sessionEnds = new Counter({ name: 'stagedoor_session_ends_total', help: 'Sessions ended, by reason', labelNames: ['protocol', 'kind', 'reason'] as const, registers: [this.registry] });
-  readonly expiryDisconnects = new Counter({ name: 'stagedoor_expiry_disconnects_total', help: 'Sessions cut because their token expired', labelNames: ['protocol'] as const, registers: [this.registry] });
-  readonly refreshes = new Counter({ name: 'stagedoor_token_refreshes_total', help: 'Live sessions moved to a new token without reconnecting', labelNames: ['protocol', 'kind'] as const, registers: [this.registry] });
-  readonly kicks = new Counter({ name: 'stagedoor_kicks_total', help: 'Sessions kicked by an operator', registers: [this.registry] });
-  readonly ffmpegRestarts = new Counter({ name: 'stagedoor_ffmpeg_restarts_total', help: 'FFmpeg restarts after a crash', registers: [this.registry] });
-  readonly hlsRequests = new Counter({ name: 'stagedoor_hls_requests_total', help: 'HLS requests served or refused', labelNames: ['kind', 'status'] as const, registers: [this.registry] });
+  readonly admissions = new Counter({
+    name: 'stagedoor_admissions_total',
+    help: 'Sessions admitted',
+    labelNames: ['protocol', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({
+    name: 'stagedoor_refusals_total',
+    help: 'Publish and play requests refused, by reason code',
+    labelNames: ['protocol', 'action', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly sessionEnds = new Counter({
+    name: 'stagedoor_session_ends_total',
+    help: 'Sessions ended, by reason',
+    labelNames: ['protocol', 'kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly expiryDisconnects = new Counter({
+    name: 'stagedoor_expiry_disconnects_total',
+    help: 'Sessions cut because their token expired',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+  readonly refreshes = new Counter({
+    name: 'stagedoor_token_refreshes_total',
+    help: 'Live sessions moved to a new token without reconnecting',
+    labelNames: ['protocol', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly kicks = new Counter({
+    name: 'stagedoor_kicks_total',
+    help: 'Sessions kicked by an operator',
+    registers: [this.registry],
+  });
+  readonly ffmpegRestarts = new Counter({
+    name: 'stagedoor_ffmpeg_restarts_total',
+    help: 'FFmpeg restarts after a crash',
+    registers: [this.registry],
+  });
+  readonly hlsRequests = new Counter({
+    name: 'stagedoor_hls_requests_total',
+    help: 'HLS requests served or refused',
+    labelNames: ['kind', 'status'] as const,
+    registers: [this.registry],
+  });
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'stagedoor_' });
@@ -62,7 +100,8 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         let total = 0;
-        for (const t of transcoders?.list() ?? []) if (t.pid !== undefined) total += processCpuSeconds(t.pid) ?? 0;
+        for (const t of transcoders?.list() ?? [])
+          if (t.pid !== undefined) total += processCpuSeconds(t.pid) ?? 0;
         this.set(total);
       },
     });
@@ -81,7 +120,11 @@ export class Metrics {
       labelNames: ['issuer'] as const,
       registers: [this.registry],
       collect() {
-        for (const i of issuers.list()) this.set({ issuer: i.issuer }, i.keys.fetchedAt === undefined ? -1 : (Date.now() - i.keys.fetchedAt) / 1000);
+        for (const i of issuers.list())
+          this.set(
+            { issuer: i.issuer },
+            i.keys.fetchedAt === undefined ? -1 : (Date.now() - i.keys.fetchedAt) / 1000,
+          );
       },
     });
     registry.onChange((event, session, reason) => {
@@ -93,7 +136,11 @@ export class Metrics {
         this.refreshes.inc({ protocol: session.protocol, kind: session.kind });
         return;
       }
-      this.sessionEnds.inc({ protocol: session.protocol, kind: session.kind, reason: reason ?? 'unknown' });
+      this.sessionEnds.inc({
+        protocol: session.protocol,
+        kind: session.kind,
+        reason: reason ?? 'unknown',
+      });
       if (reason === 'expired') this.expiryDisconnects.inc({ protocol: session.protocol });
       if (reason === 'kicked') this.kicks.inc();
     });

@@ -47,14 +47,22 @@ export class Enforcer {
       cut[reason] = (cut[reason] ?? 0) + 1;
     }
     const total = Object.values(cut).reduce((a, b) => a + b, 0);
-    if (total > 0) this.#log.info({ event: 'sessions_enforced', ...trigger, sessionsClosed: total, reasons: cut }, 'live sessions no longer allowed were cut');
+    if (total > 0)
+      this.#log.info(
+        { event: 'sessions_enforced', ...trigger, sessionsClosed: total, reasons: cut },
+        'live sessions no longer allowed were cut',
+      );
     return total;
   }
 
   #violation(session: Session): EndReason | undefined {
     if (session.closed) return undefined;
     try {
-      this.#rules.assertAllowed(session.grant, session.kind === 'publisher' ? 'publish' : 'play', session.stream);
+      this.#rules.assertAllowed(
+        session.grant,
+        session.kind === 'publisher' ? 'publish' : 'play',
+        session.stream,
+      );
       return undefined;
     } catch (error) {
       return END_REASON_FOR[toStagedoorError(error).code] ?? 'security-changed';

@@ -11,7 +11,11 @@ export interface ExpiryTimer {
  * Calls `onExpire` once, as soon as the clock reaches `at`. Delays beyond setTimeout's limit are
  * re-armed in steps, and the clock is re-read on every wake-up, so a far exp still fires on time.
  */
-export function armExpiryTimer(at: number, onExpire: () => void, now: () => number = Date.now): ExpiryTimer {
+export function armExpiryTimer(
+  at: number,
+  onExpire: () => void,
+  now: () => number = Date.now,
+): ExpiryTimer {
   let handle: NodeJS.Timeout | undefined;
   let cancelled = false;
   const schedule = (): void => {

@@ -3,7 +3,11 @@ import { armExpiryTimer, type ExpiryTimer } from './expiry-timer.js';
 import { Session, type SessionInit } from './session.js';
 import type { EndReason } from '../core/end-reasons.js';
 
-export type SessionListener = (event: 'start' | 'refresh' | 'end', session: Session, reason?: EndReason) => void;
+export type SessionListener = (
+  event: 'start' | 'refresh' | 'end',
+  session: Session,
+  reason?: EndReason,
+) => void;
 
 /**
  * Owns every live session and its one expiry timer. A session leaves only through
@@ -27,10 +31,23 @@ export class SessionRegistry {
 
   /** Registers a session and arms its expiry timer; an already-expired grant closes it at once. */
   open(init: SessionInit): Session {
-    const session = new Session(init, this.#log, this.#now(), (s, reason) => this.#onClosed(s, reason));
+    const session = new Session(init, this.#log, this.#now(), (s, reason) =>
+      this.#onClosed(s, reason),
+    );
     this.#sessions.set(session.id, session);
     session.log.info(
-      { event: 'session_start', subject: session.grant.subject, scopes: session.grant.scopes, jti: session.grant.jti, tokenId: session.grant.tokenId, kid: session.grant.kid, issuer: session.grant.issuer, address: session.address, expiresAt: session.expiresAt === undefined ? undefined : new Date(session.expiresAt).toISOString() },
+      {
+        event: 'session_start',
+        subject: session.grant.subject,
+        scopes: session.grant.scopes,
+        jti: session.grant.jti,
+        tokenId: session.grant.tokenId,
+        kid: session.grant.kid,
+        issuer: session.grant.issuer,
+        address: session.address,
+        expiresAt:
+          session.expiresAt === undefined ? undefined : new Date(session.expiresAt).toISOString(),
+      },
       'session started',
     );
     this.#emit('start', session);
@@ -45,7 +62,16 @@ export class SessionRegistry {
     this.#timers.get(session.id)?.cancel();
     this.#arm(session);
     session.log.info(
-      { event: 'session_refreshed', subject: grant.subject, jti: grant.jti, tokenId: grant.tokenId, kid: grant.kid, issuer: grant.issuer, expiresAt: session.expiresAt === undefined ? undefined : new Date(session.expiresAt).toISOString() },
+      {
+        event: 'session_refreshed',
+        subject: grant.subject,
+        jti: grant.jti,
+        tokenId: grant.tokenId,
+        kid: grant.kid,
+        issuer: grant.issuer,
+        expiresAt:
+          session.expiresAt === undefined ? undefined : new Date(session.expiresAt).toISOString(),
+      },
       'token refreshed',
     );
     this.#emit('refresh', session);
@@ -83,10 +109,17 @@ export class SessionRegistry {
   #arm(session: Session): void {
     const at = session.expiresAt;
     if (at === undefined) return;
-    const timer = armExpiryTimer(at, () => {
-      session.log.info({ event: 'session_expired', lagMs: this.#now() - at }, 'token expired, cutting session');
-      session.close('expired');
-    }, this.#now);
+    const timer = armExpiryTimer(
+      at,
+      () => {
+        session.log.info(
+          { event: 'session_expired', lagMs: this.#now() - at },
+          'token expired, cutting session',
+        );
+        session.close('expired');
+      },
+      this.#now,
+    );
     if (!session.closed) this.#timers.set(session.id, timer);
   }
 
@@ -95,7 +128,17 @@ export class SessionRegistry {
     this.#timers.delete(session.id);
     this.#sessions.delete(session.id);
     session.log.info(
-      { event: 'session_end', reason, subject: session.grant.subject, jti: session.grant.jti, tokenId: session.grant.tokenId, address: session.address, durationMs: this.#now() - session.startedAt, bytesIn: session.bytesIn, bytesOut: session.bytesOut },
+      {
+        event: 'session_end',
+        reason,
+        subject: session.grant.subject,
+        jti: session.grant.jti,
+        tokenId: session.grant.tokenId,
+        address: session.address,
+        durationMs: this.#now() - session.startedAt,
+        bytesIn: session.bytesIn,
+        bytesOut: session.bytesOut,
+      },
       'session ended',
     );
     this.#emit('end', session, reason);

@@ -7,7 +7,6 @@ import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 
 export type SessionKind = 'publisher' | 'viewer';
 
-
 export interface SessionInit {
   kind: SessionKind;
   protocol: Protocol;
@@ -54,7 +53,12 @@ export class Session {
   readonly #terminate: (reason: EndReason) => void;
   readonly #onClosed: (session: Session, reason: EndReason) => void;
 
-  constructor(init: SessionInit, log: Logger, startedAt: number, onClosed: (session: Session, reason: EndReason) => void) {
+  constructor(
+    init: SessionInit,
+    log: Logger,
+    startedAt: number,
+    onClosed: (session: Session, reason: EndReason) => void,
+  ) {
     this.kind = init.kind;
     this.protocol = init.protocol;
     this.stream = init.stream;
@@ -63,7 +67,12 @@ export class Session {
     this.startedAt = startedAt;
     this.#terminate = init.terminate;
     this.#onClosed = onClosed;
-    this.log = log.child({ sessionId: this.id, kind: this.kind, protocol: this.protocol, stream: formatStreamPath(this.stream) });
+    this.log = log.child({
+      sessionId: this.id,
+      kind: this.kind,
+      protocol: this.protocol,
+      stream: formatStreamPath(this.stream),
+    });
   }
 
   get closed(): boolean {
@@ -98,7 +107,10 @@ export class Session {
       issuer: this.grant.issuer,
       address: this.address,
       startedAt: new Date(this.startedAt).toISOString(),
-      expiresAt: this.grant.expiresAt === undefined ? undefined : new Date(this.grant.expiresAt).toISOString(),
+      expiresAt:
+        this.grant.expiresAt === undefined
+          ? undefined
+          : new Date(this.grant.expiresAt).toISOString(),
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
     };

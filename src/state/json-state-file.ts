@@ -31,7 +31,10 @@ export class JsonStateFile<T> {
     } catch (error) {
       const aside = `${this.path}.corrupt-${Date.now()}`;
       await rename(this.path, aside);
-      this.#log.error({ err: error, file: this.path, movedTo: aside }, 'state file unreadable, set aside');
+      this.#log.error(
+        { err: error, file: this.path, movedTo: aside },
+        'state file unreadable, set aside',
+      );
       return fallback;
     }
   }

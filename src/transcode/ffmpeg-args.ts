@@ -38,15 +38,33 @@ export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
   // The FLV on stdin starts with metadata and both codec headers, so FFmpeg needs to probe no
   // further than those: this saves ~300 ms from publish to first playlist. Browser containers
   // (WebM from MediaRecorder, fragmented MP4) are probed normally.
-  const probe = format === 'flv' ? ['-probesize', String(Math.max(32, input.probeBytes)), '-analyzeduration', '0'] : ['-probesize', '5000000', '-analyzeduration', '1500000'];
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-fflags', '+genpts', ...probe, '-f', format, '-i', 'pipe:0'];
+  const probe =
+    format === 'flv'
+      ? ['-probesize', String(Math.max(32, input.probeBytes)), '-analyzeduration', '0']
+      : ['-probesize', '5000000', '-analyzeduration', '1500000'];
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'warning',
+    '-fflags',
+    '+genpts',
+    ...probe,
+    '-f',
+    format,
+    '-i',
+    'pipe:0',
+  ];
 
   // A copy rendition with a non-H.264 source is encoded at source size like a rung.
   const encoded = renditions.filter((r) => !('copy' in r) || !tracks.videoIsH264);
   if (encoded.length > 0) {
     const labels = encoded.map((_, i) => `[s${i}]`);
-    const split = encoded.length === 1 ? '[0:v:0]null[s0]' : `[0:v:0]split=${encoded.length}${labels.join('')}`;
-    const scales = encoded.map((r, i) => ('copy' in r ? `[s${i}]null[v${i}]` : `[s${i}]scale=-2:${r.height}[v${i}]`));
+    const split =
+      encoded.length === 1 ? '[0:v:0]null[s0]' : `[0:v:0]split=${encoded.length}${labels.join('')}`;
+    const scales = encoded.map((r, i) =>
+      'copy' in r ? `[s${i}]null[v${i}]` : `[s${i}]scale=-2:${r.height}[v${i}]`,
+    );
     args.push('-filter_complex', [split, ...scales].join(';'));
   }
 
@@ -59,18 +77,42 @@ export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
       const kbps = 'copy' in rendition ? 4000 : rendition.videoBitrateKbps;
       const preset = 'copy' in rendition ? 'veryfast' : rendition.preset;
       args.push(
-        '-map', `[v${encodeIndex}]`,
-        `-c:v:${i}`, 'libx264', `-preset:v:${i}`, preset, `-tune:v:${i}`, 'zerolatency', `-pix_fmt:v:${i}`, 'yuv420p',
-        `-b:v:${i}`, `${kbps}k`, `-maxrate:v:${i}`, `${Math.round(kbps * 1.1)}k`, `-bufsize:v:${i}`, `${kbps * 2}k`,
-        `-force_key_frames:v:${i}`, `expr:gte(t,n_forced*${segmentSec})`, `-sc_threshold:v:${i}`, '0',
+        '-map',
+        `[v${encodeIndex}]`,
+        `-c:v:${i}`,
+        'libx264',
+        `-preset:v:${i}`,
+        preset,
+        `-tune:v:${i}`,
+        'zerolatency',
+        `-pix_fmt:v:${i}`,
+        'yuv420p',
+        `-b:v:${i}`,
+        `${kbps}k`,
+        `-maxrate:v:${i}`,
+        `${Math.round(kbps * 1.1)}k`,
+        `-bufsize:v:${i}`,
+        `${kbps * 2}k`,
+        `-force_key_frames:v:${i}`,
+        `expr:gte(t,n_forced*${segmentSec})`,
+        `-sc_threshold:v:${i}`,
+        '0',
       );
     }
     if (tracks.hasAudio) {
       args.push('-map', '0:a:0');
       if (tracks.audioIsAac) args.push(`-c:a:${i}`, 'copy');
-      else args.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, `${'copy' in rendition ? 128 : rendition.audioBitrateKbps}k`);
+      else
+        args.push(
+          `-c:a:${i}`,
+          'aac',
+          `-b:a:${i}`,
+          `${'copy' in rendition ? 128 : rendition.audioBitrateKbps}k`,
+        );
     }
-    streamMap.push(tracks.hasAudio ? `v:${i},a:${i},name:${rendition.name}` : `v:${i},name:${rendition.name}`);
+    streamMap.push(
+      tracks.hasAudio ? `v:${i},a:${i},name:${rendition.name}` : `v:${i},name:${rendition.name}`,
+    );
   });
 
   const flags = ['delete_segments', 'independent_segments', 'temp_file', 'program_date_time'];
@@ -78,13 +120,20 @@ export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
   if (input.append) flags.push('append_list');
   if (input.keyInfoFile) flags.push('periodic_rekey');
   args.push(
-    '-f', 'hls',
-    '-hls_time', String(segmentSec),
-    '-hls_list_size', String(input.playlistSize),
-    '-hls_delete_threshold', '2',
-    '-hls_flags', flags.join('+'),
-    '-hls_segment_type', 'mpegts',
-    '-hls_segment_filename', join(input.outputDir, '%v_%05d.ts'),
+    '-f',
+    'hls',
+    '-hls_time',
+    String(segmentSec),
+    '-hls_list_size',
+    String(input.playlistSize),
+    '-hls_delete_threshold',
+    '2',
+    '-hls_flags',
+    flags.join('+'),
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_segment_filename',
+    join(input.outputDir, '%v_%05d.ts'),
   );
   if (input.keyInfoFile) args.push('-hls_key_info_file', input.keyInfoFile);
   args.push('-var_stream_map', streamMap.join(' '), join(input.outputDir, '%v.m3u8'));

@@ -42,10 +42,15 @@ export class FfmpegProcess {
     this.#child.stderr!.on('data', (chunk: string) => this.#collect(chunk));
     this.exited = new Promise((resolve) => {
       this.#child.once('error', (error) => {
-        if (this.#child.pid === undefined) resolve({ kind: 'spawn-failed', code: null, signal: null, error });
+        if (this.#child.pid === undefined)
+          resolve({ kind: 'spawn-failed', code: null, signal: null, error });
       });
       this.#child.once('exit', (code, signal) => {
-        const kind: ExitKind = this.#stopRequested ? 'stopped' : code === 0 ? 'finished' : 'crashed';
+        const kind: ExitKind = this.#stopRequested
+          ? 'stopped'
+          : code === 0
+            ? 'finished'
+            : 'crashed';
         resolve({ kind, code, signal });
       });
     });
@@ -60,7 +65,11 @@ export class FfmpegProcess {
   }
 
   get running(): boolean {
-    return this.#child.exitCode === null && this.#child.signalCode === null && this.#child.pid !== undefined;
+    return (
+      this.#child.exitCode === null &&
+      this.#child.signalCode === null &&
+      this.#child.pid !== undefined
+    );
   }
 
   /** The last lines FFmpeg wrote to stderr. */

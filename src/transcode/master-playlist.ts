@@ -14,14 +14,18 @@ export interface SourceInfo {
 const DEFAULT_COPY_BITRATE = 5_000_000;
 
 /** The master playlist Stagedoor writes itself: FFmpeg cannot know a copy rendition's bitrate. */
-export function buildMasterPlaylist(renditions: readonly RenditionConfig[], source: SourceInfo): string {
+export function buildMasterPlaylist(
+  renditions: readonly RenditionConfig[],
+  source: SourceInfo,
+): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const rendition of renditions) {
     const attributes: string[] = [];
     let codecs: string[] = [];
     if ('copy' in rendition) {
       attributes.push(`BANDWIDTH=${Math.round(source.bitrate ?? DEFAULT_COPY_BITRATE)}`);
-      if (source.width && source.height) attributes.push(`RESOLUTION=${source.width}x${source.height}`);
+      if (source.width && source.height)
+        attributes.push(`RESOLUTION=${source.width}x${source.height}`);
       if (source.videoCodec) codecs = [source.videoCodec];
     } else {
       const audio = source.hasAudio ? rendition.audioBitrateKbps : 0;
@@ -41,7 +45,8 @@ export function buildMasterPlaylist(renditions: readonly RenditionConfig[], sour
 
 /** `avc1.PPCCLL` from an FLV AVC sequence header (AVCDecoderConfigurationRecord after 5 bytes). */
 export function avcCodecString(videoHeaderTag: Buffer): string | undefined {
-  if (videoHeaderTag.length < 9 || (videoHeaderTag[0]! & 0x0f) !== 7 || videoHeaderTag[1] !== 0) return undefined;
+  if (videoHeaderTag.length < 9 || (videoHeaderTag[0]! & 0x0f) !== 7 || videoHeaderTag[1] !== 0)
+    return undefined;
   const hex = (b: number) => b.toString(16).padStart(2, '0');
   return `avc1.${hex(videoHeaderTag[6]!)}${hex(videoHeaderTag[7]!)}${hex(videoHeaderTag[8]!)}`;
 }

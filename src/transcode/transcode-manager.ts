@@ -68,9 +68,15 @@ export class TranscodeManager {
       }
       clearTimeout(this.#cleanups.get(stream.key));
       this.#cleanups.delete(stream.key);
-      const transcoder = new Transcoder(stream, { ffmpegPath: this.#deps.ffmpegPath, hls: this.#deps.hls, mediaDir: this.#deps.mediaDir, log: this.#deps.log, onRestart: (key) => {
-        for (const listener of this.#restartListeners) listener(key);
-      } });
+      const transcoder = new Transcoder(stream, {
+        ffmpegPath: this.#deps.ffmpegPath,
+        hls: this.#deps.hls,
+        mediaDir: this.#deps.mediaDir,
+        log: this.#deps.log,
+        onRestart: (key) => {
+          for (const listener of this.#restartListeners) listener(key);
+        },
+      });
       this.#transcoders.set(stream.key, transcoder);
       // The old run must be gone, and its files too, before the new one prepares the directory:
       // otherwise a late removal deletes the directory the new FFmpeg writes into.
@@ -80,12 +86,19 @@ export class TranscodeManager {
         .then(() => {
           if (stream.publisher) stream.attach(transcoder);
         })
-        .catch((error: unknown) => this.#deps.log.error({ err: error, stream: stream.key }, 'cannot prepare the stream directory'));
+        .catch((error: unknown) =>
+          this.#deps.log.error(
+            { err: error, stream: stream.key },
+            'cannot prepare the stream directory',
+          ),
+        );
       // When the publisher goes, the hub ends its sinks: the transcoder stops, files go later.
       const stopWatching = this.#deps.hub.onStream((e, s) => {
         if (e !== 'unpublish' || s !== stream) return;
         stopWatching();
-        void transcoder.stop('publisher-gone').then(() => this.#scheduleCleanup(stream.key, transcoder));
+        void transcoder
+          .stop('publisher-gone')
+          .then(() => this.#scheduleCleanup(stream.key, transcoder));
       });
     });
   }
@@ -97,7 +110,9 @@ export class TranscodeManager {
       this.#transcoders.delete(key);
       const removal = transcoder
         .removeFiles()
-        .catch((error: unknown) => this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'))
+        .catch((error: unknown) =>
+          this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'),
+        )
         .finally(() => {
           if (this.#removals.get(key) === removal) this.#removals.delete(key);
         });
@@ -114,9 +129,11 @@ export class TranscodeManager {
     this.#cleanups.clear();
     const all = [...this.#transcoders.values()];
     this.#transcoders.clear();
-    await Promise.all(all.map(async (t) => {
-      await t.stop('shutdown');
-      await t.removeFiles();
-    }));
+    await Promise.all(
+      all.map(async (t) => {
+        await t.stop('shutdown');
+        await t.removeFiles();
+      }),
+    );
   }
 }

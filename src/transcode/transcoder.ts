@@ -138,7 +138,10 @@ export class Transcoder implements MediaSink {
     const wasResumable = resume.unresumable === undefined;
     resume.push(chunk);
     if (wasResumable && resume.unresumable) {
-      this.#log.warn({ event: 'resume_off', reason: resume.unresumable }, 'an ffmpeg crash will end this publisher: its stream cannot be resumed');
+      this.#log.warn(
+        { event: 'resume_off', reason: resume.unresumable },
+        'an ffmpeg crash will end this publisher: its stream cannot be resumed',
+      );
     }
     // Waiting only after a failed run: restart as soon as there is a key frame to start from.
     if (this.#state === 'waiting' && resume.canResume) void this.#spawn();
@@ -196,7 +199,16 @@ export class Transcoder implements MediaSink {
       const process = this.#process;
       if (process) {
         const info = await process.stop(this.#deps.hls.stopTimeoutSec * 1000, { finish: true });
-        this.#log.info({ event: 'ffmpeg_stopped', reason, kind: info.kind, code: info.code, signal: info.signal }, 'ffmpeg stopped');
+        this.#log.info(
+          {
+            event: 'ffmpeg_stopped',
+            reason,
+            kind: info.kind,
+            code: info.code,
+            signal: info.signal,
+          },
+          'ffmpeg stopped',
+        );
       }
       this.#state = 'ended';
     })();
@@ -205,13 +217,16 @@ export class Transcoder implements MediaSink {
 
   /** Deletes the stream directory (after `cleanupAfterSec`, or at shutdown). */
   async removeFiles(): Promise<void> {
-    if (existsSync(join(this.dir, STREAM_DIR_MARKER))) await rm(this.dir, { recursive: true, force: true });
+    if (existsSync(join(this.dir, STREAM_DIR_MARKER)))
+      await rm(this.dir, { recursive: true, force: true });
   }
 
   /** Size of the FLV header tags FFmpeg receives first (metadata, codec headers), with a margin. */
   #headerBytes(): number {
     const { metadata, audio, video } = this.#stream.headers;
-    return 13 + [metadata, audio, video].reduce((sum, p) => sum + (p ? p.flvTag.length : 0), 0) + 64;
+    return (
+      13 + [metadata, audio, video].reduce((sum, p) => sum + (p ? p.flvTag.length : 0), 0) + 64
+    );
   }
 
   #tracks(): InputTracks {
@@ -228,7 +243,10 @@ export class Transcoder implements MediaSink {
     const hls = this.#deps.hls;
     const append = this.#runs > 0;
     if (hls.encryption.enabled && !this.#keys) {
-      this.#keys = new KeyRotator(this.dir, Math.ceil(hls.playlistSize / hls.encryption.rotateEverySegments) + 3);
+      this.#keys = new KeyRotator(
+        this.dir,
+        Math.ceil(hls.playlistSize / hls.encryption.rotateEverySegments) + 3,
+      );
     }
     const raw = this.#raw;
     const tracks = raw?.tracks ?? this.#tracks();
@@ -254,7 +272,10 @@ export class Transcoder implements MediaSink {
       this.#process = process;
       this.#runs++;
       if (this.#runs > 1) this.#deps.onRestart?.(this.#stream.key);
-      this.#log.info({ event: 'ffmpeg_started', pid: process.pid, run: this.#runs, append }, 'ffmpeg started');
+      this.#log.info(
+        { event: 'ffmpeg_started', pid: process.pid, run: this.#runs, append },
+        'ffmpeg started',
+      );
       this.#dropUntilKeyFrame = false;
       if (!raw) {
         process.stdin.write(Flv.createHeader(tracks.hasAudio, true));
@@ -267,13 +288,22 @@ export class Transcoder implements MediaSink {
           this.#bytesFed += bytes.length;
           process.stdin.write(bytes);
         }
-        if (replay.length > 0) this.#log.info({ event: 'ffmpeg_resumed', replayedBytes: replay.reduce((n, b) => n + b.length, 0) }, 'ffmpeg resumed from the latest key frame');
+        if (replay.length > 0)
+          this.#log.info(
+            { event: 'ffmpeg_resumed', replayedBytes: replay.reduce((n, b) => n + b.length, 0) },
+            'ffmpeg resumed from the latest key frame',
+          );
       }
       void process.exited.then((info) => this.#onExit(process, info));
       if (this.#keys && !this.#rekeyTimer) {
-        this.#rekeyTimer = setInterval(() => {
-          this.#keys!.rotate().catch((error: unknown) => this.#log.error({ err: error }, 'key rotation failed'));
-        }, hls.segmentSec * hls.encryption.rotateEverySegments * 1000);
+        this.#rekeyTimer = setInterval(
+          () => {
+            this.#keys!.rotate().catch((error: unknown) =>
+              this.#log.error({ err: error }, 'key rotation failed'),
+            );
+          },
+          hls.segmentSec * hls.encryption.rotateEverySegments * 1000,
+        );
         this.#rekeyTimer.unref();
       }
       if (!this.#masterWritten) void this.#writeMasterWhenReady(process);
@@ -320,7 +350,15 @@ export class Transcoder implements MediaSink {
         return;
       }
       if (now - lastHealthy > stallMs) {
-        this.#log.error({ event: 'ffmpeg_stalled', problem, sinceMs: now - lastHealthy, stderr: process.stderrTail() }, 'ffmpeg is not producing a usable playlist, killing it');
+        this.#log.error(
+          {
+            event: 'ffmpeg_stalled',
+            problem,
+            sinceMs: now - lastHealthy,
+            stderr: process.stderrTail(),
+          },
+          'ffmpeg is not producing a usable playlist, killing it',
+        );
         lastHealthy = now;
         void process.stop(1000, { finish: false });
       }
@@ -332,7 +370,10 @@ export class Transcoder implements MediaSink {
   #playlistProblem(text: string, previous: string): string | undefined {
     if (text === '') return 'playlist missing or empty';
     if (text === previous) return 'playlist not updated';
-    const newest = text.split('\n').filter((l) => /\.(ts|m4s)$/.test(l.trim())).pop();
+    const newest = text
+      .split('\n')
+      .filter((l) => /\.(ts|m4s)$/.test(l.trim()))
+      .pop();
     if (!newest) return 'playlist lists no segment';
     try {
       if (statSync(join(this.dir, newest.trim())).size === 0) return 'newest segment is empty';
@@ -349,7 +390,10 @@ export class Transcoder implements MediaSink {
       this.#dropUntilKeyFrame = false;
     }
     if (process.stdin.writableLength > MAX_STDIN_BACKLOG) {
-      this.#log.warn({ event: 'transcoder_lagging', backlog: process.stdin.writableLength }, 'ffmpeg is not keeping up, dropping media until the next key frame');
+      this.#log.warn(
+        { event: 'transcoder_lagging', backlog: process.stdin.writableLength },
+        'ffmpeg is not keeping up, dropping media until the next key frame',
+      );
       this.#dropUntilKeyFrame = true;
       return;
     }
@@ -364,14 +408,26 @@ export class Transcoder implements MediaSink {
     this.#process = undefined;
     const uptime = Date.now() - process.startedAt;
     this.#log.error(
-      { event: 'ffmpeg_exited', kind: info.kind, code: info.code, signal: info.signal, uptimeMs: uptime, stderr: process.stderrTail(), error: info.error?.message },
+      {
+        event: 'ffmpeg_exited',
+        kind: info.kind,
+        code: info.code,
+        signal: info.signal,
+        uptimeMs: uptime,
+        stderr: process.stderrTail(),
+        error: info.error?.message,
+      },
       'ffmpeg exited while the publisher is live',
     );
     if (uptime > 30_000) this.#failures = 0;
     if (this.#raw) {
       const exit = `ffmpeg ${info.kind} (code ${info.code}, signal ${info.signal})`;
       const unresumable = this.#resume!.unresumable;
-      const why = unresumable ? `cannot resume: ${unresumable}` : this.#failures + 1 >= MAX_RAW_FAILURES ? `failed ${this.#failures + 1} times in a row` : undefined;
+      const why = unresumable
+        ? `cannot resume: ${unresumable}`
+        : this.#failures + 1 >= MAX_RAW_FAILURES
+          ? `failed ${this.#failures + 1} times in a row`
+          : undefined;
       if (why) {
         this.#state = 'ended';
         this.#raw.onFailure(`${exit}; ${why}`);
@@ -384,7 +440,10 @@ export class Transcoder implements MediaSink {
   #scheduleRestart(): void {
     if (this.#state === 'ending' || this.#state === 'ended') return;
     this.#failures++;
-    const delay = Math.min(this.#deps.hls.restartBackoffMaxSec * 1000, 250 * 2 ** (this.#failures - 1));
+    const delay = Math.min(
+      this.#deps.hls.restartBackoffMaxSec * 1000,
+      250 * 2 ** (this.#failures - 1),
+    );
     this.#state = 'backoff';
     this.#backoffTimer = setTimeout(() => {
       // Restart on the next key frame so FFmpeg starts decodable (the GOP cache, or the resume
@@ -408,15 +467,24 @@ export class Transcoder implements MediaSink {
       if (renditions.every((r) => existsSync(join(this.dir, renditionPlaylist(r.name))))) {
         const seconds = Math.max(0.5, (Date.now() - startedAt) / 1000);
         try {
-          await writeFileAtomic(join(this.dir, 'index.m3u8'), buildMasterPlaylist(renditions, this.#sourceInfo((this.#bytesFed * 8) / seconds)));
+          await writeFileAtomic(
+            join(this.dir, 'index.m3u8'),
+            buildMasterPlaylist(renditions, this.#sourceInfo((this.#bytesFed * 8) / seconds)),
+          );
         } catch (error) {
           // The stream may end, and its directory go, between the check and the write: nothing to serve then.
           const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
-          this.#log[gone ? 'debug' : 'error']({ err: error, event: 'hls_master_not_written' }, 'hls master playlist not written');
+          this.#log[gone ? 'debug' : 'error'](
+            { err: error, event: 'hls_master_not_written' },
+            'hls master playlist not written',
+          );
           return;
         }
         this.#masterWritten = true;
-        this.#log.info({ event: 'hls_ready', ms: Date.now() - startedAt }, 'hls master playlist written');
+        this.#log.info(
+          { event: 'hls_ready', ms: Date.now() - startedAt },
+          'hls master playlist written',
+        );
         return;
       }
       await new Promise((r) => setTimeout(r, MASTER_POLL_MS));
@@ -431,7 +499,8 @@ export class Transcoder implements MediaSink {
     } catch {
       /* metadata is advisory */
     }
-    const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+    const num = (v: unknown): number | undefined =>
+      typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
     const declared = (num(meta.videodatarate) ?? 0) + (num(meta.audiodatarate) ?? 0);
     return {
       width: num(meta.width),

@@ -48,7 +48,20 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     streamId: number;
     streamQuery: Record<string, string | string[] | undefined>;
     connectCmdObj: Record<string, unknown>;
-    parserPacket: { header: { fmt: number; cid: number; timestamp: number; length: number; type: number; stream_id: number }; payload: Buffer; capacity: number; bytes: number; clock: number };
+    parserPacket: {
+      header: {
+        fmt: number;
+        cid: number;
+        timestamp: number;
+        length: number;
+        type: number;
+        stream_id: number;
+      };
+      payload: Buffer;
+      capacity: number;
+      bytes: number;
+      clock: number;
+    };
     inPackets: Map<number, unknown>;
     onConnectCallback: (req: RtmpConnectRequest) => void;
     onPlayCallback: () => void;
@@ -101,5 +114,10 @@ declare module 'node-media-server/src/core/logger.js' {
 
 declare module 'node-media-server/src/protocol/amf.js' {
   /** Decodes an AMF0 data message such as `@setDataFrame onMetaData {…}`. May throw on garbage. */
-  export function decodeAmf0Data(buffer: Buffer): { cmd?: unknown; method?: unknown; dataObj?: Record<string, unknown> | null; [key: string]: unknown };
+  export function decodeAmf0Data(buffer: Buffer): {
+    cmd?: unknown;
+    method?: unknown;
+    dataObj?: Record<string, unknown> | null;
+    [key: string]: unknown;
+  };
 }

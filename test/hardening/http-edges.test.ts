@@ -11,7 +11,10 @@ beforeAll(async () => {
   server = await startServer(testConfig());
   const dir = join(server.mediaDir, 'live', 'edge');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'index.m3u8'), '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg0.ts\n');
+  writeFileSync(
+    join(dir, 'index.m3u8'),
+    '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg0.ts\n',
+  );
   writeFileSync(join(dir, 'seg0.ts'), Buffer.alloc(5000, 0x47));
   writeFileSync(join(dir, 'k0.key'), Buffer.alloc(16, 1));
 });
@@ -19,18 +22,29 @@ afterAll(async () => {
   await server.stop();
 });
 
-const url = (file: string, t: string) => `http://127.0.0.1:${server.httpPort}/live/edge/${file}?token=${t}`;
+const url = (file: string, t: string) =>
+  `http://127.0.0.1:${server.httpPort}/live/edge/${file}?token=${t}`;
 
 describe('HTTP edges', () => {
-  it.each(['%', '%E0%A4%A', 'abc%zz', '%%%'])('a stagedoor_token cookie %s is 401 TOKEN_MALFORMED', async (value) => {
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/live/edge/index.m3u8`, { headers: { cookie: `stagedoor_token=${value}` } });
-    expect(res.status).toBe(401);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('TOKEN_MALFORMED');
-  });
+  it.each(['%', '%E0%A4%A', 'abc%zz', '%%%'])(
+    'a stagedoor_token cookie %s is 401 TOKEN_MALFORMED',
+    async (value) => {
+      const res = await fetch(`http://127.0.0.1:${server.httpPort}/live/edge/index.m3u8`, {
+        headers: { cookie: `stagedoor_token=${value}` },
+      });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        'TOKEN_MALFORMED',
+      );
+    },
+  );
 
   it('HEAD on a segment, a key and a playlist answers the Content-Length of GET, without a body', async () => {
     const t = await token('live/edge', 'play');
-    for (const [file, size] of [['seg0.ts', 5000], ['k0.key', 16]] as const) {
+    for (const [file, size] of [
+      ['seg0.ts', 5000],
+      ['k0.key', 16],
+    ] as const) {
       const head = await fetch(url(file, t), { method: 'HEAD' });
       expect(head.status).toBe(200);
       expect(head.headers.get('content-length')).toBe(String(size));
@@ -40,7 +54,9 @@ describe('HTTP edges', () => {
     }
     const playlistHead = await fetch(url('index.m3u8', t), { method: 'HEAD' });
     const playlistGet = await fetch(url('index.m3u8', t));
-    expect(playlistHead.headers.get('content-length')).toBe(String((await playlistGet.text()).length));
+    expect(playlistHead.headers.get('content-length')).toBe(
+      String((await playlistGet.text()).length),
+    );
   });
 
   it('a file removed right after it was served is a 404, not a 500', async () => {

@@ -33,7 +33,10 @@ function openFds(): Map<string, number> {
 }
 const total = (kinds: Map<string, number>) => [...kinds.values()].reduce((a, b) => a + b, 0);
 function grown(before: Map<string, number>, after: Map<string, number>): string {
-  return [...after].filter(([kind, n]) => n > (before.get(kind) ?? 0)).map(([kind, n]) => `${kind} ${before.get(kind) ?? 0}→${n}`).join(', ');
+  return [...after]
+    .filter(([kind, n]) => n > (before.get(kind) ?? 0))
+    .map(([kind, n]) => `${kind} ${before.get(kind) ?? 0}→${n}`)
+    .join(', ');
 }
 const gc = (globalThis as { gc?: () => void }).gc;
 /** Live heap after a full collection (RSS alone mostly measures what V8 has not returned yet). */
@@ -45,13 +48,18 @@ async function heapMiB(): Promise<number> {
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
 const children = () =>
-  readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(process.pid);
-    } catch {
-      return false;
-    }
-  }).length;
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return (
+          readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] ===
+          String(process.pid)
+        );
+      } catch {
+        return false;
+      }
+    }).length;
 
 async function cycle(i: number): Promise<void> {
   const name = `leak${i}`;
@@ -63,17 +71,31 @@ async function cycle(i: number): Promise<void> {
   const publisher = await RawRtmpClient.open(server.rtmpPort);
   await publisher.handshake();
   publisher.connectApp('live');
-  publisher.publish(`${name}?token=${await sign({ sub: `live/${name}`, scope: 'publish play', exp: exp() }, { kid: 'hs' })}`);
-  await publisher.waitForStatus((s) => s.code === 'NetStream.Publish.Start' || s.level === 'error', 10_000);
+  publisher.publish(
+    `${name}?token=${await sign({ sub: `live/${name}`, scope: 'publish play', exp: exp() }, { kid: 'hs' })}`,
+  );
+  await publisher.waitForStatus(
+    (s) => s.code === 'NetStream.Publish.Start' || s.level === 'error',
+    10_000,
+  );
   publisher.sendMedia(0);
   const player = await RawRtmpClient.open(server.rtmpPort);
   await player.handshake();
   player.connectApp('live');
-  player.play(`${name}?token=${await sign({ sub: `live/${name}`, scope: 'play', exp: exp() }, { kid: 'hs' })}`);
-  const hlsToken = await sign({ sub: 'live/static', scope: 'play', exp: (Date.now() + 2000) / 1000 }, { kid: 'hs' });
+  player.play(
+    `${name}?token=${await sign({ sub: `live/${name}`, scope: 'play', exp: exp() }, { kid: 'hs' })}`,
+  );
+  const hlsToken = await sign(
+    { sub: 'live/static', scope: 'play', exp: (Date.now() + 2000) / 1000 },
+    { kid: 'hs' },
+  );
   // `Connection: close`: a client keep-alive pool would hold sockets open in this very process and
   // blur the descriptor count by however many connections it happened to keep.
-  const answer = await rawGet(server.httpPort, new URL(server.hlsUrl('live/static', hlsToken)).pathname + `?token=${hlsToken}`, 30_000);
+  const answer = await rawGet(
+    server.httpPort,
+    new URL(server.hlsUrl('live/static', hlsToken)).pathname + `?token=${hlsToken}`,
+    30_000,
+  );
   expect(answer.split('\r\n')[0]).toMatch(/^HTTP\/1\.1 (200 OK|401 Unauthorized)$/);
   // Both are cut at expiry (or were refused as expired, and dropped).
   await Promise.all([publisher.closed, player.closed]);
@@ -93,28 +115,52 @@ describe('resource leaks', () => {
     await eventually(() => (server.stagedoor.registry.size === 0 ? true : undefined), 5000);
     expect(gc, 'run with --expose-gc (vitest.config.ts)').toBeDefined();
     await new Promise((r) => setTimeout(r, 1000)); // idle HLS viewers and token cache entries lapse
-    const before = { fds: openFds(), rss: process.memoryUsage().rss, heap: await heapMiB(), children: children() };
+    const before = {
+      fds: openFds(),
+      rss: process.memoryUsage().rss,
+      heap: await heapMiB(),
+      children: children(),
+    };
     await run(200, 1000);
     await eventually(() => (server.stagedoor.registry.size === 0 ? true : undefined), 5000);
     await new Promise((r) => setTimeout(r, 1000));
-    const after = { fds: openFds(), rss: process.memoryUsage().rss, heap: await heapMiB(), children: children() };
+    const after = {
+      fds: openFds(),
+      rss: process.memoryUsage().rss,
+      heap: await heapMiB(),
+      children: children(),
+    };
     expect(server.stagedoor.hub.list()).toEqual([]);
     expect(server.stagedoor.hlsViewers.size).toBeLessThanOrEqual(220);
     expect(after.children).toBeLessThanOrEqual(before.children);
-    expect(total(after.fds) - total(before.fds), `descriptors grew: ${grown(before.fds, after.fds)}`).toBeLessThan(5);
+    expect(
+      total(after.fds) - total(before.fds),
+      `descriptors grew: ${grown(before.fds, after.fds)}`,
+    ).toBeLessThan(5);
     expect(after.heap - before.heap).toBeLessThan(8);
-    const ofRun = (event: string) => server.logs.filter((l) => l.event === event && /^live\/leak1\d{3}$/.test(String(l.stream)));
+    const ofRun = (event: string) =>
+      server.logs.filter((l) => l.event === event && /^live\/leak1\d{3}$/.test(String(l.stream)));
     const starts = ofRun('session_start');
     const ends = ofRun('session_end');
     // Every session that started ended, and for a reason that fits: nothing was left open.
     expect(ends.length).toBe(starts.length);
     expect(new Set(ends.map((l) => l.sessionId))).toEqual(new Set(starts.map((l) => l.sessionId)));
-    expect(ends.filter((l) => l.kind === 'publisher').every((l) => l.reason === 'expired')).toBe(true);
-    expect(ends.filter((l) => l.kind === 'viewer').every((l) => l.reason === 'expired' || l.reason === 'publisher-gone')).toBe(true);
+    expect(ends.filter((l) => l.kind === 'publisher').every((l) => l.reason === 'expired')).toBe(
+      true,
+    );
+    expect(
+      ends
+        .filter((l) => l.kind === 'viewer')
+        .every((l) => l.reason === 'expired' || l.reason === 'publisher-gone'),
+    ).toBe(true);
     // And the run did exercise both kinds (however many a loaded machine got in before exp).
-    expect(starts.some((l) => l.kind === 'publisher') && starts.some((l) => l.kind === 'viewer')).toBe(true);
+    expect(
+      starts.some((l) => l.kind === 'publisher') && starts.some((l) => l.kind === 'viewer'),
+    ).toBe(true);
     const refused = ofRun('access_refused');
     expect(refused.every((l) => l.code === 'TOKEN_EXPIRED')).toBe(true);
-    console.log(`leaks: ${starts.filter((l) => l.kind === 'publisher').length} publishers, ${starts.filter((l) => l.kind === 'viewer').length} players admitted (${refused.length} refused as expired); fds ${total(before.fds)}→${total(after.fds)}, heap ${before.heap.toFixed(1)}→${after.heap.toFixed(1)} MiB, rss ${(before.rss / 2 ** 20).toFixed(0)}→${(after.rss / 2 ** 20).toFixed(0)} MiB, children ${before.children}→${after.children}`);
+    console.log(
+      `leaks: ${starts.filter((l) => l.kind === 'publisher').length} publishers, ${starts.filter((l) => l.kind === 'viewer').length} players admitted (${refused.length} refused as expired); fds ${total(before.fds)}→${total(after.fds)}, heap ${before.heap.toFixed(1)}→${after.heap.toFixed(1)} MiB, rss ${(before.rss / 2 ** 20).toFixed(0)}→${(after.rss / 2 ** 20).toFixed(0)} MiB, children ${before.children}→${after.children}`,
+    );
   }, 120_000);
 });

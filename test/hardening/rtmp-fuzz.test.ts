@@ -41,16 +41,25 @@ function mutate(template: Buffer, random: () => number): Buffer {
     case 1: // truncation anywhere
       return out.subarray(0, pick(out.length));
     case 2: // random bytes inserted
-      return Buffer.concat([out.subarray(0, 3073 + pick(out.length - 3073)), Buffer.from(Array.from({ length: 1 + pick(64) }, () => pick(256))), out.subarray(3073 + pick(out.length - 3073))]);
-    case 3: { // a slice duplicated
+      return Buffer.concat([
+        out.subarray(0, 3073 + pick(out.length - 3073)),
+        Buffer.from(Array.from({ length: 1 + pick(64) }, () => pick(256))),
+        out.subarray(3073 + pick(out.length - 3073)),
+      ]);
+    case 3: {
+      // a slice duplicated
       const from = 3073 + pick(out.length - 3073);
       return Buffer.concat([out, out.subarray(from, from + pick(4096))]);
     }
     case 4: // header bytes overwritten with extremes
-      for (let i = 0, n = 1 + pick(8); i < n; i++) out[3073 + pick(Math.min(600, out.length - 3073))] = [0, 0xff, 0x7f, 0x80, 0x3f][pick(5)]!;
+      for (let i = 0, n = 1 + pick(8); i < n; i++)
+        out[3073 + pick(Math.min(600, out.length - 3073))] = [0, 0xff, 0x7f, 0x80, 0x3f][pick(5)]!;
       return out;
     default: // pure noise after a valid handshake
-      return Buffer.concat([out.subarray(0, 3073), Buffer.from(Array.from({ length: pick(8192) }, () => pick(256)))]);
+      return Buffer.concat([
+        out.subarray(0, 3073),
+        Buffer.from(Array.from({ length: pick(8192) }, () => pick(256))),
+      ]);
   }
 }
 
@@ -78,9 +87,15 @@ let server: TestServer;
 let template: Buffer;
 
 beforeAll(async () => {
-  server = await startServer(testConfig(undefined, { hls: { enabled: false }, rtmp: { admissionTimeoutSec: 2 } }));
+  server = await startServer(
+    testConfig(undefined, { hls: { enabled: false }, rtmp: { admissionTimeoutSec: 2 } }),
+  );
   const tags = readFlvTags(makeSampleFlv(mkdtempSync(join(tmpdir(), 'sd-fuzz-')), 1)).slice(0, 30);
-  template = clientSessionBytes('live', `fuzz?token=${await token('live/fuzz', 'publish', 600)}`, tags);
+  template = clientSessionBytes(
+    'live',
+    `fuzz?token=${await token('live/fuzz', 'publish', 600)}`,
+    tags,
+  );
 });
 
 afterAll(async () => {
@@ -101,10 +116,20 @@ describe('RTMP fuzzing', () => {
     await Promise.all(workers);
     expect(sent).toBeGreaterThan(50);
     // Every fuzzing connection is gone, and no session outlived its socket.
-    await eventually(() => (server.stagedoor.registry.list().length === 0 ? true : undefined), 5000);
-    const publisher = publish(server.url('live/after', await token('live/after', 'publish')), 20, '320x180');
+    await eventually(
+      () => (server.stagedoor.registry.list().length === 0 ? true : undefined),
+      5000,
+    );
+    const publisher = publish(
+      server.url('live/after', await token('live/after', 'publish')),
+      20,
+      '320x180',
+    );
     try {
-      await server.waitForLog((l) => l.event === 'session_start' && l.stream === 'live/after', 10_000);
+      await server.waitForLog(
+        (l) => l.event === 'session_start' && l.stream === 'live/after',
+        10_000,
+      );
       await sleep(1200);
       const result = await probe(server.url('live/after', await token('live/after', 'play')));
       expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);

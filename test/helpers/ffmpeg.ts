@@ -17,9 +17,11 @@ function run(cmd: string, args: string[]): RunningProcess {
     err = (err + d.toString()).slice(-20_000);
   });
   child.stdout!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() }));
-  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>(
+    (resolve) => {
+      child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() }));
+    },
+  );
   return {
     child,
     startedAt,
@@ -34,17 +36,59 @@ function run(cmd: string, args: string[]): RunningProcess {
 /** A real ffmpeg publisher: lavfi test picture and tone, H.264 + AAC over RTMP (FLV). */
 export function publish(url: string, seconds = 30, size = '640x360'): RunningProcess {
   return run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-nostdin',
-    '-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine',
-    '-t', String(seconds),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30',
-    '-c:a', 'aac', '-f', 'flv', url,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${size}:rate=30`,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '30',
+    '-c:a',
+    'aac',
+    '-f',
+    'flv',
+    url,
   ]);
 }
 
 /** ffprobe over RTMP: the streams it finds (codec names), or the error. */
-export async function probe(url: string, timeoutSec = 10): Promise<{ code: number | null; streams: Array<{ codec_type: string; codec_name: string; width?: number }> }> {
-  const p = run('ffprobe', ['-hide_banner', '-v', 'error', '-rw_timeout', String(timeoutSec * 1_000_000), '-show_entries', 'stream=codec_type,codec_name,width', '-of', 'json', url]);
+export async function probe(
+  url: string,
+  timeoutSec = 10,
+): Promise<{
+  code: number | null;
+  streams: Array<{ codec_type: string; codec_name: string; width?: number }>;
+}> {
+  const p = run('ffprobe', [
+    '-hide_banner',
+    '-v',
+    'error',
+    '-rw_timeout',
+    String(timeoutSec * 1_000_000),
+    '-show_entries',
+    'stream=codec_type,codec_name,width',
+    '-of',
+    'json',
+    url,
+  ]);
   let out = '';
   p.child.stdout!.removeAllListeners('data');
   p.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -62,7 +106,19 @@ export async function probe(url: string, timeoutSec = 10): Promise<{ code: numbe
 
 /** ffmpeg reading an RTMP stream and discarding it: a long-lived real viewer. */
 export function view(url: string): RunningProcess {
-  return run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', url, '-c', 'copy', '-f', 'null', '-']);
+  return run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-i',
+    url,
+    '-c',
+    'copy',
+    '-f',
+    'null',
+    '-',
+  ]);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

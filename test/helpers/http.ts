@@ -16,10 +16,15 @@ export function rawHttp(port: number, text: string, waitMs = 2000): Promise<stri
   });
 }
 
-export const rawGet = (port: number, path: string, waitMs?: number): Promise<string> => rawHttp(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, waitMs);
+export const rawGet = (port: number, path: string, waitMs?: number): Promise<string> =>
+  rawHttp(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, waitMs);
 
 /** Polls until `fn` returns a value. */
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -31,5 +36,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined> | T | undef
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`condition not met in ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(
+    `condition not met in ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`,
+  );
 }

@@ -5,7 +5,9 @@ import { generateKeyPairSync } from 'node:crypto';
  * finalises the key-generation job while its key is being exported (ExportJWK holds the key's
  * mutex, the job's destructor takes it again): collecting the job first removes the window.
  */
-export const keyPair: typeof generateKeyPairSync = ((...args: Parameters<typeof generateKeyPairSync>) => {
+export const keyPair: typeof generateKeyPairSync = ((
+  ...args: Parameters<typeof generateKeyPairSync>
+) => {
   const pair = (generateKeyPairSync as (...a: unknown[]) => unknown)(...args);
   (globalThis as { gc?: () => void }).gc?.();
   return pair;

@@ -24,12 +24,24 @@ export interface RunningProvider {
 }
 
 /** Starts the provider with these signing keys (the first one signs). */
-export async function startProvider(port: number, keys: JWK[], counter = { jwks: 0 }): Promise<RunningProvider> {
+export async function startProvider(
+  port: number,
+  keys: JWK[],
+  counter = { jwks: 0 },
+): Promise<RunningProvider> {
   const issuer = `http://127.0.0.1:${port}`;
   const scopes = ['publish', 'play', 'publish:live/oidc', 'play:live/oidc', 'play:live/*'];
   const provider = new Provider(issuer, {
     jwks: { keys },
-    clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }],
+    clients: [
+      {
+        client_id: CLIENT.id,
+        client_secret: CLIENT.secret,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+      },
+    ],
     scopes,
     ttl: { ClientCredentials: 600 },
     features: {
@@ -39,7 +51,13 @@ export async function startProvider(port: number, keys: JWK[], counter = { jwks:
         enabled: true,
         defaultResource: () => RESOURCE,
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: scopes.join(' '), audience: RESOURCE, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+        getResourceServerInfo: () => ({
+          scope: scopes.join(' '),
+          audience: RESOURCE,
+          accessTokenTTL: 600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
       },
     },
   });
@@ -54,17 +72,29 @@ export async function startProvider(port: number, keys: JWK[], counter = { jwks:
     jwksFetches: () => counter.jwks,
     async token(scope) {
       // A fresh connection each time (agent: false): a pooled one may belong to a stopped instance.
-      const body = new URLSearchParams({ grant_type: 'client_credentials', scope, resource: RESOURCE }).toString();
+      const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope,
+        resource: RESOURCE,
+      }).toString();
       const text = await new Promise<string>((resolve, reject) => {
-        const req = request(`${issuer}/token`, {
-          method: 'POST',
-          agent: false,
-          headers: { authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-        }, (res) => {
-          let data = '';
-          res.on('data', (d: Buffer) => (data += d.toString()));
-          res.on('end', () => resolve(data));
-        });
+        const req = request(
+          `${issuer}/token`,
+          {
+            method: 'POST',
+            agent: false,
+            headers: {
+              authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`,
+              'content-type': 'application/x-www-form-urlencoded',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            let data = '';
+            res.on('data', (d: Buffer) => (data += d.toString()));
+            res.on('end', () => resolve(data));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });

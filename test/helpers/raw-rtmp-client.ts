@@ -15,7 +15,10 @@ export interface StatusMessage {
 }
 
 /** An H.264 key frame and an AAC frame as FLV tag bodies: enough to count as media. */
-export const FAKE_VIDEO_KEYFRAME = Buffer.concat([Buffer.from([0x17, 0x01, 0, 0, 0]), randomBytes(200)]);
+export const FAKE_VIDEO_KEYFRAME = Buffer.concat([
+  Buffer.from([0x17, 0x01, 0, 0, 0]),
+  randomBytes(200),
+]);
 export const FAKE_AUDIO_FRAME = Buffer.concat([Buffer.from([0xaf, 0x01]), randomBytes(50)]);
 
 export class RawRtmpClient {
@@ -33,7 +36,9 @@ export class RawRtmpClient {
     this.socket = socket;
     let lastError: NodeJS.ErrnoException | undefined;
     socket.on('error', (e: NodeJS.ErrnoException) => (lastError = e));
-    this.closed = new Promise((resolve) => socket.on('close', () => resolve({ at: Date.now(), error: lastError })));
+    this.closed = new Promise((resolve) =>
+      socket.on('close', () => resolve({ at: Date.now(), error: lastError })),
+    );
     // The server-side parser reads S0+S1 as if they were C0+C1 and S2 as C2, then plain chunks:
     // exactly what a client needs to read. Whatever it wants to send back is discarded.
     this.#parser.onOutputCallback = () => {};
@@ -62,8 +67,16 @@ export class RawRtmpClient {
   }
 
   /** `localAddress`: another loopback address (127.0.0.2 …) to act as a different client. */
-  static async open(port: number, options: { allowHalfOpen?: boolean; localAddress?: string } = {}): Promise<RawRtmpClient> {
-    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+  static async open(
+    port: number,
+    options: { allowHalfOpen?: boolean; localAddress?: string } = {},
+  ): Promise<RawRtmpClient> {
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -89,7 +102,13 @@ export class RawRtmpClient {
   }
 
   #send(cid: number, type: number, streamId: number, payload: Buffer, timestamp = 0): void {
-    const chunks = Rtmp.chunksCreate({ header: { fmt: 0, cid, timestamp, length: payload.length, type, stream_id: streamId }, payload, clock: 0, capacity: 0, bytes: 0 });
+    const chunks = Rtmp.chunksCreate({
+      header: { fmt: 0, cid, timestamp, length: payload.length, type, stream_id: streamId },
+      payload,
+      clock: 0,
+      capacity: 0,
+      bytes: 0,
+    });
     if (!this.socket.destroyed) this.socket.write(chunks);
   }
 
@@ -98,16 +117,26 @@ export class RawRtmpClient {
   }
 
   connectApp(app: string): void {
-    this.command({ cmd: 'connect', transId: 1, cmdObj: { app, tcUrl: `rtmp://127.0.0.1/${app}`, flashVer: 'FMLE/3.0', objectEncoding: 0 } });
+    this.command({
+      cmd: 'connect',
+      transId: 1,
+      cmdObj: { app, tcUrl: `rtmp://127.0.0.1/${app}`, flashVer: 'FMLE/3.0', objectEncoding: 0 },
+    });
     this.command({ cmd: 'createStream', transId: 2, cmdObj: null });
   }
 
   publish(streamKey: string): void {
-    this.command({ cmd: 'publish', transId: 3, cmdObj: null, streamName: streamKey, type: 'live' }, this.#streamId);
+    this.command(
+      { cmd: 'publish', transId: 3, cmdObj: null, streamName: streamKey, type: 'live' },
+      this.#streamId,
+    );
   }
 
   play(streamKey: string): void {
-    this.command({ cmd: 'play', transId: 3, cmdObj: null, streamName: streamKey, start: -2 }, this.#streamId);
+    this.command(
+      { cmd: 'play', transId: 3, cmdObj: null, streamName: streamKey, start: -2 },
+      this.#streamId,
+    );
   }
 
   /** Sends one FLV tag body as an RTMP message (8 audio, 9 video, 18 data). */
@@ -121,7 +150,10 @@ export class RawRtmpClient {
     this.#send(4, 8, this.#streamId, FAKE_AUDIO_FRAME, timestamp);
   }
 
-  async waitForStatus(match: (s: StatusMessage) => boolean, timeoutMs = 3000): Promise<StatusMessage | undefined> {
+  async waitForStatus(
+    match: (s: StatusMessage) => boolean,
+    timeoutMs = 3000,
+  ): Promise<StatusMessage | undefined> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const hit = this.statuses.find(match);
@@ -141,18 +173,58 @@ export class RawRtmpClient {
  * The bytes a well-behaved publisher sends, as one buffer: handshake, chunk size, connect,
  * createStream, publish, then media tags. The RTMP fuzzer mutates it.
  */
-export function clientSessionBytes(app: string, streamKey: string, tags: Array<{ type: number; timestamp: number; data: Buffer }>): Buffer {
-  const chunk = (cid: number, type: number, streamId: number, payload: Buffer, timestamp = 0): Buffer =>
-    Rtmp.chunksCreate({ header: { fmt: 0, cid, timestamp, length: payload.length, type, stream_id: streamId }, payload, clock: 0, capacity: 0, bytes: 0 });
+export function clientSessionBytes(
+  app: string,
+  streamKey: string,
+  tags: Array<{ type: number; timestamp: number; data: Buffer }>,
+): Buffer {
+  const chunk = (
+    cid: number,
+    type: number,
+    streamId: number,
+    payload: Buffer,
+    timestamp = 0,
+  ): Buffer =>
+    Rtmp.chunksCreate({
+      header: { fmt: 0, cid, timestamp, length: payload.length, type, stream_id: streamId },
+      payload,
+      clock: 0,
+      capacity: 0,
+      bytes: 0,
+    });
   const c1 = Buffer.alloc(1536);
   randomBytes(1528).copy(c1, 8);
   const parts = [
-    Buffer.from([3]), c1, Buffer.alloc(1536), // C0, C1, C2 (the server does not check C2)
+    Buffer.from([3]),
+    c1,
+    Buffer.alloc(1536), // C0, C1, C2 (the server does not check C2)
     chunk(2, 1, 0, Buffer.from([0, 0, 0xff, 0xff])),
-    chunk(3, 20, 0, AMF.encodeAmf0Cmd({ cmd: 'connect', transId: 1, cmdObj: { app, tcUrl: `rtmp://127.0.0.1/${app}`, flashVer: 'FMLE/3.0', objectEncoding: 0 } })),
+    chunk(
+      3,
+      20,
+      0,
+      AMF.encodeAmf0Cmd({
+        cmd: 'connect',
+        transId: 1,
+        cmdObj: { app, tcUrl: `rtmp://127.0.0.1/${app}`, flashVer: 'FMLE/3.0', objectEncoding: 0 },
+      }),
+    ),
     chunk(3, 20, 0, AMF.encodeAmf0Cmd({ cmd: 'createStream', transId: 2, cmdObj: null })),
-    chunk(3, 20, 1, AMF.encodeAmf0Cmd({ cmd: 'publish', transId: 3, cmdObj: null, streamName: streamKey, type: 'live' })),
-    ...tags.map((t) => chunk(t.type === 9 ? 5 : t.type === 8 ? 4 : 6, t.type, 1, t.data, t.timestamp)),
+    chunk(
+      3,
+      20,
+      1,
+      AMF.encodeAmf0Cmd({
+        cmd: 'publish',
+        transId: 3,
+        cmdObj: null,
+        streamName: streamKey,
+        type: 'live',
+      }),
+    ),
+    ...tags.map((t) =>
+      chunk(t.type === 9 ? 5 : t.type === 8 ? 4 : 6, t.type, 1, t.data, t.timestamp),
+    ),
   ];
   return Buffer.concat(parts);
 }

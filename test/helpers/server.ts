@@ -37,7 +37,9 @@ export function testConfig(rsa?: RsaPair, overrides: Partial<ConfigInput> = {}):
   // rtmp, http and auth overrides are merged into the loopback defaults, never replace them:
   // a test server must never listen beyond 127.0.0.1 or on a fixed port.
   const { rtmp, http, auth, ...rest } = overrides;
-  const keys: NonNullable<ConfigInput['auth']>['keys'] = [{ kid: 'hs', alg: 'HS256', secret: HS_SECRET, actions: ['publish', 'play', 'admin'] }];
+  const keys: NonNullable<ConfigInput['auth']>['keys'] = [
+    { kid: 'hs', alg: 'HS256', secret: HS_SECRET, actions: ['publish', 'play', 'admin'] },
+  ];
   if (rsa) keys.push({ kid: 'rs', alg: 'RS256', publicKey: rsa.publicPem });
   return {
     rtmp: { host: '127.0.0.1', port: 0, ...rtmp },
@@ -68,8 +70,15 @@ export async function startServer(config: ConfigInput = testConfig()): Promise<T
     },
   });
   const parsed = parseConfig(config);
-  for (const [name, listen] of [['rtmp', parsed.rtmp], ['http', parsed.http], ['admin', parsed.admin]] as const) {
-    if (listen.host !== '127.0.0.1' || listen.port !== 0) throw new Error(`test server ${name} must listen on 127.0.0.1:0, not ${listen.host}:${listen.port}`);
+  for (const [name, listen] of [
+    ['rtmp', parsed.rtmp],
+    ['http', parsed.http],
+    ['admin', parsed.admin],
+  ] as const) {
+    if (listen.host !== '127.0.0.1' || listen.port !== 0)
+      throw new Error(
+        `test server ${name} must listen on 127.0.0.1:0, not ${listen.host}:${listen.port}`,
+      );
   }
   const log = createLogger({ level: parsed.log.level, destination });
   const stagedoor = await createStagedoor(parsed, log);
@@ -82,8 +91,10 @@ export async function startServer(config: ConfigInput = testConfig()): Promise<T
     mediaDir: parsed.mediaDir,
     logs,
     rawLog,
-    url: (stream, token) => `rtmp://127.0.0.1:${rtmp.port}/${stream}${token === undefined ? '' : `?token=${token}`}`,
-    hlsUrl: (stream, token, file = 'index.m3u8') => `http://127.0.0.1:${http.port}/${stream}/${file}${token === undefined ? '' : `?token=${token}`}`,
+    url: (stream, token) =>
+      `rtmp://127.0.0.1:${rtmp.port}/${stream}${token === undefined ? '' : `?token=${token}`}`,
+    hlsUrl: (stream, token, file = 'index.m3u8') =>
+      `http://127.0.0.1:${http.port}/${stream}/${file}${token === undefined ? '' : `?token=${token}`}`,
     waitForLog(match, timeoutMs = 5000) {
       const found = logs.find(match);
       if (found) return Promise.resolve(found);

@@ -22,17 +22,27 @@ export function rsaPair(): RsaPair {
 export const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 /** Signs claims with a header of the test's choosing (alg defaults to HS256 with HS_SECRET). */
-export async function sign(claims: JWTPayload, header: Partial<JWSHeaderParameters> = {}, key: KeyObject | Uint8Array = new TextEncoder().encode(HS_SECRET)): Promise<string> {
+export async function sign(
+  claims: JWTPayload,
+  header: Partial<JWSHeaderParameters> = {},
+  key: KeyObject | Uint8Array = new TextEncoder().encode(HS_SECRET),
+): Promise<string> {
   const alg = header.alg ?? 'HS256';
   return new SignJWT(claims).setProtectedHeader({ ...header, alg }).sign(key);
 }
 
 /** A token valid for `ttl` seconds for stream `sub` with the given scope. */
-export function token(sub: string, scope: string, ttl = 300, header: Partial<JWSHeaderParameters> = { kid: 'hs' }): Promise<string> {
+export function token(
+  sub: string,
+  scope: string,
+  ttl = 300,
+  header: Partial<JWSHeaderParameters> = { kid: 'hs' },
+): Promise<string> {
   return sign({ sub, scope, exp: nowSec() + ttl, iat: nowSec() }, header);
 }
 
-const b64url = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64url = (value: unknown): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** An unsigned token (`alg: none`). */
 export function unsignedToken(claims: JWTPayload): string {
@@ -40,7 +50,11 @@ export function unsignedToken(claims: JWTPayload): string {
 }
 
 /** HS256 token signed with arbitrary bytes as the secret (e.g. an RSA public key PEM: alg confusion). */
-export function hsTokenWithSecret(claims: JWTPayload, secret: string, header: Record<string, unknown>): string {
+export function hsTokenWithSecret(
+  claims: JWTPayload,
+  secret: string,
+  header: Record<string, unknown>,
+): string {
   const head = `${b64url({ ...header, alg: 'HS256' })}.${b64url(claims)}`;
   return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
 }

@@ -12,7 +12,10 @@ export interface WsOutcome {
 }
 
 /** Opens a publishing WebSocket; resolves once it is open or refused. */
-export function openPublisher(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket | undefined; outcome: WsOutcome; closed: Promise<WsOutcome> }> {
+export function openPublisher(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ ws: WebSocket | undefined; outcome: WsOutcome; closed: Promise<WsOutcome> }> {
   const outcome: WsOutcome = { messages: [] };
   const ws = new WebSocket(url, { headers });
   const closed = new Promise<WsOutcome>((resolve) => {
@@ -42,7 +45,12 @@ export function openPublisher(url: string, headers: Record<string, string> = {})
 }
 
 /** Sends a media file over the socket in real time: `seconds` of media in 100 ms slices. */
-export async function sendPaced(ws: WebSocket, file: string, seconds: number, { speed = 1 } = {}): Promise<void> {
+export async function sendPaced(
+  ws: WebSocket,
+  file: string,
+  seconds: number,
+  { speed = 1 } = {},
+): Promise<void> {
   const bytes = readFileSync(file);
   const slices = Math.max(1, Math.round(seconds * 10));
   const size = Math.ceil(bytes.length / slices);

@@ -17,8 +17,19 @@ let flvFile: string;
 beforeAll(async () => {
   server = await startServer(testConfig());
   flvFile = makeSampleFlv(mkdtempSync(join(tmpdir(), 'sd-admin-')), 20);
-  rtmpPublisher = publish(server.url('live/rtmpcam', await token('live/rtmpcam', 'publish', 300)), 120, '320x180');
-  await eventually(async () => ((await fetch(server.hlsUrl('live/rtmpcam', await token('live/rtmpcam', 'play')))).status === 200 ? true : undefined), 20_000);
+  rtmpPublisher = publish(
+    server.url('live/rtmpcam', await token('live/rtmpcam', 'publish', 300)),
+    120,
+    '320x180',
+  );
+  await eventually(
+    async () =>
+      (await fetch(server.hlsUrl('live/rtmpcam', await token('live/rtmpcam', 'play')))).status ===
+      200
+        ? true
+        : undefined,
+    20_000,
+  );
 }, 40_000);
 
 afterAll(async () => {
@@ -27,17 +38,32 @@ afterAll(async () => {
 });
 
 const admin = (path: string, init: RequestInit & { auth?: string } = {}) =>
-  fetch(`http://127.0.0.1:${server.adminPort}${path}`, { ...init, headers: { ...(init.auth === '' ? {} : { authorization: `Bearer ${init.auth ?? ADMIN_API_KEY}` }), ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+  fetch(`http://127.0.0.1:${server.adminPort}${path}`, {
+    ...init,
+    headers: {
+      ...(init.auth === '' ? {} : { authorization: `Bearer ${init.auth ?? ADMIN_API_KEY}` }),
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+    },
+  });
 
-interface Snapshot { id: string; kind: string; protocol: string; stream: string; subject?: string; expiresAt?: string }
-const sessions = async (query = ''): Promise<Snapshot[]> => ((await (await admin(`/api/v1/sessions${query}`)).json()) as { sessions: Snapshot[] }).sessions;
+interface Snapshot {
+  id: string;
+  kind: string;
+  protocol: string;
+  stream: string;
+  subject?: string;
+  expiresAt?: string;
+}
+const sessions = async (query = ''): Promise<Snapshot[]> =>
+  ((await (await admin(`/api/v1/sessions${query}`)).json()) as { sessions: Snapshot[] }).sessions;
 
 /** Minimal Prometheus text-format parser: name{labels} value. */
 function parseMetrics(text: string): Map<string, number> {
   const values = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.eE+-]+|[Nn]a[Nn]|\+Inf|-Inf)$/i.exec(line);
+    const match =
+      /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.eE+-]+|[Nn]a[Nn]|\+Inf|-Inf)$/i.exec(line);
     if (!match) throw new Error(`not Prometheus text: ${line}`);
     values.set(match[1]!, Number(match[2]));
   }
@@ -45,30 +71,60 @@ function parseMetrics(text: string): Map<string, number> {
 }
 const metric = async (name: string): Promise<number> => {
   const values = parseMetrics(await (await admin('/metrics', { auth: '' })).text());
-  return [...values].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((sum, [, v]) => sum + v, 0);
+  return [...values]
+    .filter(([k]) => k === name || k.startsWith(`${name}{`))
+    .reduce((sum, [, v]) => sum + v, 0);
 };
 
 describe('admin API', () => {
   it('refuses missing, wrong and non-admin credentials', async () => {
     const missing = await admin('/api/v1/sessions', { auth: '' });
     expect(missing.status).toBe(401);
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('TOKEN_MISSING');
-    expect((await admin('/api/v1/sessions', { auth: 'not-the-key-0123456789abcdef' })).status).toBe(401);
-    expect((await admin('/api/v1/sessions', { auth: await sign({ sub: 'op', scope: 'admin', exp: nowSec() + 60 }, { kid: 'hs' }, new TextEncoder().encode('y'.repeat(32))) })).status).toBe(401);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
+      'TOKEN_MISSING',
+    );
+    expect((await admin('/api/v1/sessions', { auth: 'not-the-key-0123456789abcdef' })).status).toBe(
+      401,
+    );
+    expect(
+      (
+        await admin('/api/v1/sessions', {
+          auth: await sign(
+            { sub: 'op', scope: 'admin', exp: nowSec() + 60 },
+            { kid: 'hs' },
+            new TextEncoder().encode('y'.repeat(32)),
+          ),
+        })
+      ).status,
+    ).toBe(401);
     const player = await admin('/api/v1/sessions', { auth: await token('live/x', 'play') });
     expect(player.status).toBe(403);
     expect(((await player.json()) as { error: { code: string } }).error.code).toBe('SCOPE_DENIED');
-    expect((await admin('/api/v1/sessions', { auth: await sign({ sub: 'op', scope: 'admin', exp: nowSec() + 60 }, { kid: 'hs' }) })).status).toBe(200);
-    expect(server.logs.some((l) => l.event === 'access_refused' && l.protocol === 'http' && l.code === 'SCOPE_DENIED')).toBe(true);
+    expect(
+      (
+        await admin('/api/v1/sessions', {
+          auth: await sign({ sub: 'op', scope: 'admin', exp: nowSec() + 60 }, { kid: 'hs' }),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      server.logs.some(
+        (l) => l.event === 'access_refused' && l.protocol === 'http' && l.code === 'SCOPE_DENIED',
+      ),
+    ).toBe(true);
   });
 
   it('lists an RTMP publisher, an HLS viewer and a WebSocket publisher, and kicks each at once', async () => {
     await fetch(server.hlsUrl('live/rtmpcam', await token('live/rtmpcam', 'play')));
-    const ws = await openPublisher(`ws://127.0.0.1:${server.httpPort}/ws/live/wscam?token=${await token('live/wscam', 'publish', 300)}`);
+    const ws = await openPublisher(
+      `ws://127.0.0.1:${server.httpPort}/ws/live/wscam?token=${await token('live/wscam', 'publish', 300)}`,
+    );
     void sendPaced(ws.ws!, flvFile, 20);
     await sleep(300);
     const list = await sessions();
-    const rtmp = list.find((s) => s.protocol === 'rtmp' && s.kind === 'publisher' && s.stream === 'live/rtmpcam')!;
+    const rtmp = list.find(
+      (s) => s.protocol === 'rtmp' && s.kind === 'publisher' && s.stream === 'live/rtmpcam',
+    )!;
     const hls = list.find((s) => s.protocol === 'hls' && s.stream === 'live/rtmpcam')!;
     const wsPub = list.find((s) => s.protocol === 'ws')!;
     for (const s of [rtmp, hls, wsPub]) {
@@ -78,7 +134,9 @@ describe('admin API', () => {
     const hlsOnly = await sessions('?protocol=hls');
     expect(hlsOnly.map((s) => s.id)).toContain(hls.id);
     expect(hlsOnly.every((s) => s.protocol === 'hls')).toBe(true);
-    expect((await sessions('?kind=publisher&stream=live/wscam')).map((s) => s.id)).toEqual([wsPub.id]);
+    expect((await sessions('?kind=publisher&stream=live/wscam')).map((s) => s.id)).toEqual([
+      wsPub.id,
+    ]);
     expect((await admin(`/api/v1/sessions/${hls.id}`)).status).toBe(200);
 
     for (const target of [wsPub, hls, rtmp]) {
@@ -87,14 +145,22 @@ describe('admin API', () => {
       // The kick closes the session before the API answers: its end is already in the log.
       const ended = server.logs.find((l) => l.event === 'session_end' && l.sessionId === target.id);
       expect(ended?.reason).toBe('kicked');
-      const kicked = server.logs.find((l) => l.event === 'session_kicked' && l.sessionId === target.id)!;
-      expect(kicked).toMatchObject({ actor: 'api-key:ops', subject: target.subject, stream: target.stream });
+      const kicked = server.logs.find(
+        (l) => l.event === 'session_kicked' && l.sessionId === target.id,
+      )!;
+      expect(kicked).toMatchObject({
+        actor: 'api-key:ops',
+        subject: target.subject,
+        stream: target.stream,
+      });
     }
     const wsClosed = await ws.closed;
     expect(wsClosed.closeCode).toBe(4403);
     expect((await rtmpPublisher.exited).code).not.toBe(0);
     expect((await admin('/api/v1/sessions/s_unknown', { method: 'DELETE' })).status).toBe(404);
-    expect(server.logs.filter((l) => l.event === 'admin_call' && l.method === 'DELETE').length).toBeGreaterThanOrEqual(3);
+    expect(
+      server.logs.filter((l) => l.event === 'admin_call' && l.method === 'DELETE').length,
+    ).toBeGreaterThanOrEqual(3);
   });
 
   it('exposes Prometheus metrics whose counters move with admissions, refusals and expiry', async () => {
@@ -104,47 +170,103 @@ describe('admin API', () => {
     const client = await RawRtmpClient.open(server.rtmpPort);
     await client.handshake();
     client.connectApp('live');
-    client.publish(`metrics?token=${await sign({ sub: 'live/metrics', scope: 'publish', exp: (Date.now() + 800) / 1000 }, { kid: 'hs' })}`);
+    client.publish(
+      `metrics?token=${await sign({ sub: 'live/metrics', scope: 'publish', exp: (Date.now() + 800) / 1000 }, { kid: 'hs' })}`,
+    );
     await client.closed;
     expect(await fetch(server.hlsUrl('live/metrics'))).toHaveProperty('status', 401);
     expect(await metric('stagedoor_admissions_total')).toBe(admitted + 1);
     expect(await metric('stagedoor_refusals_total')).toBe(refused + 1);
     expect(await metric('stagedoor_expiry_disconnects_total')).toBe(expired + 1);
     const text = await (await admin('/metrics', { auth: '' })).text();
-    expect(text).toContain('stagedoor_refusals_total{protocol="hls",action="play",code="TOKEN_MISSING"}');
+    expect(text).toContain(
+      'stagedoor_refusals_total{protocol="hls",action="play",code="TOKEN_MISSING"}',
+    );
     expect(text).toContain('stagedoor_hls_requests_total');
     expect(text).toContain('stagedoor_sessions');
     expect(text).toContain('stagedoor_process_resident_memory_bytes');
   });
 
   it('lists live streams, and sets, reads and drops a stream’s security', async () => {
-    const ws = await openPublisher(`ws://127.0.0.1:${server.httpPort}/ws/live/listed?token=${await token('live/listed', 'publish', 300)}`);
+    const ws = await openPublisher(
+      `ws://127.0.0.1:${server.httpPort}/ws/live/listed?token=${await token('live/listed', 'publish', 300)}`,
+    );
     void sendPaced(ws.ws!, flvFile, 20);
     await sleep(1500);
-    const { streams } = (await (await admin('/api/v1/streams')).json()) as { streams: Array<{ stream: string; publisher: { protocol: string }; codecs: { video?: string; audio?: string }; bitrateKbps: number; renditions: string[] }> };
+    const { streams } = (await (await admin('/api/v1/streams')).json()) as {
+      streams: Array<{
+        stream: string;
+        publisher: { protocol: string };
+        codecs: { video?: string; audio?: string };
+        bitrateKbps: number;
+        renditions: string[];
+      }>;
+    };
     const listed = streams.find((s) => s.stream === 'live/listed')!;
-    expect(listed).toMatchObject({ publisher: { protocol: 'ws' }, codecs: { video: 'h264', audio: 'aac' }, renditions: ['copy'] });
+    expect(listed).toMatchObject({
+      publisher: { protocol: 'ws' },
+      codecs: { video: 'h264', audio: 'aac' },
+      renditions: ['copy'],
+    });
     expect(listed.bitrateKbps).toBeGreaterThan(0);
     ws.ws!.close();
 
-    const put = await admin('/api/v1/streams/lobby/hall/security', { method: 'PUT', body: JSON.stringify({ play: 'open', publish: 'secured', keys: [{ kid: 'hall', alg: 'HS256', secret: 'hall-secret-hall-secret-hall-secret-1' }] }) });
+    const put = await admin('/api/v1/streams/lobby/hall/security', {
+      method: 'PUT',
+      body: JSON.stringify({
+        play: 'open',
+        publish: 'secured',
+        keys: [{ kid: 'hall', alg: 'HS256', secret: 'hall-secret-hall-secret-hall-secret-1' }],
+      }),
+    });
     expect(put.status).toBe(200);
-    const got = (await (await admin('/api/v1/streams/lobby/hall/security')).json()) as Record<string, unknown>;
-    expect(got).toMatchObject({ match: 'lobby/hall', source: 'runtime', play: 'open', keys: [{ kid: 'hall', alg: 'HS256' }] });
+    const got = (await (await admin('/api/v1/streams/lobby/hall/security')).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(got).toMatchObject({
+      match: 'lobby/hall',
+      source: 'runtime',
+      play: 'open',
+      keys: [{ kid: 'hall', alg: 'HS256' }],
+    });
     expect(JSON.stringify(got)).not.toContain('hall-secret');
-    expect((await admin('/api/v1/streams/lobby/hall/security', { method: 'PUT', body: JSON.stringify({ play: 'sometimes' }) })).status).toBe(400);
-    expect((await admin('/api/v1/streams/lobby/hall/security', { method: 'DELETE' })).status).toBe(200);
-    expect((await admin('/api/v1/streams/lobby/hall/security', { method: 'DELETE' })).status).toBe(404);
+    expect(
+      (
+        await admin('/api/v1/streams/lobby/hall/security', {
+          method: 'PUT',
+          body: JSON.stringify({ play: 'sometimes' }),
+        })
+      ).status,
+    ).toBe(400);
+    expect((await admin('/api/v1/streams/lobby/hall/security', { method: 'DELETE' })).status).toBe(
+      200,
+    );
+    expect((await admin('/api/v1/streams/lobby/hall/security', { method: 'DELETE' })).status).toBe(
+      404,
+    );
     expect(server.rawLog.join('\n')).not.toContain('hall-secret');
   });
 
   it('adds, lists and lifts revocations', async () => {
-    const created = await admin('/api/v1/revocations', { method: 'POST', body: JSON.stringify({ type: 'jti', value: 'leaked-1', reason: 'leaked in chat' }) });
+    const created = await admin('/api/v1/revocations', {
+      method: 'POST',
+      body: JSON.stringify({ type: 'jti', value: 'leaked-1', reason: 'leaked in chat' }),
+    });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
-    const { revocations } = (await (await admin('/api/v1/revocations')).json()) as { revocations: Array<{ id: string }> };
+    const { revocations } = (await (await admin('/api/v1/revocations')).json()) as {
+      revocations: Array<{ id: string }>;
+    };
     expect(revocations.map((r) => r.id)).toContain(id);
-    expect((await admin('/api/v1/revocations', { method: 'POST', body: JSON.stringify({ type: 'email', value: 'x' }) })).status).toBe(400);
+    expect(
+      (
+        await admin('/api/v1/revocations', {
+          method: 'POST',
+          body: JSON.stringify({ type: 'email', value: 'x' }),
+        })
+      ).status,
+    ).toBe(400);
     expect((await admin(`/api/v1/revocations/${id}`, { method: 'DELETE' })).status).toBe(204);
     const again = await admin(`/api/v1/revocations/${id}`, { method: 'DELETE' });
     expect(again.status).toBe(404);
@@ -159,14 +281,27 @@ describe('admin API', () => {
     let text = '';
     await fetch(server.hlsUrl('live/events'));
     const deadline = Date.now() + 3000;
-    while (!text.includes('event: refusal') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+    while (!text.includes('event: refusal') && Date.now() < deadline)
+      text += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
     expect(text).toContain('"code":"TOKEN_MISSING"');
     expect(await (await admin('/healthz', { auth: '' })).json()).toEqual({ status: 'ok' });
     const ready = await admin('/readyz', { auth: '' });
     expect(ready.status).toBe(200);
-    const openapi = (await (await admin('/api/v1/openapi.json', { auth: '' })).json()) as { openapi: string; paths: Record<string, unknown> };
+    const openapi = (await (await admin('/api/v1/openapi.json', { auth: '' })).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(openapi.openapi).toBe('3.1.0');
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/v1/sessions', '/api/v1/sessions/{id}', '/api/v1/streams', '/api/v1/streams/{app}/{stream}/security', '/api/v1/revocations', '/api/v1/events']));
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/sessions',
+        '/api/v1/sessions/{id}',
+        '/api/v1/streams',
+        '/api/v1/streams/{app}/{stream}/security',
+        '/api/v1/revocations',
+        '/api/v1/events',
+      ]),
+    );
   });
 });

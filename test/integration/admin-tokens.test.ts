@@ -9,7 +9,11 @@ let server: TestServer;
 const hs = { kid: 'hs' };
 
 beforeAll(async () => {
-  server = await startServer(testConfig(undefined, { http: { host: '127.0.0.1', port: 0, playerEmbedOrigins: ['https://embed.example'] } }));
+  server = await startServer(
+    testConfig(undefined, {
+      http: { host: '127.0.0.1', port: 0, playerEmbedOrigins: ['https://embed.example'] },
+    }),
+  );
 });
 afterAll(async () => {
   await server.stop();
@@ -17,10 +21,18 @@ afterAll(async () => {
 
 const adminUrl = (path: string) => `http://127.0.0.1:${server.adminPort}${path}`;
 
-async function call(method: string, path: string, credential: string, body?: unknown): Promise<{ status: number; code: string | undefined }> {
+async function call(
+  method: string,
+  path: string,
+  credential: string,
+  body?: unknown,
+): Promise<{ status: number; code: string | undefined }> {
   const res = await fetch(adminUrl(path), {
     method,
-    headers: { authorization: `Bearer ${credential}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${credential}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     signal: AbortSignal.timeout(5000),
   });
@@ -39,13 +51,23 @@ async function call(method: string, path: string, credential: string, body?: unk
 
 /** Every admin route, from the server's own OpenAPI description, with a concrete path and body. */
 async function everyAdminRoute(): Promise<Array<{ method: string; path: string; body?: unknown }>> {
-  const spec = (await (await fetch(adminUrl('/api/v1/openapi.json'))).json()) as { paths: Record<string, Record<string, { security?: unknown }>> };
+  const spec = (await (await fetch(adminUrl('/api/v1/openapi.json'))).json()) as {
+    paths: Record<string, Record<string, { security?: unknown }>>;
+  };
   const routes: Array<{ method: string; path: string; body?: unknown }> = [];
   for (const [template, methods] of Object.entries(spec.paths)) {
     for (const [method, op] of Object.entries(methods)) {
       if (!op.security) continue; // public: health, metrics, the dashboard page
-      const path = template.replace('{id}', 's_unknown').replace('{app}', 'live').replace('{stream}', 'cam1');
-      const body = method === 'post' ? { type: 'sub', value: 'someone' } : method === 'put' || method === 'patch' ? { play: 'open' } : undefined;
+      const path = template
+        .replace('{id}', 's_unknown')
+        .replace('{app}', 'live')
+        .replace('{stream}', 'cam1');
+      const body =
+        method === 'post'
+          ? { type: 'sub', value: 'someone' }
+          : method === 'put' || method === 'patch'
+            ? { play: 'open' }
+            : undefined;
       routes.push({ method: method.toUpperCase(), path, body });
     }
   }
@@ -58,7 +80,10 @@ describe('admin tokens', () => {
     const notAdmin = {
       'the README publish-and-play token ({sub, exp})': await sign({ sub: 'live/cam1', exp }, hs),
       'a THEOlive-style token ({exp})': await sign({ exp }, hs),
-      'admin with a stream suffix': await sign({ sub: 'live/cam1', scope: 'admin:live/cam1', exp }, hs),
+      'admin with a stream suffix': await sign(
+        { sub: 'live/cam1', scope: 'admin:live/cam1', exp },
+        hs,
+      ),
       'play and publish scopes': await sign({ scope: 'play publish', exp }, hs),
       'admin as a scp array entry with a suffix': await sign({ scp: ['admin:*'], exp }, hs),
     };
@@ -67,14 +92,27 @@ describe('admin tokens', () => {
     for (const [name, token] of Object.entries(notAdmin)) {
       for (const route of routes) {
         const answer = await call(route.method, route.path, token, route.body);
-        expect({ name, route: `${route.method} ${route.path}`, ...answer }).toEqual({ name, route: `${route.method} ${route.path}`, status: 403, code: 'SCOPE_DENIED' });
+        expect({ name, route: `${route.method} ${route.path}`, ...answer }).toEqual({
+          name,
+          route: `${route.method} ${route.path}`,
+          status: 403,
+          code: 'SCOPE_DENIED',
+        });
       }
     }
     // Nothing was changed by the refused calls.
     expect((await call('GET', '/api/v1/revocations', ADMIN_API_KEY)).status).toBe(200);
-    const revocations = (await (await fetch(adminUrl('/api/v1/revocations'), { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } })).json()) as { revocations: unknown[] };
+    const revocations = (await (
+      await fetch(adminUrl('/api/v1/revocations'), {
+        headers: { authorization: `Bearer ${ADMIN_API_KEY}` },
+      })
+    ).json()) as { revocations: unknown[] };
     expect(revocations.revocations).toEqual([]);
-    const security = (await (await fetch(adminUrl('/api/v1/streams/live/cam1/security'), { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } })).json()) as { source: string; play: string };
+    const security = (await (
+      await fetch(adminUrl('/api/v1/streams/live/cam1/security'), {
+        headers: { authorization: `Bearer ${ADMIN_API_KEY}` },
+      })
+    ).json()) as { source: string; play: string };
     expect(security).toMatchObject({ source: 'default', play: 'secured' });
   });
 
@@ -87,15 +125,50 @@ describe('admin tokens', () => {
   });
 
   it('holds admin tokens to their access rules and to the lifetime cap, as every other token', async () => {
-    const elsewhere = await sign({ sub: 'ops', scope: 'admin', exp: nowSec() + 300, access: { allow: { ips: ['203.0.113.7'] } } }, hs);
-    expect(await call('GET', '/api/v1/sessions', elsewhere)).toEqual({ status: 403, code: 'IP_DENIED' });
-    const here = await sign({ sub: 'ops', scope: 'admin', exp: nowSec() + 300, access: { allow: { ips: ['127.0.0.1'] } } }, hs);
+    const elsewhere = await sign(
+      {
+        sub: 'ops',
+        scope: 'admin',
+        exp: nowSec() + 300,
+        access: { allow: { ips: ['203.0.113.7'] } },
+      },
+      hs,
+    );
+    expect(await call('GET', '/api/v1/sessions', elsewhere)).toEqual({
+      status: 403,
+      code: 'IP_DENIED',
+    });
+    const here = await sign(
+      {
+        sub: 'ops',
+        scope: 'admin',
+        exp: nowSec() + 300,
+        access: { allow: { ips: ['127.0.0.1'] } },
+      },
+      hs,
+    );
     expect((await call('GET', '/api/v1/sessions', here)).status).toBe(200);
-    const fiveYears = await sign({ sub: 'ops', scope: 'admin', exp: nowSec() + 5 * 365 * 86_400 }, hs);
-    expect(await call('GET', '/api/v1/sessions', fiveYears)).toEqual({ status: 401, code: 'CLAIM_INVALID' });
+    const fiveYears = await sign(
+      { sub: 'ops', scope: 'admin', exp: nowSec() + 5 * 365 * 86_400 },
+      hs,
+    );
+    expect(await call('GET', '/api/v1/sessions', fiveYears)).toEqual({
+      status: 401,
+      code: 'CLAIM_INVALID',
+    });
     const revoked = await sign({ sub: 'ops-revoked', scope: 'admin', exp: nowSec() + 300 }, hs);
-    expect((await call('POST', '/api/v1/revocations', ADMIN_API_KEY, { type: 'sub', value: 'ops-revoked' })).status).toBe(201);
-    expect(await call('GET', '/api/v1/sessions', revoked)).toEqual({ status: 401, code: 'TOKEN_REVOKED' });
+    expect(
+      (
+        await call('POST', '/api/v1/revocations', ADMIN_API_KEY, {
+          type: 'sub',
+          value: 'ops-revoked',
+        })
+      ).status,
+    ).toBe(201);
+    expect(await call('GET', '/api/v1/sessions', revoked)).toEqual({
+      status: 401,
+      code: 'TOKEN_REVOKED',
+    });
   });
 });
 
@@ -108,6 +181,8 @@ describe('framing', () => {
     expect(publisher.headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
     expect(publisher.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     const player = await fetch(`http://127.0.0.1:${server.httpPort}/player.html`);
-    expect(player.headers.get('content-security-policy')).toContain("frame-ancestors 'self' https://embed.example");
+    expect(player.headers.get('content-security-policy')).toContain(
+      "frame-ancestors 'self' https://embed.example",
+    );
   });
 });

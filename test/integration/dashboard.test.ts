@@ -36,15 +36,29 @@ describe('dashboard', () => {
     expect(await row.locator('td').nth(5).textContent()).toMatch(/^\d+ s$/);
 
     // A refused request shows up in the refusal counts through the live event feed.
-    await page.waitForFunction(() => (window as unknown as { stagedoorDashboard: { following?: boolean } }).stagedoorDashboard.following === true, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { stagedoorDashboard: { following?: boolean } }).stagedoorDashboard
+          .following === true,
+      undefined,
+      { timeout: 10_000 },
+    );
     await fetch(server.hlsUrl('live/dash'));
     await page.locator('#refusals', { hasText: /TOKEN_MISSING: \d+/ }).waitFor({ timeout: 10_000 });
 
     await row.locator('button.kick').click();
     const closed = await publisher.closed;
     expect(closed.at).toBeGreaterThan(0);
-    await eventually(async () => ((await page.locator('#sessions tr', { hasText: 'live/dash' }).count()) === 0 ? true : undefined), 5000);
-    const end = await server.waitForLog((l) => l.event === 'session_end' && l.stream === 'live/dash');
+    await eventually(
+      async () =>
+        (await page.locator('#sessions tr', { hasText: 'live/dash' }).count()) === 0
+          ? true
+          : undefined,
+      5000,
+    );
+    const end = await server.waitForLog(
+      (l) => l.event === 'session_end' && l.stream === 'live/dash',
+    );
     expect(end.reason).toBe('kicked');
     expect(server.logs.find((l) => l.event === 'session_kicked')?.actor).toBe('api-key:ops');
     await page.close();

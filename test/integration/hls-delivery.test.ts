@@ -21,21 +21,46 @@ const fetchText = async (url: string, init?: RequestInit) => {
 beforeAll(async () => {
   server = await startServer(
     testConfig(undefined, {
-      hls: { renditions: [{ name: 'copy', copy: true }, { name: '180p', height: 180, videoBitrateKbps: 200, preset: 'ultrafast' }], viewerIdleSec: 2, cleanupAfterSec: 1 },
+      hls: {
+        renditions: [
+          { name: 'copy', copy: true },
+          { name: '180p', height: 180, videoBitrateKbps: 200, preset: 'ultrafast' },
+        ],
+        viewerIdleSec: 2,
+        cleanupAfterSec: 1,
+      },
       streams: [{ match: 'open/*', play: 'open', publish: 'secured' }],
       auth: {
         keys: [
           { kid: 'hs', alg: 'HS256', secret: HS_SECRET, actions: ['publish', 'play', 'admin'] },
           // `sub` names a person here, not a stream: streams come from scopes.
-          { kid: 'people', alg: 'HS256', secret: HS_SECRET, actions: ['play'], subject: 'principal' },
+          {
+            kid: 'people',
+            alg: 'HS256',
+            secret: HS_SECRET,
+            actions: ['play'],
+            subject: 'principal',
+          },
         ],
       },
     }),
   );
-  publisher = publish(server.url('live/cam1', await token('live/cam1', 'publish', 600)), 120, '480x270');
-  openPublisher = publish(server.url('open/free', await token('open/free', 'publish', 600)), 120, '320x180');
+  publisher = publish(
+    server.url('live/cam1', await token('live/cam1', 'publish', 600)),
+    120,
+    '480x270',
+  );
+  openPublisher = publish(
+    server.url('open/free', await token('open/free', 'publish', 600)),
+    120,
+    '320x180',
+  );
   playToken = await token('live/cam1', 'play', 600);
-  await eventually(async () => ((await fetch(server.hlsUrl('live/cam1', playToken))).status === 200 ? true : undefined), 20_000);
+  await eventually(
+    async () =>
+      (await fetch(server.hlsUrl('live/cam1', playToken))).status === 200 ? true : undefined,
+    20_000,
+  );
   await sleep(1500);
 }, 40_000);
 
@@ -59,13 +84,35 @@ describe('HLS delivery with tokens', () => {
   it('ffprobe reads the master URL with ?token= only and finds video and audio of every rendition', async () => {
     const result = await probe(server.hlsUrl('live/cam1', playToken), 20);
     expect(result.code).toBe(0);
-    const widths = result.streams.filter((s) => s.codec_type === 'video').map((s) => s.width).sort();
+    const widths = result.streams
+      .filter((s) => s.codec_type === 'video')
+      .map((s) => s.width)
+      .sort();
     expect(widths).toEqual([320, 480]);
-    expect(result.streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name)).toEqual(['aac', 'aac']);
+    expect(result.streams.filter((s) => s.codec_type === 'audio').map((s) => s.codec_name)).toEqual(
+      ['aac', 'aac'],
+    );
   });
 
   it('ffmpeg decodes 3 s of every rendition from the master URL', async () => {
-    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', server.hlsUrl('live/cam1', playToken), '-map', '0', '-t', '3', '-f', 'null', '-'], { stdio: 'ignore' });
+    const child = spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-i',
+        server.hlsUrl('live/cam1', playToken),
+        '-map',
+        '0',
+        '-t',
+        '3',
+        '-f',
+        'null',
+        '-',
+      ],
+      { stdio: 'ignore' },
+    );
     const code = await new Promise((r) => child.on('exit', r));
     expect(code).toBe(0);
   });
@@ -92,8 +139,17 @@ describe('HLS delivery with tokens', () => {
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe(`bytes 188-375/${bytes.length}`);
     expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(188, 376))).toBe(true);
-    expect((await fetch(segment, { headers: { range: `bytes=${bytes.length}-` } })).status).toBe(416);
-    const preflight = await fetch(segment, { method: 'OPTIONS', headers: { origin: 'https://player.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+    expect((await fetch(segment, { headers: { range: `bytes=${bytes.length}-` } })).status).toBe(
+      416,
+    );
+    const preflight = await fetch(segment, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://player.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-headers')).toContain('Authorization');
   });
@@ -101,8 +157,12 @@ describe('HLS delivery with tokens', () => {
   it('accepts the token as ?jwt=, Bearer and cookie too', async () => {
     const bare = server.hlsUrl('live/cam1');
     expect((await fetch(`${bare}?jwt=${playToken}`)).status).toBe(200);
-    expect((await fetch(bare, { headers: { authorization: `Bearer ${playToken}` } })).status).toBe(200);
-    expect((await fetch(bare, { headers: { cookie: `stagedoor_token=${playToken}` } })).status).toBe(200);
+    expect((await fetch(bare, { headers: { authorization: `Bearer ${playToken}` } })).status).toBe(
+      200,
+    );
+    expect(
+      (await fetch(bare, { headers: { cookie: `stagedoor_token=${playToken}` } })).status,
+    ).toBe(200);
   });
 
   it('refuses every URL kind without a token (401) and with a token for another stream (403)', async () => {
@@ -128,13 +188,24 @@ describe('HLS delivery with tokens', () => {
   });
 
   it('counts an HLS viewer as a session with the bytes it was served, and ends it when idle', async () => {
-    const viewerToken = await sign({ sub: 'live/cam1', scope: 'play', exp: Math.floor(Date.now() / 1000) + 600, jti: 'idle-viewer' }, { kid: 'hs' });
+    const viewerToken = await sign(
+      {
+        sub: 'live/cam1',
+        scope: 'play',
+        exp: Math.floor(Date.now() / 1000) + 600,
+        jti: 'idle-viewer',
+      },
+      { kid: 'hs' },
+    );
     const { segment } = await urlsOf(server.hlsUrl('live/cam1', viewerToken));
     await fetch(segment).then((r) => r.arrayBuffer());
     const session = server.stagedoor.registry.list().find((s) => s.grant.jti === 'idle-viewer');
     expect(session).toMatchObject({ kind: 'viewer', protocol: 'hls' });
     expect(session!.bytesOut).toBeGreaterThan(1000);
-    const end = await server.waitForLog((l) => l.event === 'session_end' && l.jti === 'idle-viewer', 8000);
+    const end = await server.waitForLog(
+      (l) => l.event === 'session_end' && l.jti === 'idle-viewer',
+      8000,
+    );
     expect(end.reason).toBe('idle');
     // An idle viewer that comes back with its pass carries on in a new session.
     expect((await fetch(segment)).status).toBe(200);
@@ -142,7 +213,10 @@ describe('HLS delivery with tokens', () => {
 
   it('refuses the next request once the token has expired', async () => {
     const exp = Date.now() + 2500;
-    const short = await sign({ sub: 'live/cam1', scope: 'play', exp: exp / 1000, jti: 'short-viewer' }, { kid: 'hs' });
+    const short = await sign(
+      { sub: 'live/cam1', scope: 'play', exp: exp / 1000, jti: 'short-viewer' },
+      { kid: 'hs' },
+    );
     const { variant, segment } = await urlsOf(server.hlsUrl('live/cam1', short));
     expect((await fetch(variant)).status).toBe(200);
     await sleep(exp - Date.now() + 50);
@@ -151,53 +225,96 @@ describe('HLS delivery with tokens', () => {
       expect(res.status).toBe(401);
       expect(JSON.parse(res.body).error.code).toBe('TOKEN_EXPIRED');
     }
-    const end = await server.waitForLog((l) => l.event === 'session_end' && l.jti === 'short-viewer');
+    const end = await server.waitForLog(
+      (l) => l.event === 'session_end' && l.jti === 'short-viewer',
+    );
     expect(end.reason).toBe('expired');
   });
 
   it('a new token on the next request refreshes the viewer in place: same session, new expiry, played past the first exp', async () => {
     const exp = Date.now() + 2500;
-    const first = await sign({ sub: 'live/cam1', scope: 'play', exp: exp / 1000, jti: 'refresh-1' }, { kid: 'hs' });
+    const first = await sign(
+      { sub: 'live/cam1', scope: 'play', exp: exp / 1000, jti: 'refresh-1' },
+      { kid: 'hs' },
+    );
     const { variant } = await urlsOf(server.hlsUrl('live/cam1', first));
     const session = server.stagedoor.registry.list().find((s) => s.grant.jti === 'refresh-1')!;
     expect(session).toBeDefined();
     // The player swaps tokens: the next playlist request carries its pass and the new token.
-    const second = await sign({ sub: 'live/cam1', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'refresh-2' }, { kid: 'hs' });
+    const second = await sign(
+      { sub: 'live/cam1', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'refresh-2' },
+      { kid: 'hs' },
+    );
     const res = await fetchText(variant, { headers: { authorization: `Bearer ${second}` } });
     expect(res.status).toBe(200);
     expect(session.grant.jti).toBe('refresh-2');
-    expect(server.stagedoor.registry.list().filter((s) => s.grant.jti?.startsWith('refresh-'))).toEqual([session]);
+    expect(
+      server.stagedoor.registry.list().filter((s) => s.grant.jti?.startsWith('refresh-')),
+    ).toEqual([session]);
     await server.waitForLog((l) => l.event === 'session_refreshed' && l.jti === 'refresh-2');
     // Past the first token's exp, polling as a player does, with only the pass from the refreshed playlist.
-    const newVariant = variant.replace(/vs=[^&\n]+/, res.body.split('\n').find((l) => l.includes('vs='))!.match(/vs=[^&\n]+/)![0]);
+    const newVariant = variant.replace(
+      /vs=[^&\n]+/,
+      res.body
+        .split('\n')
+        .find((l) => l.includes('vs='))!
+        .match(/vs=[^&\n]+/)![0],
+    );
     while (Date.now() < exp + 500) {
       expect((await fetchText(newVariant)).status).toBe(200);
       await sleep(400);
     }
     expect(session.closed).toBe(false);
-    expect(server.logs.some((l) => l.event === 'session_end' && (l.jti === 'refresh-1' || l.jti === 'refresh-2'))).toBe(false);
+    expect(
+      server.logs.some(
+        (l) => l.event === 'session_end' && (l.jti === 'refresh-1' || l.jti === 'refresh-2'),
+      ),
+    ).toBe(false);
   });
 
   it('a refresh must keep the subject, and cannot revive a viewer whose token already expired', async () => {
     const exp = Date.now() + 1500;
-    const first = await sign({ sub: 'live/cam1', scope: 'play', exp: exp / 1000, jti: 'norevive-1' }, { kid: 'hs' });
+    const first = await sign(
+      { sub: 'live/cam1', scope: 'play', exp: exp / 1000, jti: 'norevive-1' },
+      { kid: 'hs' },
+    );
     const { variant } = await urlsOf(server.hlsUrl('live/cam1', first));
     const session = server.stagedoor.registry.list().find((s) => s.grant.jti === 'norevive-1')!;
     // Another subject is admitted, but as a viewer of its own.
-    const other = await sign({ sub: 'someone-else', scope: 'play:live/*', exp: (Date.now() + 60_000) / 1000, jti: 'norevive-other' }, { kid: 'people' });
-    expect((await fetchText(variant, { headers: { authorization: `Bearer ${other}` } })).status).toBe(200);
+    const other = await sign(
+      {
+        sub: 'someone-else',
+        scope: 'play:live/*',
+        exp: (Date.now() + 60_000) / 1000,
+        jti: 'norevive-other',
+      },
+      { kid: 'people' },
+    );
+    expect(
+      (await fetchText(variant, { headers: { authorization: `Bearer ${other}` } })).status,
+    ).toBe(200);
     expect(session.grant.jti).toBe('norevive-1');
     await sleep(exp - Date.now() + 100);
     expect((await fetchText(variant)).status).toBe(401);
-    const late = await sign({ sub: 'live/cam1', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'norevive-2' }, { kid: 'hs' });
-    expect((await fetchText(variant, { headers: { authorization: `Bearer ${late}` } })).status).toBe(200);
+    const late = await sign(
+      { sub: 'live/cam1', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'norevive-2' },
+      { kid: 'hs' },
+    );
+    expect(
+      (await fetchText(variant, { headers: { authorization: `Bearer ${late}` } })).status,
+    ).toBe(200);
     expect(session.closed).toBe(true);
     expect(session.grant.jti).toBe('norevive-1');
-    expect(server.stagedoor.registry.list().some((s) => s.grant.jti === 'norevive-2' && s !== session)).toBe(true);
+    expect(
+      server.stagedoor.registry.list().some((s) => s.grant.jti === 'norevive-2' && s !== session),
+    ).toBe(true);
   });
 
   it('plays an open stream without a token, and still checks a token that is sent', async () => {
-    await eventually(async () => ((await fetch(server.hlsUrl('open/free'))).status === 200 ? true : undefined), 20_000);
+    await eventually(
+      async () => ((await fetch(server.hlsUrl('open/free'))).status === 200 ? true : undefined),
+      20_000,
+    );
     expect((await fetch(`${server.hlsUrl('open/free')}?token=garbage`)).status).toBe(401);
     expect((await fetch(server.hlsUrl('live/cam1'))).status).toBe(401);
   });

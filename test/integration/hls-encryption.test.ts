@@ -13,10 +13,20 @@ let publisher: RunningProcess;
 let playToken: string;
 
 beforeAll(async () => {
-  server = await startServer(testConfig(undefined, { hls: { encryption: { enabled: true, rotateEverySegments: 2 } } }));
-  publisher = publish(server.url('live/enc', await token('live/enc', 'publish', 600)), 120, '320x180');
+  server = await startServer(
+    testConfig(undefined, { hls: { encryption: { enabled: true, rotateEverySegments: 2 } } }),
+  );
+  publisher = publish(
+    server.url('live/enc', await token('live/enc', 'publish', 600)),
+    120,
+    '320x180',
+  );
   playToken = await token('live/enc', 'play', 600);
-  await eventually(async () => ((await fetch(server.hlsUrl('live/enc', playToken))).status === 200 ? true : undefined), 20_000);
+  await eventually(
+    async () =>
+      (await fetch(server.hlsUrl('live/enc', playToken))).status === 200 ? true : undefined,
+    20_000,
+  );
   await sleep(5000); // long enough for the key to rotate at least once
 }, 40_000);
 
@@ -35,7 +45,9 @@ async function mediaPlaylist(): Promise<{ base: string; text: string }> {
 describe('AES-128 segment encryption', () => {
   it('lists rotating keys whose URIs carry the viewer pass', async () => {
     const { text } = await mediaPlaylist();
-    const keyUris = [...text.matchAll(/#EXT-X-KEY:METHOD=AES-128,URI="([^"]+)"/g)].map((m) => m[1]!);
+    const keyUris = [...text.matchAll(/#EXT-X-KEY:METHOD=AES-128,URI="([^"]+)"/g)].map(
+      (m) => m[1]!,
+    );
     expect(keyUris.length).toBeGreaterThan(0);
     expect(keyUris.every((u) => /^k\d{5}\.key\?vs=/.test(u))).toBe(true);
     expect(new Set(keyUris.map((u) => u.split('?')[0])).size).toBeGreaterThan(1);
@@ -54,7 +66,11 @@ describe('AES-128 segment encryption', () => {
     expect(bytes[0]).not.toBe(0x47); // not even an MPEG-TS sync byte
     const file = join(mkdtempSync(join(tmpdir(), 'sd-enc-')), 'stolen.ts');
     writeFileSync(file, bytes);
-    const ffprobe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv', file], { encoding: 'utf8' });
+    const ffprobe = spawnSync(
+      'ffprobe',
+      ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv', file],
+      { encoding: 'utf8' },
+    );
     expect(ffprobe.stdout).not.toMatch(/h264|aac/);
   });
 

@@ -12,10 +12,20 @@ let publisher: RunningProcess;
 let browser: Browser;
 
 beforeAll(async () => {
-  server = await startServer(testConfig(undefined, { hls: { renditions: [{ name: 'copy', copy: true }] } }));
-  publisher = publish(server.url('live/web', await token('live/web', 'publish', 600)), 120, '640x360');
+  server = await startServer(
+    testConfig(undefined, { hls: { renditions: [{ name: 'copy', copy: true }] } }),
+  );
+  publisher = publish(
+    server.url('live/web', await token('live/web', 'publish', 600)),
+    120,
+    '640x360',
+  );
   const probeToken = await token('live/web', 'play');
-  await eventually(async () => ((await fetch(server.hlsUrl('live/web', probeToken))).status === 200 ? true : undefined), 20_000);
+  await eventually(
+    async () =>
+      (await fetch(server.hlsUrl('live/web', probeToken))).status === 200 ? true : undefined,
+    20_000,
+  );
   await sleep(2000);
   browser = await launchChromium();
 }, 60_000);
@@ -35,12 +45,18 @@ interface PlayerState {
 /** Opens Stagedoor's own player page (hls.js) with the stream and token in the URL fragment. */
 async function openPlayer(stream: string, playToken: string) {
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${server.httpPort}/player.html#stream=${stream}&token=${playToken}`);
+  await page.goto(
+    `http://127.0.0.1:${server.httpPort}/player.html#stream=${stream}&token=${playToken}`,
+  );
   const state = (): Promise<PlayerState> =>
     page.evaluate(() => {
       const w = window as unknown as { stagedoorRefusal?: PlayerState['refusal'] };
       const video = document.getElementById('video') as HTMLVideoElement;
-      return { currentTime: video.currentTime, refusal: w.stagedoorRefusal, text: document.getElementById('state')!.textContent ?? '' };
+      return {
+        currentTime: video.currentTime,
+        refusal: w.stagedoorRefusal,
+        text: document.getElementById('state')!.textContent ?? '',
+      };
     });
   return { page, state };
 }
@@ -48,7 +64,10 @@ async function openPlayer(stream: string, playToken: string) {
 describe('hls.js in Chromium', () => {
   it('plays index.m3u8?token=… and currentTime advances', async () => {
     const { page, state } = await openPlayer('live/web', await token('live/web', 'play', 600));
-    const first = await eventually(async () => ((await state()).currentTime > 0.5 ? state() : undefined), 20_000);
+    const first = await eventually(
+      async () => ((await state()).currentTime > 0.5 ? state() : undefined),
+      20_000,
+    );
     await sleep(2000);
     const later = await state();
     expect(later.currentTime).toBeGreaterThan(first.currentTime + 1);
@@ -59,12 +78,18 @@ describe('hls.js in Chromium', () => {
 
   it('a new token typed into the page before exp keeps playback going past it, in the same viewer session', async () => {
     const exp = Date.now() + 5000;
-    const short = await sign({ sub: 'live/web', scope: 'play', exp: exp / 1000, jti: 'player-1' }, { kid: 'hs' });
+    const short = await sign(
+      { sub: 'live/web', scope: 'play', exp: exp / 1000, jti: 'player-1' },
+      { kid: 'hs' },
+    );
     const { page, state } = await openPlayer('live/web', short);
     await eventually(async () => ((await state()).currentTime > 0.5 ? true : undefined), 20_000);
     const session = server.stagedoor.registry.list().find((s) => s.grant.jti === 'player-1')!;
     // As a user would: paste the new token and press Play.
-    const fresh = await sign({ sub: 'live/web', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'player-2' }, { kid: 'hs' });
+    const fresh = await sign(
+      { sub: 'live/web', scope: 'play', exp: (Date.now() + 60_000) / 1000, jti: 'player-2' },
+      { kid: 'hs' },
+    );
     await page.fill('#token', fresh);
     await page.click('button');
     await eventually(() => (session.grant.jti === 'player-2' ? true : undefined), 10_000);

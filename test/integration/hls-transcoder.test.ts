@@ -13,7 +13,9 @@ let server: TestServer;
 let tags: FlvTag[];
 
 beforeAll(async () => {
-  server = await startServer(testConfig(undefined, { hls: { cleanupAfterSec: 0.5, stopTimeoutSec: 1 } }));
+  server = await startServer(
+    testConfig(undefined, { hls: { cleanupAfterSec: 0.5, stopTimeoutSec: 1 } }),
+  );
   tags = readFlvTags(makeSampleFlv(mkdtempSync(join(tmpdir(), 'sd-flv-')), 2));
 });
 afterAll(async () => {
@@ -37,21 +39,46 @@ function ffmpegChildrenOf(mediaDir: string): number[] {
   return pids;
 }
 
-const mediaSequence = (text: string): number => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? -1);
-const lastSegment = (text: string): number => Math.max(...text.split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(/_(\d+)\.ts$/.exec(l)?.[1] ?? -1)));
-const segmentCount = (text: string): number => text.split('\n').filter((l) => l.endsWith('.ts')).length;
+const mediaSequence = (text: string): number =>
+  Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? -1);
+const lastSegment = (text: string): number =>
+  Math.max(
+    ...text
+      .split('\n')
+      .filter((l) => l.endsWith('.ts'))
+      .map((l) => Number(/_(\d+)\.ts$/.exec(l)?.[1] ?? -1)),
+  );
+const segmentCount = (text: string): number =>
+  text.split('\n').filter((l) => l.endsWith('.ts')).length;
 
 describe('the FFmpeg supervisor', () => {
   it('restarts FFmpeg killed with SIGKILL and the playlist keeps growing', async () => {
-    const publisher = publish(server.url('live/crash', await token('live/crash', 'publish', 300)), 120, '320x180');
+    const publisher = publish(
+      server.url('live/crash', await token('live/crash', 'publish', 300)),
+      120,
+      '320x180',
+    );
     const playlistPath = join(server.mediaDir, 'live', 'crash', 'copy.m3u8');
     try {
-      const transcoder = await eventually(() => server.stagedoor.transcoders!.get('live/crash')?.pid ? server.stagedoor.transcoders!.get('live/crash') : undefined);
-      await eventually(() => (existsSync(playlistPath) && segmentCount(readFileSync(playlistPath, 'utf8')) >= 3 ? true : undefined), 20_000);
+      const transcoder = await eventually(() =>
+        server.stagedoor.transcoders!.get('live/crash')?.pid
+          ? server.stagedoor.transcoders!.get('live/crash')
+          : undefined,
+      );
+      await eventually(
+        () =>
+          existsSync(playlistPath) && segmentCount(readFileSync(playlistPath, 'utf8')) >= 3
+            ? true
+            : undefined,
+        20_000,
+      );
       const before = readFileSync(playlistPath, 'utf8');
       const firstPid = transcoder!.pid!;
       process.kill(firstPid, 'SIGKILL');
-      const secondPid = await eventually(() => (transcoder!.pid && transcoder!.pid !== firstPid ? transcoder!.pid : undefined), 10_000);
+      const secondPid = await eventually(
+        () => (transcoder!.pid && transcoder!.pid !== firstPid ? transcoder!.pid : undefined),
+        10_000,
+      );
       expect(secondPid).not.toBe(firstPid);
       expect(existsSync(`/proc/${firstPid}`)).toBe(false); // reaped, not a zombie
       await sleep(3500);
@@ -59,18 +86,32 @@ describe('the FFmpeg supervisor', () => {
       expect(lastSegment(after)).toBeGreaterThanOrEqual(lastSegment(before) + 3);
       expect(mediaSequence(after)).toBeGreaterThanOrEqual(mediaSequence(before));
       expect(after).toContain('#EXT-X-DISCONTINUITY');
-      const crash = await server.waitForLog((l) => l.event === 'ffmpeg_exited' && l.stream === 'live/crash');
+      const crash = await server.waitForLog(
+        (l) => l.event === 'ffmpeg_exited' && l.stream === 'live/crash',
+      );
       expect(crash).toMatchObject({ kind: 'crashed', signal: 'SIGKILL' });
       expect(transcoder!.restarts).toBe(1);
-      const result = await probe(server.hlsUrl('live/crash', await token('live/crash', 'play')), 15);
+      const result = await probe(
+        server.hlsUrl('live/crash', await token('live/crash', 'play')),
+        15,
+      );
       expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     } finally {
       publisher.stop();
     }
     // Publisher gone: FFmpeg finishes the playlist, exits, and nothing is left running.
-    await eventually(() => (readFileSync(playlistPath, 'utf8').includes('#EXT-X-ENDLIST') ? true : undefined), 10_000);
-    await eventually(() => (ffmpegChildrenOf(server.mediaDir).length === 0 ? true : undefined), 10_000);
-    await eventually(() => (existsSync(join(server.mediaDir, 'live', 'crash')) ? undefined : true), 10_000);
+    await eventually(
+      () => (readFileSync(playlistPath, 'utf8').includes('#EXT-X-ENDLIST') ? true : undefined),
+      10_000,
+    );
+    await eventually(
+      () => (ffmpegChildrenOf(server.mediaDir).length === 0 ? true : undefined),
+      10_000,
+    );
+    await eventually(
+      () => (existsSync(join(server.mediaDir, 'live', 'crash')) ? undefined : true),
+      10_000,
+    );
   });
 
   it('transcodes a publisher that sends no metadata (codec headers only): video and audio', async () => {
@@ -85,7 +126,10 @@ describe('the FFmpeg supervisor', () => {
       if (due > Date.now()) await sleep(due - Date.now());
       client.sendTag(tag.type, tag.timestamp, tag.data);
     }
-    const result = await probe(server.hlsUrl('live/nometa', await token('live/nometa', 'play')), 10);
+    const result = await probe(
+      server.hlsUrl('live/nometa', await token('live/nometa', 'play')),
+      10,
+    );
     expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     client.destroy();
   });
@@ -96,20 +140,40 @@ describe('the FFmpeg supervisor', () => {
       await client.handshake();
       client.connectApp('live');
       client.publish(`cycle?token=${await token('live/cycle', 'publish')}`);
-      expect(await client.waitForStatus((s) => s.code === 'NetStream.Publish.Start'), `cycle ${cycle}`).toBeDefined();
+      expect(
+        await client.waitForStatus((s) => s.code === 'NetStream.Publish.Start'),
+        `cycle ${cycle}`,
+      ).toBeDefined();
       for (const tag of tags.slice(0, 40)) client.sendTag(tag.type, tag.timestamp, tag.data);
-      if (cycle % 10 === 0) await eventually(() => server.stagedoor.transcoders!.get('live/cycle')?.pid, 15_000);
+      if (cycle % 10 === 0)
+        await eventually(() => server.stagedoor.transcoders!.get('live/cycle')?.pid, 15_000);
       client.destroy();
       await client.closed;
       // The server sees the close a moment later; until then the stream still has its publisher.
-      await eventually(() => (server.stagedoor.hub.get({ app: 'live', name: 'cycle' })?.publisher ? undefined : true), 5000, 10);
+      await eventually(
+        () =>
+          server.stagedoor.hub.get({ app: 'live', name: 'cycle' })?.publisher ? undefined : true,
+        5000,
+        10,
+      );
     }
-    await eventually(() => (ffmpegChildrenOf(server.mediaDir).length === 0 ? true : undefined), 15_000);
-    const started = server.logs.filter((l) => l.event === 'ffmpeg_started' && l.stream === 'live/cycle').length;
+    await eventually(
+      () => (ffmpegChildrenOf(server.mediaDir).length === 0 ? true : undefined),
+      15_000,
+    );
+    const started = server.logs.filter(
+      (l) => l.event === 'ffmpeg_started' && l.stream === 'live/cycle',
+    ).length;
     expect(started).toBeGreaterThanOrEqual(5);
     // The last client's close reaches the server a moment after the client sees it.
-    await eventually(() => (server.stagedoor.registry.list().some((s) => s.protocol === 'rtmp') ? undefined : true), 10_000).catch((error: unknown) => {
-      throw new Error(`${String(error)}; left: ${JSON.stringify(server.stagedoor.registry.list().map((s) => s.snapshot()))}`);
+    await eventually(
+      () =>
+        server.stagedoor.registry.list().some((s) => s.protocol === 'rtmp') ? undefined : true,
+      10_000,
+    ).catch((error: unknown) => {
+      throw new Error(
+        `${String(error)}; left: ${JSON.stringify(server.stagedoor.registry.list().map((s) => s.snapshot()))}`,
+      );
     });
   }, 120_000);
 });

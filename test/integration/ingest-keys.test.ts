@@ -24,13 +24,21 @@ async function longToken(stream: string, jti: string): Promise<string> {
     name: 'Camera Operator',
     email: 'camera.operator@studio.example',
     groups: ['producers', 'camera-operators', 'studio-b', 'night-shift'],
-    realm_access: { roles: ['offline_access', 'uma_authorization', 'default-roles-studio', 'publisher'] },
-    resource_access: { account: { roles: ['manage-account', 'manage-account-links', 'view-profile'] } },
+    realm_access: {
+      roles: ['offline_access', 'uma_authorization', 'default-roles-studio', 'publisher'],
+    },
+    resource_access: {
+      account: { roles: ['manage-account', 'manage-account-links', 'view-profile'] },
+    },
     session_state: '7f1c2e8a-3b4d-4c5e-9f60-718293a4b5c6',
     sid: '7f1c2e8a-3b4d-4c5e-9f60-718293a4b5c6',
     azp: 'obs-studio-publisher',
     acr: '1',
-    allowed_origins: ['https://studio.example', 'https://backup-studio.example', 'https://obs.studio.example'],
+    allowed_origins: [
+      'https://studio.example',
+      'https://backup-studio.example',
+      'https://obs.studio.example',
+    ],
     preferred_username: 'camera.operator',
     given_name: 'Camera',
     family_name: 'Operator',
@@ -47,18 +55,35 @@ async function longToken(stream: string, jti: string): Promise<string> {
   return token;
 }
 
-async function exchange(stream: string, token: string, target: TestServer = server): Promise<{ status: number; body: Record<string, string> & { error?: { code: string } } }> {
-  const res = await fetch(`http://127.0.0.1:${target.httpPort}/ingest-keys/${stream}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, string> & { error?: { code: string } } };
+async function exchange(
+  stream: string,
+  token: string,
+  target: TestServer = server,
+): Promise<{ status: number; body: Record<string, string> & { error?: { code: string } } }> {
+  const res = await fetch(`http://127.0.0.1:${target.httpPort}/ingest-keys/${stream}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, string> & { error?: { code: string } },
+  };
 }
 
-async function rtmpPublish(stream: string, streamKey: string, target: TestServer = server): Promise<{ client: RawRtmpClient; status: string }> {
+async function rtmpPublish(
+  stream: string,
+  streamKey: string,
+  target: TestServer = server,
+): Promise<{ client: RawRtmpClient; status: string }> {
   const client = await RawRtmpClient.open(target.rtmpPort);
   await client.handshake();
   client.connectApp(stream.split('/')[0]!);
   client.publish(streamKey);
   const status = await client.waitForStatus(() => true);
-  return { client, status: status?.level === 'error' ? status.description.split(':')[0]! : status!.code };
+  return {
+    client,
+    status: status?.level === 'error' ? status.description.split(':')[0]! : status!.code,
+  };
 }
 
 beforeAll(async () => {
@@ -75,7 +100,10 @@ describe('ingest keys', () => {
     expect(token.length).toBeGreaterThanOrEqual(1500);
     // Sent as it is, FFmpeg cuts the URL and the server says why.
     const direct = publish(`rtmp://127.0.0.1:${server.rtmpPort}/live/long?token=${token}`, 5);
-    const refusal = await server.waitForLog((l) => l.event === 'access_refused' && l.stream === 'live/long', 15_000);
+    const refusal = await server.waitForLog(
+      (l) => l.event === 'access_refused' && l.stream === 'live/long',
+      15_000,
+    );
     expect(refusal.code).toBe('TOKEN_MALFORMED');
     expect(String(refusal.reason)).toMatch(/probably cut.*ingest key/);
     direct.stop();
@@ -86,18 +114,37 @@ describe('ingest keys', () => {
     expect(body.streamKey).toBe(`long?key=${body.key}`);
     expect(body.server).toMatch(/^rtmp:\/\/[^/]+\/live$/);
     const ffmpeg = publish(`rtmp://127.0.0.1:${server.rtmpPort}/live/${body.streamKey}`, 30);
-    const start = await server.waitForLog((l) => l.event === 'session_start' && l.stream === 'live/long', 15_000);
-    expect(start).toMatchObject({ kind: 'publisher', protocol: 'rtmp', subject: 'live/long', jti: 'long-1', kid: 'rs' });
+    const start = await server.waitForLog(
+      (l) => l.event === 'session_start' && l.stream === 'live/long',
+      15_000,
+    );
+    expect(start).toMatchObject({
+      kind: 'publisher',
+      protocol: 'rtmp',
+      subject: 'live/long',
+      jti: 'long-1',
+      kid: 'rs',
+    });
 
     // Revoking the token ends the session and disables the key.
-    await fetch(`http://127.0.0.1:${server.adminPort}/api/v1/revocations`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'jti', value: 'long-1' }) });
+    await fetch(`http://127.0.0.1:${server.adminPort}/api/v1/revocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'jti', value: 'long-1' }),
+    });
     await ffmpeg.exited;
-    expect(server.logs.some((l) => l.event === 'session_end' && l.stream === 'live/long' && l.reason === 'revoked')).toBe(true);
+    expect(
+      server.logs.some(
+        (l) => l.event === 'session_end' && l.stream === 'live/long' && l.reason === 'revoked',
+      ),
+    ).toBe(true);
     const after = await rtmpPublish('live/long', body.streamKey);
     expect(after.status).toBe('TOKEN_REVOKED');
     after.client.destroy();
     // No log line holds the key or the token.
-    expect(server.rawLog.some((l) => l.includes(body.key!) || l.includes(token.slice(-40)))).toBe(false);
+    expect(server.rawLog.some((l) => l.includes(body.key!) || l.includes(token.slice(-40)))).toBe(
+      false,
+    );
   }, 60_000);
 
   it('is bound to its stream, refuses unknown keys, works over WebSocket, survives a restart and is stored hashed', async () => {
@@ -107,7 +154,9 @@ describe('ingest keys', () => {
     expect(elsewhere.status).toBe('STREAM_DENIED');
     const unknown = await rtmpPublish('live/kept', `kept?key=sk_${'A'.repeat(32)}`);
     expect(unknown.status).toBe('INGEST_KEY_UNKNOWN');
-    const ws = await openPublisher(`ws://127.0.0.1:${server.httpPort}/ws/live/kept?key=${body.key}`);
+    const ws = await openPublisher(
+      `ws://127.0.0.1:${server.httpPort}/ws/live/kept?key=${body.key}`,
+    );
     expect(ws.ws).toBeDefined();
     ws.ws!.close();
     await ws.closed;
@@ -127,10 +176,22 @@ describe('ingest keys', () => {
   });
 
   it('refuses an exchange the token could not publish with, and a token without exp', async () => {
-    const play = await new SignJWT({ scope: 'play' }).setProtectedHeader({ alg: 'RS256', kid: 'rs' }).setSubject('live/x').setExpirationTime(nowSec() + 60).sign(rsa.privateKey);
-    expect(await exchange('live/x', play)).toMatchObject({ status: 403, body: { error: { code: 'SCOPE_DENIED' } } });
-    expect(await exchange('live/y', await longToken('live/x', 'x-1'))).toMatchObject({ status: 403, body: { error: { code: 'STREAM_DENIED' } } });
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/ingest-keys/live/x`, { method: 'POST' });
+    const play = await new SignJWT({ scope: 'play' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'rs' })
+      .setSubject('live/x')
+      .setExpirationTime(nowSec() + 60)
+      .sign(rsa.privateKey);
+    expect(await exchange('live/x', play)).toMatchObject({
+      status: 403,
+      body: { error: { code: 'SCOPE_DENIED' } },
+    });
+    expect(await exchange('live/y', await longToken('live/x', 'x-1'))).toMatchObject({
+      status: 403,
+      body: { error: { code: 'STREAM_DENIED' } },
+    });
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}/ingest-keys/live/x`, {
+      method: 'POST',
+    });
     expect(res.status).toBe(401);
   });
 });

@@ -15,13 +15,19 @@ afterEach(() => {
 });
 
 function startMain(args: string[], env: Record<string, string>, cwd: string) {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; at: number }>((res) => child.on('exit', (code) => res({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((res) =>
+    child.on('exit', (code) => res({ code, at: Date.now() })),
+  );
   return { child, exited, stdout: () => stdout, stderr: () => stderr };
 }
 
@@ -35,49 +41,148 @@ async function until<T>(get: () => T | undefined, timeoutMs = 10_000): Promise<T
   throw new Error('condition not met in time');
 }
 
-const loopback = { STAGEDOOR_RTMP_HOST: '127.0.0.1', STAGEDOOR_HTTP_HOST: '127.0.0.1', STAGEDOOR_ADMIN_HOST: '127.0.0.1', STAGEDOOR_RTMP_PORT: '0', STAGEDOOR_HTTP_PORT: '0', STAGEDOOR_ADMIN_PORT: '0' };
+const loopback = {
+  STAGEDOOR_RTMP_HOST: '127.0.0.1',
+  STAGEDOOR_HTTP_HOST: '127.0.0.1',
+  STAGEDOOR_ADMIN_HOST: '127.0.0.1',
+  STAGEDOOR_RTMP_PORT: '0',
+  STAGEDOOR_HTTP_PORT: '0',
+  STAGEDOOR_ADMIN_PORT: '0',
+};
 
 describe('the stagedoor process', () => {
   it('starts on config/default.json, creates the dev secret, prints a stream key that publishes, and shuts down on SIGTERM', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'sd-main-'));
     const main = startMain(['--config', resolve('config/default.json')], loopback, cwd);
-    const banner = await until(() => (main.stderr().includes('valid until') ? main.stderr() : undefined));
+    const banner = await until(() =>
+      main.stderr().includes('valid until') ? main.stderr() : undefined,
+    );
     expect(statSync(join(cwd, '.stagedoor/dev-secret')).mode & 0o777).toBe(0o600);
     const server = banner.match(/Server:\s+(rtmp:\/\/\S+)/)![1]!;
     const key = banner.match(/Stream key:\s+(\S+)/)![1]!;
     expect(banner).toMatch(/ffplay 'rtmp:\/\/localhost:\d+\/live\/cam1\?token=/);
-    const hlsUrl = banner.match(/(http:\/\/localhost:\d+\/live\/cam1\/index\.m3u8\?token=\S+)/)![1]!;
+    const hlsUrl = banner.match(
+      /(http:\/\/localhost:\d+\/live\/cam1\/index\.m3u8\?token=\S+)/,
+    )![1]!;
     expect(banner).toMatch(/\/player\.html#stream=live\/cam1&token=eyJ/);
     // As OBS does: server URL + "/" + stream key.
     const publisher = publish(`${server}/${key}`.replace('localhost', '127.0.0.1'), 30);
     try {
       await until(() => (main.stdout().includes('"event":"session_start"') ? true : undefined));
-      expect(main.stdout().split('\n').filter(Boolean).every((line) => line.startsWith('{'))).toBe(true);
+      expect(
+        main
+          .stdout()
+          .split('\n')
+          .filter(Boolean)
+          .every((line) => line.startsWith('{')),
+      ).toBe(true);
       // The printed HLS URL plays once the first segments exist.
-      await eventually(async () => ((await fetch(hlsUrl.replace('localhost', '127.0.0.1'))).status === 200 ? true : undefined), 20_000);
+      await eventually(
+        async () =>
+          (await fetch(hlsUrl.replace('localhost', '127.0.0.1'))).status === 200 ? true : undefined,
+        20_000,
+      );
       // The token tool signs with the same key from the same config: its token publishes too.
-      const minted = spawn(process.execPath, [resolve('dist/cli.js'), 'token', '--config', resolve('config/default.json'), '--sub', 'live/tool', '--scope', 'publish', '--ttl', '60'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const minted = spawn(
+        process.execPath,
+        [
+          resolve('dist/cli.js'),
+          'token',
+          '--config',
+          resolve('config/default.json'),
+          '--sub',
+          'live/tool',
+          '--scope',
+          'publish',
+          '--ttl',
+          '60',
+        ],
+        { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let jwt = '';
       minted.stdout!.on('data', (d: Buffer) => (jwt += d.toString()));
       await new Promise((r) => minted.on('exit', r));
       expect(jwt.trim()).toMatch(/^eyJ/);
-      const toolPublisher = publish(`${server.replace('localhost', '127.0.0.1')}/tool?token=${jwt.trim()}`, 30);
-      await until(() => (main.stdout().split('\n').some((l) => l.includes('"event":"session_start"') && l.includes('"subject":"live/tool"')) ? true : undefined));
+      const toolPublisher = publish(
+        `${server.replace('localhost', '127.0.0.1')}/tool?token=${jwt.trim()}`,
+        30,
+      );
+      await until(() =>
+        main
+          .stdout()
+          .split('\n')
+          .some((l) => l.includes('"event":"session_start"') && l.includes('"subject":"live/tool"'))
+          ? true
+          : undefined,
+      );
       // Its play token's HLS URL (printed with the config's port; this run listens elsewhere) plays.
-      const viewer = spawn(process.execPath, [resolve('dist/cli.js'), 'token', '--config', resolve('config/default.json'), '--sub', 'live/tool', '--scope', 'play', '--ttl', '5m'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const viewer = spawn(
+        process.execPath,
+        [
+          resolve('dist/cli.js'),
+          'token',
+          '--config',
+          resolve('config/default.json'),
+          '--sub',
+          'live/tool',
+          '--scope',
+          'play',
+          '--ttl',
+          '5m',
+        ],
+        { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let printed = '';
       viewer.stderr!.on('data', (d: Buffer) => (printed += d.toString()));
       await new Promise((r) => viewer.on('exit', r));
-      const hlsFromTool = printed.match(/^HLS: (\S+)$/m)![1]!.replace(/^http:\/\/localhost:\d+/, new URL(hlsUrl).origin.replace('localhost', '127.0.0.1'));
-      await eventually(async () => ((await fetch(hlsFromTool)).status === 200 ? true : undefined), 20_000);
+      const hlsFromTool = printed
+        .match(/^HLS: (\S+)$/m)![1]!
+        .replace(
+          /^http:\/\/localhost:\d+/,
+          new URL(hlsUrl).origin.replace('localhost', '127.0.0.1'),
+        );
+      await eventually(
+        async () => ((await fetch(hlsFromTool)).status === 200 ? true : undefined),
+        20_000,
+      );
       // --ingest-key: the tool exchanges its token at the running server for a short OBS stream key.
-      const exchanged = spawn(process.execPath, [resolve('dist/cli.js'), 'token', '--config', resolve('config/default.json'), '--sub', 'live/short', '--scope', 'publish', '--ttl', '5m', '--ingest-key', '--server', new URL(hlsUrl).origin.replace('localhost', '127.0.0.1')], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const exchanged = spawn(
+        process.execPath,
+        [
+          resolve('dist/cli.js'),
+          'token',
+          '--config',
+          resolve('config/default.json'),
+          '--sub',
+          'live/short',
+          '--scope',
+          'publish',
+          '--ttl',
+          '5m',
+          '--ingest-key',
+          '--server',
+          new URL(hlsUrl).origin.replace('localhost', '127.0.0.1'),
+        ],
+        { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let streamKey = '';
       exchanged.stdout!.on('data', (d: Buffer) => (streamKey += d.toString()));
       await new Promise((r) => exchanged.on('exit', r));
       expect(streamKey.trim()).toMatch(/^short\?key=sk_[A-Za-z0-9_-]{32}$/);
-      const keyPublisher = publish(`${server.replace('localhost', '127.0.0.1')}/${streamKey.trim()}`, 30);
-      await until(() => (main.stdout().split('\n').some((l) => l.includes('"event":"session_start"') && l.includes('"subject":"live/short"')) ? true : undefined));
+      const keyPublisher = publish(
+        `${server.replace('localhost', '127.0.0.1')}/${streamKey.trim()}`,
+        30,
+      );
+      await until(() =>
+        main
+          .stdout()
+          .split('\n')
+          .some(
+            (l) => l.includes('"event":"session_start"') && l.includes('"subject":"live/short"'),
+          )
+          ? true
+          : undefined,
+      );
       expect(main.stdout()).not.toContain(streamKey.trim().split('=')[1]);
       keyPublisher.stop();
       toolPublisher.stop();
@@ -105,7 +210,11 @@ describe('the stagedoor process', () => {
 
   it('refuses to start without FFmpeg, saying how to install it', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'sd-main-'));
-    const main = startMain(['--config', resolve('config/default.json')], { ...loopback, STAGEDOOR_FFMPEG: '/nonexistent/ffmpeg' }, cwd);
+    const main = startMain(
+      ['--config', resolve('config/default.json')],
+      { ...loopback, STAGEDOOR_FFMPEG: '/nonexistent/ffmpeg' },
+      cwd,
+    );
     const exit = await main.exited;
     expect(exit.code).toBe(1);
     expect(main.stderr()).toContain('FFMPEG_MISSING');
@@ -116,8 +225,19 @@ describe('the stagedoor process', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'sd-main-'));
     const first = startMain(['--config', resolve('config/default.json')], loopback, cwd);
     await until(() => (first.stdout().includes('"event":"listening"') ? true : undefined));
-    const port = JSON.parse(first.stdout().split('\n').find((l) => l.includes('"event":"listening"'))!).rtmp.split(':').pop();
-    const second = startMain(['--config', resolve('config/default.json')], { ...loopback, STAGEDOOR_RTMP_PORT: port }, cwd);
+    const port = JSON.parse(
+      first
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('"event":"listening"'))!,
+    )
+      .rtmp.split(':')
+      .pop();
+    const second = startMain(
+      ['--config', resolve('config/default.json')],
+      { ...loopback, STAGEDOOR_RTMP_PORT: port },
+      cwd,
+    );
     const secondExit = await second.exited;
     expect(secondExit.code).toBe(1);
     expect(second.stderr()).toContain('EADDRINUSE');

@@ -17,16 +17,24 @@ afterAll(async () => {
   await server.stop();
 });
 
-const wsUrl = (stream: string, token: string) => `ws://127.0.0.1:${server.httpPort}/ws/${stream}?token=${token}`;
-const publishToken = (stream: string, jti: string, extra: Record<string, unknown> = {}) => sign({ sub: stream, scope: 'publish', jti, exp: nowSec() + 300, ...extra }, { kid: 'hs' });
+const wsUrl = (stream: string, token: string) =>
+  `ws://127.0.0.1:${server.httpPort}/ws/${stream}?token=${token}`;
+const publishToken = (stream: string, jti: string, extra: Record<string, unknown> = {}) =>
+  sign({ sub: stream, scope: 'publish', jti, exp: nowSec() + 300, ...extra }, { kid: 'hs' });
 
-async function rtmpPublish(stream: string, token: string): Promise<{ client: RawRtmpClient; status: string }> {
+async function rtmpPublish(
+  stream: string,
+  token: string,
+): Promise<{ client: RawRtmpClient; status: string }> {
   const client = await RawRtmpClient.open(server.rtmpPort);
   await client.handshake();
   client.connectApp(stream.split('/')[0]!);
   client.publish(`${stream.split('/')[1]}?token=${token}`);
   const status = await client.waitForStatus(() => true);
-  return { client, status: status?.level === 'error' ? status.description.split(':')[0]! : status!.code };
+  return {
+    client,
+    status: status?.level === 'error' ? status.description.split(':')[0]! : status!.code,
+  };
 }
 
 describe('single-use publish tokens', () => {
@@ -34,7 +42,9 @@ describe('single-use publish tokens', () => {
     const token = await publishToken('live/page', 'page-1');
     const check = await fetch(`http://127.0.0.1:${server.httpPort}/ws/live/page?token=${token}`);
     expect(check.status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${server.httpPort}/ws/live/page?token=${token}`)).status).toBe(200);
+    expect(
+      (await fetch(`http://127.0.0.1:${server.httpPort}/ws/live/page?token=${token}`)).status,
+    ).toBe(200);
     const first = await openPublisher(wsUrl('live/page', token));
     expect(first.ws).toBeDefined();
     first.ws!.close();
@@ -66,14 +76,28 @@ describe('single-use publish tokens', () => {
 describe('WebSocket token refresh', () => {
   it('an origin-bound token refreshes a publisher that came from that origin', async () => {
     const origin = 'https://studio.example';
-    const bound = (jti: string) => publishToken('live/origin', jti, { access: { allow: { origins: [origin] } } });
-    const { ws, outcome, closed } = await openPublisher(wsUrl('live/origin', await bound('o-1')), { origin });
+    const bound = (jti: string) =>
+      publishToken('live/origin', jti, { access: { allow: { origins: [origin] } } });
+    const { ws, outcome, closed } = await openPublisher(wsUrl('live/origin', await bound('o-1')), {
+      origin,
+    });
     expect(ws).toBeDefined();
     ws!.send(JSON.stringify({ type: 'refresh', token: await bound('o-2') }));
-    await eventually(() => (outcome.messages.some((m) => m.type === 'refreshed') ? true : undefined), 5000, 50);
+    await eventually(
+      () => (outcome.messages.some((m) => m.type === 'refreshed') ? true : undefined),
+      5000,
+      50,
+    );
     expect(outcome.closeCode).toBeUndefined();
     // A token bound to another origin is refused, with its code.
-    ws!.send(JSON.stringify({ type: 'refresh', token: await publishToken('live/origin', 'o-3', { access: { allow: { origins: ['https://other.example'] } } }) }));
+    ws!.send(
+      JSON.stringify({
+        type: 'refresh',
+        token: await publishToken('live/origin', 'o-3', {
+          access: { allow: { origins: ['https://other.example'] } },
+        }),
+      }),
+    );
     expect(await closed).toMatchObject({ closeCode: 4403, closeReason: 'ORIGIN_DENIED' });
   });
 });

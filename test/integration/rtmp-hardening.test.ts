@@ -24,7 +24,9 @@ async function admittedClient(action: 'publish' | 'play', stream: string): Promi
   const key = `${stream}?token=${await token(`live/${stream}`, action)}`;
   if (action === 'publish') client.publish(key);
   else client.play(key);
-  const started = await client.waitForStatus((s) => s.code === (action === 'publish' ? 'NetStream.Publish.Start' : 'NetStream.Play.Start'));
+  const started = await client.waitForStatus(
+    (s) => s.code === (action === 'publish' ? 'NetStream.Publish.Start' : 'NetStream.Play.Start'),
+  );
   expect(started).toBeDefined();
   return client;
 }
@@ -80,10 +82,20 @@ describe('hostile bytes on the RTMP port', () => {
       // valid handshake, then: random chunks; a huge message length; chunk size 0; 3-byte basic headers
       Buffer.concat([handshake, random(8000)]),
       Buffer.concat([handshake, Buffer.from([0x03, 0, 0, 0, 0xff, 0xff, 0xff, 0x14, 0, 0, 0, 0])]),
-      Buffer.concat([handshake, Buffer.from([0x02, 0, 0, 0, 0, 0, 4, 0x01, 0, 0, 0, 0, 0, 0, 0, 0]), random(500)]),
-      Buffer.concat([handshake, ...Array.from({ length: 200 }, (_, i) => Buffer.from([0x01, i & 0xff, (i >> 8) & 0xff, 0, 0, 0, 0, 0, 8, 0x14, 0, 0, 0, 0]))]),
+      Buffer.concat([
+        handshake,
+        Buffer.from([0x02, 0, 0, 0, 0, 0, 4, 0x01, 0, 0, 0, 0, 0, 0, 0, 0]),
+        random(500),
+      ]),
+      Buffer.concat([
+        handshake,
+        ...Array.from({ length: 200 }, (_, i) =>
+          Buffer.from([0x01, i & 0xff, (i >> 8) & 0xff, 0, 0, 0, 0, 0, 8, 0x14, 0, 0, 0, 0]),
+        ),
+      ]),
     ];
-    for (let i = 0; i < 40; i++) inputs.push(Buffer.concat([handshake, random(1 + (i * 97) % 3000)]));
+    for (let i = 0; i < 40; i++)
+      inputs.push(Buffer.concat([handshake, random(1 + ((i * 97) % 3000))]));
     await Promise.all(inputs.map((bytes) => sendRaw(bytes)));
     await expectServerServes();
   });
@@ -103,7 +115,9 @@ describe('hostile bytes on the RTMP port', () => {
     second.connectApp('live');
     second.command({ cmd: 'publish', transId: 3, cmdObj: null, streamName: 42 }, 1);
     expect((await second.closed).at).toBeGreaterThan(0);
-    expect(server.logs.filter((l) => l.event === 'protocol_error').length).toBeGreaterThanOrEqual(2);
+    expect(server.logs.filter((l) => l.event === 'protocol_error').length).toBeGreaterThanOrEqual(
+      2,
+    );
     await expectServerServes();
   });
 
@@ -145,7 +159,9 @@ describe('node-media-server 4.4.3 facts, each covered', () => {
     clearInterval(writer);
     expect(closed).toBeDefined();
     await sleep(100);
-    expect(server.stagedoor.registry.list().filter((s) => s.stream.name === 'halfopen')).toEqual([]);
+    expect(server.stagedoor.registry.list().filter((s) => s.stream.name === 'halfopen')).toEqual(
+      [],
+    );
   });
 
   it('RTMP players cannot inject media: a player that sends packets reaches no other viewer', async () => {
@@ -166,7 +182,9 @@ describe('node-media-server 4.4.3 facts, each covered', () => {
     refused.publish('claim?token=bad.token.here');
     await refused.closed;
     const rightful = await admittedClient('publish', 'claim');
-    expect(server.stagedoor.hub.get({ app: 'live', name: 'claim' })?.publisher?.kind).toBe('publisher');
+    expect(server.stagedoor.hub.get({ app: 'live', name: 'claim' })?.publisher?.kind).toBe(
+      'publisher',
+    );
     rightful.destroy();
   });
 
@@ -176,7 +194,9 @@ describe('node-media-server 4.4.3 facts, each covered', () => {
     first.destroy();
     const viewerClosed = await Promise.race([viewer.closed, sleep(2000).then(() => undefined)]);
     expect(viewerClosed).toBeDefined();
-    const end = await server.waitForLog((l) => l.event === 'session_end' && l.stream === 'live/grace' && l.kind === 'viewer');
+    const end = await server.waitForLog(
+      (l) => l.event === 'session_end' && l.stream === 'live/grace' && l.kind === 'viewer',
+    );
     expect(end.reason).toBe('publisher-gone');
     const second = await admittedClient('publish', 'grace');
     second.destroy();
@@ -198,7 +218,12 @@ describe('node-media-server 4.4.3 facts, each covered', () => {
   it('its logger prints free text to stdout at debug: here it goes to the JSON log, redacted', async () => {
     const spy = vi.spyOn(console, 'log');
     const client = await admittedClient('publish', 'chatty');
-    client.command({ cmd: 'FCPublish', transId: 4, cmdObj: null, streamName: 'chatty?token=eyJhbGciOi.eyJzdWIi.sig' });
+    client.command({
+      cmd: 'FCPublish',
+      transId: 4,
+      cmdObj: null,
+      streamName: 'chatty?token=eyJhbGciOi.eyJzdWIi.sig',
+    });
     client.command({ cmd: 'someUnknownCommand', transId: 5, cmdObj: null });
     await sleep(200);
     expect(spy).not.toHaveBeenCalled();
@@ -222,14 +247,21 @@ describe('malformed HTTP and WebSocket requests', () => {
   }
 
   it('answers a WebSocket upgrade to /live/a%20b.flv (which crashes upstream) with 404 and stays up', async () => {
-    const answer = await rawHttp('GET /live/a%20b.flv HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const answer = await rawHttp(
+      'GET /live/a%20b.flv HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     expect(answer).toMatch(/^HTTP\/1.1 404/);
     expect(answer).toContain('NOT_FOUND');
     await expectServerServes();
   });
 
   it('answers malformed paths and requests with a JSON error, never a crash', async () => {
-    for (const path of ['/live/a%20b.flv', '/live/%E0%A4%A', '/..%2f..%2fetc/passwd', `/${'a'.repeat(5000)}`]) {
+    for (const path of [
+      '/live/a%20b.flv',
+      '/live/%E0%A4%A',
+      '/..%2f..%2fetc/passwd',
+      `/${'a'.repeat(5000)}`,
+    ]) {
       const status = await new Promise<number>((resolve) => {
         const req = request({ host: '127.0.0.1', port: server.httpPort, path }, (res) => {
           res.resume();
@@ -250,7 +282,10 @@ describe('a real stream still flows after all of that', () => {
   it('publishes and plays', async () => {
     const publisher = publish(server.url('live/after', await token('live/after', 'publish')), 20);
     try {
-      await server.waitForLog((l) => l.event === 'session_start' && l.stream === 'live/after', 10_000);
+      await server.waitForLog(
+        (l) => l.event === 'session_start' && l.stream === 'live/after',
+        10_000,
+      );
       await sleep(1200);
       const result = await probe(server.url('live/after', await token('after', 'play')));
       expect(result.streams.length).toBe(2);

@@ -14,7 +14,10 @@ afterAll(async () => {
 });
 
 async function waitForPublisher(stream: string): Promise<void> {
-  await server.waitForLog((l) => l.event === 'session_start' && l.kind === 'publisher' && l.stream === stream, 10_000);
+  await server.waitForLog(
+    (l) => l.event === 'session_start' && l.kind === 'publisher' && l.stream === stream,
+    10_000,
+  );
   await sleep(1500); // a GOP (1 s at -g 30) so a new viewer starts on a key frame
 }
 
@@ -33,15 +36,28 @@ describe('RTMP publish and play with valid tokens', () => {
   });
 
   it('admits an RS256 publisher verified with a PEM public key from config', async () => {
-    const publishToken = await sign({ sub: 'live/rs', scope: 'publish', exp: nowSec() + 60 }, { alg: 'RS256', kid: 'rs' }, rsa.privateKey);
+    const publishToken = await sign(
+      { sub: 'live/rs', scope: 'publish', exp: nowSec() + 60 },
+      { alg: 'RS256', kid: 'rs' },
+      rsa.privateKey,
+    );
     const publisher = publish(server.url('live/rs', publishToken));
     try {
       await waitForPublisher('live/rs');
-      const playToken = await sign({ sub: 'live/rs', scope: 'play', exp: nowSec() + 60 }, { alg: 'RS256', kid: 'rs' }, rsa.privateKey);
+      const playToken = await sign(
+        { sub: 'live/rs', scope: 'play', exp: nowSec() + 60 },
+        { alg: 'RS256', kid: 'rs' },
+        rsa.privateKey,
+      );
       const result = await probe(server.url('live/rs', playToken));
       expect(result.code).toBe(0);
-      expect(result.streams.find((s) => s.codec_type === 'video')).toMatchObject({ codec_name: 'h264', width: 640 });
-      const start = server.logs.find((l) => l.event === 'session_start' && l.stream === 'live/rs' && l.kind === 'publisher');
+      expect(result.streams.find((s) => s.codec_type === 'video')).toMatchObject({
+        codec_name: 'h264',
+        width: 640,
+      });
+      const start = server.logs.find(
+        (l) => l.event === 'session_start' && l.stream === 'live/rs' && l.kind === 'publisher',
+      );
       expect(start).toMatchObject({ kid: 'rs', subject: 'live/rs', protocol: 'rtmp' });
     } finally {
       publisher.stop();
@@ -49,7 +65,9 @@ describe('RTMP publish and play with valid tokens', () => {
   });
 
   it('accepts the token under its alias `jwt` too', async () => {
-    const publisher = publish(`rtmp://127.0.0.1:${server.rtmpPort}/live/alias?jwt=${await token('alias', 'publish')}`);
+    const publisher = publish(
+      `rtmp://127.0.0.1:${server.rtmpPort}/live/alias?jwt=${await token('alias', 'publish')}`,
+    );
     try {
       await waitForPublisher('live/alias');
     } finally {

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { publish } from '../helpers/ffmpeg.js';
 import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';
-import { hsTokenWithSecret, nowSec, rsaPair, sign, token, unsignedToken } from '../helpers/tokens.js';
+import {
+  hsTokenWithSecret,
+  nowSec,
+  rsaPair,
+  sign,
+  token,
+  unsignedToken,
+} from '../helpers/tokens.js';
 import type { ErrorCode } from '../../src/errors.js';
 
 const rsa = rsaPair();
@@ -25,38 +32,83 @@ async function watcher(stream: string): Promise<RawRtmpClient> {
   return viewer;
 }
 
-const claims = (sub: string, extra: Record<string, unknown> = {}) => ({ sub, scope: 'publish', exp: nowSec() + 60, ...extra });
+const claims = (sub: string, extra: Record<string, unknown> = {}) => ({
+  sub,
+  scope: 'publish',
+  exp: nowSec() + 60,
+  ...extra,
+});
 
-const cases: Array<{ name: string; code: ErrorCode; token: (stream: string) => Promise<string | undefined> }> = [
+const cases: Array<{
+  name: string;
+  code: ErrorCode;
+  token: (stream: string) => Promise<string | undefined>;
+}> = [
   { name: 'missing token', code: 'TOKEN_MISSING', token: async () => undefined },
   { name: 'malformed token', code: 'TOKEN_MALFORMED', token: async () => 'not.a-jwt' },
-  { name: 'bad signature', code: 'SIGNATURE_INVALID', token: async (s) => sign(claims(`live/${s}`), { kid: 'hs' }, new TextEncoder().encode('x'.repeat(32))) },
-  { name: 'unknown kid', code: 'KEY_UNKNOWN', token: async (s) => sign(claims(`live/${s}`), { kid: 'nobody' }) },
-  { name: 'alg swapped: HS256 signed with the RSA public key', code: 'ALG_NOT_ALLOWED', token: async (s) => hsTokenWithSecret(claims(`live/${s}`), rsa.publicPem, { kid: 'rs' }) },
-  { name: 'alg none', code: 'ALG_NOT_ALLOWED', token: async (s) => unsignedToken(claims(`live/${s}`)) },
-  { name: 'expired', code: 'TOKEN_EXPIRED', token: async (s) => sign(claims(`live/${s}`, { exp: nowSec() - 5 }), { kid: 'hs' }) },
-  { name: 'not yet valid', code: 'TOKEN_NOT_YET_VALID', token: async (s) => sign(claims(`live/${s}`, { nbf: nowSec() + 60 }), { kid: 'hs' }) },
-  { name: 'sub names another stream', code: 'STREAM_DENIED', token: async () => sign(claims('live/someone-else'), { kid: 'hs' }) },
+  {
+    name: 'bad signature',
+    code: 'SIGNATURE_INVALID',
+    token: async (s) =>
+      sign(claims(`live/${s}`), { kid: 'hs' }, new TextEncoder().encode('x'.repeat(32))),
+  },
+  {
+    name: 'unknown kid',
+    code: 'KEY_UNKNOWN',
+    token: async (s) => sign(claims(`live/${s}`), { kid: 'nobody' }),
+  },
+  {
+    name: 'alg swapped: HS256 signed with the RSA public key',
+    code: 'ALG_NOT_ALLOWED',
+    token: async (s) => hsTokenWithSecret(claims(`live/${s}`), rsa.publicPem, { kid: 'rs' }),
+  },
+  {
+    name: 'alg none',
+    code: 'ALG_NOT_ALLOWED',
+    token: async (s) => unsignedToken(claims(`live/${s}`)),
+  },
+  {
+    name: 'expired',
+    code: 'TOKEN_EXPIRED',
+    token: async (s) => sign(claims(`live/${s}`, { exp: nowSec() - 5 }), { kid: 'hs' }),
+  },
+  {
+    name: 'not yet valid',
+    code: 'TOKEN_NOT_YET_VALID',
+    token: async (s) => sign(claims(`live/${s}`, { nbf: nowSec() + 60 }), { kid: 'hs' }),
+  },
+  {
+    name: 'sub names another stream',
+    code: 'STREAM_DENIED',
+    token: async () => sign(claims('live/someone-else'), { kid: 'hs' }),
+  },
 ];
 
 describe('RTMP publish refusals (real ffmpeg)', () => {
-  it.each(cases)('$name → $code, ffmpeg exits non-zero, no media reaches a viewer', async ({ code, token: makeToken }) => {
-    const stream = `r${code.toLowerCase().replace(/_/g, '')}${Math.random().toString(36).slice(2, 6)}`;
-    const viewer = await watcher(stream);
-    const publisher = publish(server.url(`live/${stream}`, await makeToken(stream)));
-    try {
-      const exit = await publisher.exited;
-      expect(exit.code).not.toBe(0);
-      const refusal = await server.waitForLog((l) => l.event === 'access_refused' && l.stream === `live/${stream}`);
-      expect(refusal.code).toBe(code);
-      expect(publisher.stderr()).toContain(code);
-      expect(viewer.mediaReceived).toBe(0);
-      expect(server.stagedoor.hub.get({ app: 'live', name: stream })?.publisher ?? null).toBeNull();
-    } finally {
-      publisher.stop();
-      viewer.destroy();
-    }
-  });
+  it.each(cases)(
+    '$name → $code, ffmpeg exits non-zero, no media reaches a viewer',
+    async ({ code, token: makeToken }) => {
+      const stream = `r${code.toLowerCase().replace(/_/g, '')}${Math.random().toString(36).slice(2, 6)}`;
+      const viewer = await watcher(stream);
+      const publisher = publish(server.url(`live/${stream}`, await makeToken(stream)));
+      try {
+        const exit = await publisher.exited;
+        expect(exit.code).not.toBe(0);
+        const refusal = await server.waitForLog(
+          (l) => l.event === 'access_refused' && l.stream === `live/${stream}`,
+        );
+        expect(refusal.code).toBe(code);
+        expect(publisher.stderr()).toContain(code);
+        expect(viewer.mediaReceived).toBe(0);
+        expect(
+          server.stagedoor.hub.get({ app: 'live', name: stream })?.publisher ?? null,
+        ).toBeNull();
+      } finally {
+        publisher.stop();
+        viewer.destroy();
+      }
+    },
+  );
 
   it('a hostile publisher that sends media without waiting for an answer gets no Publish.Start and reaches nobody', async () => {
     const viewer = await watcher('pipelined');

@@ -15,8 +15,19 @@ const secretT = 'theo-distribution-secret-0123456789ab';
 let server: TestServer;
 let stateDir: string;
 
-const config = () =>
-  ({ ...testConfig(undefined, { streams: [{ match: 'vod/*', play: 'secured', publish: 'secured', keys: [{ kid: 'vod-a', alg: 'HS256', secret: secretA }] }] }), stateDir });
+const config = () => ({
+  ...testConfig(undefined, {
+    streams: [
+      {
+        match: 'vod/*',
+        play: 'secured',
+        publish: 'secured',
+        keys: [{ kid: 'vod-a', alg: 'HS256', secret: secretA }],
+      },
+    ],
+  }),
+  stateDir,
+});
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'sd-rules-state-'));
@@ -31,11 +42,25 @@ afterAll(async () => {
 });
 
 const admin = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`http://127.0.0.1:${server.adminPort}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+  const res = await fetch(`http://127.0.0.1:${server.adminPort}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN_API_KEY}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown> & {
+      error?: { code: string; message: string };
+    },
+  };
 };
 const play = async (stream: string, token: string | undefined, target: TestServer = server) => {
-  const res = await fetch(target.hlsUrl(stream), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch(target.hlsUrl(stream), {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   return res.status === 200 ? 'ok' : ((await res.json()) as { error: { code: string } }).error.code;
 };
 const bytes = (secret: string) => new TextEncoder().encode(secret);
@@ -43,45 +68,102 @@ const bytes = (secret: string) => new TextEncoder().encode(secret);
 describe('stream security at run time', () => {
   it('keeps omitted settings: open then secured again keeps the key, as THEOlive documents; keys: [] removes it', async () => {
     // THEOlive: a distribution secured with its own key; tokens carry only nbf and exp, sent as Bearer.
-    expect((await admin('PUT', '/api/v1/streams/theo/dist1/security', { play: 'secured', keys: [{ kid: 'theo-1', alg: 'HS256', secret: secretT }] })).status).toBe(200);
-    const theo = await sign({ nbf: nowSec() - 5, exp: nowSec() + 300 }, { kid: 'theo-1' }, bytes(secretT));
+    expect(
+      (
+        await admin('PUT', '/api/v1/streams/theo/dist1/security', {
+          play: 'secured',
+          keys: [{ kid: 'theo-1', alg: 'HS256', secret: secretT }],
+        })
+      ).status,
+    ).toBe(200);
+    const theo = await sign(
+      { nbf: nowSec() - 5, exp: nowSec() + 300 },
+      { kid: 'theo-1' },
+      bytes(secretT),
+    );
     expect(await play('theo/dist1', theo)).toBe('ok');
-    expect((await admin('PUT', '/api/v1/streams/theo/dist1/security', { play: 'open' })).body).toMatchObject({ play: 'open', keys: [{ kid: 'theo-1', alg: 'HS256' }] });
+    expect(
+      (await admin('PUT', '/api/v1/streams/theo/dist1/security', { play: 'open' })).body,
+    ).toMatchObject({ play: 'open', keys: [{ kid: 'theo-1', alg: 'HS256' }] });
     expect(await play('theo/dist1', undefined)).toBe('ok');
-    expect((await admin('PUT', '/api/v1/streams/theo/dist1/security', { play: 'secured' })).body).toMatchObject({ play: 'secured', keys: [{ kid: 'theo-1', alg: 'HS256' }] });
+    expect(
+      (await admin('PUT', '/api/v1/streams/theo/dist1/security', { play: 'secured' })).body,
+    ).toMatchObject({ play: 'secured', keys: [{ kid: 'theo-1', alg: 'HS256' }] });
     expect(await play('theo/dist1', undefined)).toBe('TOKEN_MISSING');
     expect(await play('theo/dist1', theo)).toBe('ok');
-    expect((await admin('PUT', '/api/v1/streams/theo/dist1/security', { keys: [] })).body).toMatchObject({ play: 'secured', keys: [] });
+    expect(
+      (await admin('PUT', '/api/v1/streams/theo/dist1/security', { keys: [] })).body,
+    ).toMatchObject({ play: 'secured', keys: [] });
     expect(await play('theo/dist1', theo)).toBe('KEY_UNKNOWN');
   });
 
   it("a stream's own rule governs it alone: the pattern rule's key no longer opens it, and the API shows what governs", async () => {
-    const tokenA = await sign({ scope: 'play', exp: nowSec() + 300 }, { kid: 'vod-a' }, bytes(secretA));
+    const tokenA = await sign(
+      { scope: 'play', exp: nowSec() + 300 },
+      { kid: 'vod-a' },
+      bytes(secretA),
+    );
     expect(await play('vod/ep9', tokenA)).toBe('ok');
-    expect((await admin('PUT', '/api/v1/streams/vod/ep9/security', { keys: [{ kid: 'vod-b', alg: 'HS256', secret: secretB }] })).body).toMatchObject({ match: 'vod/ep9', source: 'runtime', keys: [{ kid: 'vod-b' }] });
-    expect((await admin('GET', '/api/v1/streams/vod/ep9/security')).body).toMatchObject({ match: 'vod/ep9', keys: [{ kid: 'vod-b' }] });
+    expect(
+      (
+        await admin('PUT', '/api/v1/streams/vod/ep9/security', {
+          keys: [{ kid: 'vod-b', alg: 'HS256', secret: secretB }],
+        })
+      ).body,
+    ).toMatchObject({ match: 'vod/ep9', source: 'runtime', keys: [{ kid: 'vod-b' }] });
+    expect((await admin('GET', '/api/v1/streams/vod/ep9/security')).body).toMatchObject({
+      match: 'vod/ep9',
+      keys: [{ kid: 'vod-b' }],
+    });
     expect(await play('vod/ep9', tokenA)).toBe('STREAM_DENIED');
-    expect(await play('vod/ep9', await sign({ scope: 'play', exp: nowSec() + 300 }, { kid: 'vod-b' }, bytes(secretB)))).toBe('ok');
+    expect(
+      await play(
+        'vod/ep9',
+        await sign({ scope: 'play', exp: nowSec() + 300 }, { kid: 'vod-b' }, bytes(secretB)),
+      ),
+    ).toBe('ok');
     // The pattern rule still governs its other streams.
     expect(await play('vod/ep8', tokenA)).toBe('ok');
-    expect((await admin('GET', '/api/v1/streams/vod/ep8/security')).body).toMatchObject({ match: 'vod/*', source: 'config', keys: [{ kid: 'vod-a' }] });
+    expect((await admin('GET', '/api/v1/streams/vod/ep8/security')).body).toMatchObject({
+      match: 'vod/*',
+      source: 'config',
+      keys: [{ kid: 'vod-a' }],
+    });
   });
 
   it('takes key material inline only: file paths are refused with 400 and nothing is created or revealed', async () => {
     const target = join(mkdtempSync(join(tmpdir(), 'sd-rules-victim-')), 'created-by-api');
-    const created = await admin('PUT', '/api/v1/streams/live/files/security', { keys: [{ kid: 'f1', alg: 'HS256', secretFile: target, createIfMissing: true }] });
+    const created = await admin('PUT', '/api/v1/streams/live/files/security', {
+      keys: [{ kid: 'f1', alg: 'HS256', secretFile: target, createIfMissing: true }],
+    });
     expect(created.status).toBe(400);
     expect(existsSync(target)).toBe(false);
-    const existing = await admin('PUT', '/api/v1/streams/live/files/security', { keys: [{ kid: 'f2', alg: 'RS256', publicKeyFile: '/etc/passwd' }] });
-    const missing = await admin('PUT', '/api/v1/streams/live/files/security', { keys: [{ kid: 'f2', alg: 'RS256', publicKeyFile: '/nonexistent/key.pem' }] });
+    const existing = await admin('PUT', '/api/v1/streams/live/files/security', {
+      keys: [{ kid: 'f2', alg: 'RS256', publicKeyFile: '/etc/passwd' }],
+    });
+    const missing = await admin('PUT', '/api/v1/streams/live/files/security', {
+      keys: [{ kid: 'f2', alg: 'RS256', publicKeyFile: '/nonexistent/key.pem' }],
+    });
     expect([existing.status, missing.status]).toEqual([400, 400]);
-    expect(existing.body.error!.message.replace('/etc/passwd', 'P')).toBe(missing.body.error!.message.replace('/nonexistent/key.pem', 'P'));
-    expect((await admin('GET', '/api/v1/streams/live/files/security')).body).toMatchObject({ source: 'default' });
+    expect(existing.body.error!.message.replace('/etc/passwd', 'P')).toBe(
+      missing.body.error!.message.replace('/nonexistent/key.pem', 'P'),
+    );
+    expect((await admin('GET', '/api/v1/streams/live/files/security')).body).toMatchObject({
+      source: 'default',
+    });
   });
 
   it('answers bad keys as input errors: bad PEM, short secret → 400 KEY_INVALID; a kid in use → 409 KEY_CONFLICT', async () => {
     const cases: Array<[unknown, number, string]> = [
-      [{ kid: 'x1', alg: 'RS256', publicKey: '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n' }, 400, 'KEY_INVALID'],
+      [
+        {
+          kid: 'x1',
+          alg: 'RS256',
+          publicKey: '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n',
+        },
+        400,
+        'KEY_INVALID',
+      ],
       [{ kid: 'x2', alg: 'HS256', secret: 'short' }, 400, 'KEY_INVALID'],
       [{ kid: 'hs', alg: 'HS256', secret: 'y'.repeat(40) }, 409, 'KEY_CONFLICT'],
       [{ kid: 'vod-a', alg: 'HS256', secret: 'y'.repeat(40) }, 409, 'KEY_CONFLICT'],
@@ -89,9 +171,15 @@ describe('stream security at run time', () => {
     ];
     for (const [key, status, code] of cases) {
       const answer = await admin('PUT', '/api/v1/streams/live/badkeys/security', { keys: [key] });
-      expect({ key, status: answer.status, code: answer.body.error?.code }).toEqual({ key, status, code });
+      expect({ key, status: answer.status, code: answer.body.error?.code }).toEqual({
+        key,
+        status,
+        code,
+      });
     }
-    expect((await admin('GET', '/api/v1/streams/live/badkeys/security')).body).toMatchObject({ source: 'default' });
+    expect((await admin('GET', '/api/v1/streams/live/badkeys/security')).body).toMatchObject({
+      source: 'default',
+    });
   });
 });
 
@@ -102,8 +190,18 @@ describe('saved rules that no longer load', () => {
     writeFileSync(
       join(saved, 'stream-security.json'),
       JSON.stringify([
-        { match: 'live/gone', publish: 'secured', play: 'open', keys: [{ kid: 'gone', alg: 'RS256', publicKeyFile: keyFile }] },
-        { match: 'live/clash', publish: 'secured', play: 'secured', keys: [{ kid: 'hs', alg: 'HS256', secret: 'z'.repeat(40) }] },
+        {
+          match: 'live/gone',
+          publish: 'secured',
+          play: 'open',
+          keys: [{ kid: 'gone', alg: 'RS256', publicKeyFile: keyFile }],
+        },
+        {
+          match: 'live/clash',
+          publish: 'secured',
+          play: 'secured',
+          keys: [{ kid: 'hs', alg: 'HS256', secret: 'z'.repeat(40) }],
+        },
         { match: 'live/fine', publish: 'secured', play: 'open', keys: [] },
       ]),
     );
@@ -117,12 +215,24 @@ describe('saved rules that no longer load', () => {
       expect(await play('live/gone', undefined, restarted)).toBe('STREAM_RULE_INVALID');
       expect(await play('live/clash', hsToken, restarted)).toBe('STREAM_RULE_INVALID');
       expect(await play('live/fine', undefined, restarted)).toBe('ok');
-      const disabled = restarted.logs.filter((l) => l.event === 'stream_rule_disabled').map((l) => l.match);
+      const disabled = restarted.logs
+        .filter((l) => l.event === 'stream_rule_disabled')
+        .map((l) => l.match);
       expect(disabled.sort()).toEqual(['live/clash', 'live/gone']);
-      const shown = await fetch(`http://127.0.0.1:${restarted.adminPort}/api/v1/streams/live/gone/security`, { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } });
+      const shown = await fetch(
+        `http://127.0.0.1:${restarted.adminPort}/api/v1/streams/live/gone/security`,
+        { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } },
+      );
       expect(((await shown.json()) as { error?: string }).error).toMatch(/gone\.pem|cannot read/);
       // An operator fixes it: new settings replace the broken keys.
-      const fixed = await fetch(`http://127.0.0.1:${restarted.adminPort}/api/v1/streams/live/gone/security`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ play: 'open', keys: [] }) });
+      const fixed = await fetch(
+        `http://127.0.0.1:${restarted.adminPort}/api/v1/streams/live/gone/security`,
+        {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${ADMIN_API_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ play: 'open', keys: [] }),
+        },
+      );
       expect(fixed.status).toBe(200);
       expect(await play('live/gone', undefined, restarted)).toBe('ok');
     } finally {

@@ -14,7 +14,10 @@ let browser: Browser;
 
 beforeAll(async () => {
   server = await startServer(testConfig());
-  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+  browser = await launchChromium([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+  ]);
 }, 30_000);
 
 afterAll(async () => {
@@ -32,14 +35,22 @@ interface PublisherStatus {
 
 async function openPublisherPage(stream: string, jwt: string) {
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${server.httpPort}/publish.html#stream=${stream}&token=${jwt}&autostart=1`);
-  const status = () => page.evaluate(() => ({ ...(window as unknown as { stagedoorPublisher: PublisherStatus }).stagedoorPublisher }));
+  await page.goto(
+    `http://127.0.0.1:${server.httpPort}/publish.html#stream=${stream}&token=${jwt}&autostart=1`,
+  );
+  const status = () =>
+    page.evaluate(() => ({
+      ...(window as unknown as { stagedoorPublisher: PublisherStatus }).stagedoorPublisher,
+    }));
   return { page, status };
 }
 
 describe('the publisher page (Chromium, fake camera)', () => {
   it('publishes the camera for a few seconds and a viewer decodes the HLS', async () => {
-    const { page, status } = await openPublisherPage('live/browser', await token('live/browser', 'publish', 120));
+    const { page, status } = await openPublisherPage(
+      'live/browser',
+      await token('live/browser', 'publish', 120),
+    );
     const live = await eventually(async () => {
       const s = await status();
       return s.state === 'publishing' && s.bytes > 50_000 ? s : undefined;
@@ -47,7 +58,11 @@ describe('the publisher page (Chromium, fake camera)', () => {
     expect(live.format).toMatch(/^video\/(x-matroska|webm)/);
     expect(live.expiresAt).toBeDefined();
     const play = await token('live/browser', 'play');
-    await eventually(async () => ((await fetch(server.hlsUrl('live/browser', play))).status === 200 ? true : undefined), 20_000);
+    await eventually(
+      async () =>
+        (await fetch(server.hlsUrl('live/browser', play))).status === 200 ? true : undefined,
+      20_000,
+    );
     const result = await probe(server.hlsUrl('live/browser', play), 15);
     expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     const session = server.stagedoor.registry.list().find((s) => s.stream.name === 'browser');
@@ -57,29 +72,57 @@ describe('the publisher page (Chromium, fake camera)', () => {
     const transcoder = server.stagedoor.transcoders!.get('live/browser')!;
     const firstPid = transcoder.pid!;
     const playlistPath = join(server.mediaDir, 'live', 'browser', 'copy.m3u8');
-    const lastSegment = () => Math.max(...readFileSync(playlistPath, 'utf8').split('\n').filter((l) => l.endsWith('.ts')).map((l) => Number(/_(\d+)\.ts$/.exec(l)![1])));
+    const lastSegment = () =>
+      Math.max(
+        ...readFileSync(playlistPath, 'utf8')
+          .split('\n')
+          .filter((l) => l.endsWith('.ts'))
+          .map((l) => Number(/_(\d+)\.ts$/.exec(l)![1])),
+      );
     const before = lastSegment();
     process.kill(firstPid, 'SIGKILL');
-    await eventually(() => (transcoder.pid && transcoder.pid !== firstPid ? true : undefined), 5000);
+    await eventually(
+      () => (transcoder.pid && transcoder.pid !== firstPid ? true : undefined),
+      5000,
+    );
     await eventually(() => (lastSegment() >= before + 2 ? true : undefined), 10_000);
-    expect(server.logs.some((l) => l.event === 'ffmpeg_resumed' && l.stream === 'live/browser')).toBe(true);
+    expect(
+      server.logs.some((l) => l.event === 'ffmpeg_resumed' && l.stream === 'live/browser'),
+    ).toBe(true);
     expect((await status()).state).toBe('publishing');
-    expect((await probe(server.hlsUrl('live/browser', play), 15)).streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(
+      (await probe(server.hlsUrl('live/browser', play), 15)).streams
+        .map((s) => s.codec_name)
+        .sort(),
+    ).toEqual(['aac', 'h264']);
     await page.close();
   }, 180_000);
 
   it('exchanges its token for a short OBS stream key (ingest key) on request', async () => {
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${server.httpPort}/publish.html#stream=live/obs&token=${await token('live/obs', 'publish', 120)}`);
+    await page.goto(
+      `http://127.0.0.1:${server.httpPort}/publish.html#stream=live/obs&token=${await token('live/obs', 'publish', 120)}`,
+    );
     await page.click('#ingestKey');
-    const streamKey = await eventually(() => page.evaluate(() => (window as unknown as { stagedoorPublisher: { ingestKey?: string } }).stagedoorPublisher.ingestKey), 10_000);
+    const streamKey = await eventually(
+      () =>
+        page.evaluate(
+          () =>
+            (window as unknown as { stagedoorPublisher: { ingestKey?: string } }).stagedoorPublisher
+              .ingestKey,
+        ),
+      10_000,
+    );
     expect(streamKey).toMatch(/^obs\?key=sk_[A-Za-z0-9_-]{32}$/);
     expect(await page.textContent('#ingestKeyOut')).toContain(`Stream key ${streamKey}`);
     await page.close();
   });
 
   it('shows a refusal with its reason code', async () => {
-    const expired = await sign({ sub: 'live/browser2', scope: 'publish', exp: Math.floor(Date.now() / 1000) - 10 }, { kid: 'hs' });
+    const expired = await sign(
+      { sub: 'live/browser2', scope: 'publish', exp: Math.floor(Date.now() / 1000) - 10 },
+      { kid: 'hs' },
+    );
     const { page, status } = await openPublisherPage('live/browser2', expired);
     const refused = await eventually(async () => {
       const s = await status();

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_ERROR_CODES, ERROR_CODES, StagedoorError, rtmpStatusCode, toStagedoorError } from '../../src/errors.js';
+import {
+  ALL_ERROR_CODES,
+  ERROR_CODES,
+  StagedoorError,
+  rtmpStatusCode,
+  toStagedoorError,
+} from '../../src/errors.js';
 
 describe('error codes', () => {
   it('lists every code with its HTTP status (the contract clients rely on)', () => {
@@ -40,7 +46,9 @@ describe('error codes', () => {
     const error = new StagedoorError('STREAM_DENIED');
     expect(error.httpStatus).toBe(403);
     expect(error.wsCloseCode).toBe(4403);
-    expect(error.toJSON()).toEqual({ error: { code: 'STREAM_DENIED', message: ERROR_CODES.STREAM_DENIED.message } });
+    expect(error.toJSON()).toEqual({
+      error: { code: 'STREAM_DENIED', message: ERROR_CODES.STREAM_DENIED.message },
+    });
     expect(rtmpStatusCode('publish', 'TOKEN_EXPIRED')).toBe('NetStream.Publish.Denied');
     expect(rtmpStatusCode('publish', 'STREAM_BUSY')).toBe('NetStream.Publish.BadName');
     expect(rtmpStatusCode('play', 'TOKEN_EXPIRED')).toBe('NetStream.Play.Failed');

@@ -11,27 +11,58 @@ const VIDEO_CODECS: Record<number, string> = { 7: 'h264', 12: 'hevc' };
 const AUDIO_CODECS: Record<number, string> = { 10: 'aac', 2: 'mp3', 13: 'opus' };
 
 /** Live streams, and each stream's security settings. */
-export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; directory: SessionDirectory; transcoders: TranscodeManager | undefined; security: StreamSecurity; hls: Config['hls'] }): void {
-  app.get('/api/v1/streams', {
-    schema: {
-      summary: 'Live streams with their publisher, codecs, bitrate, renditions and viewers',
-      security: bearer,
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            streams: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  stream: { type: 'string' },
-                  publisher: { type: 'object', properties: { sessionId: { type: 'string' }, subject: { type: 'string' }, protocol: { type: 'string' }, address: { type: 'string' }, startedAt: { type: 'string' } } },
-                  codecs: { type: 'object', properties: { video: { type: 'string' }, audio: { type: 'string' } } },
-                  bitrateKbps: { type: 'number' },
-                  renditions: { type: 'array', items: { type: 'string' } },
-                  transcoder: { type: 'object', properties: { state: { type: 'string' }, pid: { type: 'integer' }, restarts: { type: 'integer' } } },
-                  viewers: { type: 'object', additionalProperties: { type: 'integer' } },
+export function streamRoutes(
+  app: FastifyInstance,
+  deps: {
+    hub: StreamHub;
+    directory: SessionDirectory;
+    transcoders: TranscodeManager | undefined;
+    security: StreamSecurity;
+    hls: Config['hls'];
+  },
+): void {
+  app.get(
+    '/api/v1/streams',
+    {
+      schema: {
+        summary: 'Live streams with their publisher, codecs, bitrate, renditions and viewers',
+        security: bearer,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              streams: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    stream: { type: 'string' },
+                    publisher: {
+                      type: 'object',
+                      properties: {
+                        sessionId: { type: 'string' },
+                        subject: { type: 'string' },
+                        protocol: { type: 'string' },
+                        address: { type: 'string' },
+                        startedAt: { type: 'string' },
+                      },
+                    },
+                    codecs: {
+                      type: 'object',
+                      properties: { video: { type: 'string' }, audio: { type: 'string' } },
+                    },
+                    bitrateKbps: { type: 'number' },
+                    renditions: { type: 'array', items: { type: 'string' } },
+                    transcoder: {
+                      type: 'object',
+                      properties: {
+                        state: { type: 'string' },
+                        pid: { type: 'integer' },
+                        restarts: { type: 'integer' },
+                      },
+                    },
+                    viewers: { type: 'object', additionalProperties: { type: 'integer' } },
+                  },
                 },
               },
             },
@@ -39,27 +70,50 @@ export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; direc
         },
       },
     },
-  }, async () => {
-    const sessions = deps.directory.list();
-    const streams = deps.hub.list().filter((s) => s.publisher && !s.publisher.closed).map((stream) => {
-      const publisher = stream.publisher!;
-      const viewers: Record<string, number> = {};
-      for (const s of sessions) if (s.kind === 'viewer' && s.stream === stream.key) viewers[s.protocol] = (viewers[s.protocol] ?? 0) + 1;
-      const { video, audio } = stream.headers;
-      const seconds = Math.max(1, (Date.now() - publisher.startedAt) / 1000);
-      const transcoder = deps.transcoders?.get(stream.key);
-      return {
-        stream: stream.key,
-        publisher: { sessionId: publisher.id, subject: publisher.grant.subject, protocol: publisher.protocol, address: publisher.address, startedAt: new Date(publisher.startedAt).toISOString() },
-        codecs: { video: video ? (VIDEO_CODECS[video.av.codec_id] ?? `flv-${video.av.codec_id}`) : publisher.protocol === 'ws' ? 'container' : undefined, audio: audio ? (AUDIO_CODECS[audio.av.codec_id] ?? `flv-${audio.av.codec_id}`) : undefined },
-        bitrateKbps: Math.round((publisher.bytesIn * 8) / seconds / 1000),
-        renditions: transcoder ? deps.hls.renditions.map((r) => r.name) : [],
-        transcoder: transcoder ? { state: transcoder.state, pid: transcoder.pid, restarts: transcoder.restarts } : undefined,
-        viewers,
-      };
-    });
-    return { streams };
-  });
+    async () => {
+      const sessions = deps.directory.list();
+      const streams = deps.hub
+        .list()
+        .filter((s) => s.publisher && !s.publisher.closed)
+        .map((stream) => {
+          const publisher = stream.publisher!;
+          const viewers: Record<string, number> = {};
+          for (const s of sessions)
+            if (s.kind === 'viewer' && s.stream === stream.key)
+              viewers[s.protocol] = (viewers[s.protocol] ?? 0) + 1;
+          const { video, audio } = stream.headers;
+          const seconds = Math.max(1, (Date.now() - publisher.startedAt) / 1000);
+          const transcoder = deps.transcoders?.get(stream.key);
+          return {
+            stream: stream.key,
+            publisher: {
+              sessionId: publisher.id,
+              subject: publisher.grant.subject,
+              protocol: publisher.protocol,
+              address: publisher.address,
+              startedAt: new Date(publisher.startedAt).toISOString(),
+            },
+            codecs: {
+              video: video
+                ? (VIDEO_CODECS[video.av.codec_id] ?? `flv-${video.av.codec_id}`)
+                : publisher.protocol === 'ws'
+                  ? 'container'
+                  : undefined,
+              audio: audio
+                ? (AUDIO_CODECS[audio.av.codec_id] ?? `flv-${audio.av.codec_id}`)
+                : undefined,
+            },
+            bitrateKbps: Math.round((publisher.bytesIn * 8) / seconds / 1000),
+            renditions: transcoder ? deps.hls.renditions.map((r) => r.name) : [],
+            transcoder: transcoder
+              ? { state: transcoder.state, pid: transcoder.pid, restarts: transcoder.restarts }
+              : undefined,
+            viewers,
+          };
+        });
+      return { streams };
+    },
+  );
 
   const describe = (app_: string, name: string) => {
     const rule = deps.security.ruleFor({ app: app_, name });
@@ -78,55 +132,83 @@ export function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; direc
     };
   };
 
-  app.get<{ Params: { app: string; stream: string } }>('/api/v1/streams/:app/:stream/security', {
-    schema: { summary: 'The security settings that govern a stream', security: bearer, params: streamParams, response: { 200: securitySchema } },
-  }, async (request) => describe(request.params.app, request.params.stream));
+  app.get<{ Params: { app: string; stream: string } }>(
+    '/api/v1/streams/:app/:stream/security',
+    {
+      schema: {
+        summary: 'The security settings that govern a stream',
+        security: bearer,
+        params: streamParams,
+        response: { 200: securitySchema },
+      },
+    },
+    async (request) => describe(request.params.app, request.params.stream),
+  );
 
-  app.put<{ Params: { app: string; stream: string }; Body: Record<string, unknown> }>('/api/v1/streams/:app/:stream/security', {
-    schema: {
-      summary: 'Update the stream’s own security: the fields sent change, omitted fields keep their value, "keys": [] removes the keys (persisted; applied to live sessions at once)',
-      security: bearer,
-      params: streamParams,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          publish: { type: 'string', enum: ['secured', 'open'] },
-          play: { type: 'string', enum: ['secured', 'open'] },
-          requireExp: { type: 'boolean' },
-          maxTokenLifetimeSec: { type: 'integer', minimum: 1 },
-          keys: {
-            type: 'array',
-            items: {
-              type: 'object',
-              description: 'Inline key material only: secret (HS*), publicKey (PEM) or jwk; file paths are refused',
-              properties: {
-                kid: { type: 'string' },
-                alg: { type: 'string' },
-                secret: { type: 'string' },
-                publicKey: { type: 'string' },
-                jwk: { type: 'object' },
-                actions: { type: 'array', items: { type: 'string', enum: ['publish', 'play', 'admin'] }, description: 'publish and play; a stream key never grants admin' },
-                subject: { type: 'string', enum: ['stream', 'principal'] },
-                requireSub: { type: 'boolean' },
+  app.put<{ Params: { app: string; stream: string }; Body: Record<string, unknown> }>(
+    '/api/v1/streams/:app/:stream/security',
+    {
+      schema: {
+        summary:
+          'Update the stream’s own security: the fields sent change, omitted fields keep their value, "keys": [] removes the keys (persisted; applied to live sessions at once)',
+        security: bearer,
+        params: streamParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            publish: { type: 'string', enum: ['secured', 'open'] },
+            play: { type: 'string', enum: ['secured', 'open'] },
+            requireExp: { type: 'boolean' },
+            maxTokenLifetimeSec: { type: 'integer', minimum: 1 },
+            keys: {
+              type: 'array',
+              items: {
+                type: 'object',
+                description:
+                  'Inline key material only: secret (HS*), publicKey (PEM) or jwk; file paths are refused',
+                properties: {
+                  kid: { type: 'string' },
+                  alg: { type: 'string' },
+                  secret: { type: 'string' },
+                  publicKey: { type: 'string' },
+                  jwk: { type: 'object' },
+                  actions: {
+                    type: 'array',
+                    items: { type: 'string', enum: ['publish', 'play', 'admin'] },
+                    description: 'publish and play; a stream key never grants admin',
+                  },
+                  subject: { type: 'string', enum: ['stream', 'principal'] },
+                  requireSub: { type: 'boolean' },
+                },
+                required: ['alg'],
               },
-              required: ['alg'],
             },
           },
         },
+        response: { 200: securitySchema, 400: errorSchema, 409: errorSchema },
       },
-      response: { 200: securitySchema, 400: errorSchema, 409: errorSchema },
     },
-  }, async (request) => {
-    await deps.security.set(`${request.params.app}/${request.params.stream}`, request.body);
-    return describe(request.params.app, request.params.stream);
-  });
+    async (request) => {
+      await deps.security.set(`${request.params.app}/${request.params.stream}`, request.body);
+      return describe(request.params.app, request.params.stream);
+    },
+  );
 
-  app.delete<{ Params: { app: string; stream: string } }>('/api/v1/streams/:app/:stream/security', {
-    schema: { summary: 'Drop the stream’s run-time security rule (config rules remain)', security: bearer, params: streamParams, response: { 200: securitySchema, 404: errorSchema } },
-  }, async (request) => {
-    const removed = await deps.security.remove(`${request.params.app}/${request.params.stream}`);
-    if (!removed) throw new StagedoorError('NOT_FOUND', 'no run-time rule for this stream');
-    return describe(request.params.app, request.params.stream);
-  });
+  app.delete<{ Params: { app: string; stream: string } }>(
+    '/api/v1/streams/:app/:stream/security',
+    {
+      schema: {
+        summary: 'Drop the stream’s run-time security rule (config rules remain)',
+        security: bearer,
+        params: streamParams,
+        response: { 200: securitySchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const removed = await deps.security.remove(`${request.params.app}/${request.params.stream}`);
+      if (!removed) throw new StagedoorError('NOT_FOUND', 'no run-time rule for this stream');
+      return describe(request.params.app, request.params.stream);
+    },
+  );
 }

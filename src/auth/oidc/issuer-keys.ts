@@ -1,4 +1,11 @@
-import { createLocalJWKSet, errors as joseErrors, type CryptoKey, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import {
+  createLocalJWKSet,
+  errors as joseErrors,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+  type FlattenedJWSInput,
+} from 'jose';
 import { StagedoorError } from '../../errors.js';
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>;
@@ -51,11 +58,16 @@ export class IssuerKeys {
    */
   trusts(kid: string | undefined): boolean {
     const keys = this.#jwks?.keys ?? [];
-    return kid === undefined ? keys.some((k) => k.kid === undefined) : keys.some((k) => k.kid === kid);
+    return kid === undefined
+      ? keys.some((k) => k.kid === undefined)
+      : keys.some((k) => k.kid === kid);
   }
 
   /** A jose key resolver for jwtVerify. */
-  readonly resolve = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
+  readonly resolve = async (
+    header: JWSHeaderParameters,
+    token: FlattenedJWSInput,
+  ): Promise<CryptoKey> => {
     if (!this.#local) await this.#refreshIfAllowed();
     try {
       if (!this.#local) throw new joseErrors.JWKSNoMatchingKey();
@@ -67,11 +79,20 @@ export class IssuerKeys {
         try {
           return (await this.#local!(header, token)) as CryptoKey;
         } catch (retry) {
-          if (retry instanceof joseErrors.JWKSNoMatchingKey) throw new StagedoorError('KEY_UNKNOWN', 'the issuer has no key with this kid', { cause: retry });
+          if (retry instanceof joseErrors.JWKSNoMatchingKey)
+            throw new StagedoorError('KEY_UNKNOWN', 'the issuer has no key with this kid', {
+              cause: retry,
+            });
           throw retry;
         }
       }
-      throw new StagedoorError('KEY_UNKNOWN', this.#local ? 'the issuer has no key with this kid' : `the issuer's keys are not available (${this.lastError ?? 'not fetched yet'})`, { cause: error });
+      throw new StagedoorError(
+        'KEY_UNKNOWN',
+        this.#local
+          ? 'the issuer has no key with this kid'
+          : `the issuer's keys are not available (${this.lastError ?? 'not fetched yet'})`,
+        { cause: error },
+      );
     }
   };
 
@@ -93,11 +114,17 @@ export class IssuerKeys {
       this.fetches++;
       try {
         const url = await this.#options.jwksUri();
-        const response = await (this.#options.fetch ?? fetch)(url, { redirect: 'error', signal: AbortSignal.timeout(this.#options.timeoutMs), headers: { accept: 'application/json, application/jwk-set+json' } });
+        const response = await (this.#options.fetch ?? fetch)(url, {
+          redirect: 'error',
+          signal: AbortSignal.timeout(this.#options.timeoutMs),
+          headers: { accept: 'application/json, application/jwk-set+json' },
+        });
         if (response.status !== 200) throw new Error(`JWKS answered ${response.status}`);
         const jwks = (await response.json()) as JSONWebKeySet;
         const local = createLocalJWKSet(jwks);
-        const before = this.#jwks?.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string') ?? [];
+        const before =
+          this.#jwks?.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string') ??
+          [];
         this.#jwks = jwks;
         this.#local = local;
         this.fetchedAt = this.#now();

@@ -28,7 +28,10 @@ export function checkIssuerUrl(url: string, allowHttp: boolean, where: string): 
   }
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:' && allowHttp && LOOPBACK.has(parsed.hostname)) return parsed;
-  throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}": issuers must use https (plain http only for a loopback issuer with allowHttp: true)`);
+  throw new StagedoorError(
+    'CONFIG_INVALID',
+    `invalid configuration: "${where}": issuers must use https (plain http only for a loopback issuer with allowHttp: true)`,
+  );
 }
 
 /**
@@ -50,10 +53,16 @@ export class IssuerStore {
         jwksUri ??= (async () => {
           if (config.jwksUri) return new URL(config.jwksUri);
           const base = issuerUrl.href.replace(/\/$/, '');
-          const response = await fetchImpl(`${base}/.well-known/openid-configuration`, { redirect: 'error', signal: AbortSignal.timeout(config.timeoutSec * 1000) });
+          const response = await fetchImpl(`${base}/.well-known/openid-configuration`, {
+            redirect: 'error',
+            signal: AbortSignal.timeout(config.timeoutSec * 1000),
+          });
           if (response.status !== 200) throw new Error(`discovery answered ${response.status}`);
           const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-          if (document.issuer !== config.issuer) throw new Error(`discovery names issuer ${String(document.issuer)}, expected ${config.issuer}`);
+          if (document.issuer !== config.issuer)
+            throw new Error(
+              `discovery names issuer ${String(document.issuer)}, expected ${config.issuer}`,
+            );
           if (typeof document.jwks_uri !== 'string') throw new Error('discovery has no jwks_uri');
           return checkIssuerUrl(document.jwks_uri, config.allowHttp, `${where} jwks_uri`);
         })().catch((error: unknown) => {
@@ -69,11 +78,18 @@ export class IssuerStore {
         timeoutMs: config.timeoutSec * 1000,
         fetch: fetchImpl,
         onRetired: (kids) => {
-          log.warn({ event: 'jwks_keys_retired', issuer: config.issuer, kids }, 'issuer keys were removed from its key set; their tokens are no longer trusted');
+          log.warn(
+            { event: 'jwks_keys_retired', issuer: config.issuer, kids },
+            'issuer keys were removed from its key set; their tokens are no longer trusted',
+          );
           for (const listener of this.#retiredListeners) listener(config.issuer, kids);
         },
       });
-      if (this.#byIssuer.has(config.issuer)) throw new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}.issuer": issuer listed twice`);
+      if (this.#byIssuer.has(config.issuer))
+        throw new StagedoorError(
+          'CONFIG_INVALID',
+          `invalid configuration: "${where}.issuer": issuer listed twice`,
+        );
       this.#byIssuer.set(config.issuer, {
         issuer: config.issuer,
         audience: config.audience,
@@ -86,7 +102,11 @@ export class IssuerStore {
       });
       const timer = setInterval(() => {
         void keys.refresh().then(() => {
-          if (keys.lastError) log.warn({ event: 'jwks_refresh_failed', issuer: config.issuer, error: keys.lastError }, 'jwks refresh failed, keeping the keys already known');
+          if (keys.lastError)
+            log.warn(
+              { event: 'jwks_refresh_failed', issuer: config.issuer, error: keys.lastError },
+              'jwks refresh failed, keeping the keys already known',
+            );
         });
       }, config.jwksRefreshSec * 1000);
       timer.unref();
@@ -122,8 +142,16 @@ export class IssuerStore {
     await Promise.all(
       this.list().map(async (issuer) => {
         await issuer.keys.refresh();
-        if (issuer.keys.lastError) log.warn({ event: 'jwks_unavailable', issuer: issuer.issuer, error: issuer.keys.lastError }, 'issuer keys not available yet');
-        else log.info({ event: 'jwks_loaded', issuer: issuer.issuer, keys: issuer.keys.keyCount }, 'issuer keys loaded');
+        if (issuer.keys.lastError)
+          log.warn(
+            { event: 'jwks_unavailable', issuer: issuer.issuer, error: issuer.keys.lastError },
+            'issuer keys not available yet',
+          );
+        else
+          log.info(
+            { event: 'jwks_loaded', issuer: issuer.issuer, keys: issuer.keys.keyCount },
+            'issuer keys loaded',
+          );
       }),
     );
   }

@@ -16,6 +16,9 @@ export const NMS_VERSION = '4.4.3';
 export function adoptNmsLogger(log: Logger): void {
   nmsLogger.level = 'trace';
   nmsLogger.log = (message: string, level = 'info') => {
-    log.debug({ component: 'node-media-server', nmsLevel: level, detail: String(message) }, 'node-media-server message');
+    log.debug(
+      { component: 'node-media-server', nmsLevel: level, detail: String(message) },
+      'node-media-server message',
+    );
   };
 }

@@ -42,7 +42,6 @@ const MIN_CUT_TOKEN_LENGTH = 800;
 
 type State = 'connecting' | 'authorizing' | 'publishing' | 'playing' | 'closed';
 
-
 /**
  * One RTMP TCP connection. It owns the socket: nothing reaches the stream hub until the
  * authenticator has admitted the publish, a refused or expired client's socket is destroyed
@@ -63,7 +62,12 @@ export class RtmpConnection implements MediaSink {
   readonly #onAdmissionDone: () => void;
 
   /** `onAdmissionDone` is called once, when the client is admitted or gone, whichever comes first. */
-  constructor(socket: Socket, id: string, deps: RtmpConnectionDeps, onAdmissionDone: () => void = () => {}) {
+  constructor(
+    socket: Socket,
+    id: string,
+    deps: RtmpConnectionDeps,
+    onAdmissionDone: () => void = () => {},
+  ) {
     this.id = id;
     this.#onAdmissionDone = once(onAdmissionDone);
     this.#socket = socket;
@@ -78,7 +82,10 @@ export class RtmpConnection implements MediaSink {
     socket.on('data', (data: Buffer) => this.#onData(data));
     socket.on('error', (error) => this.#log.debug({ err: error }, 'rtmp socket error'));
     socket.on('close', () => this.#onSocketClose());
-    this.#admissionTimer = setTimeout(() => this.#abort('admission timeout'), deps.limits.admissionTimeoutMs);
+    this.#admissionTimer = setTimeout(
+      () => this.#abort('admission timeout'),
+      deps.limits.admissionTimeoutMs,
+    );
     this.#admissionTimer.unref();
   }
 
@@ -99,7 +106,8 @@ export class RtmpConnection implements MediaSink {
     const message = packet.rtmpMessage;
     this.#session.bytesOut += message.length;
     this.#socket.write(message);
-    if (this.#socket.writableLength > this.#deps.limits.maxViewerBufferBytes) this.#session.close('slow-consumer');
+    if (this.#socket.writableLength > this.#deps.limits.maxViewerBufferBytes)
+      this.#session.close('slow-consumer');
   }
 
   end(reason: EndReason): void {
@@ -122,7 +130,11 @@ export class RtmpConnection implements MediaSink {
   #onPacket(av: AVPacket): void {
     if (this.#state !== 'publishing' || !this.#stream) {
       // Not an admitted publisher (a player, or a client still being checked): its media goes nowhere.
-      if (this.#droppedPackets++ === 0) this.#log.warn({ event: 'media_dropped', state: this.#state }, 'media from a client that is not an admitted publisher was dropped');
+      if (this.#droppedPackets++ === 0)
+        this.#log.warn(
+          { event: 'media_dropped', state: this.#state },
+          'media from a client that is not an admitted publisher was dropped',
+        );
       return;
     }
     if (!isMediaPacket(av)) return;
@@ -130,7 +142,8 @@ export class RtmpConnection implements MediaSink {
   }
 
   #onStreamRequest(request: StreamRequest): void {
-    if (this.#state !== 'connecting') throw new StagedoorError('PROTOCOL_ERROR', 'one publish or play per connection');
+    if (this.#state !== 'connecting')
+      throw new StagedoorError('PROTOCOL_ERROR', 'one publish or play per connection');
     this.#state = 'authorizing';
     this.#socket.pause();
     void this.#admit(request);
@@ -143,7 +156,14 @@ export class RtmpConnection implements MediaSink {
       stream = checkStreamPath(request.app, request.name);
       const ingestKey = ingestKeyFromQuery(request.query);
       const token = ingestKey === undefined ? tokenFromQuery(request.query) : undefined;
-      const grant = await this.#deps.authenticator.authenticate({ token, ingestKey, action, protocol: 'rtmp', stream, address: this.#address });
+      const grant = await this.#deps.authenticator.authenticate({
+        token,
+        ingestKey,
+        action,
+        protocol: 'rtmp',
+        stream,
+        address: this.#address,
+      });
       if (this.#state !== 'authorizing') return; // the client left while we were checking
       if (action === 'publish') {
         this.#deps.hub.assertCanPublish(stream);
@@ -165,7 +185,10 @@ export class RtmpConnection implements MediaSink {
       if (action === 'publish') {
         this.#stream = this.#deps.hub.claim(stream, session);
         this.#state = 'publishing';
-        this.#protocol.setLimits({ maxMessageBytes: this.#deps.limits.maxMessageBytes, maxChunkStreams: PUBLISHER_CHUNK_STREAMS });
+        this.#protocol.setLimits({
+          maxMessageBytes: this.#deps.limits.maxMessageBytes,
+          maxChunkStreams: PUBLISHER_CHUNK_STREAMS,
+        });
         this.#protocol.acceptPublish();
       } else {
         this.#state = 'playing';
@@ -175,30 +198,59 @@ export class RtmpConnection implements MediaSink {
       this.#socket.resume();
     } catch (error) {
       const token = request.query.get('token') ?? request.query.get('jwt') ?? '';
-      const cut = stream && toStagedoorError(error).code === 'TOKEN_MALFORMED' && token.length >= MIN_CUT_TOKEN_LENGTH;
-      this.#refuse(action, stream ?? { app: String(request.app), name: String(request.name) }, cut ? new StagedoorError('TOKEN_MALFORMED', cutTokenHint(stream!, token.length), { cause: error }) : error);
+      const cut =
+        stream &&
+        toStagedoorError(error).code === 'TOKEN_MALFORMED' &&
+        token.length >= MIN_CUT_TOKEN_LENGTH;
+      this.#refuse(
+        action,
+        stream ?? { app: String(request.app), name: String(request.name) },
+        cut
+          ? new StagedoorError('TOKEN_MALFORMED', cutTokenHint(stream!, token.length), {
+              cause: error,
+            })
+          : error,
+      );
     }
   }
 
   #refuse(action: 'publish' | 'play', stream: StreamPath, cause: unknown): void {
     const error = toStagedoorError(cause);
-    if (error.code === 'INTERNAL_ERROR') this.#log.error({ err: cause }, 'admission failed unexpectedly');
-    this.#deps.audit.refusal({ protocol: 'rtmp', action, stream, address: this.#address, error, extra: { connectionId: this.id } });
+    if (error.code === 'INTERNAL_ERROR')
+      this.#log.error({ err: cause }, 'admission failed unexpectedly');
+    this.#deps.audit.refusal({
+      protocol: 'rtmp',
+      action,
+      stream,
+      address: this.#address,
+      error,
+      extra: { connectionId: this.id },
+    });
     if (this.#state === 'closed') return;
-    this.#protocol.refuse(action, rtmpStatusCode(action, error.code), `${error.code}: ${error.message}`);
+    this.#protocol.refuse(
+      action,
+      rtmpStatusCode(action, error.code),
+      `${error.code}: ${error.message}`,
+    );
     this.#teardown();
   }
 
   #protocolError(cause: unknown): void {
     const error = toStagedoorError(cause, 'PROTOCOL_ERROR');
-    this.#log.warn({ event: 'protocol_error', code: error.code, reason: error.message, state: this.#state }, 'rtmp protocol error, dropping connection');
+    this.#log.warn(
+      { event: 'protocol_error', code: error.code, reason: error.message, state: this.#state },
+      'rtmp protocol error, dropping connection',
+    );
     if (this.#session) this.#session.close('protocol-error');
     else this.#teardown();
   }
 
   #abort(why: string): void {
     if (this.#state === 'closed' || this.#session) return;
-    this.#log.info({ event: 'admission_timeout', reason: why }, 'rtmp client did not publish or play in time');
+    this.#log.info(
+      { event: 'admission_timeout', reason: why },
+      'rtmp client did not publish or play in time',
+    );
     this.#teardown();
   }
 

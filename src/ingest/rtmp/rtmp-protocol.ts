@@ -84,7 +84,8 @@ export class RtmpProtocol extends Rtmp {
 
   #request(action: StreamAction, message: InvokeMessage): void {
     if (!this.#connected) throw new StagedoorError('PROTOCOL_ERROR', `${action} before connect`);
-    if (typeof message.streamName !== 'string') throw new StagedoorError('PROTOCOL_ERROR', `${action} without a stream name`);
+    if (typeof message.streamName !== 'string')
+      throw new StagedoorError('PROTOCOL_ERROR', `${action} without a stream name`);
     const [name = '', query = ''] = message.streamName.split('?', 2);
     this.streamName = name;
     this.streamId = this.parserPacket.header.stream_id;
@@ -110,7 +111,10 @@ export class RtmpProtocol extends Rtmp {
 
   override packetAlloc(): void {
     if (this.parserPacket.header.length > this.#limits.maxMessageBytes) {
-      throw new StagedoorError('PROTOCOL_ERROR', `RTMP message of ${this.parserPacket.header.length} bytes exceeds ${this.#limits.maxMessageBytes}`);
+      throw new StagedoorError(
+        'PROTOCOL_ERROR',
+        `RTMP message of ${this.parserPacket.header.length} bytes exceeds ${this.#limits.maxMessageBytes}`,
+      );
     }
     if (this.inPackets.size > this.#limits.maxChunkStreams) {
       throw new StagedoorError('PROTOCOL_ERROR', 'too many chunk streams');
@@ -120,9 +124,11 @@ export class RtmpProtocol extends Rtmp {
 
   override controlHandler(): void {
     if (this.parserPacket.header.type === RTMP_TYPE_SET_CHUNK_SIZE) {
-      const size = this.parserPacket.header.length >= 4 ? this.parserPacket.payload.readUInt32BE(0) : 0;
+      const size =
+        this.parserPacket.header.length >= 4 ? this.parserPacket.payload.readUInt32BE(0) : 0;
       // Zero would stall the parser on NaN offsets forever.
-      if (size < 1 || size > MAX_CHUNK_SIZE) throw new StagedoorError('PROTOCOL_ERROR', `invalid chunk size ${size}`);
+      if (size < 1 || size > MAX_CHUNK_SIZE)
+        throw new StagedoorError('PROTOCOL_ERROR', `invalid chunk size ${size}`);
     }
     super.controlHandler();
   }

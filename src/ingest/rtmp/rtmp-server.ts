@@ -41,16 +41,23 @@ export class RtmpServer {
 
   /** RTMPS: the same connections behind TLS (a failed handshake never reaches the RTMP engine). */
   listenSecure(host: string, port: number, tls: TlsOptions): Promise<AddressInfo> {
-    this.#tlsServer = createTlsServer({ ...tls, handshakeTimeout: 10_000 }, (socket) => this.#accept(socket));
-    this.#tlsServer.on('tlsClientError', (error) => this.#deps.log.debug({ err: error }, 'rtmps handshake failed'));
-    this.#tlsServer.on('error', (error) => this.#deps.log.error({ err: error }, 'rtmps server error'));
+    this.#tlsServer = createTlsServer({ ...tls, handshakeTimeout: 10_000 }, (socket) =>
+      this.#accept(socket),
+    );
+    this.#tlsServer.on('tlsClientError', (error) =>
+      this.#deps.log.debug({ err: error }, 'rtmps handshake failed'),
+    );
+    this.#tlsServer.on('error', (error) =>
+      this.#deps.log.error({ err: error }, 'rtmps server error'),
+    );
     return listenOn(this.#tlsServer, host, port);
   }
 
   /** Stops accepting; connections not yet admitted are dropped (sessions are closed by their owner). */
   close(): Promise<void> {
     for (const connection of this.#connections) connection.destroy();
-    const closeOne = (server: Server | undefined) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    const closeOne = (server: Server | undefined) =>
+      new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     return Promise.all([closeOne(this.#server), closeOne(this.#tlsServer)]).then(() => undefined);
   }
 
@@ -66,7 +73,15 @@ export class RtmpServer {
       const now = Date.now();
       if (now - this.#lastLimitLog > 10_000) {
         this.#lastLimitLog = now;
-        this.#deps.log.warn({ event: 'rtmp_pending_limit', address, pendingFromAddress: fromAddress, pending: this.#pending }, 'too many RTMP connections waiting for admission; dropping new ones');
+        this.#deps.log.warn(
+          {
+            event: 'rtmp_pending_limit',
+            address,
+            pendingFromAddress: fromAddress,
+            pending: this.#pending,
+          },
+          'too many RTMP connections waiting for admission; dropping new ones',
+        );
       }
       return;
     }

@@ -18,7 +18,11 @@ export function detectContainer(first: Buffer, hint?: string): ContainerFormat |
   }
   if (first.length >= 3 && first.toString('latin1', 0, 3) === 'FLV') return 'flv';
   if (first.subarray(0, 4).equals(EBML_MAGIC)) return 'matroska';
-  if (first.length >= 8 && ['ftyp', 'styp', 'moov', 'moof'].includes(first.toString('latin1', 4, 8))) return 'mp4';
+  if (
+    first.length >= 8 &&
+    ['ftyp', 'styp', 'moov', 'moof'].includes(first.toString('latin1', 4, 8))
+  )
+    return 'mp4';
   return undefined;
 }
 
@@ -33,7 +37,11 @@ export function sniffTracks(format: 'matroska' | 'mp4', header: Buffer): InputTr
     const video = h264 || /V_VP8|V_VP9|V_AV1|V_MPEGH\/ISO\/HEVC/.test(text);
     if (!video) return undefined;
     const aac = text.includes('A_AAC');
-    return { videoIsH264: h264, hasAudio: aac || /A_OPUS|A_VORBIS|A_MPEG\/L3/.test(text), audioIsAac: aac };
+    return {
+      videoIsH264: h264,
+      hasAudio: aac || /A_OPUS|A_VORBIS|A_MPEG\/L3/.test(text),
+      audioIsAac: aac,
+    };
   }
   const h264 = /avc1|avc3/.test(text);
   const video = h264 || /hev1|hvc1|vp09|av01/.test(text);

@@ -15,7 +15,11 @@ export class FlvReader extends Flv {
   }
 
   override parserTagAlloc(size: number): void {
-    if (size > this.#maxTagBytes) throw new StagedoorError('PROTOCOL_ERROR', `FLV tag of ${size} bytes exceeds ${this.#maxTagBytes}`);
+    if (size > this.#maxTagBytes)
+      throw new StagedoorError(
+        'PROTOCOL_ERROR',
+        `FLV tag of ${size} bytes exceeds ${this.#maxTagBytes}`,
+      );
     super.parserTagAlloc(size);
   }
 

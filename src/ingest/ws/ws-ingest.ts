@@ -56,7 +56,12 @@ export class WsIngest {
 
   constructor(deps: WsIngestDeps) {
     this.#deps = deps;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: deps.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
   }
 
   /** Handles an HTTP upgrade if it is for a WebSocket publish path; returns false otherwise. */
@@ -71,25 +76,44 @@ export class WsIngest {
 
   /** `GET /ws/:app/:stream?token=…` without an upgrade: would this publish be admitted? */
   register(app: FastifyInstance): void {
-    app.get<{ Params: { app: string; stream: string } }>('/ws/:app/:stream', async (request, reply) => {
-      const admission = await this.#admit(request.raw, [request.params.app, request.params.stream], false);
-      return reply.header('cache-control', 'no-store').send({
-        ok: true,
-        stream: formatStreamPath(admission.stream),
-        subject: admission.grant.subject,
-        expiresAt: admission.grant.expiresAt === undefined ? undefined : new Date(admission.grant.expiresAt).toISOString(),
-      });
-    });
+    app.get<{ Params: { app: string; stream: string } }>(
+      '/ws/:app/:stream',
+      async (request, reply) => {
+        const admission = await this.#admit(
+          request.raw,
+          [request.params.app, request.params.stream],
+          false,
+        );
+        return reply.header('cache-control', 'no-store').send({
+          ok: true,
+          stream: formatStreamPath(admission.stream),
+          subject: admission.grant.subject,
+          expiresAt:
+            admission.grant.expiresAt === undefined
+              ? undefined
+              : new Date(admission.grant.expiresAt).toISOString(),
+        });
+      },
+    );
   }
 
   closeAll(): void {
     this.#wss.close();
   }
 
-  async #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, match: RegExpExecArray): Promise<void> {
+  async #upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    match: RegExpExecArray,
+  ): Promise<void> {
     let admission: Admission;
     try {
-      admission = await this.#admit(request, [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)], true);
+      admission = await this.#admit(
+        request,
+        [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)],
+        true,
+      );
     } catch (error) {
       refuseUpgrade(socket, toStagedoorError(error, 'STREAM_NAME_INVALID'));
       return;
@@ -111,16 +135,28 @@ export class WsIngest {
         hub: this.#deps.hub,
         transcoders: this.#deps.transcoders,
         log: this.#deps.log,
-        limits: { maxBufferedBytes: this.#deps.maxBufferedBytes, maxAheadSec: this.#deps.maxAheadSec, maxTagBytes: this.#deps.maxMessageBytes },
+        limits: {
+          maxBufferedBytes: this.#deps.maxBufferedBytes,
+          maxAheadSec: this.#deps.maxAheadSec,
+          maxTagBytes: this.#deps.maxMessageBytes,
+        },
       });
       this.#publishers.add(publisher);
       ws.once('close', () => this.#publishers.delete(publisher));
     });
   }
 
-  async #admit(request: IncomingMessage, [app, name]: [string, string], upgrading: boolean): Promise<Admission> {
+  async #admit(
+    request: IncomingMessage,
+    [app, name]: [string, string],
+    upgrading: boolean,
+  ): Promise<Admission> {
     const url = new URL(request.url ?? '/', 'http://stagedoor.invalid');
-    const address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], this.#deps.trustedProxies);
+    const address = clientAddress(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+      this.#deps.trustedProxies,
+    );
     let stream: StreamPath | undefined;
     let origin: string | undefined;
     try {
@@ -128,29 +164,71 @@ export class WsIngest {
       origin = requestOrigin(request.headers);
       const allowAny = this.#deps.allowedOrigins.includes('*');
       if (!allowAny && (origin === undefined || !this.#deps.allowedOrigins.includes(origin))) {
-        throw new StagedoorError('ORIGIN_DENIED', origin === undefined ? 'an Origin header is required' : 'this origin may not publish');
+        throw new StagedoorError(
+          'ORIGIN_DENIED',
+          origin === undefined ? 'an Origin header is required' : 'this origin may not publish',
+        );
       }
       const ingestKey = ingestKeyFromQuery(url.searchParams);
-      const token = ingestKey === undefined ? tokenFromRequest({ query: url.searchParams, authorization: request.headers.authorization }) : undefined;
-      const grant = await this.#deps.authenticator.authenticate({ token, ingestKey, action: 'publish', protocol: 'ws', stream, address, origin });
+      const token =
+        ingestKey === undefined
+          ? tokenFromRequest({
+              query: url.searchParams,
+              authorization: request.headers.authorization,
+            })
+          : undefined;
+      const grant = await this.#deps.authenticator.authenticate({
+        token,
+        ingestKey,
+        action: 'publish',
+        protocol: 'ws',
+        stream,
+        address,
+        origin,
+      });
       this.#deps.hub.assertCanPublish(stream);
-      return { stream, grant, address, origin, formatHint: url.searchParams.get('format') ?? undefined };
+      return {
+        stream,
+        grant,
+        address,
+        origin,
+        formatHint: url.searchParams.get('format') ?? undefined,
+      };
     } catch (error) {
       const coded = toStagedoorError(error);
-      this.#logRefusal(stream ?? { app: String(app).slice(0, 64), name: String(name).slice(0, 64) }, address, coded, upgrading);
+      this.#logRefusal(
+        stream ?? { app: String(app).slice(0, 64), name: String(name).slice(0, 64) },
+        address,
+        coded,
+        upgrading,
+      );
       throw coded;
     }
   }
 
   #logRefusal(stream: StreamPath, address: string, error: StagedoorError, upgrading = true): void {
-    this.#deps.audit.refusal({ protocol: 'ws', action: 'publish', stream, address, error, extra: { preflight: !upgrading } });
+    this.#deps.audit.refusal({
+      protocol: 'ws',
+      action: 'publish',
+      stream,
+      address,
+      error,
+      extra: { preflight: !upgrading },
+    });
   }
 }
 
 function refuseUpgrade(socket: Duplex, error: StagedoorError): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(error.toJSON());
-  const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+  const statusText: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    409: 'Conflict',
+    500: 'Internal Server Error',
+    503: 'Service Unavailable',
+  };
   socket.end(
     `HTTP/1.1 ${error.httpStatus} ${statusText[error.httpStatus] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${redactText(body)}`,
   );

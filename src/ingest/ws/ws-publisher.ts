@@ -13,7 +13,12 @@ import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { Transcoder } from '../../transcode/transcoder.js';
 import type { AVPacket } from '../rtmp/nms.js';
-import { SNIFF_BYTES, detectContainer, sniffTracks, type ContainerFormat } from './container-sniff.js';
+import {
+  SNIFF_BYTES,
+  detectContainer,
+  sniffTracks,
+  type ContainerFormat,
+} from './container-sniff.js';
 import { FlvReader } from './flv-reader.js';
 import { closeFrameFor } from '../../core/end-reasons.js';
 
@@ -60,7 +65,17 @@ export class WsPublisher {
   #closeFrame: { code: number; reason: string } | undefined;
   #log: Logger;
 
-  constructor(ws: WebSocket, init: { stream: StreamPath; grant: Grant; address: string; origin: string | undefined; formatHint: string | undefined }, deps: WsPublisherDeps) {
+  constructor(
+    ws: WebSocket,
+    init: {
+      stream: StreamPath;
+      grant: Grant;
+      address: string;
+      origin: string | undefined;
+      formatHint: string | undefined;
+    },
+    deps: WsPublisherDeps,
+  ) {
     this.#ws = ws;
     this.#deps = deps;
     this.#origin = init.origin;
@@ -84,7 +99,11 @@ export class WsPublisher {
 
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.session.closed) return;
-    const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const chunk = Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data);
     if (!isBinary) {
       void this.#onControl(chunk);
       return;
@@ -101,7 +120,10 @@ export class WsPublisher {
       else this.#writeRaw(bytes);
     } catch (error) {
       const coded = toStagedoorError(error, 'PROTOCOL_ERROR');
-      this.#log.warn({ event: 'protocol_error', code: coded.code, reason: coded.message }, 'websocket publisher sent bad media');
+      this.#log.warn(
+        { event: 'protocol_error', code: coded.code, reason: coded.message },
+        'websocket publisher sent bad media',
+      );
       this.#closeFrame = { code: 4400, reason: `${coded.code}: ${coded.message}`.slice(0, 120) };
       this.session.close('protocol-error');
     }
@@ -111,20 +133,33 @@ export class WsPublisher {
   #start(head: Buffer): boolean {
     const format = detectContainer(head, this.#formatHint);
     if (!format && !this.#formatHint && head.length < SNIFF_BYTES) return false;
-    if (!format) throw new StagedoorError('PROTOCOL_ERROR', this.#formatHint ? `unknown format "${this.#formatHint}"` : 'not FLV, WebM/Matroska or MP4');
+    if (!format)
+      throw new StagedoorError(
+        'PROTOCOL_ERROR',
+        this.#formatHint ? `unknown format "${this.#formatHint}"` : 'not FLV, WebM/Matroska or MP4',
+      );
     const tracks = format === 'flv' ? undefined : sniffTracks(format, head);
     if (format !== 'flv' && !tracks) {
       if (head.length < MAX_HEADER_BYTES) return false;
-      throw new StagedoorError('PROTOCOL_ERROR', `the container header names no video track in its first ${MAX_HEADER_BYTES / 1024} KiB`);
+      throw new StagedoorError(
+        'PROTOCOL_ERROR',
+        `the container header names no video track in its first ${MAX_HEADER_BYTES / 1024} KiB`,
+      );
     }
     this.#format = format;
     this.#log.info({ event: 'ws_ingest_format', format }, 'websocket publisher container detected');
     if (format === 'flv') {
-      this.#flv = new FlvReader(this.#deps.limits.maxTagBytes, (packet) => this.#onFlvPacket(packet));
+      this.#flv = new FlvReader(this.#deps.limits.maxTagBytes, (packet) =>
+        this.#onFlvPacket(packet),
+      );
       return true;
     }
     const transcoder = this.#deps.transcoders?.get(this.#stream!.key);
-    if (!transcoder) throw new StagedoorError('PROTOCOL_ERROR', 'HLS is disabled: only FLV can be published over WebSocket');
+    if (!transcoder)
+      throw new StagedoorError(
+        'PROTOCOL_ERROR',
+        'HLS is disabled: only FLV can be published over WebSocket',
+      );
     this.#transcoder = transcoder;
     transcoder
       .startRaw({
@@ -132,7 +167,10 @@ export class WsPublisher {
         tracks: tracks!,
         maxBufferedBytes: this.#deps.limits.maxBufferedBytes,
         onFailure: (why) => {
-          this.#log.error({ event: 'transcoder_failed', reason: why }, 'ffmpeg failed on the websocket stream');
+          this.#log.error(
+            { event: 'transcoder_failed', reason: why },
+            'ffmpeg failed on the websocket stream',
+          );
           this.session.close('error');
         },
       })
@@ -166,7 +204,10 @@ export class WsPublisher {
     }
     const ahead = dts - this.#firstDts - (now - this.#firstWall);
     if (ahead > this.#deps.limits.maxAheadSec * 1000) {
-      this.#log.warn({ event: 'ingest_too_fast', aheadMs: ahead }, 'websocket publisher is sending faster than real time');
+      this.#log.warn(
+        { event: 'ingest_too_fast', aheadMs: ahead },
+        'websocket publisher is sending faster than real time',
+      );
       this.session.close('too-fast');
     }
   }
@@ -174,20 +215,27 @@ export class WsPublisher {
   #writeRaw(chunk: Buffer): void {
     if (!this.#rawStarted) {
       this.#rawPendingBytes += chunk.length;
-      if (this.#rawPendingBytes > this.#deps.limits.maxBufferedBytes) this.session.close('too-fast');
+      if (this.#rawPendingBytes > this.#deps.limits.maxBufferedBytes)
+        this.session.close('too-fast');
       else this.#rawPending.push(chunk);
       return;
     }
     const result = this.#transcoder!.writeRaw(chunk);
     if (result === 'overflow') {
-      this.#log.warn({ event: 'ingest_too_fast', limit: this.#deps.limits.maxBufferedBytes }, 'websocket publisher outran ffmpeg past its buffer cap');
+      this.#log.warn(
+        { event: 'ingest_too_fast', limit: this.#deps.limits.maxBufferedBytes },
+        'websocket publisher outran ffmpeg past its buffer cap',
+      );
       this.session.close('too-fast');
     } else if (result === 'backpressure' && !this.#ws.isPaused) {
       // Stop reading: TCP flow control pushes back on the client while FFmpeg catches up. A live
       // source cannot keep FFmpeg busy that long: one that does is flooding, and is cut.
       this.#ws.pause();
       const stall = setTimeout(() => {
-        this.#log.warn({ event: 'ingest_too_fast', stalledSec: this.#deps.limits.maxAheadSec }, 'ffmpeg stayed behind the websocket publisher');
+        this.#log.warn(
+          { event: 'ingest_too_fast', stalledSec: this.#deps.limits.maxAheadSec },
+          'ffmpeg stayed behind the websocket publisher',
+        );
         this.session.close('too-fast');
       }, this.#deps.limits.maxAheadSec * 1000);
       stall.unref();
@@ -205,11 +253,19 @@ export class WsPublisher {
       if (chunk.length > MAX_CONTROL_BYTES) throw new Error('too large');
       message = JSON.parse(chunk.toString('utf8')) as typeof message;
     } catch {
-      this.#send({ type: 'error', code: 'PROTOCOL_ERROR', message: 'control messages are JSON objects of at most 16 KiB' });
+      this.#send({
+        type: 'error',
+        code: 'PROTOCOL_ERROR',
+        message: 'control messages are JSON objects of at most 16 KiB',
+      });
       return;
     }
     if (message.type !== 'refresh') {
-      this.#send({ type: 'error', code: 'PROTOCOL_ERROR', message: `unknown control message type ${String(message.type)}` });
+      this.#send({
+        type: 'error',
+        code: 'PROTOCOL_ERROR',
+        message: `unknown control message type ${String(message.type)}`,
+      });
       return;
     }
     try {
@@ -221,14 +277,18 @@ export class WsPublisher {
         address: this.session.address,
         origin: this.#origin,
       });
-      if (grant.subject !== this.session.grant.subject) throw new StagedoorError('STREAM_DENIED', 'a refresh token must have the same subject');
+      if (grant.subject !== this.session.grant.subject)
+        throw new StagedoorError('STREAM_DENIED', 'a refresh token must have the same subject');
       if (this.session.closed) return;
       this.#deps.authenticator.consume(grant, 'publish');
       this.#deps.registry.renew(this.session, grant);
       this.#send({ type: 'refreshed', expiresAt: this.#expiresAtIso() });
     } catch (error) {
       const coded = toStagedoorError(error);
-      this.#log.warn({ event: 'refresh_refused', code: coded.code, reason: coded.message }, 'token refresh refused');
+      this.#log.warn(
+        { event: 'refresh_refused', code: coded.code, reason: coded.message },
+        'token refresh refused',
+      );
       this.#closeFrame = { code: coded.wsCloseCode, reason: coded.code };
       this.session.close('refresh-refused');
     }

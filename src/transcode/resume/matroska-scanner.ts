@@ -11,7 +11,16 @@ const TRACK_TYPE = 0x83;
 const SIMPLE_BLOCK = 0xa3;
 const VIDEO_TRACK_TYPE = 1;
 /** Elements that live directly under Segment: one of them ends a Cluster of unknown size. */
-const SEGMENT_CHILDREN = new Set([0x114d9b74, 0x1549a966, TRACKS, CLUSTER, 0x1c53bb6b, 0x1941a469, 0x1043a770, 0x1254c367]);
+const SEGMENT_CHILDREN = new Set([
+  0x114d9b74,
+  0x1549a966,
+  TRACKS,
+  CLUSTER,
+  0x1c53bb6b,
+  0x1941a469,
+  0x1043a770,
+  0x1254c367,
+]);
 
 interface Header {
   id: number;
@@ -97,7 +106,8 @@ export class MatroskaScanner implements ContainerScanner {
       return open();
     }
     if (parent === TRACK_ENTRY && (id === TRACK_NUMBER || id === TRACK_TYPE)) {
-      if (size === undefined || size < 1 || size > 6) throw new ScanError('bad track number or type');
+      if (size === undefined || size < 1 || size > 6)
+        throw new ScanError('bad track number or type');
       if (window.bytes.length < length + size) return 'more';
       const value = window.bytes.readUIntBE(length, size);
       if (id === TRACK_NUMBER) this.#entry!.number = value;
@@ -109,7 +119,10 @@ export class MatroskaScanner implements ContainerScanner {
       const track = readVarint(window.bytes, length);
       if (!track || window.bytes.length < length + track.length + 3) return 'more';
       if (track.value === this.#videoTrack) {
-        this.#events.onUnit(this.#pendingCluster, (window.bytes[length + track.length + 2]! & 0x80) !== 0);
+        this.#events.onUnit(
+          this.#pendingCluster,
+          (window.bytes[length + track.length + 2]! & 0x80) !== 0,
+        );
         this.#pendingCluster = undefined;
       }
       return skip();
@@ -122,10 +135,18 @@ export class MatroskaScanner implements ContainerScanner {
     for (;;) {
       const top = this.#stack.at(-1);
       if (!top) return;
-      const ended = top.end <= start || (top.end === Infinity && top.id === CLUSTER && SEGMENT_CHILDREN.has(id)) || (top.id === SEGMENT && id === EBML);
+      const ended =
+        top.end <= start ||
+        (top.end === Infinity && top.id === CLUSTER && SEGMENT_CHILDREN.has(id)) ||
+        (top.id === SEGMENT && id === EBML);
       if (!ended) return;
       this.#stack.pop();
-      if (top.id === TRACK_ENTRY && this.#entry?.type === VIDEO_TRACK_TYPE && this.#videoTrack === undefined) this.#videoTrack = this.#entry.number;
+      if (
+        top.id === TRACK_ENTRY &&
+        this.#entry?.type === VIDEO_TRACK_TYPE &&
+        this.#videoTrack === undefined
+      )
+        this.#videoTrack = this.#entry.number;
     }
   }
 }
@@ -143,7 +164,10 @@ function readHeader(buf: Buffer): Header | undefined {
 }
 
 /** An EBML variable-length integer at `at` (marker bit removed), or undefined until complete. */
-function readVarint(buf: Buffer, at: number): { value: number; length: number; unknown: boolean } | undefined {
+function readVarint(
+  buf: Buffer,
+  at: number,
+): { value: number; length: number; unknown: boolean } | undefined {
   if (buf.length <= at) return undefined;
   const length = varintLength(buf[at]!, 8);
   if (length === 0) throw new ScanError('invalid EBML size');

@@ -72,13 +72,15 @@ export class Mp4Scanner implements ContainerScanner {
         let trackId: number | undefined;
         let handler: string | undefined;
         for (const child of children(moov, box.body, box.end)) {
-          if (child.type === 'tkhd') trackId = moov.readUInt32BE(child.body + (moov[child.body] === 1 ? 20 : 12));
+          if (child.type === 'tkhd')
+            trackId = moov.readUInt32BE(child.body + (moov[child.body] === 1 ? 20 : 12));
           if (child.type === 'mdia') {
             const hdlr = children(moov, child.body, child.end).find((b) => b.type === 'hdlr');
             if (hdlr) handler = moov.toString('latin1', hdlr.body + 8, hdlr.body + 12);
           }
         }
-        if (handler === 'vide' && trackId !== undefined && this.#videoTrack === undefined) this.#videoTrack = trackId;
+        if (handler === 'vide' && trackId !== undefined && this.#videoTrack === undefined)
+          this.#videoTrack = trackId;
       }
       if (box.type === 'mvex') {
         for (const trex of children(moov, box.body, box.end).filter((b) => b.type === 'trex')) {

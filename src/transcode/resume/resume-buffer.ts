@@ -9,7 +9,10 @@ export interface ResumeLimits {
   maxGopBytes: number;
 }
 
-export const DEFAULT_RESUME_LIMITS: ResumeLimits = { maxHeaderBytes: 1024 * 1024, maxGopBytes: 16 * 1024 * 1024 };
+export const DEFAULT_RESUME_LIMITS: ResumeLimits = {
+  maxHeaderBytes: 1024 * 1024,
+  maxGopBytes: 16 * 1024 * 1024,
+};
 
 /**
  * Lets a new FFmpeg pick up a WebM/Matroska or fragmented MP4 byte stream mid-way, as the GOP
@@ -59,16 +62,23 @@ export class ResumeBuffer {
     try {
       this.#scanner.push(chunk);
     } catch (error) {
-      this.#giveUp(`container not followed: ${error instanceof Error ? error.message : String(error)}`);
+      this.#giveUp(
+        `container not followed: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return;
     }
     if (this.#header === undefined && this.#total > this.#limits.maxHeaderBytes) {
       this.#giveUp(`container header larger than ${this.#limits.maxHeaderBytes} bytes`);
       return;
     }
-    if (this.#keyStart !== undefined && this.#total - this.#keyStart > this.#limits.maxGopBytes) this.#keyStart = undefined;
+    if (this.#keyStart !== undefined && this.#total - this.#keyStart > this.#limits.maxGopBytes)
+      this.#keyStart = undefined;
     // A unit whose first video frame never comes (an audio-only run) is not held without bound either.
-    if (this.#pendingStart !== undefined && this.#total - this.#pendingStart > this.#limits.maxGopBytes) this.#pendingStart = undefined;
+    if (
+      this.#pendingStart !== undefined &&
+      this.#total - this.#pendingStart > this.#limits.maxGopBytes
+    )
+      this.#pendingStart = undefined;
     this.#trim();
   }
 
@@ -104,7 +114,12 @@ export class ResumeBuffer {
 
   /** Drops bytes nothing can resume from any more. */
   #trim(): void {
-    const keepFrom = Math.min(this.#header === undefined ? 0 : Infinity, this.#keyStart ?? Infinity, this.#pendingStart ?? Infinity, this.#total);
+    const keepFrom = Math.min(
+      this.#header === undefined ? 0 : Infinity,
+      this.#keyStart ?? Infinity,
+      this.#pendingStart ?? Infinity,
+      this.#total,
+    );
     while (this.#chunks.length > 0 && this.#chunksFrom + this.#chunks[0]!.length <= keepFrom) {
       this.#chunksFrom += this.#chunks.shift()!.length;
     }
@@ -116,7 +131,8 @@ export class ResumeBuffer {
     let at = this.#chunksFrom;
     for (const chunk of this.#chunks) {
       const end = at + chunk.length;
-      if (end > from && at < to) out.push(chunk.subarray(Math.max(0, from - at), Math.min(chunk.length, to - at)));
+      if (end > from && at < to)
+        out.push(chunk.subarray(Math.max(0, from - at), Math.min(chunk.length, to - at)));
       at = end;
     }
     return out;

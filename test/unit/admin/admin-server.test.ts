@@ -26,14 +26,29 @@ const log = pino({ level: 'silent' });
 const KEY = 'admin-api-key-for-the-unit-test-0123';
 
 const snapshot = (id: string, stream: string, kind: 'publisher' | 'viewer'): SessionSnapshot => ({
-  id, kind, protocol: 'rtmp', stream, subject: `${id}-subject`, scopes: [], jti: undefined, kid: undefined, issuer: undefined,
-  address: '198.51.100.1', startedAt: '2026-11-29T00:00:00.000Z', expiresAt: undefined, bytesIn: 0, bytesOut: 0,
+  id,
+  kind,
+  protocol: 'rtmp',
+  stream,
+  subject: `${id}-subject`,
+  scopes: [],
+  jti: undefined,
+  kid: undefined,
+  issuer: undefined,
+  address: '198.51.100.1',
+  startedAt: '2026-11-29T00:00:00.000Z',
+  expiresAt: undefined,
+  bytesIn: 0,
+  bytesOut: 0,
 });
 
 /** An in-memory directory, as a cluster's would answer for sessions on other nodes. */
 class FakeDirectory implements SessionDirectory {
   readonly kicked: string[] = [];
-  readonly #sessions = new Map([['s_remote1', snapshot('s_remote1', 'live/elsewhere', 'publisher')], ['s_remote2', snapshot('s_remote2', 'live/elsewhere', 'viewer')]]);
+  readonly #sessions = new Map([
+    ['s_remote1', snapshot('s_remote1', 'live/elsewhere', 'publisher')],
+    ['s_remote2', snapshot('s_remote2', 'live/elsewhere', 'viewer')],
+  ]);
   list(): SessionSnapshot[] {
     return [...this.#sessions.values()];
   }
@@ -62,10 +77,18 @@ async function adminWith(directory: SessionDirectory) {
     audit: new Audit(log, registry, metrics),
     metrics,
     directory,
-    revocations: await RevocationList.create(new JsonStateFile<Revocation[]>(join(stateDir, 'r.json'), log), log),
+    revocations: await RevocationList.create(
+      new JsonStateFile<Revocation[]>(join(stateDir, 'r.json'), log),
+      log,
+    ),
     hub: new StreamHub({ publisherTakeover: false, gopCacheBytes: 0 }),
     transcoders: undefined,
-    security: await StreamSecurity.create([], new KeyStore([]), new JsonStateFile<StreamRuleConfig[]>(join(stateDir, 's.json'), log), log),
+    security: await StreamSecurity.create(
+      [],
+      new KeyStore([]),
+      new JsonStateFile<StreamRuleConfig[]>(join(stateDir, 's.json'), log),
+      log,
+    ),
     issuers,
     hls: parseConfig({}).hls,
     ready: () => true,
@@ -77,14 +100,29 @@ describe('admin API over a session directory port', () => {
     const directory = new FakeDirectory();
     const admin = await adminWith(directory);
     const auth = { authorization: `Bearer ${KEY}` };
-    const listed = await admin.inject({ method: 'GET', url: '/api/v1/sessions?kind=viewer', headers: auth });
+    const listed = await admin.inject({
+      method: 'GET',
+      url: '/api/v1/sessions?kind=viewer',
+      headers: auth,
+    });
     expect(listed.statusCode).toBe(200);
     expect(listed.json().sessions.map((s: SessionSnapshot) => s.id)).toEqual(['s_remote2']);
-    expect((await admin.inject({ method: 'GET', url: '/api/v1/sessions/s_remote1', headers: auth })).json()).toMatchObject({ id: 's_remote1', stream: 'live/elsewhere' });
-    const kicked = await admin.inject({ method: 'DELETE', url: '/api/v1/sessions/s_remote1', headers: auth });
+    expect(
+      (
+        await admin.inject({ method: 'GET', url: '/api/v1/sessions/s_remote1', headers: auth })
+      ).json(),
+    ).toMatchObject({ id: 's_remote1', stream: 'live/elsewhere' });
+    const kicked = await admin.inject({
+      method: 'DELETE',
+      url: '/api/v1/sessions/s_remote1',
+      headers: auth,
+    });
     expect(kicked.statusCode).toBe(200);
     expect(directory.kicked).toEqual(['s_remote1']);
-    expect((await admin.inject({ method: 'DELETE', url: '/api/v1/sessions/s_remote1', headers: auth })).statusCode).toBe(404);
+    expect(
+      (await admin.inject({ method: 'DELETE', url: '/api/v1/sessions/s_remote1', headers: auth }))
+        .statusCode,
+    ).toBe(404);
     expect((await admin.inject({ method: 'GET', url: '/api/v1/sessions' })).statusCode).toBe(401);
     await admin.close();
   });

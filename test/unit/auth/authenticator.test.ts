@@ -23,48 +23,92 @@ const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
 const cam1 = { app: 'live', name: 'cam1' };
 
 async function setup(streams: StreamRuleConfig[] = []) {
-  const config = parseConfig({ auth: { keys: [{ kid: 'hs', alg: 'HS256', secret: SECRET, actions: ['publish', 'play', 'admin'] }] } });
-  const keys = new KeyStore(await Promise.all(config.auth.keys.map((k, i) => importTrustedKey(k, `auth.keys[${i}]`))));
+  const config = parseConfig({
+    auth: {
+      keys: [{ kid: 'hs', alg: 'HS256', secret: SECRET, actions: ['publish', 'play', 'admin'] }],
+    },
+  });
+  const keys = new KeyStore(
+    await Promise.all(config.auth.keys.map((k, i) => importTrustedKey(k, `auth.keys[${i}]`))),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'sd-authn-'));
-  const security = await StreamSecurity.create(streams, keys, new JsonStateFile<StreamRuleConfig[]>(join(dir, 'rules.json'), log), log);
-  const usedTokens = await UsedTokens.create(new JsonStateFile<Record<string, number>>(join(dir, 'used.json'), log), () => NOW);
+  const security = await StreamSecurity.create(
+    streams,
+    keys,
+    new JsonStateFile<StreamRuleConfig[]>(join(dir, 'rules.json'), log),
+    log,
+  );
+  const usedTokens = await UsedTokens.create(
+    new JsonStateFile<Record<string, number>>(join(dir, 'used.json'), log),
+    () => NOW,
+  );
   const authenticator = new TokenAuthenticator({
-    keys, cache: new TokenCache(100), security, usedTokens, geo: new GeoIp(),
-    clockToleranceSec: 0, requireExp: true, maxAccessRuleEntries: 5, singleUsePublish: true, maxTokenLifetimeSec: 86_400, now: () => NOW,
+    keys,
+    cache: new TokenCache(100),
+    security,
+    usedTokens,
+    geo: new GeoIp(),
+    clockToleranceSec: 0,
+    requireExp: true,
+    maxAccessRuleEntries: 5,
+    singleUsePublish: true,
+    maxTokenLifetimeSec: 86_400,
+    now: () => NOW,
   });
   return { authenticator, security };
 }
 
 const sign = (claims: Record<string, unknown>, secret = SECRET, kid = 'hs') =>
-  new SignJWT({ exp: NOW / 1000 + 300, ...claims }).setProtectedHeader({ alg: 'HS256', kid }).sign(new TextEncoder().encode(secret));
-const request = (token: string | undefined, action: 'publish' | 'play' | 'admin' = 'play', stream: { app: string; name: string } | undefined = cam1) =>
-  ({ token, action, protocol: 'hls' as const, stream, address: '127.0.0.1' });
+  new SignJWT({ exp: NOW / 1000 + 300, ...claims })
+    .setProtectedHeader({ alg: 'HS256', kid })
+    .sign(new TextEncoder().encode(secret));
+const request = (
+  token: string | undefined,
+  action: 'publish' | 'play' | 'admin' = 'play',
+  stream: { app: string; name: string } | undefined = cam1,
+) => ({ token, action, protocol: 'hls' as const, stream, address: '127.0.0.1' });
 
 describe('TokenAuthenticator', () => {
   it('admits an open stream without a token, and refuses the same anonymous grant once the stream is secured', async () => {
-    const { authenticator, security } = await setup([{ match: 'lobby/*', play: 'open', publish: 'secured', keys: [] }]);
+    const { authenticator, security } = await setup([
+      { match: 'lobby/*', play: 'open', publish: 'secured', keys: [] },
+    ]);
     const lobby = { app: 'lobby', name: 'hall' };
     const grant = await authenticator.authenticate(request(undefined, 'play', lobby));
     expect(() => authenticator.assertAllowed(grant, 'play', lobby)).not.toThrow();
-    expect(() => authenticator.assertAllowed(grant, 'publish', lobby)).toThrow(expect.objectContaining({ code: 'TOKEN_MISSING' }));
+    expect(() => authenticator.assertAllowed(grant, 'publish', lobby)).toThrow(
+      expect.objectContaining({ code: 'TOKEN_MISSING' }),
+    );
     await security.set('lobby/hall', { play: 'secured' });
-    expect(() => authenticator.assertAllowed(grant, 'play', lobby)).toThrow(expect.objectContaining({ code: 'TOKEN_MISSING' }));
+    expect(() => authenticator.assertAllowed(grant, 'play', lobby)).toThrow(
+      expect.objectContaining({ code: 'TOKEN_MISSING' }),
+    );
   });
 
-  it("trusts a cached verification only while its stream key is installed", async () => {
+  it('trusts a cached verification only while its stream key is installed', async () => {
     const { authenticator, security } = await setup();
     const streamSecret = 'a-per-stream-secret-of-thirty-two-bytes';
-    await security.set('live/cam1', { keys: [{ kid: 'cam1-key', alg: 'HS256', secret: streamSecret }] });
+    await security.set('live/cam1', {
+      keys: [{ kid: 'cam1-key', alg: 'HS256', secret: streamSecret }],
+    });
     const token = await sign({ scope: 'play' }, streamSecret, 'cam1-key');
     const grant = await authenticator.authenticate(request(token));
     expect(authenticator.trusts(grant)).toBe(true);
     await security.set('live/cam1', { keys: [] });
     expect(authenticator.trusts(grant)).toBe(false);
-    expect(() => authenticator.assertAllowed(grant, 'play', cam1)).toThrow(expect.objectContaining({ code: 'KEY_UNKNOWN' }));
-    await expect(authenticator.authenticate(request(token))).rejects.toMatchObject({ code: 'KEY_UNKNOWN' });
+    expect(() => authenticator.assertAllowed(grant, 'play', cam1)).toThrow(
+      expect.objectContaining({ code: 'KEY_UNKNOWN' }),
+    );
+    await expect(authenticator.authenticate(request(token))).rejects.toMatchObject({
+      code: 'KEY_UNKNOWN',
+    });
     // The same key material back under the same kid is a new trusted key: the token verifies afresh.
-    await security.set('live/cam1', { keys: [{ kid: 'cam1-key', alg: 'HS256', secret: streamSecret }] });
-    await expect(authenticator.authenticate(request(token))).resolves.toMatchObject({ kid: 'cam1-key' });
+    await security.set('live/cam1', {
+      keys: [{ kid: 'cam1-key', alg: 'HS256', secret: streamSecret }],
+    });
+    await expect(authenticator.authenticate(request(token))).resolves.toMatchObject({
+      kid: 'cam1-key',
+    });
   });
 
   it('looks at a single-use publish token in authenticate and uses it up only in consume', async () => {
@@ -73,16 +117,32 @@ describe('TokenAuthenticator', () => {
     const first = await authenticator.authenticate(request(token, 'publish'));
     await authenticator.authenticate(request(token, 'publish')); // a preliminary check, a refusal: nothing used
     authenticator.consume(first, 'publish');
-    await expect(authenticator.authenticate(request(token, 'publish'))).rejects.toMatchObject({ code: 'TOKEN_REUSED' });
-    expect(() => authenticator.consume(first, 'publish')).toThrow(expect.objectContaining({ code: 'TOKEN_REUSED' }));
+    await expect(authenticator.authenticate(request(token, 'publish'))).rejects.toMatchObject({
+      code: 'TOKEN_REUSED',
+    });
+    expect(() => authenticator.consume(first, 'publish')).toThrow(
+      expect.objectContaining({ code: 'TOKEN_REUSED' }),
+    );
     // Play is never single use.
-    await expect(authenticator.authenticate(request(await sign({ scope: 'play', jti: 'once' })))).resolves.toBeDefined();
+    await expect(
+      authenticator.authenticate(request(await sign({ scope: 'play', jti: 'once' }))),
+    ).resolves.toBeDefined();
   });
 
   it('holds admin to the scope admin, whatever the key allows', async () => {
     const { authenticator } = await setup();
-    await expect(authenticator.authenticate(request(await sign({ sub: 'live/cam1' }), 'admin', undefined))).rejects.toMatchObject({ code: 'SCOPE_DENIED' });
-    await expect(authenticator.authenticate(request(await sign({ scope: 'admin:live/cam1' }), 'admin', undefined))).rejects.toMatchObject({ code: 'SCOPE_DENIED' });
-    await expect(authenticator.authenticate(request(await sign({ sub: 'ops', scope: 'admin' }), 'admin', undefined))).resolves.toMatchObject({ subject: 'ops' });
+    await expect(
+      authenticator.authenticate(request(await sign({ sub: 'live/cam1' }), 'admin', undefined)),
+    ).rejects.toMatchObject({ code: 'SCOPE_DENIED' });
+    await expect(
+      authenticator.authenticate(
+        request(await sign({ scope: 'admin:live/cam1' }), 'admin', undefined),
+      ),
+    ).rejects.toMatchObject({ code: 'SCOPE_DENIED' });
+    await expect(
+      authenticator.authenticate(
+        request(await sign({ sub: 'ops', scope: 'admin' }), 'admin', undefined),
+      ),
+    ).resolves.toMatchObject({ subject: 'ops' });
   });
 });

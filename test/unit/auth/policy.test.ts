@@ -7,7 +7,12 @@ import type { ErrorCode, StagedoorError } from '../../../src/errors.js';
 
 const cam1 = { app: 'live', name: 'cam1' };
 
-function grant(claims: Record<string, unknown>, keyActions: Action[] = ['publish', 'play'], subjectIsStream = true, extra: Partial<Grant> = {}): Grant {
+function grant(
+  claims: Record<string, unknown>,
+  keyActions: Action[] = ['publish', 'play'],
+  subjectIsStream = true,
+  extra: Partial<Grant> = {},
+): Grant {
   return {
     subject: claims.sub as string | undefined,
     scopes: readScopes(claims) ?? [],
@@ -27,7 +32,11 @@ function grant(claims: Record<string, unknown>, keyActions: Action[] = ['publish
   };
 }
 
-function outcome(g: Grant, action: Action, stream: { app: string; name: string } = cam1): ErrorCode | 'ok' {
+function outcome(
+  g: Grant,
+  action: Action,
+  stream: { app: string; name: string } = cam1,
+): ErrorCode | 'ok' {
   try {
     authorize(g, action, stream);
     return 'ok';
@@ -57,9 +66,18 @@ describe('what a token may do', () => {
     expect(outcome(grant({}), 'play')).toBe('ok');
     expect(outcome(grant({}), 'publish', { app: 'other', name: 'x' })).toBe('ok');
     expect(outcome(grant({ scope: 'play:live/*' }), 'play')).toBe('ok');
-    expect(outcome(grant({ scope: 'play:live/*' }), 'play', { app: 'vod', name: 'cam1' })).toBe('STREAM_DENIED');
-    expect(outcome(grant({}, ['publish', 'play'], true, { subjectRequired: true }), 'play')).toBe('STREAM_DENIED');
-    expect(outcome(grant({ sub: 'live/cam1' }, ['publish', 'play'], true, { subjectRequired: true }), 'play')).toBe('ok');
+    expect(outcome(grant({ scope: 'play:live/*' }), 'play', { app: 'vod', name: 'cam1' })).toBe(
+      'STREAM_DENIED',
+    );
+    expect(outcome(grant({}, ['publish', 'play'], true, { subjectRequired: true }), 'play')).toBe(
+      'STREAM_DENIED',
+    );
+    expect(
+      outcome(
+        grant({ sub: 'live/cam1' }, ['publish', 'play'], true, { subjectRequired: true }),
+        'play',
+      ),
+    ).toBe('ok');
   });
 
   it('never makes a token an admin token without the exact scope admin', () => {
@@ -69,14 +87,26 @@ describe('what a token may do', () => {
     expect(outcome(grant({ scope: 'admin:live/cam1' }, all), 'admin')).toBe('SCOPE_DENIED');
     expect(outcome(grant({ scope: 'play publish' }, all), 'admin')).toBe('SCOPE_DENIED');
     expect(outcome(grant({ sub: 'ops', scope: 'admin' }, all), 'admin')).toBe('ok');
-    expect(outcome(grant({ scope: 'admin' }, all, true, { keyStreams: ['live/*'] }), 'admin')).toBe('SCOPE_DENIED');
+    expect(outcome(grant({ scope: 'admin' }, all, true, { keyStreams: ['live/*'] }), 'admin')).toBe(
+      'SCOPE_DENIED',
+    );
     // An admin scope is not a play or publish scope.
     expect(outcome(grant({ scope: 'admin' }, all), 'play')).toBe('SCOPE_DENIED');
   });
 
   it('grants nothing to an issuer token without scope (scoped grants)', () => {
-    expect(outcome(grant({ sub: 'alice' }, ['publish', 'play'], false, { scoped: true }), 'play')).toBe('SCOPE_DENIED');
-    expect(outcome(grant({ sub: 'alice' }, ['publish', 'play'], false, { scoped: true, scopes: ['play:live/*'] }), 'play')).toBe('ok');
+    expect(
+      outcome(grant({ sub: 'alice' }, ['publish', 'play'], false, { scoped: true }), 'play'),
+    ).toBe('SCOPE_DENIED');
+    expect(
+      outcome(
+        grant({ sub: 'alice' }, ['publish', 'play'], false, {
+          scoped: true,
+          scopes: ['play:live/*'],
+        }),
+        'play',
+      ),
+    ).toBe('ok');
   });
 
   it('reads stream patterns in scopes when sub is a principal', () => {

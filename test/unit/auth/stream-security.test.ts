@@ -9,16 +9,34 @@ import { JsonStateFile } from '../../../src/state/json-state-file.js';
 import type { StreamRuleConfig } from '../../../src/config/schema.js';
 
 const log = pino({ level: 'silent' });
-const rule = (match: string, play: 'open' | 'secured', publish: 'open' | 'secured' = 'secured'): StreamRuleConfig => ({ match, play, publish, keys: [] });
+const rule = (
+  match: string,
+  play: 'open' | 'secured',
+  publish: 'open' | 'secured' = 'secured',
+): StreamRuleConfig => ({ match, play, publish, keys: [] });
 
 async function create(dir: string, config: StreamRuleConfig[] = []) {
   const keys = new KeyStore([]);
-  return { keys, security: await StreamSecurity.create(config, keys, new JsonStateFile<StreamRuleConfig[]>(join(dir, 'stream-security.json'), log), log) };
+  return {
+    keys,
+    security: await StreamSecurity.create(
+      config,
+      keys,
+      new JsonStateFile<StreamRuleConfig[]>(join(dir, 'stream-security.json'), log),
+      log,
+    ),
+  };
 }
 
 describe('stream security', () => {
   it('uses the most specific matching rule, whatever the order of the config, and secures the rest', async () => {
-    const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')), [rule('*', 'secured'), rule('*/*', 'secured'), rule('open/*', 'open'), rule('open/cam*', 'secured'), rule('cam9', 'open')]);
+    const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')), [
+      rule('*', 'secured'),
+      rule('*/*', 'secured'),
+      rule('open/*', 'open'),
+      rule('open/cam*', 'secured'),
+      rule('cam9', 'open'),
+    ]);
     expect(security.ruleFor({ app: 'open', name: 'x' })?.match).toBe('open/*');
     expect(security.ruleFor({ app: 'open', name: 'cam1' })?.match).toBe('open/cam*');
     expect(security.ruleFor({ app: 'open', name: 'cam9' })?.match).toBe('cam9'); // no wildcard beats any pattern
@@ -27,7 +45,10 @@ describe('stream security', () => {
   });
 
   it('prefers run-time rules over config ones of the same pattern, and secures the rest', async () => {
-    const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')), [rule('open/*', 'open'), rule('*', 'secured')]);
+    const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')), [
+      rule('open/*', 'open'),
+      rule('*', 'secured'),
+    ]);
     expect(security.securityFor({ app: 'open', name: 'x' }, 'play')).toBe('open');
     expect(security.securityFor({ app: 'open', name: 'x' }, 'publish')).toBe('secured');
     expect(security.securityFor({ app: 'live', name: 'x' }, 'play')).toBe('secured');
@@ -41,21 +62,34 @@ describe('stream security', () => {
     const first = await create(dir, [rule('lobby/*', 'open')]);
     const changes: string[] = [];
     first.security.onChange((_r, match) => changes.push(match));
-    await first.security.set('lobby/*', { play: 'secured', keys: [{ kid: 'lobby-key', alg: 'HS256', secret: 'x'.repeat(32) }] });
+    await first.security.set('lobby/*', {
+      play: 'secured',
+      keys: [{ kid: 'lobby-key', alg: 'HS256', secret: 'x'.repeat(32) }],
+    });
     expect(changes).toEqual(['lobby/*']);
     const second = await create(dir, [rule('lobby/*', 'open')]);
     expect(readdirSync(dir)).toEqual(['stream-security.json']);
     expect(second.security.securityFor({ app: 'lobby', name: 'a' }, 'play')).toBe('secured');
-    expect(second.keys.candidatesFor({ alg: 'HS256', kid: 'lobby-key' })[0]?.streams).toEqual(['lobby/*']);
+    expect(second.keys.candidatesFor({ alg: 'HS256', kid: 'lobby-key' })[0]?.streams).toEqual([
+      'lobby/*',
+    ]);
     expect(await second.security.remove('lobby/*')).toBe(true);
     expect(second.security.securityFor({ app: 'lobby', name: 'a' }, 'play')).toBe('open');
-    expect(() => second.keys.candidatesFor({ alg: 'HS256', kid: 'lobby-key' })).toThrow(expect.objectContaining({ code: 'KEY_UNKNOWN' }));
+    expect(() => second.keys.candidatesFor({ alg: 'HS256', kid: 'lobby-key' })).toThrow(
+      expect.objectContaining({ code: 'KEY_UNKNOWN' }),
+    );
   });
 
   it('refuses bad patterns and settings with a clear error', async () => {
     const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')));
-    await expect(security.set('../x', { play: 'open' })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
-    await expect(security.set('live/x', { play: 'maybe' })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
-    await expect(security.set('live/x', { play: 'open', extra: 1 })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+    await expect(security.set('../x', { play: 'open' })).rejects.toMatchObject({
+      code: 'PROTOCOL_ERROR',
+    });
+    await expect(security.set('live/x', { play: 'maybe' })).rejects.toMatchObject({
+      code: 'PROTOCOL_ERROR',
+    });
+    await expect(security.set('live/x', { play: 'open', extra: 1 })).rejects.toMatchObject({
+      code: 'PROTOCOL_ERROR',
+    });
   });
 });

@@ -15,11 +15,14 @@ const otherSecret = randomBytes(32).toString('hex');
 const rsa = keyPair('rsa', { modulusLength: 2048 });
 const ec = keyPair('ec', { namedCurve: 'P-256' });
 const ed = keyPair('ed25519');
-const pem = (k: { export(o: object): string | Buffer }) => k.export({ type: 'spki', format: 'pem' }).toString();
+const pem = (k: { export(o: object): string | Buffer }) =>
+  k.export({ type: 'spki', format: 'pem' }).toString();
 
 async function store(keys: Array<Record<string, unknown>>): Promise<KeyStore> {
   const config = parseConfig({ auth: { keys } });
-  return new KeyStore(await Promise.all(config.auth.keys.map((k, i) => importTrustedKey(k, `auth.keys[${i}]`))));
+  return new KeyStore(
+    await Promise.all(config.auth.keys.map((k, i) => importTrustedKey(k, `auth.keys[${i}]`))),
+  );
 }
 
 const keys = await store([
@@ -30,11 +33,24 @@ const keys = await store([
   { kid: 'ps', alg: 'PS256', publicKey: pem(rsa.publicKey) },
 ]);
 const options = { clockToleranceSec: 0, requireExp: true };
-const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'live/cam1', scope: 'publish', exp: nowSec + 60, iat: nowSec - 1, ...extra });
-const hs = (c = claims(), header: Record<string, unknown> = { kid: 'hs' }, key: Uint8Array = new TextEncoder().encode(secret)) =>
-  new SignJWT(c).setProtectedHeader({ alg: 'HS256', ...header }).sign(key);
+const claims = (extra: Record<string, unknown> = {}) => ({
+  sub: 'live/cam1',
+  scope: 'publish',
+  exp: nowSec + 60,
+  iat: nowSec - 1,
+  ...extra,
+});
+const hs = (
+  c = claims(),
+  header: Record<string, unknown> = { kid: 'hs' },
+  key: Uint8Array = new TextEncoder().encode(secret),
+) => new SignJWT(c).setProtectedHeader({ alg: 'HS256', ...header }).sign(key);
 
-async function codeOf(token: string, verifyWith: KeyStore = keys, opts = options): Promise<ErrorCode> {
+async function codeOf(
+  token: string,
+  verifyWith: KeyStore = keys,
+  opts = options,
+): Promise<ErrorCode> {
   try {
     await verifyToken(token, { keys: verifyWith }, opts, NOW);
   } catch (error) {
@@ -48,30 +64,62 @@ const part = (v: unknown) => base64url.encode(JSON.stringify(v));
 describe('verifyToken', () => {
   it('verifies HS256, RS256, PS256, ES256 and EdDSA with the key named by kid, and returns the grant', async () => {
     const grant = await verifyToken(await hs(claims({ jti: 'j1' })), { keys }, options, NOW);
-    expect(grant).toMatchObject({ subject: 'live/cam1', scopes: ['publish'], jti: 'j1', tokenId: 'j1', kid: 'hs', expiresAt: (nowSec + 60) * 1000 });
-    for (const [alg, kid, key] of [['RS256', 'rs', rsa.privateKey], ['PS256', 'ps', rsa.privateKey], ['ES256', 'es', ec.privateKey], ['EdDSA', 'ed', ed.privateKey]] as const) {
+    expect(grant).toMatchObject({
+      subject: 'live/cam1',
+      scopes: ['publish'],
+      jti: 'j1',
+      tokenId: 'j1',
+      kid: 'hs',
+      expiresAt: (nowSec + 60) * 1000,
+    });
+    for (const [alg, kid, key] of [
+      ['RS256', 'rs', rsa.privateKey],
+      ['PS256', 'ps', rsa.privateKey],
+      ['ES256', 'es', ec.privateKey],
+      ['EdDSA', 'ed', ed.privateKey],
+    ] as const) {
       const token = await new SignJWT(claims()).setProtectedHeader({ alg, kid }).sign(key);
       expect((await verifyToken(token, { keys }, options, NOW)).kid).toBe(kid);
     }
   });
 
   it('without a kid, tries the keys pinned to the token alg', async () => {
-    const twoHs = await store([{ alg: 'HS256', secret: otherSecret }, { alg: 'HS256', secret }]);
-    expect((await verifyToken(await hs(claims(), {}), { keys: twoHs }, options, NOW)).subject).toBe('live/cam1');
-    expect((await verifyToken(await hs(claims(), {}), { keys: twoHs }, options, NOW)).tokenId).toMatch(/^sha256:/);
+    const twoHs = await store([
+      { alg: 'HS256', secret: otherSecret },
+      { alg: 'HS256', secret },
+    ]);
+    expect((await verifyToken(await hs(claims(), {}), { keys: twoHs }, options, NOW)).subject).toBe(
+      'live/cam1',
+    );
+    expect(
+      (await verifyToken(await hs(claims(), {}), { keys: twoHs }, options, NOW)).tokenId,
+    ).toMatch(/^sha256:/);
   });
 
   const refusals: Array<readonly [ErrorCode, () => Promise<string>]> = [
     ['TOKEN_MALFORMED', async () => 'garbage'],
     ['TOKEN_MALFORMED', async () => `${'a'.repeat(9000)}.b.c`],
     ['TOKEN_MALFORMED', async () => 'bm90IGpzb24.e30.c2ln'],
-    ['TOKEN_MALFORMED', async () => `${part({ alg: 'HS256', kid: 'hs', crit: ['exp'], exp: 1 })}.${part(claims())}.sig`],
+    [
+      'TOKEN_MALFORMED',
+      async () =>
+        `${part({ alg: 'HS256', kid: 'hs', crit: ['exp'], exp: 1 })}.${part(claims())}.sig`,
+    ],
     ['ALG_NOT_ALLOWED', async () => `${part({ alg: 'none' })}.${part(claims())}.`],
     ['ALG_NOT_ALLOWED', async () => `${part({ alg: 'NONE', kid: 'hs' })}.${part(claims())}.`],
     ['ALG_NOT_ALLOWED', async () => hs(claims(), { kid: 'rs' })],
-    ['ALG_NOT_ALLOWED', async () => new SignJWT(claims()).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(secret.repeat(2)))],
+    [
+      'ALG_NOT_ALLOWED',
+      async () =>
+        new SignJWT(claims())
+          .setProtectedHeader({ alg: 'HS512' })
+          .sign(new TextEncoder().encode(secret.repeat(2))),
+    ],
     ['KEY_UNKNOWN', async () => hs(claims(), { kid: 'who' })],
-    ['SIGNATURE_INVALID', async () => hs(claims(), { kid: 'hs' }, new TextEncoder().encode(otherSecret))],
+    [
+      'SIGNATURE_INVALID',
+      async () => hs(claims(), { kid: 'hs' }, new TextEncoder().encode(otherSecret)),
+    ],
     ['SIGNATURE_INVALID', async () => `${(await hs()).split('.').slice(0, 2).join('.')}.`],
     ['TOKEN_EXPIRED', async () => hs(claims({ exp: nowSec - 1 }))],
     ['TOKEN_EXPIRED', async () => hs(claims({ exp: nowSec - 0.5 }))],
@@ -88,19 +136,33 @@ describe('verifyToken', () => {
 
   it('applies the clock tolerance to exp and nbf, and moves the session end by it', async () => {
     const lenient = { clockToleranceSec: 5, requireExp: true };
-    const grant = await verifyToken(await hs(claims({ exp: nowSec - 2, nbf: nowSec + 3 })), { keys }, lenient, NOW);
+    const grant = await verifyToken(
+      await hs(claims({ exp: nowSec - 2, nbf: nowSec + 3 })),
+      { keys },
+      lenient,
+      NOW,
+    );
     expect(grant.expiresAt).toBe((nowSec + 3) * 1000);
   });
 
   it('accepts tokens without exp only when exp is not required', async () => {
     const noExp = await hs(claims({ exp: undefined }));
-    expect((await verifyToken(noExp, { keys }, { clockToleranceSec: 0, requireExp: false }, NOW)).expiresAt).toBeUndefined();
+    expect(
+      (await verifyToken(noExp, { keys }, { clockToleranceSec: 0, requireExp: false }, NOW))
+        .expiresAt,
+    ).toBeUndefined();
   });
 
   it('ignores jku, x5u and jwk headers: the key always comes from config', async () => {
     const attacker = keyPair('rsa', { modulusLength: 2048 });
     const token = await new SignJWT(claims())
-      .setProtectedHeader({ alg: 'RS256', kid: 'rs', jku: 'http://127.0.0.1:1/jwks', x5u: 'http://127.0.0.1:1/x', jwk: attacker.publicKey.export({ format: 'jwk' }) as never })
+      .setProtectedHeader({
+        alg: 'RS256',
+        kid: 'rs',
+        jku: 'http://127.0.0.1:1/jwks',
+        x5u: 'http://127.0.0.1:1/x',
+        jwk: attacker.publicKey.export({ format: 'jwk' }) as never,
+      })
       .sign(attacker.privateKey);
     expect(await codeOf(token)).toBe('SIGNATURE_INVALID');
   });

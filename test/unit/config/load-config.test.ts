@@ -19,7 +19,12 @@ describe('config', () => {
     const config = parseConfig({});
     expect(config.rtmp).toMatchObject({ host: '0.0.0.0', port: 1935, publisherTakeover: false });
     expect(config.http.port).toBe(8080);
-    expect(config.admin).toMatchObject({ enabled: true, host: '127.0.0.1', port: 8081, apiKeys: [] });
+    expect(config.admin).toMatchObject({
+      enabled: true,
+      host: '127.0.0.1',
+      port: 8081,
+      apiKeys: [],
+    });
     expect(config.auth).toMatchObject({ keys: [], clockToleranceSec: 0, requireExp: true });
     expect(config.mediaDir).toBe('media');
   });
@@ -28,25 +33,43 @@ describe('config', () => {
     const error = errorOf(() => parseConfig({ rtmp: { prot: 1935 } }));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain('unknown key "rtmp.prot"');
-    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'HS256', secret: 'x'.repeat(32), sekret: 1 }] } })).message).toContain('unknown key "auth.keys[0].sekret"');
+    expect(
+      errorOf(() =>
+        parseConfig({ auth: { keys: [{ alg: 'HS256', secret: 'x'.repeat(32), sekret: 1 }] } }),
+      ).message,
+    ).toContain('unknown key "auth.keys[0].sekret"');
   });
 
   it('names the key holding a bad value', () => {
-    expect(errorOf(() => parseConfig({ http: { port: 'eighty' } })).message).toContain('"http.port"');
-    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'none', secret: 'x' }] } })).message).toContain('"auth.keys[0].alg"');
+    expect(errorOf(() => parseConfig({ http: { port: 'eighty' } })).message).toContain(
+      '"http.port"',
+    );
+    expect(
+      errorOf(() => parseConfig({ auth: { keys: [{ alg: 'none', secret: 'x' }] } })).message,
+    ).toContain('"auth.keys[0].alg"');
   });
 
   it('refuses a key without exactly one source, and HS with a public key', () => {
-    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'HS256' }] } })).message).toContain('exactly one of');
-    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'HS256', publicKey: 'pem' }] } })).message).toContain('"auth.keys[0].publicKey"');
-    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'RS256', secret: 'x'.repeat(40) }] } })).message).toContain('needs a public key');
+    expect(errorOf(() => parseConfig({ auth: { keys: [{ alg: 'HS256' }] } })).message).toContain(
+      'exactly one of',
+    );
+    expect(
+      errorOf(() => parseConfig({ auth: { keys: [{ alg: 'HS256', publicKey: 'pem' }] } })).message,
+    ).toContain('"auth.keys[0].publicKey"');
+    expect(
+      errorOf(() => parseConfig({ auth: { keys: [{ alg: 'RS256', secret: 'x'.repeat(40) }] } }))
+        .message,
+    ).toContain('needs a public key');
   });
 
   it('reads defaults → file → environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sd-config-'));
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ rtmp: { port: 2000 }, http: { port: 9000 } }));
-    const config = loadConfig({ file, env: { STAGEDOOR_RTMP_PORT: '3000', STAGEDOOR_LOG_LEVEL: 'warn' } });
+    const config = loadConfig({
+      file,
+      env: { STAGEDOOR_RTMP_PORT: '3000', STAGEDOOR_LOG_LEVEL: 'warn' },
+    });
     expect(config.rtmp.port).toBe(3000);
     expect(config.http.port).toBe(9000);
     expect(config.log.level).toBe('warn');
@@ -57,7 +80,9 @@ describe('config', () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, '{ not json');
     expect(errorOf(() => loadConfig({ file })).message).toMatch(/is not valid JSON/);
-    expect(errorOf(() => loadConfig({ file: join(dir, 'missing.json') })).message).toMatch(/cannot be read/);
+    expect(errorOf(() => loadConfig({ file: join(dir, 'missing.json') })).message).toMatch(
+      /cannot be read/,
+    );
   });
 
   it('picks the file from --config, then STAGEDOOR_CONFIG, then the default', () => {

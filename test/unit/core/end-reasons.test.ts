@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { END_REASONS, closeFrameFor, refusalAfter, type EndReason } from '../../../src/core/end-reasons.js';
+import {
+  END_REASONS,
+  closeFrameFor,
+  refusalAfter,
+  type EndReason,
+} from '../../../src/core/end-reasons.js';
 
 describe('end reasons', () => {
   it('lists every reason with its WebSocket close frame and the refusal of later HLS requests (the contract clients rely on)', () => {
     const table = Object.fromEntries(
       (Object.keys(END_REASONS) as EndReason[]).map((reason) => {
         const frame = closeFrameFor(reason);
-        return [reason, `${frame.code} ${frame.reason} | ${refusalAfter(reason)?.code ?? 'may come back'}`];
+        return [
+          reason,
+          `${frame.code} ${frame.reason} | ${refusalAfter(reason)?.code ?? 'may come back'}`,
+        ];
       }),
     );
     expect(table).toEqual({

@@ -40,7 +40,11 @@ describe('viewer pass', () => {
   const signer = new ViewerPassSigner();
   it('verifies its own passes for their stream until they expire', () => {
     const pass = signer.sign({ viewerId: 'abcdefgh12', expiresAt: 2000, stream: 'live/cam1' });
-    expect(signer.verify(pass, 'live/cam1', 1000)).toEqual({ viewerId: 'abcdefgh12', expiresAt: 2000, stream: 'live/cam1' });
+    expect(signer.verify(pass, 'live/cam1', 1000)).toEqual({
+      viewerId: 'abcdefgh12',
+      expiresAt: 2000,
+      stream: 'live/cam1',
+    });
     expect(signer.verify(pass, 'live/cam2', 1000)).toBeUndefined();
     expect(signer.verify(pass, 'live/cam1', 2000)).toBeUndefined();
     expect(signer.verify(pass.replace('.2000.', '.9000.'), 'live/cam1', 1000)).toBeUndefined();
@@ -58,7 +62,9 @@ describe('safe media paths', () => {
   symlinkSync(join(outside, 'secret.ts'), join(root, 'live', 'cam1', 'evil.ts'));
 
   it('serves files inside the root', async () => {
-    expect(await resolveMediaFile(root, 'live', 'cam1', 'index.m3u8')).toBe(join(root, 'live', 'cam1', 'index.m3u8'));
+    expect(await resolveMediaFile(root, 'live', 'cam1', 'index.m3u8')).toBe(
+      join(root, 'live', 'cam1', 'index.m3u8'),
+    );
   });
 
   it.each([
@@ -72,11 +78,18 @@ describe('safe media paths', () => {
     ['live', 'cam1', '.keyinfo'],
     ['live', 'cam1', 'index.m3u8.bak'],
   ])('refuses %s/%s/%s as NOT_FOUND', async (app, stream, file) => {
-    await expect(resolveMediaFile(root, app, stream, file)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(resolveMediaFile(root, app, stream, file)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 
   it('knows the kinds it serves', () => {
-    expect([mediaKindOf('a.m3u8'), mediaKindOf('a.ts'), mediaKindOf('k1.key'), mediaKindOf('a.txt')]).toEqual(['playlist', 'segment', 'key', undefined]);
+    expect([
+      mediaKindOf('a.m3u8'),
+      mediaKindOf('a.ts'),
+      mediaKindOf('k1.key'),
+      mediaKindOf('a.txt'),
+    ]).toEqual(['playlist', 'segment', 'key', undefined]);
   });
 });
 
@@ -103,7 +116,11 @@ describe('token from an HTTP request', () => {
   });
 
   it('refuses two tokens and a non-Bearer Authorization', () => {
-    expect(() => tokenFromRequest({ query: { token: ['a', 'b'] } })).toThrow(expect.objectContaining({ code: 'TOKEN_MALFORMED' }) as StagedoorError);
-    expect(() => tokenFromRequest({ query: {}, authorization: 'Basic eA==' })).toThrow(expect.objectContaining({ code: 'TOKEN_MALFORMED' }) as StagedoorError);
+    expect(() => tokenFromRequest({ query: { token: ['a', 'b'] } })).toThrow(
+      expect.objectContaining({ code: 'TOKEN_MALFORMED' }) as StagedoorError,
+    );
+    expect(() => tokenFromRequest({ query: {}, authorization: 'Basic eA==' })).toThrow(
+      expect.objectContaining({ code: 'TOKEN_MALFORMED' }) as StagedoorError,
+    );
   });
 });

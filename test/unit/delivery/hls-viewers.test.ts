@@ -17,8 +17,20 @@ afterEach(() => {
 });
 
 const grantFor = (token: string): Grant => ({
-  subject: 'live/cam1', scopes: ['play'], scoped: false, tokenId: token, jti: token, kid: 'k', issuer: undefined, expiresAt: now + 60_000,
-  keyActions: new Set(['play']), subjectIsStream: true, subjectRequired: false, keySource: 'test', signer: undefined, claims: {},
+  subject: 'live/cam1',
+  scopes: ['play'],
+  scoped: false,
+  tokenId: token,
+  jti: token,
+  kid: 'k',
+  issuer: undefined,
+  expiresAt: now + 60_000,
+  keyActions: new Set(['play']),
+  subjectIsStream: true,
+  subjectRequired: false,
+  keySource: 'test',
+  signer: undefined,
+  claims: {},
 });
 
 /** Admits any token; its `check` refuses what `refuse` names at that moment. */
@@ -41,7 +53,13 @@ function setup() {
   const registry = new SessionRegistry(log, () => now);
   const hls = new HlsViewers({ authenticator, registry }, { idleMs: 1000, now: () => now });
   viewers.push(hls);
-  return { authenticator, registry, hls, admit: (init: { pass?: string; token?: string }) => hls.admit({ stream, address: '10.0.0.1', pass: init.pass, token: init.token }) };
+  return {
+    authenticator,
+    registry,
+    hls,
+    admit: (init: { pass?: string; token?: string }) =>
+      hls.admit({ stream, address: '10.0.0.1', pass: init.pass, token: init.token }),
+  };
 }
 
 describe('HlsViewers', () => {
@@ -76,7 +94,12 @@ describe('HlsViewers', () => {
 
   it('never reopens a session that ended for a reason that forbids playing, even when the token would pass', async () => {
     const { admit } = setup();
-    for (const [reason, code] of [['kicked', 'SESSION_ENDED'], ['revoked', 'TOKEN_REVOKED'], ['key-retired', 'KEY_UNKNOWN'], ['security-changed', 'SESSION_ENDED']] as const) {
+    for (const [reason, code] of [
+      ['kicked', 'SESSION_ENDED'],
+      ['revoked', 'TOKEN_REVOKED'],
+      ['key-retired', 'KEY_UNKNOWN'],
+      ['security-changed', 'SESSION_ENDED'],
+    ] as const) {
       const first = await admit({ token: `t-${reason}` });
       first.session.close(reason);
       await expect(admit({ pass: first.pass })).rejects.toMatchObject({ code });
@@ -89,7 +112,16 @@ describe('HlsViewers', () => {
   it('refuses a pass for another stream or a forged one as SESSION_ENDED', async () => {
     const { hls, admit } = setup();
     const first = await admit({ token: 't1' });
-    await expect(hls.admit({ stream: { app: 'live', name: 'other' }, address: '10.0.0.1', pass: first.pass, token: undefined })).rejects.toMatchObject({ code: 'SESSION_ENDED' });
-    await expect(admit({ pass: `${first.pass}x` })).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+    await expect(
+      hls.admit({
+        stream: { app: 'live', name: 'other' },
+        address: '10.0.0.1',
+        pass: first.pass,
+        token: undefined,
+      }),
+    ).rejects.toMatchObject({ code: 'SESSION_ENDED' });
+    await expect(admit({ pass: `${first.pass}x` })).rejects.toMatchObject({
+      code: 'SESSION_ENDED',
+    });
   });
 });

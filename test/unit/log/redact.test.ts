@@ -7,22 +7,42 @@ const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW0xIn0.c2lnbmF0dXJl';
 
 describe('redaction', () => {
   it('scrubs tokens from query strings, bearer headers and bare JWTs', () => {
-    expect(redactText(`rtmp://h/live/cam1?token=${JWT}&x=1`)).toBe('rtmp://h/live/cam1?token=[REDACTED]&x=1');
-    expect(redactText(`/live/cam1/index.m3u8?jwt=abc`)).toBe('/live/cam1/index.m3u8?jwt=[REDACTED]');
+    expect(redactText(`rtmp://h/live/cam1?token=${JWT}&x=1`)).toBe(
+      'rtmp://h/live/cam1?token=[REDACTED]&x=1',
+    );
+    expect(redactText(`/live/cam1/index.m3u8?jwt=abc`)).toBe(
+      '/live/cam1/index.m3u8?jwt=[REDACTED]',
+    );
     expect(redactText(`Bearer ${JWT}`)).toBe('Bearer [REDACTED]');
-    expect(redactText(`stream key cam1 and ${JWT} in text`)).toBe('stream key cam1 and [REDACTED] in text');
+    expect(redactText(`stream key cam1 and ${JWT} in text`)).toBe(
+      'stream key cam1 and [REDACTED] in text',
+    );
   });
 
   it('removes secret-named fields at any depth', () => {
-    expect(redactValue({ a: { secret: 's', token: 't', headers: { authorization: 'x', cookie: 'y' } }, keep: 1 })).toEqual({
-      a: { secret: '[REDACTED]', token: '[REDACTED]', headers: { authorization: '[REDACTED]', cookie: '[REDACTED]' } },
+    expect(
+      redactValue({
+        a: { secret: 's', token: 't', headers: { authorization: 'x', cookie: 'y' } },
+        keep: 1,
+      }),
+    ).toEqual({
+      a: {
+        secret: '[REDACTED]',
+        token: '[REDACTED]',
+        headers: { authorization: '[REDACTED]', cookie: '[REDACTED]' },
+      },
       keep: 1,
     });
   });
 
   it('never lets a token reach a log line, whatever field or message carries it', () => {
     let out = '';
-    const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, done) => ((out += c.toString()), done()) }) as never });
+    const log = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write: (c, _e, done) => ((out += c.toString()), done()),
+      }) as never,
+    });
     log.info({ url: `/x?token=${JWT}`, nested: { token: JWT } }, `message with ${JWT}`);
     log.error({ err: new Error(`bad token ${JWT}`) }, 'failure');
     expect(out).not.toContain(JWT);

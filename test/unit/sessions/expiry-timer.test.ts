@@ -29,7 +29,9 @@ describe('expiry timer', () => {
     const spy = vi.spyOn(globalThis, 'setTimeout');
     const at = Date.now() + MAX_TIMEOUT_MS * 2 + 5000; // ~50 days
     armExpiryTimer(at, fired);
-    expect(Math.max(...spy.mock.calls.map((c) => Number(c[1])))).toBeLessThanOrEqual(MAX_TIMEOUT_MS);
+    expect(Math.max(...spy.mock.calls.map((c) => Number(c[1])))).toBeLessThanOrEqual(
+      MAX_TIMEOUT_MS,
+    );
     vi.advanceTimersByTime(MAX_TIMEOUT_MS * 2);
     expect(fired).not.toHaveBeenCalled();
     vi.advanceTimersByTime(4999);

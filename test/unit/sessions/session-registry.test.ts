@@ -7,7 +7,23 @@ import type { EndReason } from '../../../src/core/end-reasons.js';
 const log = pino({ level: 'silent' });
 
 function grant(expiresAt: number | undefined, extra: Partial<Grant> = {}): Grant {
-  return { subject: 'cam1', scopes: ['publish'], tokenId: 'j', jti: 'j', kid: 'k', issuer: undefined, expiresAt, keyActions: new Set(['publish']), subjectIsStream: true, subjectRequired: false, scoped: false, signer: undefined, keySource: 'auth.keys[0]', claims: {}, ...extra };
+  return {
+    subject: 'cam1',
+    scopes: ['publish'],
+    tokenId: 'j',
+    jti: 'j',
+    kid: 'k',
+    issuer: undefined,
+    expiresAt,
+    keyActions: new Set(['publish']),
+    subjectIsStream: true,
+    subjectRequired: false,
+    scoped: false,
+    signer: undefined,
+    keySource: 'auth.keys[0]',
+    claims: {},
+    ...extra,
+  };
 }
 
 beforeEach(() => {
@@ -20,7 +36,14 @@ afterEach(() => {
 describe('session registry', () => {
   function open(registry: SessionRegistry, expiresAt: number | undefined) {
     const terminate = vi.fn<(reason: EndReason) => void>();
-    const session = registry.open({ kind: 'publisher', protocol: 'rtmp', stream: { app: 'live', name: 'cam1' }, grant: grant(expiresAt), address: '127.0.0.1', terminate });
+    const session = registry.open({
+      kind: 'publisher',
+      protocol: 'rtmp',
+      stream: { app: 'live', name: 'cam1' },
+      grant: grant(expiresAt),
+      address: '127.0.0.1',
+      terminate,
+    });
     return { session, terminate };
   }
 
@@ -57,7 +80,9 @@ describe('session registry', () => {
     const a = open(registry, Date.now() + 1000);
     const b = open(registry, undefined);
     const events: string[] = [];
-    registry.onChange((event, s, reason) => events.push(`${event}:${s.id === a.session.id ? 'a' : 'b'}:${reason}`));
+    registry.onChange((event, s, reason) =>
+      events.push(`${event}:${s.id === a.session.id ? 'a' : 'b'}:${reason}`),
+    );
     registry.renew(a.session, grant(Date.now() + 10_000));
     vi.advanceTimersByTime(5000);
     expect(a.session.closed).toBe(false);
@@ -69,6 +94,12 @@ describe('session registry', () => {
     expect(registry.closeWhere((s) => s === b.session, 'kicked')).toBe(1);
     expect(registry.closeAll('shutdown')).toBe(1);
     expect(events).toEqual(['end:b:kicked', 'end:a:shutdown']);
-    expect(a.session.snapshot()).toMatchObject({ kind: 'publisher', protocol: 'rtmp', stream: 'live/cam1', subject: 'cam1', jti: 'j2' });
+    expect(a.session.snapshot()).toMatchObject({
+      kind: 'publisher',
+      protocol: 'rtmp',
+      stream: 'live/cam1',
+      subject: 'cam1',
+      jti: 'j2',
+    });
   });
 });
