@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
@@ -6,21 +6,18 @@ import type { Config } from '../config/schema.js';
 import type { LiveStream, MediaSink } from '../media/live-stream.js';
 import { PacketFlag, type MediaPacket } from '../media/media-packet.js';
 import type { EndReason } from '../core/end-reasons.js';
-import { decodeAmf0Data, Flv } from '../ingest/rtmp/nms.js';
 import { buildFfmpegArgs, renditionPlaylist, type InputTracks } from './ffmpeg-args.js';
 import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';
-import { avcCodecString, buildMasterPlaylist, type SourceInfo } from './master-playlist.js';
+import { flvFileHeader, flvHeaderBytes, flvSourceInfo, flvTracks } from './flv-input.js';
+import { watchPlaylist } from './playlist-watchdog.js';
+import { writeMasterWhenReady } from './master-writer.js';
 import { KeyRotator } from './key-rotator.js';
-import { writeFileAtomic } from './atomic-write.js';
 import { ResumeBuffer } from './resume/resume-buffer.js';
 
 /** Marks a directory as a stream directory Stagedoor created (and may delete). */
 export const STREAM_DIR_MARKER = '.stagedoor-stream';
 /** FFmpeg is this far behind (bytes queued on its stdin): drop media until the next key frame. */
 const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
-const MASTER_POLL_MS = 20;
-/** FFmpeg gets this long to produce its first playlist before the watchdog starts judging it. */
-const STARTUP_GRACE_MS = 15_000;
 /**
  * A WebM/MP4 publisher whose FFmpeg fails this many times in a row (each within 30 s of its
  * start) is ended: replaying its bytes keeps failing, and the publisher should hear so (4500)
@@ -77,7 +74,7 @@ export class Transcoder implements MediaSink {
   #dropUntilKeyFrame = false;
   #bytesFed = 0;
   #masterWritten = false;
-  #watchdog: NodeJS.Timeout | undefined;
+  #stopWatchdog: (() => void) | undefined;
   #ended: Promise<void> | undefined;
   #ready: Promise<void> = Promise.resolve();
   #raw: RawInput | undefined;
@@ -195,7 +192,7 @@ export class Transcoder implements MediaSink {
       this.#state = 'ending';
       clearTimeout(this.#backoffTimer);
       clearInterval(this.#rekeyTimer);
-      clearInterval(this.#watchdog);
+      this.#stopWatchdog?.();
       const process = this.#process;
       if (process) {
         const info = await process.stop(this.#deps.hls.stopTimeoutSec * 1000, { finish: true });
@@ -222,22 +219,6 @@ export class Transcoder implements MediaSink {
   }
 
   /** Size of the FLV header tags FFmpeg receives first (metadata, codec headers), with a margin. */
-  #headerBytes(): number {
-    const { metadata, audio, video } = this.#stream.headers;
-    return (
-      13 + [metadata, audio, video].reduce((sum, p) => sum + (p ? p.flvTag.length : 0), 0) + 64
-    );
-  }
-
-  #tracks(): InputTracks {
-    const { audio, video } = this.#stream.headers;
-    return {
-      hasAudio: audio !== null,
-      videoIsH264: video !== null && video.av.codec_id === 7,
-      audioIsAac: audio !== null && audio.av.codec_id === 10,
-    };
-  }
-
   /** Starts a run; resolves once FFmpeg is spawned (or the start failed and a restart is scheduled). */
   #spawn(): Promise<void> {
     const hls = this.#deps.hls;
@@ -249,7 +230,7 @@ export class Transcoder implements MediaSink {
       );
     }
     const raw = this.#raw;
-    const tracks = raw?.tracks ?? this.#tracks();
+    const tracks = raw?.tracks ?? flvTracks(this.#stream.headers);
     const args = buildFfmpegArgs({
       inputFormat: raw?.format ?? 'flv',
       outputDir: this.dir,
@@ -257,7 +238,7 @@ export class Transcoder implements MediaSink {
       segmentSec: hls.segmentSec,
       playlistSize: hls.playlistSize,
       tracks,
-      probeBytes: this.#headerBytes(),
+      probeBytes: flvHeaderBytes(this.#stream.headers),
       append,
       keyInfoFile: this.#keys?.keyInfoFile,
     });
@@ -278,7 +259,7 @@ export class Transcoder implements MediaSink {
       );
       this.#dropUntilKeyFrame = false;
       if (!raw) {
-        process.stdin.write(Flv.createHeader(tracks.hasAudio, true));
+        process.stdin.write(flvFileHeader(tracks.hasAudio));
         for (const packet of this.#stream.startupPackets()) this.#feed(packet);
       } else {
         // After a failed run: the container header, then the stream from its latest key frame on.
@@ -306,7 +287,18 @@ export class Transcoder implements MediaSink {
         );
         this.#rekeyTimer.unref();
       }
-      if (!this.#masterWritten) void this.#writeMasterWhenReady(process);
+      if (!this.#masterWritten) {
+        void writeMasterWhenReady({
+          dir: this.dir,
+          renditions: hls.renditions,
+          isCurrent: () => this.#process === process && process.running,
+          sourceInfo: (seconds) =>
+            flvSourceInfo(this.#stream.headers, (this.#bytesFed * 8) / seconds),
+          log: this.#log,
+        }).then((written) => {
+          if (written) this.#masterWritten = true;
+        });
+      }
       this.#watch(process);
     };
     return start().catch((error: unknown) => {
@@ -315,72 +307,17 @@ export class Transcoder implements MediaSink {
     });
   }
 
-  /**
-   * An FFmpeg that runs but writes nothing useful (a full disk leaves it renaming empty files into
-   * place; a wedged muxer writes nothing at all) would leave viewers on a broken or frozen playlist
-   * forever. The watchdog judges the first rendition: its playlist must be non-empty, keep
-   * changing, and name a non-empty newest segment. Unhealthy for too long, the run is killed and
-   * the supervisor restarts it like a crash.
-   */
   #watch(process: FfmpegProcess): void {
-    clearInterval(this.#watchdog);
-    const stallMs = Math.max(8_000, this.#deps.hls.segmentSec * 6000);
-    const playlist = join(this.dir, renditionPlaylist(this.#deps.hls.renditions[0]!.name));
-    let lastHealthy = Date.now();
-    let lastText = '';
-    this.#watchdog = setInterval(() => {
-      if (this.#process !== process || !process.running) {
-        clearInterval(this.#watchdog);
-        return;
-      }
-      const now = Date.now();
-      if (now - process.startedAt < STARTUP_GRACE_MS) {
-        lastHealthy = now;
-        return;
-      }
-      if (!this.#stream.publisher || this.#dropUntilKeyFrame) {
-        lastHealthy = now;
-        return;
-      }
-      const text = readFileSafe(playlist);
-      const problem = this.#playlistProblem(text, lastText);
-      if (problem === undefined) {
-        lastHealthy = now;
-        lastText = text;
-        return;
-      }
-      if (now - lastHealthy > stallMs) {
-        this.#log.error(
-          {
-            event: 'ffmpeg_stalled',
-            problem,
-            sinceMs: now - lastHealthy,
-            stderr: process.stderrTail(),
-          },
-          'ffmpeg is not producing a usable playlist, killing it',
-        );
-        lastHealthy = now;
-        void process.stop(1000, { finish: false });
-      }
-    }, 1000);
-    this.#watchdog.unref();
-  }
-
-  /** Why the playlist (its text now, and at the last healthy check) is not healthy, or undefined when it is. */
-  #playlistProblem(text: string, previous: string): string | undefined {
-    if (text === '') return 'playlist missing or empty';
-    if (text === previous) return 'playlist not updated';
-    const newest = text
-      .split('\n')
-      .filter((l) => /\.(ts|m4s)$/.test(l.trim()))
-      .pop();
-    if (!newest) return 'playlist lists no segment';
-    try {
-      if (statSync(join(this.dir, newest.trim())).size === 0) return 'newest segment is empty';
-    } catch {
-      return 'newest segment missing';
-    }
-    return undefined;
+    this.#stopWatchdog?.();
+    this.#stopWatchdog = watchPlaylist({
+      process,
+      dir: this.dir,
+      playlist: renditionPlaylist(this.#deps.hls.renditions[0]!.name),
+      stallMs: Math.max(8_000, this.#deps.hls.segmentSec * 6000),
+      isCurrent: () => this.#process === process,
+      paused: () => !this.#stream.publisher || this.#dropUntilKeyFrame,
+      log: this.#log,
+    });
   }
 
   #feed(packet: MediaPacket): void {
@@ -457,65 +394,5 @@ export class Transcoder implements MediaSink {
       if (startup.some((p) => p.flags === PacketFlag.KeyFrame)) void this.#spawn();
     }, delay);
     this.#backoffTimer.unref();
-  }
-
-  /** The master is written once every rendition has a playlist, so it never names a missing one. */
-  async #writeMasterWhenReady(process: FfmpegProcess): Promise<void> {
-    const renditions = this.#deps.hls.renditions;
-    const startedAt = Date.now();
-    while (this.#process === process && process.running) {
-      if (renditions.every((r) => existsSync(join(this.dir, renditionPlaylist(r.name))))) {
-        const seconds = Math.max(0.5, (Date.now() - startedAt) / 1000);
-        try {
-          await writeFileAtomic(
-            join(this.dir, 'index.m3u8'),
-            buildMasterPlaylist(renditions, this.#sourceInfo((this.#bytesFed * 8) / seconds)),
-          );
-        } catch (error) {
-          // The stream may end, and its directory go, between the check and the write: nothing to serve then.
-          const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
-          this.#log[gone ? 'debug' : 'error'](
-            { err: error, event: 'hls_master_not_written' },
-            'hls master playlist not written',
-          );
-          return;
-        }
-        this.#masterWritten = true;
-        this.#log.info(
-          { event: 'hls_ready', ms: Date.now() - startedAt },
-          'hls master playlist written',
-        );
-        return;
-      }
-      await new Promise((r) => setTimeout(r, MASTER_POLL_MS));
-    }
-  }
-
-  #sourceInfo(measuredBitrate: number): SourceInfo {
-    const { metadata, video, audio } = this.#stream.headers;
-    let meta: Record<string, unknown> = {};
-    try {
-      meta = (metadata ? decodeAmf0Data(metadata.av.data).dataObj : null) ?? {};
-    } catch {
-      /* metadata is advisory */
-    }
-    const num = (v: unknown): number | undefined =>
-      typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
-    const declared = (num(meta.videodatarate) ?? 0) + (num(meta.audiodatarate) ?? 0);
-    return {
-      width: num(meta.width),
-      height: num(meta.height),
-      bitrate: Math.max(declared * 1000, measuredBitrate) || undefined,
-      videoCodec: video ? avcCodecString(video.av.data) : undefined,
-      hasAudio: audio !== null,
-    };
-  }
-}
-
-function readFileSafe(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
   }
 }
