@@ -19,6 +19,7 @@ import { buildAuth } from './compose/auth.js';
 import { buildSessions } from './compose/sessions.js';
 import { buildMedia } from './compose/media.js';
 import { buildObservability } from './compose/observability.js';
+import { buildAccess } from './compose/access.js';
 import { buildIngest } from './compose/ingest.js';
 import { addressOf, buildPublicHttp } from './compose/public-http.js';
 import { buildAdmin } from './compose/admin.js';
@@ -56,8 +57,10 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const sessions = buildSessions(log, auth);
   const media = buildMedia(config, log);
   const observability = buildObservability(log, auth, sessions, media);
-  const ingest = buildIngest(config, log, runtime, { auth, sessions, media, observability });
+  const access = buildAccess(auth, media, observability);
+  const ingest = buildIngest(config, log, runtime, { access, auth, sessions, media });
   const publicHttp = buildPublicHttp(config, log, runtime, {
+    access,
     auth,
     sessions,
     observability,

@@ -7,7 +7,7 @@ import { WsIngest } from '../ingest/ws/ws-ingest.js';
 import type { AuthArea } from './auth.js';
 import type { Component } from './lifecycle.js';
 import type { MediaArea } from './media.js';
-import type { ObservabilityArea } from './observability.js';
+import type { AccessArea } from './access.js';
 import type { RuntimeInputs } from './runtime.js';
 import type { SessionsArea } from './sessions.js';
 
@@ -26,17 +26,16 @@ export function buildIngest(
   log: Logger,
   runtime: RuntimeInputs,
   areas: {
+    access: AccessArea;
     auth: AuthArea;
     sessions: SessionsArea;
     media: MediaArea;
-    observability: ObservabilityArea;
   },
 ): IngestArea {
-  const { auth, sessions, media, observability } = areas;
+  const { access, auth, sessions, media } = areas;
   adoptNmsLogger(log.child({ component: 'rtmp' }));
   const rtmp = new RtmpServer({
-    audit: observability.audit,
-    authenticator: auth.authenticator,
+    admission: access.admission,
     registry: sessions.registry,
     hub: media.hub,
     log: log.child({ component: 'rtmp' }),
@@ -50,7 +49,7 @@ export function buildIngest(
   });
   const ws = config.ws.enabled
     ? new WsIngest({
-        audit: observability.audit,
+        admission: access.admission,
         authenticator: auth.authenticator,
         registry: sessions.registry,
         hub: media.hub,

@@ -8,6 +8,7 @@ import { closeGracefully } from '../http/close-gracefully.js';
 import { HlsViewers } from '../delivery/hls-viewers.js';
 import { registerHlsRoutes } from '../delivery/hls-routes.js';
 import { registerIngestKeyRoute } from '../ingest/ingest-key-route.js';
+import type { AccessArea } from './access.js';
 import type { AuthArea } from './auth.js';
 import type { IngestArea } from './ingest.js';
 import type { Component } from './lifecycle.js';
@@ -27,14 +28,16 @@ export function buildPublicHttp(
   log: Logger,
   runtime: RuntimeInputs,
   areas: {
+    access: AccessArea;
     auth: AuthArea;
     sessions: SessionsArea;
     observability: ObservabilityArea;
     ingest: IngestArea;
   },
 ): PublicHttpArea {
-  const { auth, sessions, observability, ingest } = areas;
-  const { audit, metrics } = observability;
+  const { access, auth, sessions, observability, ingest } = areas;
+  const { admission } = access;
+  const { metrics } = observability;
   const { trustedProxies } = runtime;
   const hlsViewers = new HlsViewers(
     { authenticator: auth.authenticator, registry: sessions.registry },
@@ -52,13 +55,13 @@ export function buildPublicHttp(
       registerIngestKeyRoute(app, {
         authenticator: auth.authenticator,
         ingestKeys: auth.ingestKeys,
-        audit,
+        admission,
         trustedProxies,
         rtmpServer: (appName) =>
           `rtmp://${config.banner.publicHost}:${config.rtmp.port}/${appName}`,
       });
       registerHlsRoutes(app, {
-        audit,
+        admission,
         metrics,
         mediaDir: config.mediaDir,
         viewers: hlsViewers,

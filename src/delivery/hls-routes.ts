@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { StagedoorError, toStagedoorError } from '../errors.js';
+import { StagedoorError } from '../errors.js';
 import { checkStreamPath } from '../core/stream-path.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../net/client-address.js';
@@ -11,11 +11,12 @@ import { rewritePlaylist } from './playlist-rewrite.js';
 import { parseRange } from './byte-range.js';
 import { tokenFromRequest } from '../auth/extract-token.js';
 import { SegmentCache } from './segment-cache.js';
-import type { Audit } from '../observability/audit.js';
+import type { Admission } from '../access/admission.js';
 import type { Metrics } from '../observability/metrics.js';
 
 export interface HlsRoutesDeps {
-  audit: Audit;
+  /** Audits refusals, as for every protocol. */
+  admission: Pick<Admission, 'refused'>;
   metrics?: Metrics | undefined;
   mediaDir: string;
   viewers: HlsViewers;
@@ -89,15 +90,15 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
         origin: requestOrigin(request.headers),
       });
     } catch (error) {
-      const coded = toStagedoorError(error);
-      deps.audit.refusal({
+      const applicant = {
         protocol: 'hls',
         action: 'play',
-        stream,
+        app: appName,
+        name: streamName,
         address,
-        error: coded,
         extra: { file: kind },
-      });
+      } as const;
+      const coded = deps.admission.refused(applicant, error, stream);
       deps.metrics?.hlsRequests.inc({ kind, status: String(coded.httpStatus) });
       throw coded;
     }

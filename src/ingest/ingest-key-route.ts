@@ -1,17 +1,18 @@
 import type { BlockList } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { StagedoorError, toStagedoorError } from '../errors.js';
+import { StagedoorError } from '../errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { IngestKeys } from '../auth/ingest-keys.js';
 import { checkStreamPath, type StreamPath } from '../core/stream-path.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import { clientAddress } from '../net/client-address.js';
-import type { Audit } from '../observability/audit.js';
+import type { Admission } from '../access/admission.js';
 
 export interface IngestKeyRouteDeps {
   authenticator: Authenticator;
   ingestKeys: IngestKeys;
-  audit: Audit;
+  /** Audits refusals, as for every protocol. */
+  admission: Pick<Admission, 'refused'>;
   trustedProxies: BlockList | undefined;
   /** The RTMP server URL a publisher of this app enters in OBS (`rtmp://host:1935/live`). */
   rtmpServer: (app: string) => string;
@@ -65,19 +66,15 @@ export function registerIngestKeyRoute(app: FastifyInstance, deps: IngestKeyRout
           expiresAt: new Date(grant.expiresAt).toISOString(),
         });
       } catch (error) {
-        const coded = toStagedoorError(error);
-        deps.audit.refusal({
+        const applicant = {
           protocol: 'http',
           action: 'publish',
-          stream: stream ?? {
-            app: String(request.params.app).slice(0, 64),
-            name: String(request.params.stream).slice(0, 64),
-          },
+          app: request.params.app,
+          name: request.params.stream,
           address,
-          error: coded,
           extra: { exchange: 'ingest-key' },
-        });
-        throw coded;
+        } as const;
+        throw deps.admission.refused(applicant, error, stream);
       }
     },
   );

@@ -1,8 +1,7 @@
 import type { Socket } from 'node:net';
 import { StagedoorError, rtmpStatusCode, toStagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import type { Authenticator } from '../../auth/authenticator.js';
-import { checkStreamPath, type StreamPath } from '../../core/stream-path.js';
+import type { Admission, Admitted, Applicant } from '../../access/admission.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { Session } from '../../sessions/session.js';
 import type { EndReason } from '../../core/end-reasons.js';
@@ -13,12 +12,9 @@ import type { AVPacket } from './nms.js';
 import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
 import { ingestKeyFromQuery, tokenFromQuery } from '../../auth/extract-token.js';
 import { normalizeAddress } from '../../net/address.js';
-import type { Audit } from '../../observability/audit.js';
-import { cutTokenHint } from '../../auth/ingest-keys.js';
 
 export interface RtmpConnectionDeps {
-  authenticator: Authenticator;
-  audit: Audit;
+  admission: Admission;
   registry: SessionRegistry;
   hub: StreamHub;
   log: Logger;
@@ -37,8 +33,6 @@ export interface RtmpConnectionDeps {
  */
 export const PRE_ADMISSION_LIMITS = { maxMessageBytes: 16 * 1024, maxChunkStreams: 8 } as const;
 const PUBLISHER_CHUNK_STREAMS = 64;
-/** A malformed token at least this long over RTMP was probably cut at the client's ~1,024-character URL limit. */
-const MIN_CUT_TOKEN_LENGTH = 800;
 
 type State = 'connecting' | 'authorizing' | 'publishing' | 'playing' | 'closed';
 
@@ -151,24 +145,32 @@ export class RtmpConnection implements MediaSink {
 
   async #admit(request: StreamRequest): Promise<void> {
     const { action } = request;
-    let stream: StreamPath | undefined;
+    const applicant: Applicant = {
+      protocol: 'rtmp',
+      action,
+      app: request.app,
+      name: request.name,
+      address: this.#address,
+      credentials: () => {
+        const ingestKey = ingestKeyFromQuery(request.query);
+        return {
+          ingestKey,
+          token: ingestKey === undefined ? tokenFromQuery(request.query) : undefined,
+        };
+      },
+      extra: { connectionId: this.id },
+    };
+    let admitted: Admitted;
     try {
-      stream = checkStreamPath(request.app, request.name);
-      const ingestKey = ingestKeyFromQuery(request.query);
-      const token = ingestKey === undefined ? tokenFromQuery(request.query) : undefined;
-      const grant = await this.#deps.authenticator.authenticate({
-        token,
-        ingestKey,
-        action,
-        protocol: 'rtmp',
-        stream,
-        address: this.#address,
-      });
+      admitted = await this.#deps.admission.check(applicant);
       if (this.#state !== 'authorizing') return; // the client left while we were checking
-      if (action === 'publish') {
-        this.#deps.hub.assertCanPublish(stream);
-      }
-      this.#deps.authenticator.consume(grant, action);
+      this.#deps.admission.claim(applicant, admitted);
+    } catch (error) {
+      this.#refuse(action, error as StagedoorError); // refused and audited by admission
+      return;
+    }
+    const { stream, grant } = admitted;
+    try {
       const session = this.#deps.registry.open({
         kind: action === 'publish' ? 'publisher' : 'viewer',
         protocol: 'rtmp',
@@ -197,35 +199,13 @@ export class RtmpConnection implements MediaSink {
       }
       this.#socket.resume();
     } catch (error) {
-      const token = request.query.get('token') ?? request.query.get('jwt') ?? '';
-      const cut =
-        stream &&
-        toStagedoorError(error).code === 'TOKEN_MALFORMED' &&
-        token.length >= MIN_CUT_TOKEN_LENGTH;
-      this.#refuse(
-        action,
-        stream ?? { app: String(request.app), name: String(request.name) },
-        cut
-          ? new StagedoorError('TOKEN_MALFORMED', cutTokenHint(stream!, token.length), {
-              cause: error,
-            })
-          : error,
-      );
+      this.#refuse(action, this.#deps.admission.refused(applicant, error, stream));
     }
   }
 
-  #refuse(action: 'publish' | 'play', stream: StreamPath, cause: unknown): void {
-    const error = toStagedoorError(cause);
+  #refuse(action: 'publish' | 'play', error: StagedoorError): void {
     if (error.code === 'INTERNAL_ERROR')
-      this.#log.error({ err: cause }, 'admission failed unexpectedly');
-    this.#deps.audit.refusal({
-      protocol: 'rtmp',
-      action,
-      stream,
-      address: this.#address,
-      error,
-      extra: { connectionId: this.id },
-    });
+      this.#log.error({ err: error.cause }, 'admission failed unexpectedly');
     if (this.#state === 'closed') return;
     this.#protocol.refuse(
       action,

@@ -2,12 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
-import { StagedoorError, toStagedoorError } from '../../errors.js';
+import { StagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { redactText } from '../../log/redact.js';
 import type { Authenticator } from '../../auth/authenticator.js';
-import type { Grant } from '../../auth/grant.js';
-import { checkStreamPath, formatStreamPath, type StreamPath } from '../../core/stream-path.js';
+import { formatStreamPath } from '../../core/stream-path.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { TranscodeManager } from '../../transcode/transcode-manager.js';
@@ -16,11 +15,12 @@ import { clientAddress } from '../../net/client-address.js';
 import { requestOrigin } from '../../auth/access-rules.js';
 import { ingestKeyFromQuery, tokenFromRequest } from '../../auth/extract-token.js';
 import { WsPublisher } from './ws-publisher.js';
-import type { Audit } from '../../observability/audit.js';
+import type { Admission, Admitted, Applicant } from '../../access/admission.js';
 
 export interface WsIngestDeps {
+  admission: Admission;
+  /** For token refreshes of live publishers. */
   authenticator: Authenticator;
-  audit: Audit;
   registry: SessionRegistry;
   hub: StreamHub;
   transcoders: TranscodeManager | undefined;
@@ -34,9 +34,8 @@ export interface WsIngestDeps {
 
 const WS_PATH = /^\/ws\/([^/?#]+)\/([^/?#]+)$/;
 
-interface Admission {
-  stream: StreamPath;
-  grant: Grant;
+interface WsAdmission extends Admitted {
+  applicant: Applicant;
   address: string;
   /** The upgrade's Origin (else Referer origin): a token refresh is checked against it too. */
   origin: string | undefined;
@@ -107,25 +106,14 @@ export class WsIngest {
     head: Buffer,
     match: RegExpExecArray,
   ): Promise<void> {
-    let admission: Admission;
+    let admission: WsAdmission;
     try {
-      admission = await this.#admit(
-        request,
-        [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)],
-        true,
-      );
+      admission = await this.#admit(request, [decode(match[1]!), decode(match[2]!)], true);
+      if (socket.destroyed) return;
+      // Synchronously with the upgrade: the stream still free, a single-use token used up now.
+      this.#deps.admission.claim(admission.applicant, admission);
     } catch (error) {
-      refuseUpgrade(socket, toStagedoorError(error, 'STREAM_NAME_INVALID'));
-      return;
-    }
-    if (socket.destroyed) return;
-    try {
-      // Checked again now, synchronously with the claim: another publisher may have come meanwhile.
-      this.#deps.hub.assertCanPublish(admission.stream);
-      this.#deps.authenticator.consume(admission.grant, 'publish');
-    } catch (error) {
-      this.#logRefusal(admission.stream, admission.address, toStagedoorError(error));
-      refuseUpgrade(socket, toStagedoorError(error));
+      refuseUpgrade(socket, error as StagedoorError); // refused and audited by admission
       return;
     }
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
@@ -146,75 +134,63 @@ export class WsIngest {
     });
   }
 
+  /** Whether this publish would be admitted now (audited as a refusal if not), before any upgrade. */
   async #admit(
     request: IncomingMessage,
     [app, name]: [string, string],
     upgrading: boolean,
-  ): Promise<Admission> {
+  ): Promise<WsAdmission> {
     const url = new URL(request.url ?? '/', 'http://stagedoor.invalid');
     const address = clientAddress(
       request.socket.remoteAddress,
       request.headers['x-forwarded-for'],
       this.#deps.trustedProxies,
     );
-    let stream: StreamPath | undefined;
-    let origin: string | undefined;
-    try {
-      stream = checkStreamPath(app, name);
-      origin = requestOrigin(request.headers);
-      const allowAny = this.#deps.allowedOrigins.includes('*');
-      if (!allowAny && (origin === undefined || !this.#deps.allowedOrigins.includes(origin))) {
+    const origin = requestOrigin(request.headers);
+    const allowed = this.#deps.allowedOrigins;
+    const applicant: Applicant = {
+      protocol: 'ws',
+      action: 'publish',
+      app,
+      name,
+      address,
+      origin,
+      gate: () => {
+        if (allowed.includes('*') || (origin !== undefined && allowed.includes(origin))) return;
         throw new StagedoorError(
           'ORIGIN_DENIED',
           origin === undefined ? 'an Origin header is required' : 'this origin may not publish',
         );
-      }
-      const ingestKey = ingestKeyFromQuery(url.searchParams);
-      const token =
-        ingestKey === undefined
-          ? tokenFromRequest({
-              query: url.searchParams,
-              authorization: request.headers.authorization,
-            })
-          : undefined;
-      const grant = await this.#deps.authenticator.authenticate({
-        token,
-        ingestKey,
-        action: 'publish',
-        protocol: 'ws',
-        stream,
-        address,
-        origin,
-      });
-      this.#deps.hub.assertCanPublish(stream);
-      return {
-        stream,
-        grant,
-        address,
-        origin,
-        formatHint: url.searchParams.get('format') ?? undefined,
-      };
-    } catch (error) {
-      const coded = toStagedoorError(error);
-      this.#logRefusal(
-        stream ?? { app: String(app).slice(0, 64), name: String(name).slice(0, 64) },
-        address,
-        coded,
-        upgrading,
-      );
-      throw coded;
-    }
-  }
-
-  #logRefusal(stream: StreamPath, address: string, error: StagedoorError, upgrading = true): void {
-    this.#deps.audit.refusal({
-      protocol: 'ws',
-      action: 'publish',
-      stream,
-      address,
-      error,
+      },
+      credentials: () => {
+        const ingestKey = ingestKeyFromQuery(url.searchParams);
+        if (ingestKey !== undefined) return { ingestKey };
+        return {
+          token: tokenFromRequest({
+            query: url.searchParams,
+            authorization: request.headers.authorization,
+          }),
+        };
+      },
       extra: { preflight: !upgrading },
-    });
+    };
+    const admitted = await this.#deps.admission.check(applicant);
+    return {
+      ...admitted,
+      applicant,
+      address,
+      origin,
+      formatHint: url.searchParams.get('format') ?? undefined,
+    };
+  }
+}
+
+/** A percent-encoded path part; a broken escape is an invalid name, refused like one. */
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
   }
 }
 
