@@ -38,6 +38,19 @@ export function ingestKeyFromQuery(query: URLSearchParams): string | undefined {
   return keys[0];
 }
 
+/**
+ * What an RTMP or WebSocket client presents: an ingest key (`key=sk_…`) or else a token (query, or `Authorization:
+ * Bearer` where the protocol has headers). Never a cookie: a foreign page could ride on it.
+ */
+export function clientCredentials(
+  query: URLSearchParams,
+  authorization?: string,
+): { token?: string | undefined; ingestKey?: string | undefined } {
+  const ingestKey = ingestKeyFromQuery(query);
+  if (ingestKey !== undefined) return { ingestKey };
+  return { token: tokenFromRequest({ query, authorization }) };
+}
+
 /** A client's token from `?token=`, `?jwt=`, `Authorization: Bearer`, or the cookie, in that order. */
 export function tokenFromRequest({
   query,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { importJWK, importSPKI, type CryptoKey, type JWK } from 'jose';
-import { StagedoorError } from '../errors.js';
+import { configError } from '../config/config-error.js';
 import type { Action, KeyConfig, SupportedAlg } from '../config/schema.js';
 
 /** A key ready for verification: its alg is pinned and never taken from the token. */
@@ -26,12 +26,6 @@ export interface TrustedKey {
 }
 
 const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
-
-function configError(where: string, message: string, cause?: unknown): StagedoorError {
-  return new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}": ${message}`, {
-    cause,
-  });
-}
 
 /** Reads a secret file, creating it (random, mode 0600, atomically) when asked and absent. */
 export function readSecretFile(path: string, createIfMissing: boolean, bytes = 48): string {

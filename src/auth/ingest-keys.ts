@@ -95,11 +95,6 @@ export class IngestKeys {
     return this.#keys.size;
   }
 
-  /** Is this value shaped like an ingest key (as opposed to a JWT)? */
-  static looksLikeKey(value: string): boolean {
-    return KEY_PATTERN.test(value);
-  }
-
   /** Issues a key for an already admitted token (with exp) and stream; persisted before it is returned. */
   issue(token: string, stream: StreamPath, expiresAt: number): Promise<string> {
     return this.#changes.run(async () => {

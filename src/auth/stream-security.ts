@@ -37,7 +37,7 @@ type ChangeListener = (rule: StreamRule | undefined, match: string) => void;
  * How specific a pattern is: exact `app/name` over `name` over wildcards, then the longer literal.
  * The most specific matching rule governs a stream, alone.
  */
-export function specificity(pattern: string): number {
+function specificity(pattern: string): number {
   const literal = pattern.replace(/[*/]/g, '').length;
   return (pattern.includes('*') ? 0 : 1_000_000) + (pattern.includes('/') ? 10_000 : 0) + literal;
 }
@@ -121,17 +121,7 @@ export class StreamSecurity {
 
   /** The rule that governs a stream: the most specific match (ties: run-time first, then in order). */
   ruleFor(stream: StreamPath): StreamRule | undefined {
-    let best: StreamRule | undefined;
-    let bestScore = -1;
-    for (const rule of this.list()) {
-      if (!streamMatches(rule.match, stream)) continue;
-      const score = specificity(rule.match);
-      if (score > bestScore) {
-        best = rule;
-        bestScore = score;
-      }
-    }
-    return best;
+    return mostSpecific([this.#runtime, this.#config], stream);
   }
 
   securityFor(stream: StreamPath, action: Action): Security {
@@ -252,9 +242,7 @@ export class StreamSecurity {
   #governing(match: string): StreamRule | undefined {
     const [app, name] = match.includes('/') ? match.split('/', 2) : ['*', match];
     if (match.includes('*')) return undefined;
-    return this.#config
-      .filter((r) => streamMatches(r.match, { app: app!, name: name! }))
-      .sort((a, b) => specificity(b.match) - specificity(a.match))[0];
+    return mostSpecific([this.#config], { app: app!, name: name! });
   }
 
   async #remove(match: string): Promise<boolean> {
@@ -281,6 +269,32 @@ export class StreamSecurity {
   #emit(rule: StreamRule | undefined, match: string): void {
     for (const listener of this.#listeners) listener(rule, match);
   }
+}
+
+const scores = new Map<string, number>();
+
+/**
+ * The most specific of the rules matching a stream; on a tie the one met first. Asked on every
+ * request, so patterns' scores are kept (patterns come from the config and operators: few).
+ */
+function mostSpecific(
+  lists: ReadonlyArray<readonly StreamRule[]>,
+  stream: StreamPath,
+): StreamRule | undefined {
+  let best: StreamRule | undefined;
+  let bestScore = -1;
+  for (const rules of lists) {
+    for (const rule of rules) {
+      if (!streamMatches(rule.match, stream)) continue;
+      let score = scores.get(rule.match);
+      if (score === undefined) scores.set(rule.match, (score = specificity(rule.match)));
+      if (score > bestScore) {
+        best = rule;
+        bestScore = score;
+      }
+    }
+  }
+  return best;
 }
 
 function importStreamKeys(

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BlockList } from 'node:net';
-import { StagedoorError } from '../errors.js';
+import { configError } from '../config/config-error.js';
 import type { Config } from '../config/schema.js';
 import { addressList } from '../net/client-address.js';
 
@@ -10,12 +10,6 @@ export interface RuntimeInputs {
   trustedProxies: BlockList | undefined;
   httpTls: { cert: Buffer; key: Buffer } | undefined;
   rtmpTls: { cert: Buffer; key: Buffer } | undefined;
-}
-
-function configError(where: string, message: string, cause: unknown): StagedoorError {
-  return new StagedoorError('CONFIG_INVALID', `invalid configuration: "${where}": ${message}`, {
-    cause,
-  });
 }
 
 function readPem(path: string, where: string): Buffer {

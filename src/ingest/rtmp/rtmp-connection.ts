@@ -10,7 +10,7 @@ import type { LiveStream, MediaSink } from '../../media/live-stream.js';
 import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
 import type { AVPacket } from './nms.js';
 import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
-import { ingestKeyFromQuery, tokenFromQuery } from '../../auth/extract-token.js';
+import { clientCredentials } from '../../auth/extract-token.js';
 import { normalizeAddress } from '../../net/address.js';
 
 export interface RtmpConnectionDeps {
@@ -151,13 +151,7 @@ export class RtmpConnection implements MediaSink {
       app: request.app,
       name: request.name,
       address: this.#address,
-      credentials: () => {
-        const ingestKey = ingestKeyFromQuery(request.query);
-        return {
-          ingestKey,
-          token: ingestKey === undefined ? tokenFromQuery(request.query) : undefined,
-        };
-      },
+      credentials: () => clientCredentials(request.query),
       extra: { connectionId: this.id },
     };
     let admitted: Admitted;

@@ -13,7 +13,7 @@ import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../../net/client-address.js';
 import { requestOrigin } from '../../auth/access-rules.js';
-import { ingestKeyFromQuery, tokenFromRequest } from '../../auth/extract-token.js';
+import { clientCredentials } from '../../auth/extract-token.js';
 import { WsPublisher } from './ws-publisher.js';
 import type { Admission, Admitted, Applicant } from '../../access/admission.js';
 
@@ -162,16 +162,7 @@ export class WsIngest {
           origin === undefined ? 'an Origin header is required' : 'this origin may not publish',
         );
       },
-      credentials: () => {
-        const ingestKey = ingestKeyFromQuery(url.searchParams);
-        if (ingestKey !== undefined) return { ingestKey };
-        return {
-          token: tokenFromRequest({
-            query: url.searchParams,
-            authorization: request.headers.authorization,
-          }),
-        };
-      },
+      credentials: () => clientCredentials(url.searchParams, request.headers.authorization),
       extra: { preflight: !upgrading },
     };
     const admitted = await this.#deps.admission.check(applicant);
