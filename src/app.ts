@@ -9,7 +9,7 @@ import type { IngestKeys } from './auth/ingest-keys.js';
 import type { IssuerStore } from './auth/oidc/issuer-store.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
 import type { StreamHub } from './media/stream-hub.js';
-import type { TranscodeManager } from './transcode/transcode-manager.js';
+import type { OutputManager } from './outputs/output-manager.js';
 import type { HlsViewers } from './delivery/hls-viewers.js';
 import type { Metrics } from './observability/metrics.js';
 import type { Audit } from './observability/audit.js';
@@ -18,6 +18,7 @@ import { resolveRuntimeInputs } from './compose/runtime.js';
 import { buildAuth } from './compose/auth.js';
 import { buildSessions } from './compose/sessions.js';
 import { buildMedia } from './compose/media.js';
+import { buildOutputs } from './compose/outputs.js';
 import { buildObservability } from './compose/observability.js';
 import { buildAccess } from './compose/access.js';
 import { buildIngest } from './compose/ingest.js';
@@ -31,7 +32,7 @@ export interface Stagedoor {
   readonly registry: SessionRegistry;
   readonly hub: StreamHub;
   /** Undefined when `hls.enabled` is false. */
-  readonly transcoders: TranscodeManager | undefined;
+  readonly outputs: OutputManager | undefined;
   readonly hlsViewers: HlsViewers;
   readonly security: StreamSecurity;
   readonly revocations: RevocationList;
@@ -55,8 +56,9 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   const runtime = resolveRuntimeInputs(config);
   const auth = await buildAuth(config, log);
   const sessions = buildSessions(log, auth);
-  const media = buildMedia(config, log);
-  const observability = buildObservability(log, auth, sessions, media);
+  const media = buildMedia(config);
+  const outputs = buildOutputs(config, media.hub, log);
+  const observability = buildObservability(log, auth, sessions, outputs);
   const access = buildAccess(auth, media, observability);
   const ingest = buildIngest(config, log, runtime, { access, auth, sessions, media });
   const publicHttp = buildPublicHttp(config, log, runtime, {
@@ -71,6 +73,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     auth,
     sessions,
     media,
+    outputs,
     observability,
   });
   const readiness: Component = {
@@ -81,7 +84,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
   // Started in this order, stopped in reverse: readiness off, sessions cut, then listeners and FFmpeg.
   const components = [
     ...auth.components,
-    ...media.components,
+    ...outputs.components,
     ...ingest.components,
     ...publicHttp.components,
     ...admin.components,
@@ -100,7 +103,7 @@ export async function createStagedoor(config: Config, log: Logger): Promise<Stag
     issuers,
     registry: sessions.registry,
     hub: media.hub,
-    transcoders: media.transcoders,
+    outputs: outputs.outputs,
     hlsViewers: publicHttp.hlsViewers,
     ...observability,
     async start() {

@@ -12,7 +12,7 @@ import { requestOrigin } from '../auth/access-rules.js';
 import type { SessionDirectory } from '../sessions/session-directory.js';
 import type { RevocationList } from '../auth/revocations.js';
 import type { StreamHub } from '../media/stream-hub.js';
-import type { TranscodeManager } from '../transcode/transcode-manager.js';
+import type { OutputManager } from '../outputs/output-manager.js';
 import type { StreamSecurity } from '../auth/stream-security.js';
 import type { IssuerStore } from '../auth/oidc/issuer-store.js';
 import type { Audit } from '../observability/audit.js';
@@ -31,7 +31,7 @@ export interface AdminDeps {
   directory: SessionDirectory;
   revocations: RevocationList;
   hub: StreamHub;
-  transcoders: TranscodeManager | undefined;
+  outputs: Pick<OutputManager, 'list' | 'get'> | undefined;
   security: StreamSecurity;
   issuers: IssuerStore;
   hls: Config['hls'];
@@ -115,7 +115,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         .map((i) => ({ issuer: i.issuer, keys: i.keys.keyCount, lastError: i.keys.lastError }));
       const checks = {
         listening: deps.ready(),
-        ffmpeg: deps.hls.enabled ? deps.transcoders !== undefined : 'disabled',
+        ffmpeg: deps.hls.enabled ? deps.outputs !== undefined : 'disabled',
         issuers: issuers.every((i) => i.keys > 0),
       };
       const ok = checks.listening && checks.ffmpeg !== false && checks.issuers;

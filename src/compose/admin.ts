@@ -7,6 +7,7 @@ import { closeGracefully } from '../http/close-gracefully.js';
 import type { AuthArea } from './auth.js';
 import type { Component } from './lifecycle.js';
 import type { MediaArea } from './media.js';
+import type { OutputsArea } from './outputs.js';
 import type { ObservabilityArea } from './observability.js';
 import type { SessionsArea } from './sessions.js';
 
@@ -25,11 +26,12 @@ export async function buildAdmin(
     auth: AuthArea;
     sessions: SessionsArea;
     media: MediaArea;
+    outputs: OutputsArea;
     observability: ObservabilityArea;
   },
 ): Promise<AdminArea> {
   if (!config.admin.enabled) return { admin: undefined, components: [] };
-  const { auth, sessions, media, observability } = areas;
+  const { auth, sessions, media, outputs, observability } = areas;
   const admin = await buildAdminServer({
     log,
     auth: new AdminAuth(config.admin.apiKeys, auth.authenticator),
@@ -38,7 +40,7 @@ export async function buildAdmin(
     directory: sessions.directory,
     revocations: auth.revocations,
     hub: media.hub,
-    transcoders: media.transcoders,
+    outputs: outputs.outputs,
     security: auth.security,
     issuers: auth.issuers,
     hls: config.hls,

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { RtmpServer } from '../ingest/rtmp/rtmp-server.js';
-import { adoptNmsLogger } from '../ingest/rtmp/nms.js';
+import { adoptNmsLogger } from '../formats/flv/nms.js';
 import { WsIngest } from '../ingest/ws/ws-ingest.js';
 import type { AuthArea } from './auth.js';
 import type { Component } from './lifecycle.js';
@@ -53,7 +53,6 @@ export function buildIngest(
         authenticator: auth.authenticator,
         registry: sessions.registry,
         hub: media.hub,
-        transcoders: media.transcoders,
         log: log.child({ component: 'ws' }),
         allowedOrigins: config.ws.allowedOrigins,
         maxMessageBytes: config.ws.maxMessageBytes,

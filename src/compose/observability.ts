@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Audit } from '../observability/audit.js';
 import type { AuthArea } from './auth.js';
-import type { MediaArea } from './media.js';
+import type { OutputsArea } from './outputs.js';
 import type { SessionsArea } from './sessions.js';
 
 export interface ObservabilityArea {
@@ -15,14 +15,14 @@ export function buildObservability(
   log: Logger,
   auth: AuthArea,
   sessions: SessionsArea,
-  media: MediaArea,
+  outputs: OutputsArea,
 ): ObservabilityArea {
   const metrics = new Metrics({
     registry: sessions.registry,
     issuers: auth.issuers,
-    transcoders: media.transcoders,
+    outputs: outputs.outputs,
   });
-  media.transcoders?.onRestart(() => metrics.ffmpegRestarts.inc());
+  outputs.outputs?.onRestart(() => metrics.ffmpegRestarts.inc());
   const audit = new Audit(log.child({ component: 'audit' }), sessions.registry, metrics);
   return { metrics, audit };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { IssuerStore } from '../auth/oidc/issuer-store.js';
-import type { TranscodeManager } from '../transcode/transcode-manager.js';
+import type { OutputManager } from '../outputs/output-manager.js';
 
 const CLOCK_TICKS = 100; // Linux USER_HZ
 
@@ -20,7 +20,7 @@ function processCpuSeconds(pid: number): number | undefined {
 export interface MetricsSources {
   registry: SessionRegistry;
   issuers: IssuerStore;
-  transcoders: TranscodeManager | undefined;
+  outputs: Pick<OutputManager, 'list'> | undefined;
 }
 
 /** Prometheus metrics, on a registry of their own (never prom-client's global one). */
@@ -75,7 +75,7 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'stagedoor_' });
-    const { registry, issuers, transcoders } = sources;
+    const { registry, issuers, outputs } = sources;
     new Gauge({
       name: 'stagedoor_sessions',
       help: 'Live sessions',
@@ -91,7 +91,7 @@ export class Metrics {
       help: 'Running FFmpeg processes',
       registers: [this.registry],
       collect() {
-        this.set(transcoders?.list().filter((t) => t.pid !== undefined).length ?? 0);
+        this.set(outputs?.list().filter((t) => t.pid !== undefined).length ?? 0);
       },
     });
     new Gauge({
@@ -100,7 +100,7 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         let total = 0;
-        for (const t of transcoders?.list() ?? [])
+        for (const t of outputs?.list() ?? [])
           if (t.pid !== undefined) total += processCpuSeconds(t.pid) ?? 0;
         this.set(total);
       },

@@ -120,4 +120,6 @@ declare module 'node-media-server/src/protocol/amf.js' {
     dataObj?: Record<string, unknown> | null;
     [key: string]: unknown;
   };
+  /** Encodes an AMF0 data message: `cmd`, then the fields that command carries (`dataObj` …). */
+  export function encodeAmf0Data(message: { cmd: string; [key: string]: unknown }): Buffer;
 }

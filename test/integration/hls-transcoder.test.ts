@@ -61,8 +61,8 @@ describe('the FFmpeg supervisor', () => {
     const playlistPath = join(server.mediaDir, 'live', 'crash', 'copy.m3u8');
     try {
       const transcoder = await eventually(() =>
-        server.stagedoor.transcoders!.get('live/crash')?.pid
-          ? server.stagedoor.transcoders!.get('live/crash')
+        server.stagedoor.outputs!.get('live/crash')?.pid
+          ? server.stagedoor.outputs!.get('live/crash')
           : undefined,
       );
       await eventually(
@@ -146,7 +146,7 @@ describe('the FFmpeg supervisor', () => {
       ).toBeDefined();
       for (const tag of tags.slice(0, 40)) client.sendTag(tag.type, tag.timestamp, tag.data);
       if (cycle % 10 === 0)
-        await eventually(() => server.stagedoor.transcoders!.get('live/cycle')?.pid, 15_000);
+        await eventually(() => server.stagedoor.outputs!.get('live/cycle')?.pid, 15_000);
       client.destroy();
       await client.closed;
       // The server sees the close a moment later; until then the stream still has its publisher.

@@ -220,7 +220,7 @@ describe('revocation', () => {
     const publisher = await rtmpStatus('live/gone', publishToken);
     expect(publisher.status.code).toBe('NetStream.Publish.Start');
     // The publisher's transcoder prepares a fresh directory; put a playlist in it once it has.
-    await eventually(() => server.stagedoor.transcoders!.get('live/gone'));
+    await eventually(() => server.stagedoor.outputs!.get('live/gone'));
     await sleep(200);
     writeFileSync(join(server.mediaDir, 'live', 'gone', 'index.m3u8'), '#EXTM3U\n');
     expect(await hls('live/gone', publishToken)).toBe('ok');

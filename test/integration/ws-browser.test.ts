@@ -69,7 +69,7 @@ describe('the publisher page (Chromium, fake camera)', () => {
     expect(session).toMatchObject({ kind: 'publisher', protocol: 'ws' });
 
     // FFmpeg dies under MediaRecorder's stream: it resumes from the latest key frame and the page never notices.
-    const transcoder = server.stagedoor.transcoders!.get('live/browser')!;
+    const transcoder = server.stagedoor.outputs!.get('live/browser')!;
     const firstPid = transcoder.pid!;
     const playlistPath = join(server.mediaDir, 'live', 'browser', 'copy.m3u8');
     const lastSegment = () =>

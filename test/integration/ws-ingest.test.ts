@@ -137,7 +137,7 @@ describe('WebSocket ingest', () => {
             : undefined,
         15_000,
       );
-      const transcoder = server.stagedoor.transcoders!.get(stream)!;
+      const transcoder = server.stagedoor.outputs!.get(stream)!;
       const firstPid = transcoder.pid!;
       const before = readFileSync(playlistPath, 'utf8');
       process.kill(firstPid, 'SIGKILL');

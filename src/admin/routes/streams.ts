@@ -2,13 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { SessionDirectory } from '../../sessions/session-directory.js';
-import type { TranscodeManager } from '../../transcode/transcode-manager.js';
+import type { OutputManager } from '../../outputs/output-manager.js';
 import type { StreamSecurity } from '../../auth/stream-security.js';
 import { StagedoorError } from '../../errors.js';
 import { bearer, errorSchema, securitySchema, streamParams } from '../schemas.js';
-
-const VIDEO_CODECS: Record<number, string> = { 7: 'h264', 12: 'hevc' };
-const AUDIO_CODECS: Record<number, string> = { 10: 'aac', 2: 'mp3', 13: 'opus' };
 
 /** Live streams, and each stream's security settings. */
 export function streamRoutes(
@@ -16,7 +13,7 @@ export function streamRoutes(
   deps: {
     hub: StreamHub;
     directory: SessionDirectory;
-    transcoders: TranscodeManager | undefined;
+    outputs: Pick<OutputManager, 'list' | 'get'> | undefined;
     security: StreamSecurity;
     hls: Config['hls'];
   },
@@ -83,7 +80,7 @@ export function streamRoutes(
               viewers[s.protocol] = (viewers[s.protocol] ?? 0) + 1;
           const { video, audio } = stream.headers;
           const seconds = Math.max(1, (Date.now() - publisher.startedAt) / 1000);
-          const transcoder = deps.transcoders?.get(stream.key);
+          const transcoder = deps.outputs?.get(stream.key);
           return {
             stream: stream.key,
             publisher: {
@@ -94,14 +91,8 @@ export function streamRoutes(
               startedAt: new Date(publisher.startedAt).toISOString(),
             },
             codecs: {
-              video: video
-                ? (VIDEO_CODECS[video.av.codec_id] ?? `flv-${video.av.codec_id}`)
-                : publisher.protocol === 'ws'
-                  ? 'container'
-                  : undefined,
-              audio: audio
-                ? (AUDIO_CODECS[audio.av.codec_id] ?? `flv-${audio.av.codec_id}`)
-                : undefined,
+              video: video ? video.codec : publisher.protocol === 'ws' ? 'container' : undefined,
+              audio: audio ? audio.codec : undefined,
             },
             bitrateKbps: Math.round((publisher.bytesIn * 8) / seconds / 1000),
             renditions: transcoder ? deps.hls.renditions.map((r) => r.name) : [],

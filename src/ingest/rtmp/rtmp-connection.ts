@@ -7,8 +7,10 @@ import type { Session } from '../../sessions/session.js';
 import type { EndReason } from '../../core/end-reasons.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { LiveStream, MediaSink } from '../../media/live-stream.js';
-import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
-import type { AVPacket } from './nms.js';
+import type { MediaUnit } from '../../media/media-unit.js';
+import type { AVPacket } from '../../formats/flv/nms.js';
+import { unitFromFlv } from '../../formats/flv/flv-demux.js';
+import { rtmpMessage } from './rtmp-message.js';
 import { RtmpProtocol, type StreamRequest } from './rtmp-protocol.js';
 import { clientCredentials } from '../../auth/extract-token.js';
 import { normalizeAddress } from '../../net/address.js';
@@ -95,9 +97,9 @@ export class RtmpConnection implements MediaSink {
 
   // --- MediaSink: this connection as a player of a stream ---
 
-  deliver(packet: MediaPacket): void {
+  deliver(unit: MediaUnit): void {
     if (this.#state !== 'playing' || !this.#session) return;
-    const message = packet.rtmpMessage;
+    const message = rtmpMessage(unit);
     this.#session.bytesOut += message.length;
     this.#socket.write(message);
     if (this.#socket.writableLength > this.#deps.limits.maxViewerBufferBytes)
@@ -131,8 +133,8 @@ export class RtmpConnection implements MediaSink {
         );
       return;
     }
-    if (!isMediaPacket(av)) return;
-    this.#stream.write(new MediaPacket(av));
+    const unit = unitFromFlv(av);
+    if (unit) this.#stream.write(unit);
   }
 
   #onStreamRequest(request: StreamRequest): void {

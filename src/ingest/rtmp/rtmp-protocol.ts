@@ -1,5 +1,5 @@
 import { StagedoorError } from '../../errors.js';
-import { Rtmp } from './nms.js';
+import { Rtmp } from '../../formats/flv/nms.js';
 
 type InvokeMessage = Parameters<Rtmp['onConnect']>[0];
 

@@ -9,7 +9,6 @@ import type { Authenticator } from '../../auth/authenticator.js';
 import { formatStreamPath } from '../../core/stream-path.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { StreamHub } from '../../media/stream-hub.js';
-import type { TranscodeManager } from '../../transcode/transcode-manager.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../../net/client-address.js';
 import { requestOrigin } from '../../auth/access-rules.js';
@@ -23,7 +22,6 @@ export interface WsIngestDeps {
   authenticator: Authenticator;
   registry: SessionRegistry;
   hub: StreamHub;
-  transcoders: TranscodeManager | undefined;
   log: Logger;
   allowedOrigins: readonly string[];
   maxMessageBytes: number;
@@ -121,7 +119,6 @@ export class WsIngest {
         authenticator: this.#deps.authenticator,
         registry: this.#deps.registry,
         hub: this.#deps.hub,
-        transcoders: this.#deps.transcoders,
         log: this.#deps.log,
         limits: {
           maxBufferedBytes: this.#deps.maxBufferedBytes,

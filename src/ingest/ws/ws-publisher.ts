@@ -9,24 +9,21 @@ import type { Session } from '../../sessions/session.js';
 import type { EndReason } from '../../core/end-reasons.js';
 import type { StreamHub } from '../../media/stream-hub.js';
 import type { LiveStream } from '../../media/live-stream.js';
-import { MediaPacket, isMediaPacket } from '../../media/media-packet.js';
-import type { TranscodeManager } from '../../transcode/transcode-manager.js';
-import type { Transcoder } from '../../transcode/transcoder.js';
-import type { AVPacket } from '../rtmp/nms.js';
+import type { AVPacket } from '../../formats/flv/nms.js';
+import { unitFromFlv } from '../../formats/flv/flv-demux.js';
+import { FlvReader } from '../../formats/flv/flv-reader.js';
 import {
   SNIFF_BYTES,
   detectContainer,
   sniffTracks,
   type ContainerFormat,
-} from './container-sniff.js';
-import { FlvReader } from './flv-reader.js';
+} from '../../formats/container-sniff.js';
 import { closeFrameFor } from '../../core/end-reasons.js';
 
 export interface WsPublisherDeps {
   authenticator: Authenticator;
   registry: SessionRegistry;
   hub: StreamHub;
-  transcoders: TranscodeManager | undefined;
   log: Logger;
   limits: { maxBufferedBytes: number; maxAheadSec: number; maxTagBytes: number };
 }
@@ -40,9 +37,9 @@ const MAX_CONTROL_BYTES = 16 * 1024;
 const MAX_HEADER_BYTES = 64 * 1024;
 
 /**
- * One admitted WebSocket publisher. FLV bytes become packets in the stream hub, like RTMP;
- * WebM/Matroska and fragmented MP4 bytes go straight to the stream's FFmpeg. Reading stops while
- * FFmpeg catches up; a client that stays ahead is closed (`INGEST_TOO_FAST`), never buffered
+ * One admitted WebSocket publisher. FLV bytes become units in the stream hub, like RTMP;
+ * WebM/Matroska and fragmented MP4 bytes go through the hub to the raw sink of the stream's output
+ * (its FFmpeg). Reading stops while the output catches up; a client that stays ahead is closed (`INGEST_TOO_FAST`), never buffered
  * without bound. The session ends with a close code naming why (4401 TOKEN_EXPIRED …).
  */
 export class WsPublisher {
@@ -54,7 +51,6 @@ export class WsPublisher {
   readonly #origin: string | undefined;
   #format: ContainerFormat | undefined;
   #flv: FlvReader | undefined;
-  #transcoder: Transcoder | undefined;
   #rawStarted = false;
   #rawPending: Buffer[] = [];
   /** Bytes received before the container and its tracks are known. */
@@ -154,14 +150,13 @@ export class WsPublisher {
       );
       return true;
     }
-    const transcoder = this.#deps.transcoders?.get(this.#stream!.key);
-    if (!transcoder)
+    const stream = this.#stream!;
+    if (!stream.acceptsRaw)
       throw new StagedoorError(
         'PROTOCOL_ERROR',
-        'HLS is disabled: only FLV can be published over WebSocket',
+        'no output takes WebM/MP4 here (HLS is disabled): only FLV can be published over WebSocket',
       );
-    this.#transcoder = transcoder;
-    transcoder
+    stream
       .startRaw({
         format,
         tracks: tracks!,
@@ -189,9 +184,10 @@ export class WsPublisher {
   }
 
   #onFlvPacket(av: AVPacket): void {
-    if (!isMediaPacket(av)) return;
-    if (av.codec_type !== 18) this.#checkPace(av.dts);
-    if (!this.session.closed) this.#stream!.write(new MediaPacket(av));
+    const unit = unitFromFlv(av);
+    if (!unit) return;
+    if (unit.kind === 'access-unit') this.#checkPace(unit.dts);
+    if (!this.session.closed) this.#stream!.write(unit);
   }
 
   /** Live media cannot run ahead of the clock: a client far ahead is flooding, not streaming. */
@@ -220,7 +216,7 @@ export class WsPublisher {
       else this.#rawPending.push(chunk);
       return;
     }
-    const result = this.#transcoder!.writeRaw(chunk);
+    const result = this.#stream!.writeRaw(chunk);
     if (result === 'overflow') {
       this.#log.warn(
         { event: 'ingest_too_fast', limit: this.#deps.limits.maxBufferedBytes },
@@ -239,7 +235,7 @@ export class WsPublisher {
         this.session.close('too-fast');
       }, this.#deps.limits.maxAheadSec * 1000);
       stall.unref();
-      this.#transcoder!.onceDrained(() => {
+      this.#stream!.onceRawDrained(() => {
         clearTimeout(stall);
         if (!this.session.closed) this.#ws.resume();
       });

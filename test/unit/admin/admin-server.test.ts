@@ -64,7 +64,7 @@ class FakeDirectory implements SessionDirectory {
 async function adminWith(directory: SessionDirectory) {
   const registry = new SessionRegistry(log);
   const issuers = new IssuerStore([], log);
-  const metrics = new Metrics({ registry, issuers, transcoders: undefined });
+  const metrics = new Metrics({ registry, issuers, outputs: undefined });
   const refuseTokens: Authenticator = {
     authenticate: () => Promise.reject(new Error('no tokens in this test')),
     check: () => Promise.resolve(),
@@ -82,7 +82,7 @@ async function adminWith(directory: SessionDirectory) {
       log,
     ),
     hub: new StreamHub({ publisherTakeover: false, gopCacheBytes: 0 }),
-    transcoders: undefined,
+    outputs: undefined,
     security: await StreamSecurity.create(
       [],
       new KeyStore([]),

@@ -14,7 +14,7 @@ import { StreamHub } from '../../../src/media/stream-hub.js';
 import { StagedoorError } from '../../../src/errors.js';
 import type { AccessRequest, Authenticator } from '../../../src/auth/authenticator.js';
 import type { Grant } from '../../../src/auth/grant.js';
-import type { MediaPacket } from '../../../src/media/media-packet.js';
+import type { MediaUnit } from '../../../src/media/media-unit.js';
 import { makeSampleFlv } from '../../helpers/flv.js';
 
 const log = pino({ level: 'silent' });
@@ -81,7 +81,7 @@ function setup(expiresAt?: number) {
   const authenticator = new FakeAuthenticator();
   const registry = new SessionRegistry(log);
   const hub = new StreamHub({ publisherTakeover: false, gopCacheBytes: 1 << 20 });
-  const received: MediaPacket[] = [];
+  const received: MediaUnit[] = [];
   const publisher = new WsPublisher(
     socket as unknown as WebSocket,
     {
@@ -95,7 +95,6 @@ function setup(expiresAt?: number) {
       authenticator,
       registry,
       hub,
-      transcoders: undefined,
       log,
       limits: { maxBufferedBytes: 1 << 20, maxAheadSec: 3600, maxTagBytes: 1 << 20 },
     },
@@ -115,7 +114,8 @@ describe('WsPublisher', () => {
     for (let i = 0; i < flv.length; i += 7) message(flv.subarray(i, i + 7));
     expect(received.length).toBeGreaterThan(20);
     expect(
-      received.some((p) => p.av.codec_type === 9) && received.some((p) => p.av.codec_type === 8),
+      received.some((u) => u.kind === 'access-unit' && u.track === 'video') &&
+        received.some((u) => u.kind === 'access-unit' && u.track === 'audio'),
     ).toBe(true);
   });
 

@@ -3,32 +3,53 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { StreamHub } from '../../../src/media/stream-hub.js';
-import { MediaPacket, PacketFlag } from '../../../src/media/media-packet.js';
+import { AccessUnit, StreamMetadata, type MediaUnit } from '../../../src/media/media-unit.js';
 import type { MediaSink } from '../../../src/media/live-stream.js';
 import { SessionRegistry } from '../../../src/sessions/session-registry.js';
 import { anonymousGrant } from '../../../src/auth/authenticator.js';
-import { AVPacket } from '../../../src/ingest/rtmp/nms.js';
 import type { EndReason } from '../../../src/core/end-reasons.js';
 
 const log = pino({ level: 'silent' });
 const cam1 = { app: 'live', name: 'cam1' };
 
-function packet(flags: number, size = 10): MediaPacket {
-  const av = new AVPacket();
-  av.codec_type = flags === PacketFlag.Metadata ? 18 : flags <= PacketFlag.AudioFrame ? 8 : 9;
-  av.codec_id = av.codec_type === 9 ? 7 : 10;
-  av.flags = flags;
-  av.size = size;
-  av.data = Buffer.alloc(size, flags);
-  return new MediaPacket(av);
+/** The kinds of unit a publisher sends, named for the assertions below. */
+const PacketFlag = {
+  AudioHeader: 'audio config',
+  AudioFrame: 'audio',
+  VideoHeader: 'video config',
+  KeyFrame: 'key frame',
+  InterFrame: 'inter frame',
+  Metadata: 'metadata',
+} as const;
+type Flag = (typeof PacketFlag)[keyof typeof PacketFlag];
+
+function packet(flag: Flag, size = 10): MediaUnit {
+  if (flag === PacketFlag.Metadata) return new StreamMetadata(0, { width: 1280 });
+  const audio = flag === PacketFlag.AudioHeader || flag === PacketFlag.AudioFrame;
+  return new AccessUnit({
+    track: audio ? 'audio' : 'video',
+    codec: audio ? 'aac' : 'h264',
+    dts: 0,
+    pts: 0,
+    key: flag === PacketFlag.KeyFrame,
+    config: flag === PacketFlag.AudioHeader || flag === PacketFlag.VideoHeader,
+    payload: Buffer.alloc(size, 1),
+  });
+}
+
+function flagOf(unit: MediaUnit): Flag {
+  if (unit.kind === 'metadata') return PacketFlag.Metadata;
+  if (unit.track === 'audio') return unit.config ? PacketFlag.AudioHeader : PacketFlag.AudioFrame;
+  if (unit.config) return PacketFlag.VideoHeader;
+  return unit.key ? PacketFlag.KeyFrame : PacketFlag.InterFrame;
 }
 
 class Sink implements MediaSink {
-  readonly received: number[] = [];
+  readonly received: Flag[] = [];
   ended: EndReason | undefined;
   constructor(readonly id: string) {}
-  deliver(p: MediaPacket): void {
-    this.received.push(p.flags);
+  deliver(unit: MediaUnit): void {
+    this.received.push(flagOf(unit));
   }
   end(reason: EndReason): void {
     this.ended = reason;
@@ -115,7 +136,7 @@ describe('StreamHub', () => {
       PacketFlag.InterFrame,
     ])
       stream.write(packet(flags));
-    expect(stream.startupPackets().map((p) => p.flags)).toEqual([PacketFlag.VideoHeader]);
+    expect(stream.startupUnits().map(flagOf)).toEqual([PacketFlag.VideoHeader]);
   });
 
   it('ends the viewers (publisher-gone) and forgets the stream when its publisher leaves', () => {

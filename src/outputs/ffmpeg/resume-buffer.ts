@@ -1,6 +1,6 @@
-import { MatroskaScanner } from './matroska-scanner.js';
-import { Mp4Scanner } from './mp4-scanner.js';
-import type { ContainerScanner, UnitEvents } from './unit-events.js';
+import { MatroskaScanner } from '../../formats/matroska/matroska-scanner.js';
+import { Mp4Scanner } from '../../formats/mp4/mp4-scanner.js';
+import type { ContainerScanner, UnitEvents } from '../../formats/unit-events.js';
 
 export interface ResumeLimits {
   /** The container header (everything before the first unit) larger than this: resuming is off. */

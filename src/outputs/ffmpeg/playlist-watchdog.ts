@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../../log/logger.js';
 import type { FfmpegProcess } from './ffmpeg-process.js';
 
 /** FFmpeg gets this long to produce its first playlist before the watchdog starts judging it. */

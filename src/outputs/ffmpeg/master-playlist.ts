@@ -1,4 +1,4 @@
-import type { RenditionConfig } from '../config/schema.js';
+import type { RenditionConfig } from '../../config/schema.js';
 import { renditionPlaylist } from './ffmpeg-args.js';
 
 export interface SourceInfo {
@@ -43,10 +43,9 @@ export function buildMasterPlaylist(
   return `${lines.join('\n')}\n`;
 }
 
-/** `avc1.PPCCLL` from an FLV AVC sequence header (AVCDecoderConfigurationRecord after 5 bytes). */
-export function avcCodecString(videoHeaderTag: Buffer): string | undefined {
-  if (videoHeaderTag.length < 9 || (videoHeaderTag[0]! & 0x0f) !== 7 || videoHeaderTag[1] !== 0)
-    return undefined;
+/** `avc1.PPCCLL` from an AVCDecoderConfigurationRecord (version 1, profile, compatibility, level). */
+export function avcCodecString(record: Buffer): string | undefined {
+  if (record.length < 4 || record[0] !== 1) return undefined;
   const hex = (b: number) => b.toString(16).padStart(2, '0');
-  return `avc1.${hex(videoHeaderTag[6]!)}${hex(videoHeaderTag[7]!)}${hex(videoHeaderTag[8]!)}`;
+  return `avc1.${hex(record[1]!)}${hex(record[2]!)}${hex(record[3]!)}`;
 }

@@ -1,12 +1,9 @@
 import { join } from 'node:path';
-import type { RenditionConfig } from '../config/schema.js';
+import type { RenditionConfig } from '../../config/schema.js';
+import type { InputTracks } from '../../media/media-unit.js';
 
-export interface InputTracks {
-  hasAudio: boolean;
-  /** The copy rendition can only pass H.264 through; other codecs are re-encoded for it. */
-  videoIsH264: boolean;
-  audioIsAac: boolean;
-}
+// The copy rendition can only pass H.264 (and AAC) through; other codecs are re-encoded for it.
+export type { InputTracks };
 
 export interface FfmpegArgsInput {
   /** Container on stdin: FLV from the stream hub (RTMP, WebSocket FLV), or raw WebSocket bytes. */

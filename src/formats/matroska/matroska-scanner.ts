@@ -1,5 +1,5 @@
-import { ByteWindow } from './byte-window.js';
-import { ScanError, type ContainerScanner, type UnitEvents } from './unit-events.js';
+import { ByteWindow } from '../byte-window.js';
+import { ScanError, type ContainerScanner, type UnitEvents } from '../unit-events.js';
 
 const EBML = 0x1a45dfa3;
 const SEGMENT = 0x18538067;

@@ -1,21 +1,22 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../log/logger.js';
-import type { Config } from '../config/schema.js';
-import type { LiveStream, MediaSink } from '../media/live-stream.js';
-import { PacketFlag, type MediaPacket } from '../media/media-packet.js';
-import type { EndReason } from '../core/end-reasons.js';
-import { buildFfmpegArgs, renditionPlaylist, type InputTracks } from './ffmpeg-args.js';
+import type { Logger } from '../../log/logger.js';
+import type { Config } from '../../config/schema.js';
+import type { LiveStream } from '../../media/live-stream.js';
+import { isKeyFrame, tracksOf, type MediaUnit } from '../../media/media-unit.js';
+import type { RawInput, RawWrite } from '../../media/raw-input.js';
+import type { EndReason } from '../../core/end-reasons.js';
+import { flvFileHeader, flvTag } from '../../formats/flv/flv-mux.js';
+import { buildFfmpegArgs, renditionPlaylist } from './ffmpeg-args.js';
 import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';
-import { flvFileHeader, flvHeaderBytes, flvSourceInfo, flvTracks } from './flv-input.js';
+import { flvHeaderBytes, sourceInfo } from './flv-input.js';
 import { watchPlaylist } from './playlist-watchdog.js';
 import { writeMasterWhenReady } from './master-writer.js';
 import { KeyRotator } from './key-rotator.js';
-import { ResumeBuffer } from './resume/resume-buffer.js';
+import { ResumeBuffer } from './resume-buffer.js';
+import { STREAM_DIR_MARKER, type StreamOutput } from '../output-manager.js';
 
-/** Marks a directory as a stream directory Stagedoor created (and may delete). */
-export const STREAM_DIR_MARKER = '.stagedoor-stream';
 /** FFmpeg is this far behind (bytes queued on its stdin): drop media until the next key frame. */
 const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
 /**
@@ -37,28 +38,13 @@ export interface TranscoderDeps {
 
 type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
 
-/** Result of handing raw container bytes to FFmpeg. */
-export type RawWrite = 'ok' | 'backpressure' | 'overflow';
-
-/** A WebSocket publisher sending WebM/MKV or fragmented MP4 bytes instead of FLV packets. */
-interface RawInput {
-  format: 'matroska' | 'mp4';
-  tracks: InputTracks;
-  maxBufferedBytes: number;
-  /**
-   * FFmpeg died and cannot be restarted on this stream (the container could not be followed to a
-   * key frame to resume from): the publisher is ended.
-   */
-  onFailure: (why: string) => void;
-}
-
 /**
- * One live stream's FFmpeg: fed the publisher's FLV packets (or a WebSocket publisher's WebM/MP4
+ * One live stream's FFmpeg: fed the publisher's units as FLV (or a WebSocket publisher's WebM/MP4
  * bytes, with a resume buffer standing in for the GOP cache) on stdin, supervised (restart with
  * backoff while the publisher is live), stopped gracefully (EXT-X-ENDLIST) when the publisher
  * goes, and its files removed `cleanupAfterSec` later.
  */
-export class Transcoder implements MediaSink {
+export class Transcoder implements StreamOutput {
   readonly id: string;
   readonly dir: string;
   readonly #stream: LiveStream;
@@ -162,15 +148,15 @@ export class Transcoder implements MediaSink {
     process.stdin.once('close', done);
   }
 
-  deliver(packet: MediaPacket): void {
+  deliver(unit: MediaUnit): void {
     if (this.#raw) return;
     if (this.#state === 'waiting') {
-      if (packet.flags !== PacketFlag.KeyFrame) return;
+      if (!isKeyFrame(unit)) return;
       void this.#spawn();
-      return; // the key frame is part of the startup packets written at spawn
+      return; // the key frame is part of the startup units written at spawn
     }
     if (this.#state !== 'running' || !this.#process) return;
-    this.#feed(packet);
+    this.#feed(unit);
   }
 
   /** The publisher is gone: let FFmpeg finish the playlists, then remove the files later. */
@@ -218,7 +204,6 @@ export class Transcoder implements MediaSink {
       await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** Size of the FLV header tags FFmpeg receives first (metadata, codec headers), with a margin. */
   /** Starts a run; resolves once FFmpeg is spawned (or the start failed and a restart is scheduled). */
   #spawn(): Promise<void> {
     const hls = this.#deps.hls;
@@ -230,7 +215,7 @@ export class Transcoder implements MediaSink {
       );
     }
     const raw = this.#raw;
-    const tracks = raw?.tracks ?? flvTracks(this.#stream.headers);
+    const tracks = raw?.tracks ?? tracksOf(this.#stream.headers);
     const args = buildFfmpegArgs({
       inputFormat: raw?.format ?? 'flv',
       outputDir: this.dir,
@@ -260,7 +245,7 @@ export class Transcoder implements MediaSink {
       this.#dropUntilKeyFrame = false;
       if (!raw) {
         process.stdin.write(flvFileHeader(tracks.hasAudio));
-        for (const packet of this.#stream.startupPackets()) this.#feed(packet);
+        for (const unit of this.#stream.startupUnits()) this.#feed(unit);
       } else {
         // After a failed run: the container header, then the stream from its latest key frame on.
         // (A first run starts empty; the publisher's bytes follow through writeRaw.)
@@ -292,8 +277,7 @@ export class Transcoder implements MediaSink {
           dir: this.dir,
           renditions: hls.renditions,
           isCurrent: () => this.#process === process && process.running,
-          sourceInfo: (seconds) =>
-            flvSourceInfo(this.#stream.headers, (this.#bytesFed * 8) / seconds),
+          sourceInfo: (seconds) => sourceInfo(this.#stream.headers, (this.#bytesFed * 8) / seconds),
           log: this.#log,
         }).then((written) => {
           if (written) this.#masterWritten = true;
@@ -320,10 +304,10 @@ export class Transcoder implements MediaSink {
     });
   }
 
-  #feed(packet: MediaPacket): void {
+  #feed(unit: MediaUnit): void {
     const process = this.#process!;
     if (this.#dropUntilKeyFrame) {
-      if (packet.flags !== PacketFlag.KeyFrame) return;
+      if (!isKeyFrame(unit)) return;
       this.#dropUntilKeyFrame = false;
     }
     if (process.stdin.writableLength > MAX_STDIN_BACKLOG) {
@@ -334,7 +318,7 @@ export class Transcoder implements MediaSink {
       this.#dropUntilKeyFrame = true;
       return;
     }
-    const tag = packet.flvTag;
+    const tag = flvTag(unit);
     this.#bytesFed += tag.length;
     process.stdin.write(tag);
   }
@@ -390,8 +374,7 @@ export class Transcoder implements MediaSink {
         if (this.#resume!.canResume) void this.#spawn();
         return;
       }
-      const startup = this.#stream.startupPackets();
-      if (startup.some((p) => p.flags === PacketFlag.KeyFrame)) void this.#spawn();
+      if (this.#stream.startupUnits().some(isKeyFrame)) void this.#spawn();
     }, delay);
     this.#backoffTimer.unref();
   }

@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MatroskaScanner } from '../../../src/transcode/resume/matroska-scanner.js';
-import { Mp4Scanner } from '../../../src/transcode/resume/mp4-scanner.js';
-import { ResumeBuffer } from '../../../src/transcode/resume/resume-buffer.js';
+import { MatroskaScanner } from '../../../../src/formats/matroska/matroska-scanner.js';
+import { Mp4Scanner } from '../../../../src/formats/mp4/mp4-scanner.js';
+import { ResumeBuffer } from '../../../../src/outputs/ffmpeg/resume-buffer.js';
 
 const SECONDS = 6;
 const lavfi = [

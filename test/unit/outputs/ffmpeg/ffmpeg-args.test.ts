@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildFfmpegArgs } from '../../../src/transcode/ffmpeg-args.js';
-import { avcCodecString, buildMasterPlaylist } from '../../../src/transcode/master-playlist.js';
-import type { RenditionConfig } from '../../../src/config/schema.js';
+import { buildFfmpegArgs } from '../../../../src/outputs/ffmpeg/ffmpeg-args.js';
+import {
+  avcCodecString,
+  buildMasterPlaylist,
+} from '../../../../src/outputs/ffmpeg/master-playlist.js';
+import type { RenditionConfig } from '../../../../src/config/schema.js';
 
 const copy: RenditionConfig = { name: 'copy', copy: true };
 const rung = (name: string, height: number, kbps: number): RenditionConfig => ({
@@ -144,10 +147,8 @@ describe('master playlist', () => {
     );
   });
 
-  it('reads the codec string from an AVC sequence header', () => {
-    expect(avcCodecString(Buffer.from([0x17, 0, 0, 0, 0, 1, 0x64, 0x00, 0x1f, 0xff]))).toBe(
-      'avc1.64001f',
-    );
-    expect(avcCodecString(Buffer.from([0x27, 1, 0, 0, 0]))).toBeUndefined();
+  it('reads the codec string from an AVC decoder configuration record', () => {
+    expect(avcCodecString(Buffer.from([1, 0x64, 0x00, 0x1f, 0xff]))).toBe('avc1.64001f');
+    expect(avcCodecString(Buffer.from([0, 0, 0]))).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
-import { ByteWindow } from './byte-window.js';
-import { ScanError, type ContainerScanner, type UnitEvents } from './unit-events.js';
+import { ByteWindow } from '../byte-window.js';
+import { ScanError, type ContainerScanner, type UnitEvents } from '../unit-events.js';
 
 /** moov and moof are read whole (they hold no media); anything larger is not a live fMP4. */
 const MAX_METADATA_BOX = 4 * 1024 * 1024;

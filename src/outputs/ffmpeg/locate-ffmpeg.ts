@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { StagedoorError } from '../errors.js';
+import { StagedoorError } from '../../errors.js';
 
 /** Finds a working FFmpeg: config, else $STAGEDOOR_FFMPEG, else `ffmpeg` on PATH. Returns path and version. */
 export function locateFfmpeg(

@@ -2,38 +2,64 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import type { Config } from '../config/schema.js';
 import type { StreamHub } from '../media/stream-hub.js';
-import { STREAM_DIR_MARKER, Transcoder } from './transcoder.js';
+import type { LiveStream, MediaSink } from '../media/live-stream.js';
+import type { RawSink } from '../media/raw-input.js';
+import type { EndReason } from '../core/end-reasons.js';
 
-export interface TranscodeManagerDeps {
+/** Marks a directory as a stream directory Stagedoor created (and may delete). */
+export const STREAM_DIR_MARKER = '.stagedoor-stream';
+
+/**
+ * What runs for one live stream to make its HLS: today one supervised FFmpeg (`Transcoder`), later
+ * an in-process packager. It takes the stream's units (and a container publisher's bytes).
+ */
+export interface StreamOutput extends MediaSink, RawSink {
+  readonly state: 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
+  /** The running process, if the output runs one. */
+  readonly pid: number | undefined;
+  readonly restarts: number;
+  /** Prepares an empty stream directory once `after` settles (a previous run's files are removed). */
+  begin(after: Promise<unknown>): Promise<void>;
+  /** A new publisher took the stream over: go on with its media, continuing the playlists. */
+  restartForNewPublisher(): void;
+  stop(reason: EndReason | 'shutdown'): Promise<void>;
+  removeFiles(): Promise<void>;
+}
+
+export interface OutputManagerDeps {
   hub: StreamHub;
-  ffmpegPath: string;
-  hls: Config['hls'];
+  /** Decides and builds what runs for a stream (the wiring passes the FFmpeg transcoder today). */
+  createOutput: (
+    stream: LiveStream,
+    hooks: { onRestart: (stream: string) => void },
+  ) => StreamOutput;
   mediaDir: string;
+  /** How long a finished stream's files stay for late viewers. */
+  cleanupAfterMs: number;
   log: Logger;
 }
 
-/** Owns one Transcoder per live stream: started when a publisher is admitted, ended with it. */
-export class TranscodeManager {
-  readonly #transcoders = new Map<string, Transcoder>();
+/** Owns one output per live stream: started when a publisher is admitted, ended with it. */
+export class OutputManager {
+  readonly #outputs = new Map<string, StreamOutput>();
   readonly #cleanups = new Map<string, NodeJS.Timeout>();
-  /** Directory removals in flight: a new publisher's transcoder waits for them before preparing. */
+  /** Directory removals in flight: a new publisher's output waits for them before preparing. */
   readonly #removals = new Map<string, Promise<void>>();
-  readonly #deps: TranscodeManagerDeps;
+  readonly #deps: OutputManagerDeps;
   #unsubscribe: (() => void) | undefined;
   readonly #restartListeners = new Set<(stream: string) => void>();
 
-  constructor(deps: TranscodeManagerDeps) {
+  constructor(deps: OutputManagerDeps) {
     this.#deps = deps;
   }
 
-  get(streamKey: string): Transcoder | undefined {
-    return this.#transcoders.get(streamKey);
+  get(streamKey: string): StreamOutput | undefined {
+    return this.#outputs.get(streamKey);
   }
 
-  list(): Transcoder[] {
-    return [...this.#transcoders.values()];
+  list(): StreamOutput[] {
+    return [...this.#outputs.values()];
   }
 
   /** Called each time a stream's FFmpeg is restarted after a crash (metrics count these). */
@@ -61,30 +87,28 @@ export class TranscodeManager {
   start(): void {
     this.#unsubscribe = this.#deps.hub.onStream((event, stream) => {
       if (event !== 'publish') return;
-      const existing = this.#transcoders.get(stream.key);
+      const existing = this.#outputs.get(stream.key);
       if (existing && existing.state !== 'ending' && existing.state !== 'ended') {
+        stream.setRawSink(existing);
         existing.restartForNewPublisher();
         return;
       }
       clearTimeout(this.#cleanups.get(stream.key));
       this.#cleanups.delete(stream.key);
-      const transcoder = new Transcoder(stream, {
-        ffmpegPath: this.#deps.ffmpegPath,
-        hls: this.#deps.hls,
-        mediaDir: this.#deps.mediaDir,
-        log: this.#deps.log,
+      const output = this.#deps.createOutput(stream, {
         onRestart: (key) => {
           for (const listener of this.#restartListeners) listener(key);
         },
       });
-      this.#transcoders.set(stream.key, transcoder);
+      this.#outputs.set(stream.key, output);
+      stream.setRawSink(output);
       // The old run must be gone, and its files too, before the new one prepares the directory:
       // otherwise a late removal deletes the directory the new FFmpeg writes into.
       const previous = Promise.all([existing?.stop('taken-over'), this.#removals.get(stream.key)]);
-      transcoder
+      output
         .begin(previous)
         .then(() => {
-          if (stream.publisher) stream.attach(transcoder);
+          if (stream.publisher) stream.attach(output);
         })
         .catch((error: unknown) =>
           this.#deps.log.error(
@@ -92,23 +116,22 @@ export class TranscodeManager {
             'cannot prepare the stream directory',
           ),
         );
-      // When the publisher goes, the hub ends its sinks: the transcoder stops, files go later.
+      // When the publisher goes, the hub ends its sinks: the output stops, files go later.
       const stopWatching = this.#deps.hub.onStream((e, s) => {
         if (e !== 'unpublish' || s !== stream) return;
         stopWatching();
-        void transcoder
-          .stop('publisher-gone')
-          .then(() => this.#scheduleCleanup(stream.key, transcoder));
+        if (s.publisher === null) s.setRawSink(undefined);
+        void output.stop('publisher-gone').then(() => this.#scheduleCleanup(stream.key, output));
       });
     });
   }
 
-  #scheduleCleanup(key: string, transcoder: Transcoder): void {
+  #scheduleCleanup(key: string, output: StreamOutput): void {
     const timer = setTimeout(() => {
       this.#cleanups.delete(key);
-      if (this.#transcoders.get(key) !== transcoder) return;
-      this.#transcoders.delete(key);
-      const removal = transcoder
+      if (this.#outputs.get(key) !== output) return;
+      this.#outputs.delete(key);
+      const removal = output
         .removeFiles()
         .catch((error: unknown) =>
           this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'),
@@ -117,7 +140,7 @@ export class TranscodeManager {
           if (this.#removals.get(key) === removal) this.#removals.delete(key);
         });
       this.#removals.set(key, removal);
-    }, this.#deps.hls.cleanupAfterSec * 1000);
+    }, this.#deps.cleanupAfterMs);
     timer.unref();
     this.#cleanups.set(key, timer);
   }
@@ -127,8 +150,8 @@ export class TranscodeManager {
     this.#unsubscribe?.();
     for (const timer of this.#cleanups.values()) clearTimeout(timer);
     this.#cleanups.clear();
-    const all = [...this.#transcoders.values()];
-    this.#transcoders.clear();
+    const all = [...this.#outputs.values()];
+    this.#outputs.clear();
     await Promise.all(
       all.map(async (t) => {
         await t.stop('shutdown');

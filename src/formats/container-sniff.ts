@@ -1,4 +1,4 @@
-import type { InputTracks } from '../../transcode/ffmpeg-args.js';
+import type { InputTracks } from '../media/media-unit.js';
 
 export type ContainerFormat = 'flv' | 'matroska' | 'mp4';
 

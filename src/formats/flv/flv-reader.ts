@@ -1,5 +1,5 @@
 import { StagedoorError } from '../../errors.js';
-import { Flv, type AVPacket } from '../rtmp/nms.js';
+import { Flv, type AVPacket } from './nms.js';
 
 /**
  * node-media-server's FLV byte-stream parser with a cap on tag size: upstream grows its buffer

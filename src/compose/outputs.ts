@@ -1,0 +1,50 @@
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { StreamHub } from '../media/stream-hub.js';
+import { locateFfmpeg } from '../outputs/ffmpeg/locate-ffmpeg.js';
+import { Transcoder } from '../outputs/ffmpeg/transcoder.js';
+import { OutputManager } from '../outputs/output-manager.js';
+import type { Component } from './lifecycle.js';
+
+export interface OutputsArea {
+  /** Undefined when `hls.enabled` is false. */
+  outputs: OutputManager | undefined;
+  components: Component[];
+}
+
+/** HLS for every live stream when HLS is on: today one supervised FFmpeg per stream. */
+export function buildOutputs(config: Config, hub: StreamHub, log: Logger): OutputsArea {
+  // FFmpeg is looked up before anything listens: a missing binary is a startup error, not a surprise.
+  const ffmpeg = config.hls.enabled ? locateFfmpeg(config.hls.ffmpegPath) : undefined;
+  if (!ffmpeg) return { outputs: undefined, components: [] };
+  const outputLog = log.child({ component: 'transcode' });
+  const outputs = new OutputManager({
+    hub,
+    createOutput: (stream, hooks) =>
+      new Transcoder(stream, {
+        ffmpegPath: ffmpeg.path,
+        hls: config.hls,
+        mediaDir: config.mediaDir,
+        log: outputLog,
+        onRestart: hooks.onRestart,
+      }),
+    mediaDir: config.mediaDir,
+    cleanupAfterMs: config.hls.cleanupAfterSec * 1000,
+    log: outputLog,
+  });
+  const component: Component = {
+    name: 'outputs',
+    async start() {
+      await mkdir(config.mediaDir, { recursive: true });
+      await outputs.removeStaleOutput();
+      outputs.start();
+      log.info(
+        { event: 'ffmpeg_found', path: ffmpeg.path, version: ffmpeg.version },
+        'ffmpeg found',
+      );
+    },
+    stop: () => outputs.stop(),
+  };
+  return { outputs, components: [component] };
+}
