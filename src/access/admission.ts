@@ -4,7 +4,12 @@ import type { Grant } from '../auth/grant.js';
 import { cutTokenHint } from '../auth/ingest-keys.js';
 import type { Protocol } from '../core/protocol.js';
 import { checkStreamPath, type StreamPath } from '../core/stream-path.js';
+import type { EndReason } from '../core/end-reasons.js';
 import type { StreamHub } from '../media/stream-hub.js';
+import type { LiveStream } from '../media/live-stream.js';
+import type { StreamLease, StreamLeases } from '../media/stream-leases.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { Session } from '../sessions/session.js';
 import type { Audit } from '../observability/audit.js';
 
 /** A malformed token at least this long over RTMP was probably cut at the client's ~1,024-character URL limit. */
@@ -40,16 +45,36 @@ export interface Admitted {
   grant: Grant;
 }
 
+/** An admitted client's open session, and for a publisher the stream it now holds. */
+export interface Opened {
+  session: Session;
+  /** The publisher's stream; undefined for a viewer, or when the session ended at once. */
+  stream: LiveStream | undefined;
+}
+
 export interface AdmissionDeps {
   authenticator: Authenticator;
   audit: Pick<Audit, 'refusal'>;
-  hub: Pick<StreamHub, 'assertCanPublish'>;
+  hub: Pick<StreamHub, 'assertCanPublish' | 'claim' | 'release'>;
+  /** One publisher per stream: this node's leases, or a cluster's. */
+  leases: StreamLeases;
+  registry: Pick<SessionRegistry, 'open'>;
+}
+
+/** The client being admitted, as its protocol server tracks it. */
+export interface AdmissionClient {
+  /** The client left while it was being checked: nothing opens, the lease goes back. */
+  gone(): boolean;
+  /** The protocol's own teardown, called once when the session ends (at once if already expired). */
+  terminate(reason: EndReason): void;
 }
 
 /**
- * The one admission path for RTMP, WebSocket and HLS: stream path, credentials, authenticate, and
- * for a publish that the stream is free; then, right before the session opens, the stream checked
- * again and a single-use token used up. Every refusal is audited here, once, with its code.
+ * The one admission path for RTMP, WebSocket and HLS. `check` answers whether a client may go on:
+ * stream path, the protocol's gate, credentials, authenticate, and for a publish that the stream is
+ * free here (what a preflight asks). `admit` goes all the way: check, the stream's lease, then in
+ * one synchronous step a single-use token used up, the session opened and the stream claimed;
+ * lease and claim go back when the session ends. Every refusal is audited here, once.
  */
 export class Admission {
   readonly #deps: AdmissionDeps;
@@ -84,14 +109,61 @@ export class Admission {
   }
 
   /**
-   * Synchronously with opening the session: the stream must still be free (another publisher may
-   * have come while the token was checked), and a single-use token is used up now, not before.
+   * Admits a publisher or a player: checked, the stream leased (publish), then its session opened.
+   * Undefined when the client left on the way (nothing stays held); throws the audited refusal.
    */
-  claim(applicant: Applicant, admitted: Admitted): void {
+  async admit(applicant: Applicant, client: AdmissionClient): Promise<Opened | undefined> {
+    const admitted = await this.check(applicant);
+    let lease: StreamLease | undefined;
+    if (applicant.action === 'publish') {
+      try {
+        lease = await this.#deps.leases.acquire(admitted.stream);
+      } catch (error) {
+        throw this.refused(applicant, error, admitted.stream);
+      }
+    }
+    if (client.gone()) {
+      lease?.release();
+      return undefined;
+    }
+    return this.#open(applicant, admitted, lease, client.terminate);
+  }
+
+  /**
+   * In one synchronous step: the stream still free here, a single-use token used up (now, not
+   * before), the session opened, and a publisher made the stream's own until its session ends,
+   * whatever ends it.
+   */
+  #open(
+    applicant: Applicant,
+    admitted: Admitted,
+    lease: StreamLease | undefined,
+    terminate: (reason: EndReason) => void,
+  ): Opened {
+    const { hub, registry, authenticator } = this.#deps;
+    const publish = applicant.action === 'publish';
+    let stream: LiveStream | undefined;
+    let session: Session | undefined;
     try {
-      if (applicant.action === 'publish') this.#deps.hub.assertCanPublish(admitted.stream);
-      this.#deps.authenticator.consume(admitted.grant, applicant.action);
+      if (publish) hub.assertCanPublish(admitted.stream);
+      authenticator.consume(admitted.grant, applicant.action);
+      session = registry.open({
+        kind: publish ? 'publisher' : 'viewer',
+        protocol: applicant.protocol,
+        stream: admitted.stream,
+        grant: admitted.grant,
+        address: applicant.address,
+        terminate: (reason) => {
+          if (stream && session) hub.release(stream, session);
+          lease?.release();
+          terminate(reason);
+        },
+      });
+      if (publish && !session.closed) stream = hub.claim(admitted.stream, session);
+      return { session, stream };
     } catch (error) {
+      lease?.release();
+      session?.close('error');
       throw this.refused(applicant, error, admitted.stream);
     }
   }

@@ -1,6 +1,6 @@
 import { StagedoorError } from '../errors.js';
 import type { Action } from '../config/schema.js';
-import type { RevocationList } from './revocations.js';
+import type { Revocation } from './revocations.js';
 import type { Grant } from './grant.js';
 import type { KeyStore } from './key-store.js';
 import type { IssuerStore } from './oidc/issuer-store.js';
@@ -8,9 +8,7 @@ import { authorize } from './policy.js';
 import type { StreamPath } from '../core/stream-path.js';
 import type { Protocol } from '../core/protocol.js';
 import type { TokenCache } from './token-cache.js';
-import { UNRULED, type StreamSecurity } from './stream-security.js';
-import type { UsedTokens } from './used-tokens.js';
-import type { IngestKeys } from './ingest-keys.js';
+import { UNRULED, type StreamRule } from './stream-security.js';
 import type { GeoIp } from './geoip.js';
 import {
   checkCompiledAccessRules,
@@ -42,14 +40,40 @@ export interface Authenticator {
   consume(grant: Grant, action: Action): void;
 }
 
+// The shared state the authenticator reads, as ports: this node's classes implement them today
+// (StreamSecurity, RevocationList, UsedTokens, IngestKeys); a cluster's shared store can tomorrow.
+
+/** The security rule that governs a stream (most specific match), if any. */
+export interface StreamRules {
+  ruleFor(stream: StreamPath): StreamRule | undefined;
+}
+
+/** The revocation, if any, that matches a grant's `jti` or `sub`. */
+export interface Revocations {
+  match(grant: Pick<Grant, 'jti' | 'subject'>): Revocation | undefined;
+}
+
+/** Single-use tokens: looked at by `authenticate`, used up by `consume`. */
+export interface UsedTokenStore {
+  /** TOKEN_REUSED (or CLAIM_INVALID without a jti) unless this jti is unused. */
+  assertUnused(jti: string | undefined): void;
+  /** Records the use until `until` (the token's exp); TOKEN_REUSED if it was used already. */
+  use(jti: string | undefined, until: number | undefined): void;
+}
+
+/** The token an ingest key stands for (INGEST_KEY_UNKNOWN when none, or not for this stream). */
+export interface IngestKeyLookup {
+  tokenFor(key: string, stream: StreamPath): string;
+}
+
 export interface TokenAuthenticatorOptions {
   keys: KeyStore;
   issuers?: IssuerStore | undefined;
   cache: TokenCache;
-  security: Pick<StreamSecurity, 'ruleFor'>;
-  revocations?: Pick<RevocationList, 'match'> | undefined;
-  usedTokens?: Pick<UsedTokens, 'assertUnused' | 'use'> | undefined;
-  ingestKeys?: Pick<IngestKeys, 'tokenFor'> | undefined;
+  security: StreamRules;
+  revocations?: Revocations | undefined;
+  usedTokens?: UsedTokenStore | undefined;
+  ingestKeys?: IngestKeyLookup | undefined;
   geo: GeoIp;
   clockToleranceSec: number;
   requireExp: boolean;

@@ -15,13 +15,14 @@ export interface AdminArea {
   /** Undefined when `admin.enabled` is false. */
   admin: FastifyInstance | undefined;
   components: Component[];
+  /** Last to start, first to stop: /readyz says ready only while every public port listens. */
+  readiness: Component;
 }
 
-/** The admin API and dashboard on their own port; `ready` tells /readyz whether the public ports listen. */
+/** The admin API and dashboard on their own port, and the readiness /readyz reports. */
 export async function buildAdmin(
   config: Config,
   log: Logger,
-  ready: () => boolean,
   areas: {
     auth: AuthArea;
     sessions: SessionsArea;
@@ -30,7 +31,13 @@ export async function buildAdmin(
     observability: ObservabilityArea;
   },
 ): Promise<AdminArea> {
-  if (!config.admin.enabled) return { admin: undefined, components: [] };
+  let listening = false;
+  const readiness: Component = {
+    name: 'readiness',
+    start: async () => void (listening = true),
+    stop: () => void (listening = false),
+  };
+  if (!config.admin.enabled) return { admin: undefined, components: [], readiness };
   const { auth, sessions, media, outputs, observability } = areas;
   const admin = await buildAdminServer({
     log,
@@ -44,7 +51,7 @@ export async function buildAdmin(
     security: auth.security,
     issuers: auth.issuers,
     hls: config.hls,
-    ready,
+    ready: () => listening,
   });
   const listener: Component = {
     name: 'admin',
@@ -52,5 +59,5 @@ export async function buildAdmin(
       void (await admin.listen({ host: config.admin.host, port: config.admin.port })),
     stop: () => closeGracefully(admin),
   };
-  return { admin, components: [listener] };
+  return { admin, components: [listener], readiness };
 }

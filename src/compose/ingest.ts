@@ -36,13 +36,12 @@ export function buildIngest(
   adoptNmsLogger(log.child({ component: 'rtmp' }));
   const rtmp = new RtmpServer({
     admission: access.admission,
-    registry: sessions.registry,
     hub: media.hub,
     log: log.child({ component: 'rtmp' }),
     limits: {
       maxMessageBytes: config.rtmp.maxMessageBytes,
       maxViewerBufferBytes: config.rtmp.maxViewerBufferBytes,
-      admissionTimeoutMs: config.rtmp.admissionTimeoutSec * 1000,
+      admissionTimeoutMs: runtime.ms.rtmpAdmissionTimeout,
     },
     maxPending: config.rtmp.maxPendingConnections,
     maxPendingPerAddress: config.rtmp.maxPendingPerAddress,
@@ -52,12 +51,11 @@ export function buildIngest(
         admission: access.admission,
         authenticator: auth.authenticator,
         registry: sessions.registry,
-        hub: media.hub,
         log: log.child({ component: 'ws' }),
         allowedOrigins: config.ws.allowedOrigins,
         maxMessageBytes: config.ws.maxMessageBytes,
         maxBufferedBytes: config.ws.maxBufferedBytes,
-        maxAheadSec: config.ws.maxAheadSec,
+        maxAheadMs: runtime.ms.wsMaxAhead,
         trustedProxies: runtime.trustedProxies,
       })
     : undefined;

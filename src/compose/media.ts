@@ -1,16 +1,17 @@
 import type { Config } from '../config/schema.js';
 import { StreamHub } from '../media/stream-hub.js';
+import { LocalStreamLeases, type StreamLeases } from '../media/stream-leases.js';
 
 export interface MediaArea {
   hub: StreamHub;
+  leases: StreamLeases;
 }
 
-/** The stream hub: one publisher per stream, its units fanned out to players and outputs. */
+/** The stream hub (units fanned out to players and outputs) and the one-publisher-per-stream leases. */
 export function buildMedia(config: Config): MediaArea {
+  const takeover = config.rtmp.publisherTakeover;
   return {
-    hub: new StreamHub({
-      publisherTakeover: config.rtmp.publisherTakeover,
-      gopCacheBytes: config.rtmp.gopCacheBytes,
-    }),
+    hub: new StreamHub({ publisherTakeover: takeover, gopCacheBytes: config.rtmp.gopCacheBytes }),
+    leases: new LocalStreamLeases({ takeover }),
   };
 }

@@ -6,6 +6,7 @@ import { locateFfmpeg } from '../outputs/ffmpeg/locate-ffmpeg.js';
 import { Transcoder } from '../outputs/ffmpeg/transcoder.js';
 import { OutputManager } from '../outputs/output-manager.js';
 import type { Component } from './lifecycle.js';
+import type { RuntimeInputs } from './runtime.js';
 
 export interface OutputsArea {
   /** Undefined when `hls.enabled` is false. */
@@ -14,7 +15,12 @@ export interface OutputsArea {
 }
 
 /** HLS for every live stream when HLS is on: today one supervised FFmpeg per stream. */
-export function buildOutputs(config: Config, hub: StreamHub, log: Logger): OutputsArea {
+export function buildOutputs(
+  config: Config,
+  runtime: RuntimeInputs,
+  hub: StreamHub,
+  log: Logger,
+): OutputsArea {
   // FFmpeg is looked up before anything listens: a missing binary is a startup error, not a surprise.
   const ffmpeg = config.hls.enabled ? locateFfmpeg(config.hls.ffmpegPath) : undefined;
   if (!ffmpeg) return { outputs: undefined, components: [] };
@@ -25,12 +31,14 @@ export function buildOutputs(config: Config, hub: StreamHub, log: Logger): Outpu
       new Transcoder(stream, {
         ffmpegPath: ffmpeg.path,
         hls: config.hls,
+        stopTimeoutMs: runtime.ms.ffmpegStopTimeout,
+        restartBackoffMaxMs: runtime.ms.ffmpegRestartBackoffMax,
         mediaDir: config.mediaDir,
         log: outputLog,
         onRestart: hooks.onRestart,
       }),
     mediaDir: config.mediaDir,
-    cleanupAfterMs: config.hls.cleanupAfterSec * 1000,
+    cleanupAfterMs: runtime.ms.hlsCleanupAfter,
     log: outputLog,
   });
   const component: Component = {

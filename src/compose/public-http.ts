@@ -41,13 +41,13 @@ export function buildPublicHttp(
   const { trustedProxies } = runtime;
   const hlsViewers = new HlsViewers(
     { authenticator: auth.authenticator, registry: sessions.registry },
-    { idleMs: config.hls.viewerIdleSec * 1000 },
+    { idleMs: runtime.ms.hlsViewerIdle },
   );
   const ws = ingest.ws;
   const http = buildHttpServer({
     log,
     tls: runtime.httpTls,
-    headersTimeoutMs: config.http.headersTimeoutSec * 1000,
+    headersTimeoutMs: runtime.ms.httpHeadersTimeout,
     upgrades: ws ? [(request, socket, head) => ws.handleUpgrade(request, socket, head)] : [],
     register: (app) => {
       registerStaticPages(app, { playerEmbedOrigins: config.http.playerEmbedOrigins });

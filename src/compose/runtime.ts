@@ -4,8 +4,20 @@ import { configError } from '../config/config-error.js';
 import type { Config } from '../config/schema.js';
 import { addressList } from '../net/client-address.js';
 
-/** What the wiring needs from the config beyond plain values: parsed address blocks and file bytes. */
+/** Every duration a part is given, in milliseconds: converted from the config's seconds once, here. */
+export interface Durations {
+  rtmpAdmissionTimeout: number;
+  wsMaxAhead: number;
+  httpHeadersTimeout: number;
+  hlsViewerIdle: number;
+  hlsCleanupAfter: number;
+  ffmpegStopTimeout: number;
+  ffmpegRestartBackoffMax: number;
+}
+
+/** What the wiring needs from the config beyond plain values: parsed address blocks, file bytes, ms. */
 export interface RuntimeInputs {
+  ms: Readonly<Durations>;
   /** Proxies whose X-Forwarded-For is believed; undefined when none is configured. */
   trustedProxies: BlockList | undefined;
   httpTls: { cert: Buffer; key: Buffer } | undefined;
@@ -34,6 +46,15 @@ export function resolveRuntimeInputs(config: Config): RuntimeInputs {
       ? { cert: readPem(files.cert, `${where}.cert`), key: readPem(files.key, `${where}.key`) }
       : undefined;
   return {
+    ms: Object.freeze({
+      rtmpAdmissionTimeout: config.rtmp.admissionTimeoutSec * 1000,
+      wsMaxAhead: config.ws.maxAheadSec * 1000,
+      httpHeadersTimeout: config.http.headersTimeoutSec * 1000,
+      hlsViewerIdle: config.hls.viewerIdleSec * 1000,
+      hlsCleanupAfter: config.hls.cleanupAfterSec * 1000,
+      ffmpegStopTimeout: config.hls.stopTimeoutSec * 1000,
+      ffmpegRestartBackoffMax: config.hls.restartBackoffMaxSec * 1000,
+    }),
     trustedProxies,
     httpTls: tls(config.http.tls, 'http.tls'),
     rtmpTls: tls(config.rtmp.tls, 'rtmp.tls'),

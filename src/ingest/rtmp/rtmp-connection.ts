@@ -1,8 +1,7 @@
 import type { Socket } from 'node:net';
 import { StagedoorError, rtmpStatusCode, toStagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import type { Admission, Admitted, Applicant } from '../../access/admission.js';
-import type { SessionRegistry } from '../../sessions/session-registry.js';
+import type { Admission, Applicant, Opened } from '../../access/admission.js';
 import type { Session } from '../../sessions/session.js';
 import type { EndReason } from '../../core/end-reasons.js';
 import type { StreamHub } from '../../media/stream-hub.js';
@@ -17,8 +16,7 @@ import { normalizeAddress } from '../../net/address.js';
 
 export interface RtmpConnectionDeps {
   admission: Admission;
-  registry: SessionRegistry;
-  hub: StreamHub;
+  hub: Pick<StreamHub, 'attach' | 'detach'>;
   log: Logger;
   limits: {
     maxMessageBytes: number;
@@ -156,32 +154,26 @@ export class RtmpConnection implements MediaSink {
       credentials: () => clientCredentials(request.query),
       extra: { connectionId: this.id },
     };
-    let admitted: Admitted;
+    let opened: Opened | undefined;
     try {
-      admitted = await this.#deps.admission.check(applicant);
-      if (this.#state !== 'authorizing') return; // the client left while we were checking
-      this.#deps.admission.claim(applicant, admitted);
+      opened = await this.#deps.admission.admit(applicant, {
+        gone: () => this.#state !== 'authorizing', // the client left while we were checking
+        terminate: (reason) => this.#onSessionEnd(reason),
+      });
+      if (!opened) return;
     } catch (error) {
       this.#refuse(action, error as StagedoorError); // refused and audited by admission
       return;
     }
-    const { stream, grant } = admitted;
+    const { session } = opened;
+    if (session.closed) return; // already past its expiry
     try {
-      const session = this.#deps.registry.open({
-        kind: action === 'publish' ? 'publisher' : 'viewer',
-        protocol: 'rtmp',
-        stream,
-        grant,
-        address: this.#address,
-        terminate: (reason) => this.#onSessionEnd(reason),
-      });
-      if (session.closed) return; // already past its expiry
       this.#session = session;
       this.#log = session.log.child({ connectionId: this.id });
       this.#clearAdmissionTimer();
       this.#onAdmissionDone();
       if (action === 'publish') {
-        this.#stream = this.#deps.hub.claim(stream, session);
+        this.#stream = opened.stream;
         this.#state = 'publishing';
         this.#protocol.setLimits({
           maxMessageBytes: this.#deps.limits.maxMessageBytes,
@@ -191,11 +183,12 @@ export class RtmpConnection implements MediaSink {
       } else {
         this.#state = 'playing';
         this.#protocol.acceptPlay();
-        this.#stream = this.#deps.hub.attach(stream, this);
+        this.#stream = this.#deps.hub.attach(session.stream, this);
       }
       this.#socket.resume();
     } catch (error) {
-      this.#refuse(action, this.#deps.admission.refused(applicant, error, stream));
+      this.#log.error({ err: error }, 'rtmp session could not start');
+      session.close('error');
     }
   }
 
@@ -246,14 +239,12 @@ export class RtmpConnection implements MediaSink {
     if (this.#state === 'closed') {
       return;
     }
-    const wasPublishing = this.#state === 'publishing';
+    const wasPlaying = this.#state === 'playing';
     this.#state = 'closed';
     this.#clearAdmissionTimer();
     this.#onAdmissionDone();
-    if (this.#stream && this.#session) {
-      if (wasPublishing) this.#deps.hub.release(this.#stream, this.#session);
-      else this.#deps.hub.detach(this.#stream, this.id);
-    }
+    // A publisher's stream is released by admission when its session ends; a player detaches.
+    if (wasPlaying && this.#stream) this.#deps.hub.detach(this.#stream, this.id);
     // Flush what is queued (a refusal's onStatus) and then destroy: never a half-open socket.
     const socket = this.#socket;
     if (socket.destroyed) return;

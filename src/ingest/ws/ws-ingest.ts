@@ -8,33 +8,31 @@ import { redactText } from '../../log/redact.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import { formatStreamPath } from '../../core/stream-path.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
-import type { StreamHub } from '../../media/stream-hub.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../../net/client-address.js';
 import { requestOrigin } from '../../auth/access-rules.js';
 import { clientCredentials } from '../../auth/extract-token.js';
 import { WsPublisher } from './ws-publisher.js';
-import type { Admission, Admitted, Applicant } from '../../access/admission.js';
+import type { Admission, Applicant, Opened } from '../../access/admission.js';
 
 export interface WsIngestDeps {
   admission: Admission;
   /** For token refreshes of live publishers. */
   authenticator: Authenticator;
-  registry: SessionRegistry;
-  hub: StreamHub;
+  /** For token refreshes of live publishers. */
+  registry: Pick<SessionRegistry, 'renew'>;
   log: Logger;
   allowedOrigins: readonly string[];
   maxMessageBytes: number;
   maxBufferedBytes: number;
-  maxAheadSec: number;
+  maxAheadMs: number;
   trustedProxies: BlockList | undefined;
 }
 
 const WS_PATH = /^\/ws\/([^/?#]+)\/([^/?#]+)$/;
 
-interface WsAdmission extends Admitted {
+interface WsClient {
   applicant: Applicant;
-  address: string;
   /** The upgrade's Origin (else Referer origin): a token refresh is checked against it too. */
   origin: string | undefined;
   formatHint: string | undefined;
@@ -76,11 +74,12 @@ export class WsIngest {
     app.get<{ Params: { app: string; stream: string } }>(
       '/ws/:app/:stream',
       async (request, reply) => {
-        const admission = await this.#admit(
+        const client = this.#applicant(
           request.raw,
           [request.params.app, request.params.stream],
           false,
         );
+        const admission = await this.#deps.admission.check(client.applicant);
         return reply.header('cache-control', 'no-store').send({
           ok: true,
           stream: formatStreamPath(admission.stream),
@@ -104,39 +103,52 @@ export class WsIngest {
     head: Buffer,
     match: RegExpExecArray,
   ): Promise<void> {
-    let admission: WsAdmission;
+    const client = this.#applicant(request, [decode(match[1]!), decode(match[2]!)], true);
+    let opened: Opened | undefined;
+    let publisher: WsPublisher | undefined;
     try {
-      admission = await this.#admit(request, [decode(match[1]!), decode(match[2]!)], true);
-      if (socket.destroyed) return;
-      // Synchronously with the upgrade: the stream still free, a single-use token used up now.
-      this.#deps.admission.claim(admission.applicant, admission);
+      // Before the upgrade, so that a refusal is still an HTTP answer: the stream leased, a
+      // single-use token used up, the session open and the stream held.
+      opened = await this.#deps.admission.admit(client.applicant, {
+        gone: () => socket.destroyed,
+        terminate: (reason) => publisher?.end(reason),
+      });
+      if (!opened) return;
+      if (opened.session.closed) throw new StagedoorError('TOKEN_EXPIRED');
     } catch (error) {
       refuseUpgrade(socket, error as StagedoorError); // refused and audited by admission
       return;
     }
+    const { session, stream } = opened;
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      const publisher = new WsPublisher(ws, admission, {
-        authenticator: this.#deps.authenticator,
-        registry: this.#deps.registry,
-        hub: this.#deps.hub,
-        log: this.#deps.log,
-        limits: {
-          maxBufferedBytes: this.#deps.maxBufferedBytes,
-          maxAheadSec: this.#deps.maxAheadSec,
-          maxTagBytes: this.#deps.maxMessageBytes,
+      const live = new WsPublisher(
+        ws,
+        { session, stream: stream!, origin: client.origin, formatHint: client.formatHint },
+        {
+          authenticator: this.#deps.authenticator,
+          registry: this.#deps.registry,
+          log: this.#deps.log,
+          limits: {
+            maxBufferedBytes: this.#deps.maxBufferedBytes,
+            maxAheadMs: this.#deps.maxAheadMs,
+            maxTagBytes: this.#deps.maxMessageBytes,
+          },
         },
-      });
-      this.#publishers.add(publisher);
-      ws.once('close', () => this.#publishers.delete(publisher));
+      );
+      publisher = live;
+      this.#publishers.add(live);
+      ws.once('close', () => this.#publishers.delete(live));
     });
+    // The handshake failed (the client went away): the session it would have had ends now.
+    if (!publisher) session.close('client-closed');
   }
 
-  /** Whether this publish would be admitted now (audited as a refusal if not), before any upgrade. */
-  async #admit(
+  /** Who asks to publish, from the upgrade (or preflight) request. */
+  #applicant(
     request: IncomingMessage,
     [app, name]: [string, string],
     upgrading: boolean,
-  ): Promise<WsAdmission> {
+  ): WsClient {
     const url = new URL(request.url ?? '/', 'http://stagedoor.invalid');
     const address = clientAddress(
       request.socket.remoteAddress,
@@ -162,14 +174,7 @@ export class WsIngest {
       credentials: () => clientCredentials(url.searchParams, request.headers.authorization),
       extra: { preflight: !upgrading },
     };
-    const admitted = await this.#deps.admission.check(applicant);
-    return {
-      ...admitted,
-      applicant,
-      address,
-      origin,
-      formatHint: url.searchParams.get('format') ?? undefined,
-    };
+    return { applicant, origin, formatHint: url.searchParams.get('format') ?? undefined };
   }
 }
 

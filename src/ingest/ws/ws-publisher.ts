@@ -2,12 +2,9 @@ import type { WebSocket, RawData } from 'ws';
 import { StagedoorError, toStagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { Authenticator } from '../../auth/authenticator.js';
-import type { Grant } from '../../auth/grant.js';
-import type { StreamPath } from '../../core/stream-path.js';
 import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { Session } from '../../sessions/session.js';
 import type { EndReason } from '../../core/end-reasons.js';
-import type { StreamHub } from '../../media/stream-hub.js';
 import type { LiveStream } from '../../media/live-stream.js';
 import type { AVPacket } from '../../formats/flv/nms.js';
 import { unitFromFlv } from '../../formats/flv/flv-demux.js';
@@ -22,10 +19,9 @@ import { closeFrameFor } from '../../core/end-reasons.js';
 
 export interface WsPublisherDeps {
   authenticator: Authenticator;
-  registry: SessionRegistry;
-  hub: StreamHub;
+  registry: Pick<SessionRegistry, 'renew'>;
   log: Logger;
-  limits: { maxBufferedBytes: number; maxAheadSec: number; maxTagBytes: number };
+  limits: { maxBufferedBytes: number; maxAheadMs: number; maxTagBytes: number };
 }
 
 const MAX_CONTROL_BYTES = 16 * 1024;
@@ -46,7 +42,7 @@ export class WsPublisher {
   readonly session: Session;
   readonly #ws: WebSocket;
   readonly #deps: WsPublisherDeps;
-  readonly #stream: LiveStream | undefined;
+  readonly #stream: LiveStream;
   readonly #formatHint: string | undefined;
   readonly #origin: string | undefined;
   #format: ContainerFormat | undefined;
@@ -61,12 +57,15 @@ export class WsPublisher {
   #closeFrame: { code: number; reason: string } | undefined;
   #log: Logger;
 
+  /**
+   * `init.session` is the publisher's open session (admission opened it and holds `init.stream`
+   * for it); whoever opened it calls `end` when the session ends.
+   */
   constructor(
     ws: WebSocket,
     init: {
-      stream: StreamPath;
-      grant: Grant;
-      address: string;
+      session: Session;
+      stream: LiveStream;
       origin: string | undefined;
       formatHint: string | undefined;
     },
@@ -74,19 +73,11 @@ export class WsPublisher {
   ) {
     this.#ws = ws;
     this.#deps = deps;
+    this.session = init.session;
+    this.#stream = init.stream;
     this.#origin = init.origin;
     this.#formatHint = init.formatHint;
-    this.session = deps.registry.open({
-      kind: 'publisher',
-      protocol: 'ws',
-      stream: init.stream,
-      grant: init.grant,
-      address: init.address,
-      terminate: (reason) => this.#terminate(reason),
-    });
     this.#log = this.session.log;
-    if (this.session.closed) return;
-    this.#stream = deps.hub.claim(init.stream, this.session);
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.session.close('client-closed'));
     ws.on('error', (error) => this.#log.debug({ err: error }, 'websocket error'));
@@ -150,7 +141,7 @@ export class WsPublisher {
       );
       return true;
     }
-    const stream = this.#stream!;
+    const stream = this.#stream;
     if (!stream.acceptsRaw)
       throw new StagedoorError(
         'PROTOCOL_ERROR',
@@ -187,7 +178,7 @@ export class WsPublisher {
     const unit = unitFromFlv(av);
     if (!unit) return;
     if (unit.kind === 'access-unit') this.#checkPace(unit.dts);
-    if (!this.session.closed) this.#stream!.write(unit);
+    if (!this.session.closed) this.#stream.write(unit);
   }
 
   /** Live media cannot run ahead of the clock: a client far ahead is flooding, not streaming. */
@@ -199,7 +190,7 @@ export class WsPublisher {
       return;
     }
     const ahead = dts - this.#firstDts - (now - this.#firstWall);
-    if (ahead > this.#deps.limits.maxAheadSec * 1000) {
+    if (ahead > this.#deps.limits.maxAheadMs) {
       this.#log.warn(
         { event: 'ingest_too_fast', aheadMs: ahead },
         'websocket publisher is sending faster than real time',
@@ -216,7 +207,7 @@ export class WsPublisher {
       else this.#rawPending.push(chunk);
       return;
     }
-    const result = this.#stream!.writeRaw(chunk);
+    const result = this.#stream.writeRaw(chunk);
     if (result === 'overflow') {
       this.#log.warn(
         { event: 'ingest_too_fast', limit: this.#deps.limits.maxBufferedBytes },
@@ -229,13 +220,13 @@ export class WsPublisher {
       this.#ws.pause();
       const stall = setTimeout(() => {
         this.#log.warn(
-          { event: 'ingest_too_fast', stalledSec: this.#deps.limits.maxAheadSec },
+          { event: 'ingest_too_fast', stalledMs: this.#deps.limits.maxAheadMs },
           'ffmpeg stayed behind the websocket publisher',
         );
         this.session.close('too-fast');
-      }, this.#deps.limits.maxAheadSec * 1000);
+      }, this.#deps.limits.maxAheadMs);
       stall.unref();
-      this.#stream!.onceRawDrained(() => {
+      this.#stream.onceRawDrained(() => {
         clearTimeout(stall);
         if (!this.session.closed) this.#ws.resume();
       });
@@ -290,8 +281,8 @@ export class WsPublisher {
     }
   }
 
-  #terminate(reason: EndReason): void {
-    if (this.#stream) this.#deps.hub.release(this.#stream, this.session);
+  /** The session ended (expired, kicked, refused refresh, client gone …): close the socket saying why. */
+  end(reason: EndReason): void {
     const ws = this.#ws;
     if (ws.readyState === ws.CLOSED) return;
     const frame = this.#closeFrame ?? closeFrameFor(reason);

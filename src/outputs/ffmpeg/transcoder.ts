@@ -29,7 +29,12 @@ const MAX_RAW_FAILURES = 5;
 
 export interface TranscoderDeps {
   ffmpegPath: string;
+  /** Renditions, segments, playlist size and encryption. */
   hls: Config['hls'];
+  /** Grace for FFmpeg to finish its playlists when stopped, before SIGKILL. */
+  stopTimeoutMs: number;
+  /** Longest wait between restarts of a crashed FFmpeg. */
+  restartBackoffMaxMs: number;
   mediaDir: string;
   log: Logger;
   /** Counts restarts for metrics and tests. */
@@ -170,7 +175,7 @@ export class Transcoder implements StreamOutput {
     const old = this.#process;
     this.#process = undefined;
     this.#state = 'waiting';
-    if (old) void old.stop(this.#deps.hls.stopTimeoutSec * 1000, { finish: false });
+    if (old) void old.stop(this.#deps.stopTimeoutMs, { finish: false });
   }
 
   stop(reason: EndReason | 'shutdown'): Promise<void> {
@@ -181,7 +186,7 @@ export class Transcoder implements StreamOutput {
       this.#stopWatchdog?.();
       const process = this.#process;
       if (process) {
-        const info = await process.stop(this.#deps.hls.stopTimeoutSec * 1000, { finish: true });
+        const info = await process.stop(this.#deps.stopTimeoutMs, { finish: true });
         this.#log.info(
           {
             event: 'ffmpeg_stopped',
@@ -361,10 +366,7 @@ export class Transcoder implements StreamOutput {
   #scheduleRestart(): void {
     if (this.#state === 'ending' || this.#state === 'ended') return;
     this.#failures++;
-    const delay = Math.min(
-      this.#deps.hls.restartBackoffMaxSec * 1000,
-      250 * 2 ** (this.#failures - 1),
-    );
+    const delay = Math.min(this.#deps.restartBackoffMaxMs, 250 * 2 ** (this.#failures - 1));
     this.#state = 'backoff';
     this.#backoffTimer = setTimeout(() => {
       // Restart on the next key frame so FFmpeg starts decodable (the GOP cache, or the resume

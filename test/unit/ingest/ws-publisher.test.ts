@@ -82,21 +82,28 @@ function setup(expiresAt?: number) {
   const registry = new SessionRegistry(log);
   const hub = new StreamHub({ publisherTakeover: false, gopCacheBytes: 1 << 20 });
   const received: MediaUnit[] = [];
-  const publisher = new WsPublisher(
-    socket as unknown as WebSocket,
-    {
-      stream: cam1,
-      grant: grant('live/cam1', expiresAt),
-      address: '127.0.0.1',
-      origin: 'https://studio.example',
-      formatHint: undefined,
+  // What admission does for the publisher: open its session, hold the stream until it ends.
+  let publisher: WsPublisher | undefined;
+  const session = registry.open({
+    kind: 'publisher',
+    protocol: 'ws',
+    stream: cam1,
+    grant: grant('live/cam1', expiresAt),
+    address: '127.0.0.1',
+    terminate: (reason) => {
+      hub.release(stream, session);
+      publisher!.end(reason);
     },
+  });
+  const stream = hub.claim(cam1, session);
+  publisher = new WsPublisher(
+    socket as unknown as WebSocket,
+    { session, stream, origin: 'https://studio.example', formatHint: undefined },
     {
       authenticator,
       registry,
-      hub,
       log,
-      limits: { maxBufferedBytes: 1 << 20, maxAheadSec: 3600, maxTagBytes: 1 << 20 },
+      limits: { maxBufferedBytes: 1 << 20, maxAheadMs: 3_600_000, maxTagBytes: 1 << 20 },
     },
   );
   hub.attach(cam1, { id: 'probe', deliver: (p) => received.push(p), end: () => {} });
