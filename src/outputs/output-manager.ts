@@ -1,14 +1,9 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import type { StreamHub } from '../media/stream-hub.js';
 import type { LiveStream, MediaSink } from '../media/live-stream.js';
 import type { RawSink } from '../media/raw-input.js';
 import type { EndReason } from '../core/end-reasons.js';
-
-/** Marks a directory as a stream directory Stagedoor created (and may delete). */
-export const STREAM_DIR_MARKER = '.stagedoor-stream';
+import { StreamDirectory } from './stream-directory.js';
 
 /**
  * What runs for one live stream to make its HLS: today one supervised FFmpeg (`Transcoder`), later
@@ -69,19 +64,8 @@ export class OutputManager {
   }
 
   /** Removes stream directories a previous run left behind (only ones Stagedoor marked as its own). */
-  async removeStaleOutput(): Promise<void> {
-    const root = this.#deps.mediaDir;
-    if (!existsSync(root)) return;
-    for (const app of await readdir(root)) {
-      const appDir = join(root, app);
-      if (!(await stat(appDir)).isDirectory()) continue;
-      for (const name of await readdir(appDir)) {
-        const dir = join(appDir, name);
-        if (existsSync(join(dir, STREAM_DIR_MARKER))) {
-          await rm(dir, { recursive: true, force: true });
-        }
-      }
-    }
+  removeStaleOutput(): Promise<void> {
+    return StreamDirectory.removeStale(this.#deps.mediaDir);
   }
 
   start(): void {

@@ -1,7 +1,7 @@
 // Issue #15 (7): before any token is checked, an RTMP client may send only small command messages on
 // a handful of chunk streams, and idle unauthenticated connections are capped per address and in all,
 // so a flood from one address neither reserves memory nor keeps a publisher from elsewhere out.
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';

@@ -14,6 +14,7 @@ export class KeyRotator {
   readonly #keep: number;
   #serial = 0;
   readonly #keys: string[] = [];
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(streamDir: string, keep: number) {
     this.#dir = streamDir;
@@ -31,5 +32,17 @@ export class KeyRotator {
     this.#keys.push(path);
     while (this.#keys.length > this.#keep) await rm(this.#keys.shift()!, { force: true });
     return name;
+  }
+
+  /** Rotates every `everyMs` until `stop` (a failed rotation is reported; the old key stays in use). */
+  rotateEvery(everyMs: number, onError: (error: unknown) => void): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.rotate().catch(onError), everyMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -1,6 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import type { Config } from '../../config/schema.js';
 import type { LiveStream } from '../../media/live-stream.js';
@@ -15,7 +13,8 @@ import { watchPlaylist } from './playlist-watchdog.js';
 import { writeMasterWhenReady } from './master-writer.js';
 import { KeyRotator } from './key-rotator.js';
 import { ResumeBuffer } from './resume-buffer.js';
-import { STREAM_DIR_MARKER, type StreamOutput } from '../output-manager.js';
+import type { StreamOutput } from '../output-manager.js';
+import { StreamDirectory } from '../stream-directory.js';
 
 /** FFmpeg is this far behind (bytes queued on its stdin): drop media until the next key frame. */
 const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
@@ -52,6 +51,7 @@ type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
 export class Transcoder implements StreamOutput {
   readonly id: string;
   readonly dir: string;
+  readonly #dir: StreamDirectory;
   readonly #stream: LiveStream;
   readonly #deps: TranscoderDeps;
   readonly #log: Logger;
@@ -60,7 +60,6 @@ export class Transcoder implements StreamOutput {
   #runs = 0;
   #failures = 0;
   #backoffTimer: NodeJS.Timeout | undefined;
-  #rekeyTimer: NodeJS.Timeout | undefined;
   #keys: KeyRotator | undefined;
   #dropUntilKeyFrame = false;
   #bytesFed = 0;
@@ -76,7 +75,8 @@ export class Transcoder implements StreamOutput {
     this.#stream = stream;
     this.#deps = deps;
     this.id = `transcoder:${stream.key}`;
-    this.dir = join(deps.mediaDir, stream.path.app, stream.path.name);
+    this.#dir = new StreamDirectory(deps.mediaDir, stream.path);
+    this.dir = this.#dir.path;
     this.#log = deps.log.child({ component: 'transcoder', stream: stream.key });
   }
 
@@ -95,9 +95,7 @@ export class Transcoder implements StreamOutput {
   /** Prepares an empty stream directory once `after` settles (a previous run's files are removed). */
   begin(after: Promise<unknown>): Promise<void> {
     this.#ready = after.then(async () => {
-      await rm(this.dir, { recursive: true, force: true });
-      await mkdir(this.dir, { recursive: true });
-      await writeFile(join(this.dir, STREAM_DIR_MARKER), '');
+      await this.#dir.prepareEmpty();
     });
     return this.#ready;
   }
@@ -182,7 +180,7 @@ export class Transcoder implements StreamOutput {
     this.#ended ??= (async () => {
       this.#state = 'ending';
       clearTimeout(this.#backoffTimer);
-      clearInterval(this.#rekeyTimer);
+      this.#keys?.stop();
       this.#stopWatchdog?.();
       const process = this.#process;
       if (process) {
@@ -205,8 +203,7 @@ export class Transcoder implements StreamOutput {
 
   /** Deletes the stream directory (after `cleanupAfterSec`, or at shutdown). */
   async removeFiles(): Promise<void> {
-    if (existsSync(join(this.dir, STREAM_DIR_MARKER)))
-      await rm(this.dir, { recursive: true, force: true });
+    await this.#dir.remove();
   }
 
   /** Starts a run; resolves once FFmpeg is spawned (or the start failed and a restart is scheduled). */
@@ -235,8 +232,7 @@ export class Transcoder implements StreamOutput {
     this.#state = 'running';
     const start = async (): Promise<void> => {
       // FFmpeg cannot create its own output directory; the marker lets cleanup remove it later.
-      await mkdir(this.dir, { recursive: true });
-      await writeFile(join(this.dir, STREAM_DIR_MARKER), '');
+      await this.#dir.ensure();
       if (this.#keys && !existsSync(this.#keys.keyInfoFile)) await this.#keys.rotate();
       if (this.#state !== 'running') return;
       const process = new FfmpegProcess(this.#deps.ffmpegPath, args);
@@ -266,17 +262,9 @@ export class Transcoder implements StreamOutput {
           );
       }
       void process.exited.then((info) => this.#onExit(process, info));
-      if (this.#keys && !this.#rekeyTimer) {
-        this.#rekeyTimer = setInterval(
-          () => {
-            this.#keys!.rotate().catch((error: unknown) =>
-              this.#log.error({ err: error }, 'key rotation failed'),
-            );
-          },
-          hls.segmentSec * hls.encryption.rotateEverySegments * 1000,
-        );
-        this.#rekeyTimer.unref();
-      }
+      this.#keys?.rotateEvery(hls.segmentSec * hls.encryption.rotateEverySegments * 1000, (error) =>
+        this.#log.error({ err: error }, 'key rotation failed'),
+      );
       if (!this.#masterWritten) {
         void writeMasterWhenReady({
           dir: this.dir,
