@@ -59,18 +59,16 @@ export function buildIngest(
         trustedProxies: runtime.trustedProxies,
       })
     : undefined;
-  let rtmpAddress: AddressInfo | undefined;
-  let rtmpsAddress: AddressInfo | undefined;
+  let addresses: { rtmp: AddressInfo; rtmps: AddressInfo | undefined } | undefined;
+  const { host, port, tls } = config.rtmp;
   const listener: Component = {
     name: 'rtmp',
     async start() {
-      rtmpAddress = await rtmp.listen(config.rtmp.host, config.rtmp.port);
-      if (runtime.rtmpTls && config.rtmp.tls)
-        rtmpsAddress = await rtmp.listenSecure(
-          config.rtmp.tls.host,
-          config.rtmp.tls.port,
-          runtime.rtmpTls,
-        );
+      const secure = runtime.rtmpTls && tls;
+      addresses = {
+        rtmp: await rtmp.listen(host, port),
+        rtmps: secure ? await rtmp.listenSecure(tls.host, tls.port, runtime.rtmpTls!) : undefined,
+      };
     },
     stop: () => rtmp.close(),
   };
@@ -80,8 +78,8 @@ export function buildIngest(
     rtmp,
     ws,
     addresses: () => {
-      if (!rtmpAddress) throw new Error('the RTMP listener has not started');
-      return { rtmp: rtmpAddress, rtmps: rtmpsAddress };
+      if (!addresses) throw new Error('the RTMP listener has not started');
+      return addresses;
     },
     components,
   };
