@@ -13,6 +13,7 @@ import { buildAccess } from './compose/access.js';
 import { buildIngest } from './compose/ingest.js';
 import { addressOf, buildPublicHttp } from './compose/public-http.js';
 import { buildAdmin } from './compose/admin.js';
+import { buildPasses } from './compose/passes.js';
 
 export type { Stagedoor } from './stagedoor.js';
 
@@ -27,14 +28,16 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
   const observability = buildObservability(log, auth, sessions, outputs);
   const access = buildAccess(auth, sessions, media, observability);
   const ingest = buildIngest(config, log, runtime, { access, auth, sessions, media });
-  const http = buildPublicHttp(config, log, runtime, {
-    access,
+  const passes = await buildPasses(config, log);
+  const areas = { access, auth, sessions, observability, ingest, passes };
+  const http = buildPublicHttp(config, log, runtime, areas);
+  const admin = await buildAdmin(config, log, runtime, {
     auth,
     sessions,
+    media,
+    outputs,
     observability,
-    ingest,
   });
-  const admin = await buildAdmin(config, log, { auth, sessions, media, outputs, observability });
   // Started in this order, stopped in reverse: readiness off, sessions cut, then listeners and FFmpeg.
   const components = [
     ...auth.components,

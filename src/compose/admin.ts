@@ -4,6 +4,8 @@ import type { Logger } from '../log/logger.js';
 import { AdminAuth } from '../admin/admin-auth.js';
 import { buildAdminServer } from '../admin/admin-server.js';
 import { closeGracefully } from '../http/close-gracefully.js';
+import { listenFastify } from '../http/listen-fastify.js';
+import type { RuntimeInputs } from './runtime.js';
 import type { AuthArea } from './auth.js';
 import type { Component } from './lifecycle.js';
 import type { MediaArea } from './media.js';
@@ -23,6 +25,7 @@ export interface AdminArea {
 export async function buildAdmin(
   config: Config,
   log: Logger,
+  runtime: RuntimeInputs,
   areas: {
     auth: AuthArea;
     sessions: SessionsArea;
@@ -55,8 +58,7 @@ export async function buildAdmin(
   });
   const listener: Component = {
     name: 'admin',
-    start: async () =>
-      void (await admin.listen({ host: config.admin.host, port: config.admin.port })),
+    start: () => listenFastify(admin, runtime.listen.admin),
     stop: () => closeGracefully(admin),
   };
   return { admin, components: [listener], readiness };

@@ -60,14 +60,14 @@ export function buildIngest(
       })
     : undefined;
   let addresses: { rtmp: AddressInfo; rtmps: AddressInfo | undefined } | undefined;
-  const { host, port, tls } = config.rtmp;
+  const { rtmp: plain, rtmps } = runtime.listen;
   const listener: Component = {
     name: 'rtmp',
     async start() {
-      const secure = runtime.rtmpTls && tls;
+      const tls = runtime.rtmpTls;
       addresses = {
-        rtmp: await rtmp.listen(host, port),
-        rtmps: secure ? await rtmp.listenSecure(tls.host, tls.port, runtime.rtmpTls!) : undefined,
+        rtmp: await rtmp.listen(plain),
+        rtmps: tls && rtmps ? await rtmp.listenSecure(rtmps, tls) : undefined,
       };
     },
     stop: () => rtmp.close(),

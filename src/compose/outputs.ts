@@ -27,7 +27,7 @@ export function buildOutputs(
   const outputLog = log.child({ component: 'transcode' });
   const outputs = new OutputManager({
     hub,
-    createOutput: (stream, hooks) =>
+    createOutput: (stream, hooks, { resume }) =>
       new Transcoder(stream, {
         ffmpegPath: ffmpeg.path,
         hls: config.hls,
@@ -36,6 +36,7 @@ export function buildOutputs(
         mediaDir: config.mediaDir,
         log: outputLog,
         onRestart: hooks.onRestart,
+        resume,
       }),
     mediaDir: config.mediaDir,
     cleanupAfterMs: runtime.ms.hlsCleanupAfter,
@@ -45,7 +46,7 @@ export function buildOutputs(
     name: 'outputs',
     async start() {
       await mkdir(config.mediaDir, { recursive: true });
-      await outputs.removeStaleOutput();
+      await outputs.adoptLeftovers();
       outputs.start();
       log.info(
         { event: 'ffmpeg_found', path: ffmpeg.path, version: ffmpeg.version },

@@ -5,12 +5,14 @@ import type { Logger } from '../log/logger.js';
 import { buildHttpServer } from '../http/http-server.js';
 import { registerStaticPages } from '../http/static-pages.js';
 import { closeGracefully } from '../http/close-gracefully.js';
+import { listenFastify } from '../http/listen-fastify.js';
 import { HlsViewers } from '../delivery/hls-viewers.js';
 import { registerHlsRoutes } from '../delivery/hls-routes.js';
 import { registerIngestKeyRoute } from '../ingest/ingest-key-route.js';
 import type { AccessArea } from './access.js';
 import type { AuthArea } from './auth.js';
 import type { IngestArea } from './ingest.js';
+import type { PassesArea } from './passes.js';
 import type { Component } from './lifecycle.js';
 import type { ObservabilityArea } from './observability.js';
 import type { RuntimeInputs } from './runtime.js';
@@ -33,15 +35,16 @@ export function buildPublicHttp(
     sessions: SessionsArea;
     observability: ObservabilityArea;
     ingest: IngestArea;
+    passes: PassesArea;
   },
 ): PublicHttpArea {
-  const { access, auth, sessions, observability, ingest } = areas;
+  const { access, auth, sessions, observability, ingest, passes } = areas;
   const { admission } = access;
   const { metrics } = observability;
   const { trustedProxies } = runtime;
   const hlsViewers = new HlsViewers(
-    { authenticator: auth.authenticator, registry: sessions.registry },
-    { idleMs: runtime.ms.hlsViewerIdle },
+    { authenticator: auth.authenticator, registry: sessions.registry, ...passes },
+    { idleMs: runtime.ms.hlsViewerIdle, segmentPassMs: runtime.ms.segmentPass },
   );
   const ws = ingest.ws;
   const http = buildHttpServer({
@@ -67,12 +70,15 @@ export function buildPublicHttp(
         viewers: hlsViewers,
         corsOrigins: config.http.corsOrigins,
         trustedProxies,
+        edgeCacheSec:
+          config.hls.passes.edgeCacheSec ??
+          Math.ceil((config.hls.playlistSize + 2) * config.hls.segmentSec),
       });
     },
   });
   const listener: Component = {
     name: 'http',
-    start: async () => void (await http.listen({ host: config.http.host, port: config.http.port })),
+    start: () => listenFastify(http, runtime.listen.http),
     stop: () => closeGracefully(http),
   };
   const viewers: Component = { name: 'hls viewers', stop: () => hlsViewers.close() };

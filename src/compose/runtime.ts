@@ -3,6 +3,7 @@ import type { BlockList } from 'node:net';
 import { configError } from '../config/config-error.js';
 import type { Config } from '../config/schema.js';
 import { addressList } from '../net/client-address.js';
+import { inheritedSockets, type ListenTarget } from '../net/listen.js';
 
 /** Every duration a part is given, in milliseconds: converted from the config's seconds once, here. */
 export interface Durations {
@@ -13,11 +14,22 @@ export interface Durations {
   hlsCleanupAfter: number;
   ffmpegStopTimeout: number;
   ffmpegRestartBackoffMax: number;
+  segmentPass: number;
 }
 
 /** What the wiring needs from the config beyond plain values: parsed address blocks, file bytes, ms. */
 export interface RuntimeInputs {
   ms: Readonly<Durations>;
+  /**
+   * Where each listener listens: its configured address, or the socket a service manager handed
+   * over under its name (`http`, `rtmp`, `rtmps`, `admin`; systemd socket activation).
+   */
+  listen: {
+    http: ListenTarget;
+    rtmp: ListenTarget;
+    rtmps: ListenTarget | undefined;
+    admin: ListenTarget;
+  };
   /** Proxies whose X-Forwarded-For is believed; undefined when none is configured. */
   trustedProxies: BlockList | undefined;
   httpTls: { cert: Buffer; key: Buffer } | undefined;
@@ -45,7 +57,19 @@ export function resolveRuntimeInputs(config: Config): RuntimeInputs {
     files
       ? { cert: readPem(files.cert, `${where}.cert`), key: readPem(files.key, `${where}.key`) }
       : undefined;
+  const handed = inheritedSockets();
+  const target = (name: string, address: { host: string; port: number }): ListenTarget => {
+    const fd = handed.get(name);
+    return fd === undefined ? { host: address.host, port: address.port } : { fd };
+  };
+  const rtmpsAddress = config.rtmp.tls;
   return {
+    listen: {
+      http: target('http', config.http),
+      rtmp: target('rtmp', config.rtmp),
+      rtmps: rtmpsAddress ? target('rtmps', rtmpsAddress) : undefined,
+      admin: target('admin', config.admin),
+    },
     ms: Object.freeze({
       rtmpAdmissionTimeout: config.rtmp.admissionTimeoutSec * 1000,
       wsMaxAhead: config.ws.maxAheadSec * 1000,
@@ -54,6 +78,8 @@ export function resolveRuntimeInputs(config: Config): RuntimeInputs {
       hlsCleanupAfter: config.hls.cleanupAfterSec * 1000,
       ffmpegStopTimeout: config.hls.stopTimeoutSec * 1000,
       ffmpegRestartBackoffMax: config.hls.restartBackoffMaxSec * 1000,
+      segmentPass:
+        (config.hls.passes.segmentPassSec ?? Math.max(8, 4 * config.hls.segmentSec)) * 1000,
     }),
     trustedProxies,
     httpTls: tls(config.http.tls, 'http.tls'),

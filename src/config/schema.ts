@@ -25,6 +25,17 @@ const port = z.number().int().min(0).max(65535);
 const tlsFiles = z.strictObject({ cert: z.string().min(1), key: z.string().min(1) });
 const host = z.string().min(1);
 
+/** A pass key: an id and a secret of at least 32 characters (used as its UTF-8 bytes, as nginx njs does). */
+const passKeySchema = z.strictObject({
+  kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'kid is 1–32 of A-Z a-z 0-9 _ -'),
+  secret: z
+    .string()
+    .regex(
+      /^[\x21-\x7e]{32,}$/,
+      'a pass key secret is 32 or more printable ASCII characters, no spaces',
+    ),
+});
+
 const keySchema = z
   .strictObject({
     kid: z.string().min(1).optional(),
@@ -227,6 +238,31 @@ export const configSchema = z.strictObject({
       /** Grace between SIGTERM and SIGKILL when stopping FFmpeg. */
       stopTimeoutSec: z.number().positive().max(60).default(3),
       restartBackoffMaxSec: z.number().positive().max(300).default(10),
+      /** Viewer passes (`vs=`): see the README, "Passes, restarts and edges". */
+      passes: z
+        .strictObject({
+          /** Keys that seal playlist passes: the first seals, all open. Default: generated once in stateDir. */
+          keys: z.array(passKeySchema).default([]),
+          /** Keys that sign segment passes, which edges verify alone. Default: generated once in stateDir. */
+          edgeKeys: z.array(passKeySchema).default([]),
+          /** Life of a segment pass, never past the token's exp. Default: 4 segments, at least 8 s. */
+          segmentPassSec: z.number().positive().max(3600).optional(),
+          /** How long an edge may cache a segment (X-Accel-Expires, CDN-Cache-Control); 0: neither header. Default: the playlist window plus 2 segments. */
+          edgeCacheSec: z.number().int().min(0).max(3600).optional(),
+        })
+        .superRefine((passes, ctx) => {
+          for (const list of ['keys', 'edgeKeys'] as const) {
+            const kids = passes[list].map((k) => k.kid);
+            const repeated = kids.find((kid, i) => kids.indexOf(kid) !== i);
+            if (repeated !== undefined)
+              ctx.addIssue({
+                code: 'custom',
+                path: [list],
+                message: `kid "${repeated}" is repeated`,
+              });
+          }
+        })
+        .prefault({}),
     })
     .prefault({}),
   streams: z.array(streamRuleSchema).default([]),

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StagedoorError } from '../errors.js';
 import { checkStreamPath } from '../core/stream-path.js';
@@ -7,7 +6,8 @@ import { clientAddress } from '../net/client-address.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import type { HlsViewers } from './hls-viewers.js';
 import { MediaPathResolver, mediaKindOf } from './safe-path.js';
-import { rewritePlaylist } from './playlist-rewrite.js';
+import { PlaylistStore } from './playlist-store.js';
+import { renderPlaylist } from './playlist-template.js';
 import { parseRange } from './byte-range.js';
 import { tokenFromRequest } from '../auth/extract-token.js';
 import { SegmentCache } from './segment-cache.js';
@@ -22,6 +22,11 @@ export interface HlsRoutesDeps {
   viewers: HlsViewers;
   corsOrigins: readonly string[];
   trustedProxies: BlockList | undefined;
+  /**
+   * How long an edge may cache a segment fetched on a segment pass (it verifies every request's
+   * pass itself); browsers and unknown caches are told `private`.
+   */
+  edgeCacheSec: number;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -36,6 +41,7 @@ const CONTENT_TYPES: Record<string, string> = {
 export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): void {
   const allowAny = deps.corsOrigins.includes('*');
   const segments = new SegmentCache();
+  const playlists = new PlaylistStore('vs');
   const paths = new MediaPathResolver(deps.mediaDir);
   const cors = (request: FastifyRequest, reply: FastifyReply): void => {
     const origin = request.headers.origin;
@@ -81,6 +87,7 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       admission = await deps.viewers.admit({
         stream,
         address,
+        kind,
         pass: typeof vs === 'string' ? vs : undefined,
         token: tokenFromRequest({
           query: request.query,
@@ -107,9 +114,10 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     const ext = file.slice(file.lastIndexOf('.') + 1);
     reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
 
+    const session = admission.session;
     if (kind === 'playlist') {
-      const body = rewritePlaylist(await orNotFound(readFile(path, 'utf8')), 'vs', admission.pass);
-      admission.session.bytesOut += Buffer.byteLength(body);
+      const body = renderPlaylist(await orNotFound(playlists.get(path)), admission.passes);
+      if (session) session.bytesOut += Buffer.byteLength(body);
       return reply.header('cache-control', 'private, no-cache').send(body);
     }
 
@@ -118,6 +126,12 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     reply
       .header('accept-ranges', 'bytes')
       .header('cache-control', kind === 'key' ? 'private, no-store' : 'private, max-age=60');
+    if (kind === 'segment' && deps.edgeCacheSec > 0) {
+      // For an edge that checks passes (deploy/nginx-edge): cache by path, for all its viewers.
+      reply
+        .header('x-accel-expires', deps.edgeCacheSec)
+        .header('cdn-cache-control', `max-age=${deps.edgeCacheSec}`);
+    }
     const range = parseRange(request.headers.range, size);
     if (range.kind === 'unsatisfiable') {
       return reply.code(416).header('content-range', `bytes */${size}`).send();
@@ -128,7 +142,7 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     if (range.kind === 'partial')
       reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
     reply.header('content-length', length);
-    admission.session.bytesOut += request.method === 'HEAD' ? 0 : length;
+    if (session) session.bytesOut += request.method === 'HEAD' ? 0 : length;
     if (length === 0) return reply.send();
     // HEAD: fastify takes Content-Length from the payload and sends no body.
     return reply.send(range.kind === 'partial' ? bytes.subarray(start, end + 1) : bytes);

@@ -6,7 +6,9 @@ import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { Session } from '../sessions/session.js';
 import { refusalAfter } from '../core/end-reasons.js';
-import { ViewerPassSigner } from './viewer-pass.js';
+import type { PlaylistPasses } from './pass/playlist-pass.js';
+import { streamDir, type SegmentPasses } from './pass/segment-pass.js';
+import type { MediaKind } from './safe-path.js';
 
 /** One HLS viewer: a token (or open access) at an address watching a stream, across requests. */
 interface Viewer {
@@ -16,24 +18,46 @@ interface Viewer {
   stream: StreamPath;
   address: string;
   grant: Grant;
+  /** The token it was admitted with (sealed into its playlist pass); undefined on an open stream. */
+  token: string | undefined;
   session: Session | undefined;
   lastSeen: number;
   /** Set when the session ended for a reason that must refuse the viewer's later requests. */
   refusedWith: StagedoorError | undefined;
   /** Forgotten after this instant. */
   until: number;
-  /** The viewer's `vs` value: fixed for its lifetime, so signed once. */
+  /** The viewer's playlist pass: fixed for its grant, so sealed once. */
   pass: string;
+  /** Its current segment pass, re-signed when half its life is gone. */
+  segmentPass: string;
+  segmentPassUntil: number;
+}
+
+/** A viewer's passes, as they go into the playlists it is served. */
+export interface ViewerPasses {
+  /** On variant playlist and key URIs: the origin checks the viewer (or, unknown, its token) again. */
+  playlist: string;
+  /** On segment, init and part URIs: short-lived, verifiable alone by an edge. */
+  segment: string;
 }
 
 export interface HlsAdmission {
-  session: Session;
-  /** The `vs` value to rewrite into playlists for this viewer. */
-  pass: string;
+  /** The viewer's session; undefined for a segment served on a valid pass of a viewer unknown here. */
+  session: Session | undefined;
+  passes: ViewerPasses;
+}
+
+export interface HlsViewersDeps {
+  authenticator: Authenticator;
+  registry: SessionRegistry;
+  playlistPasses: PlaylistPasses;
+  segmentPasses: SegmentPasses;
 }
 
 export interface HlsViewersOptions {
   idleMs: number;
+  /** How long a segment pass lives (at most to the token's exp). */
+  segmentPassMs: number;
   maxViewers?: number;
   now?: () => number;
 }
@@ -41,21 +65,24 @@ export interface HlsViewersOptions {
 /**
  * HLS has no connection to cut, so a viewer is a session kept alive by its requests: identified
  * by token identity, address and stream, ended after `idleMs` without a request, and checked on
- * every playlist, segment and key request. After expiry, a kick or a revocation its next request
- * is refused.
+ * every playlist, segment and key request that reaches this node. After expiry, a kick or a
+ * revocation its next request is refused. Its passes outlive this process: a playlist pass seals
+ * the viewer's token, so this node after a restart (or another node with the same keys) takes the
+ * viewer back by checking that token again; a segment pass is short-lived and verifiable alone.
  */
+const NO_PASSES: ViewerPasses = { playlist: '', segment: '' };
+
 export class HlsViewers {
   readonly #byId = new Map<string, Viewer>();
   readonly #byKey = new Map<string, Viewer>();
-  readonly #passes: ViewerPassSigner;
+  readonly #byPass = new Map<string, Viewer>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #now: () => number;
 
   constructor(
-    private readonly deps: { authenticator: Authenticator; registry: SessionRegistry },
+    private readonly deps: HlsViewersDeps,
     private readonly options: HlsViewersOptions,
   ) {
-    this.#passes = new ViewerPassSigner();
     this.#now = options.now ?? Date.now;
     this.#sweeper = setInterval(
       () => this.sweep(),
@@ -71,6 +98,7 @@ export class HlsViewers {
   /** Admits one request: with a pass from a rewritten playlist, or with a token (or none on open streams). */
   async admit(request: {
     stream: StreamPath;
+    kind: MediaKind;
     address: string;
     pass: string | undefined;
     token: string | undefined;
@@ -79,13 +107,8 @@ export class HlsViewers {
     const now = this.#now();
     const streamKey = formatStreamPath(request.stream);
     if (request.pass !== undefined && request.token === undefined) {
-      const pass = this.#passes.verify(request.pass, streamKey, now);
-      const viewer = pass ? this.#byId.get(pass.viewerId) : undefined;
-      if (!pass || !viewer)
-        throw new StagedoorError(
-          'SESSION_ENDED',
-          'the viewer pass is invalid or unknown; open the playlist again with a token',
-        );
+      const viewer = await this.#viewerOnPass(request, streamKey, now);
+      if (!viewer) return { session: undefined, passes: NO_PASSES };
       if (viewer.refusedWith) throw viewer.refusedWith;
       // A pass is only a shorthand for its token: answered as the token would be now (revocation,
       // key still trusted, the stream's current rule, the token's access rules for this request).
@@ -98,44 +121,110 @@ export class HlsViewers {
       });
       return this.#continue(viewer, this.#now());
     }
-    const grant = await this.deps.authenticator.authenticate({
-      token: request.token,
-      action: 'play',
-      protocol: 'hls',
-      stream: request.stream,
-      address: request.address,
-      origin: request.origin,
-    });
+    const grant = await this.#authenticate(request, request.token);
     const key = `${grant.tokenId}|${request.address}|${streamKey}`;
     const refreshed =
       request.pass === undefined
         ? undefined
-        : this.#refreshTarget(request.pass, streamKey, request.address, grant, now);
-    if (refreshed) return this.#refresh(refreshed, grant, key, streamKey, now);
+        : this.#refreshTarget(request.pass, request.stream, request.address, grant, now);
+    if (refreshed) return this.#refresh(refreshed, grant, request.token, key, streamKey, now);
     const known = this.#byKey.get(key);
     // Presenting the token again after a kick starts afresh, as reconnecting does over RTMP.
     if (known && !known.refusedWith) {
       known.grant = grant;
       return this.#continue(known, now);
     }
+    if (known) this.#forget(known);
+    const viewer = this.#add(randomBytes(12).toString('base64url'), request, grant, key, now);
+    viewer.token = request.token;
+    this.#grantTo(viewer, grant, streamKey, now);
+    this.#byPass.set(viewer.pass, viewer);
+    return this.#continue(viewer, now);
+  }
+
+  /**
+   * The viewer a pass names. A segment pass names one this node knows, or (for a segment, while
+   * the pass is unexpired) none: the segment is served on the pass alone, as an edge would. A
+   * playlist pass names a known viewer, or one taken back from the token sealed in it.
+   */
+  async #viewerOnPass(
+    request: Parameters<HlsViewers['admit']>[0],
+    streamKey: string,
+    now: number,
+  ): Promise<Viewer | undefined> {
+    const unknown = () =>
+      new StagedoorError(
+        'SESSION_ENDED',
+        'the viewer pass is invalid or unknown; open the playlist again with a token',
+      );
+    const pass = request.pass!;
+    const segment = this.deps.segmentPasses.verify(
+      pass,
+      streamDir(request.stream.app, request.stream.name),
+    );
+    if (segment) {
+      const viewer = this.#byId.get(segment.viewerId);
+      if (viewer && viewer.key.endsWith(`|${streamKey}`)) return viewer;
+      if (request.kind === 'segment' && segment.expiresAt > now) return undefined;
+      throw unknown();
+    }
+    const known = this.#byPass.get(pass);
+    if (known && known.key.endsWith(`|${streamKey}`)) return known;
+    const sealed = this.deps.playlistPasses.open(pass, streamKey, now);
+    if (!sealed) throw unknown();
+    const viewer = this.#byId.get(sealed.viewerId);
+    if (viewer) return viewer; // an older pass of a viewer since refreshed
+    // A viewer of another process (before a restart, another node): its token, checked again now.
+    const grant = await this.#authenticate(request, sealed.token);
+    const key = `${grant.tokenId}|${request.address}|${streamKey}`;
+    const revived =
+      this.#byId.get(sealed.viewerId) ?? this.#add(sealed.viewerId, request, grant, key, now);
+    revived.token = sealed.token;
+    this.#grantTo(revived, grant, streamKey, now, pass);
+    this.#byPass.set(pass, revived);
+    return revived;
+  }
+
+  #authenticate(
+    request: Parameters<HlsViewers['admit']>[0],
+    token: string | undefined,
+  ): Promise<Grant> {
+    return this.deps.authenticator.authenticate({
+      token,
+      action: 'play',
+      protocol: 'hls',
+      stream: request.stream,
+      address: request.address,
+      origin: request.origin,
+    });
+  }
+
+  #add(
+    id: string,
+    request: { stream: StreamPath; address: string },
+    grant: Grant,
+    key: string,
+    now: number,
+  ): Viewer {
     const viewer: Viewer = {
-      id: randomBytes(12).toString('base64url'),
+      id,
       key,
       stream: request.stream,
       address: request.address,
       grant,
+      token: undefined,
       session: undefined,
       lastSeen: now,
       refusedWith: undefined,
       until: 0,
       pass: '',
+      segmentPass: '',
+      segmentPassUntil: 0,
     };
-    this.#grantTo(viewer, grant, streamKey, now);
-    if (known) this.#forget(known);
     this.#byId.set(viewer.id, viewer);
     this.#byKey.set(key, viewer);
     this.#evictIfFull();
-    return this.#continue(viewer, now);
+    return viewer;
   }
 
   /**
@@ -145,15 +234,19 @@ export class HlsViewers {
    */
   #refreshTarget(
     value: string,
-    streamKey: string,
+    stream: StreamPath,
     address: string,
     grant: Grant,
     now: number,
   ): Viewer | undefined {
-    const pass = this.#passes.verify(value, streamKey, now);
-    const viewer = pass ? this.#byId.get(pass.viewerId) : undefined;
+    const streamKey = formatStreamPath(stream);
+    const viewerId =
+      this.deps.segmentPasses.verify(value, streamDir(stream.app, stream.name))?.viewerId ??
+      this.deps.playlistPasses.open(value, streamKey, now)?.viewerId;
+    const viewer = viewerId === undefined ? undefined : this.#byId.get(viewerId);
     if (
       !viewer ||
+      !viewer.key.endsWith(`|${streamKey}`) ||
       viewer.refusedWith ||
       viewer.address !== address ||
       viewer.grant.tokenId === grant.tokenId
@@ -168,6 +261,7 @@ export class HlsViewers {
   #refresh(
     viewer: Viewer,
     grant: Grant,
+    token: string | undefined,
     key: string,
     streamKey: string,
     now: number,
@@ -176,23 +270,45 @@ export class HlsViewers {
     if (stale && stale !== viewer) this.#forget(stale);
     if (this.#byKey.get(viewer.key) === viewer) this.#byKey.delete(viewer.key);
     viewer.key = key;
+    viewer.token = token;
+    this.#byPass.delete(viewer.pass);
     this.#grantTo(viewer, grant, streamKey, now);
+    this.#byPass.set(viewer.pass, viewer);
     this.#byKey.set(key, viewer);
     const session = viewer.session;
     if (session && !session.closed) this.deps.registry.renew(session, grant);
     return this.#continue(viewer, now);
   }
 
-  /** Puts a viewer under a grant: how long it is remembered, and the pass signed once for that time. */
-  #grantTo(viewer: Viewer, grant: Grant, streamKey: string, now: number): void {
+  /**
+   * Puts a viewer under a grant: how long it is remembered, and its playlist pass sealed once for
+   * that time (or `pass`, the one it came back with), its segment pass re-signed.
+   */
+  #grantTo(viewer: Viewer, grant: Grant, streamKey: string, now: number, pass?: string): void {
     viewer.grant = grant;
     viewer.until = grant.expiresAt ?? now + 24 * 3600_000;
     // The pass outlives the token a little so that a late request is told TOKEN_EXPIRED, not "unknown".
-    viewer.pass = this.#passes.sign({
-      viewerId: viewer.id,
-      expiresAt: viewer.until + this.options.idleMs,
-      stream: streamKey,
-    });
+    viewer.pass =
+      pass ??
+      this.deps.playlistPasses.seal(
+        { viewerId: viewer.id, expiresAt: viewer.until + this.options.idleMs, token: viewer.token },
+        streamKey,
+      );
+    viewer.segmentPassUntil = 0;
+  }
+
+  /** The viewer's segment pass: short-lived, never past its token's exp, re-signed at half-life. */
+  #segmentPass(viewer: Viewer, now: number): string {
+    const life = this.options.segmentPassMs;
+    if (viewer.segmentPassUntil - now > life / 2) return viewer.segmentPass;
+    const until = Math.min(now + life, viewer.grant.expiresAt ?? Infinity);
+    viewer.segmentPass = this.deps.segmentPasses.sign(
+      viewer.id,
+      until,
+      streamDir(viewer.stream.app, viewer.stream.name),
+    );
+    viewer.segmentPassUntil = until;
+    return viewer.segmentPass;
   }
 
   #continue(viewer: Viewer, now: number): HlsAdmission {
@@ -204,7 +320,10 @@ export class HlsViewers {
     viewer.lastSeen = now;
     if (!viewer.session || viewer.session.closed) viewer.session = this.#open(viewer);
     if (viewer.session.closed) throw viewer.refusedWith ?? new StagedoorError('TOKEN_EXPIRED');
-    return { session: viewer.session, pass: viewer.pass };
+    return {
+      session: viewer.session,
+      passes: { playlist: viewer.pass, segment: this.#segmentPass(viewer, now) },
+    };
   }
 
   #open(viewer: Viewer): Session {
@@ -238,6 +357,7 @@ export class HlsViewers {
 
   #forget(viewer: Viewer): void {
     this.#byId.delete(viewer.id);
+    if (this.#byPass.get(viewer.pass) === viewer) this.#byPass.delete(viewer.pass);
     if (this.#byKey.get(viewer.key) === viewer) this.#byKey.delete(viewer.key);
   }
 

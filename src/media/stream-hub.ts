@@ -2,9 +2,11 @@ import { StagedoorError } from '../errors.js';
 import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 import type { Session } from '../sessions/session.js';
 import { LiveStream, type MediaSink } from './live-stream.js';
+import type { EndReason } from '../core/end-reasons.js';
 
 export type StreamEvent = 'publish' | 'unpublish';
-export type StreamListener = (event: StreamEvent, stream: LiveStream) => void;
+/** `reason`: on unpublish, why the publisher's session ended (`shutdown`: Stagedoor is stopping). */
+export type StreamListener = (event: StreamEvent, stream: LiveStream, reason?: EndReason) => void;
 
 export interface StreamHubOptions {
   /** A second admitted publisher replaces the first (closed as `taken-over`) instead of being refused. */
@@ -61,7 +63,7 @@ export class StreamHub {
     if (stream.publisher !== session) return;
     stream.publisher = null;
     stream.resetCache();
-    this.#emit('unpublish', stream);
+    this.#emit('unpublish', stream, session.endReason);
     stream.endSinks('publisher-gone');
     this.#dropIfEmpty(stream);
   }
@@ -97,7 +99,7 @@ export class StreamHub {
       this.#streams.delete(stream.key);
   }
 
-  #emit(event: StreamEvent, stream: LiveStream): void {
-    for (const listener of this.#listeners) listener(event, stream);
+  #emit(event: StreamEvent, stream: LiveStream, reason?: EndReason): void {
+    for (const listener of this.#listeners) listener(event, stream, reason);
   }
 }

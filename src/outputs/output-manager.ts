@@ -24,10 +24,14 @@ export interface StreamOutput extends MediaSink, RawSink {
 
 export interface OutputManagerDeps {
   hub: StreamHub;
-  /** Decides and builds what runs for a stream (the wiring passes the FFmpeg transcoder today). */
+  /**
+   * Decides and builds what runs for a stream (the wiring passes the FFmpeg transcoder today).
+   * `resume`: the stream's files were left by the previous process; continue them.
+   */
   createOutput: (
     stream: LiveStream,
     hooks: { onRestart: (stream: string) => void },
+    options: { resume: boolean },
   ) => StreamOutput;
   mediaDir: string;
   /** How long a finished stream's files stay for late viewers. */
@@ -41,6 +45,10 @@ export class OutputManager {
   readonly #cleanups = new Map<string, NodeJS.Timeout>();
   /** Directory removals in flight: a new publisher's output waits for them before preparing. */
   readonly #removals = new Map<string, Promise<void>>();
+  /** Directories of the previous process, until their publisher comes back or their time is up. */
+  readonly #leftovers = new Map<string, NodeJS.Timeout>();
+  /** Outputs stopped by a shutdown with their publisher live: their files stay for the next process. */
+  readonly #leftOpen = new WeakSet<StreamOutput>();
   readonly #deps: OutputManagerDeps;
   #unsubscribe: (() => void) | undefined;
   readonly #restartListeners = new Set<(stream: string) => void>();
@@ -63,9 +71,30 @@ export class OutputManager {
     return () => this.#restartListeners.delete(listener);
   }
 
-  /** Removes stream directories a previous run left behind (only ones Stagedoor marked as its own). */
-  removeStaleOutput(): Promise<void> {
-    return StreamDirectory.removeStale(this.#deps.mediaDir);
+  /**
+   * Stream directories a previous process left (a restart: only ones Stagedoor marked as its own)
+   * are kept `cleanupAfterMs` for their publishers to come back to, and their players go on where
+   * they were; then removed.
+   */
+  async adoptLeftovers(): Promise<void> {
+    for (const dir of await StreamDirectory.list(this.#deps.mediaDir)) {
+      const key = `${dir.stream.app}/${dir.stream.name}`;
+      const timer = setTimeout(() => {
+        this.#leftovers.delete(key);
+        dir
+          .remove()
+          .catch((error: unknown) =>
+            this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'),
+          );
+      }, this.#deps.cleanupAfterMs);
+      timer.unref();
+      this.#leftovers.set(key, timer);
+    }
+    if (this.#leftovers.size > 0)
+      this.#deps.log.info(
+        { event: 'streams_left', streams: [...this.#leftovers.keys()] },
+        'stream files of the previous process kept for their publishers to resume',
+      );
   }
 
   start(): void {
@@ -79,11 +108,15 @@ export class OutputManager {
       }
       clearTimeout(this.#cleanups.get(stream.key));
       this.#cleanups.delete(stream.key);
-      const output = this.#deps.createOutput(stream, {
-        onRestart: (key) => {
+      const leftover = this.#leftovers.get(stream.key);
+      clearTimeout(leftover);
+      this.#leftovers.delete(stream.key);
+      const hooks = {
+        onRestart: (key: string) => {
           for (const listener of this.#restartListeners) listener(key);
         },
-      });
+      };
+      const output = this.#deps.createOutput(stream, hooks, { resume: leftover !== undefined });
       this.#outputs.set(stream.key, output);
       stream.setRawSink(output);
       // The old run must be gone, and its files too, before the new one prepares the directory:
@@ -100,11 +133,17 @@ export class OutputManager {
             'cannot prepare the stream directory',
           ),
         );
-      // When the publisher goes, the hub ends its sinks: the output stops, files go later.
-      const stopWatching = this.#deps.hub.onStream((e, s) => {
+      // When the publisher goes, the hub ends its sinks: the output stops, files go later. When
+      // Stagedoor is shutting down, the playlists stay open and the files stay for the next process.
+      const stopWatching = this.#deps.hub.onStream((e, s, reason) => {
         if (e !== 'unpublish' || s !== stream) return;
         stopWatching();
         if (s.publisher === null) s.setRawSink(undefined);
+        if (reason === 'shutdown') {
+          this.#leftOpen.add(output);
+          void output.stop('shutdown');
+          return;
+        }
         void output.stop('publisher-gone').then(() => this.#scheduleCleanup(stream.key, output));
       });
     });
@@ -129,17 +168,23 @@ export class OutputManager {
     this.#cleanups.set(key, timer);
   }
 
-  /** Stops every FFmpeg (graceful, then SIGKILL) and removes their files: nothing is left behind. */
+  /**
+   * Stops every FFmpeg; nothing is left running. Streams that ended are removed now; live ones keep
+   * their files and open playlists, for the next process to continue (see `adoptLeftovers`).
+   */
   async stop(): Promise<void> {
     this.#unsubscribe?.();
-    for (const timer of this.#cleanups.values()) clearTimeout(timer);
+    for (const timer of [...this.#cleanups.values(), ...this.#leftovers.values()])
+      clearTimeout(timer);
     this.#cleanups.clear();
+    this.#leftovers.clear();
     const all = [...this.#outputs.values()];
     this.#outputs.clear();
     await Promise.all(
-      all.map(async (t) => {
-        await t.stop('shutdown');
-        await t.removeFiles();
+      all.map(async (output) => {
+        const live = output.state !== 'ending' && output.state !== 'ended';
+        await output.stop('shutdown');
+        if (!live && !this.#leftOpen.has(output)) await output.removeFiles();
       }),
     );
   }

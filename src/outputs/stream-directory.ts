@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StreamPath } from '../core/stream-path.js';
+import { isValidName, type StreamPath } from '../core/stream-path.js';
 
 /** Marks a directory as a stream directory Stagedoor created (and may delete). */
 export const STREAM_DIR_MARKER = '.stagedoor-stream';
@@ -13,8 +13,10 @@ export const STREAM_DIR_MARKER = '.stagedoor-stream';
  */
 export class StreamDirectory {
   readonly path: string;
+  readonly stream: StreamPath;
 
   constructor(mediaDir: string, stream: StreamPath) {
+    this.stream = stream;
     this.path = join(mediaDir, stream.app, stream.name);
   }
 
@@ -36,14 +38,18 @@ export class StreamDirectory {
       await rm(this.path, { recursive: true, force: true });
   }
 
-  /** Removes stream directories a previous run left behind (only ones Stagedoor marked as its own). */
-  static async removeStale(mediaDir: string): Promise<void> {
-    if (!existsSync(mediaDir)) return;
+  /** The stream directories under the media root that Stagedoor made (marked). */
+  static async list(mediaDir: string): Promise<StreamDirectory[]> {
+    const found: StreamDirectory[] = [];
+    if (!existsSync(mediaDir)) return found;
     for (const app of await readdir(mediaDir)) {
       const appDir = join(mediaDir, app);
-      if (!(await stat(appDir)).isDirectory()) continue;
-      for (const name of await readdir(appDir))
-        await new StreamDirectory(mediaDir, { app, name }).remove();
+      if (!isValidName(app) || !(await stat(appDir)).isDirectory()) continue;
+      for (const name of await readdir(appDir)) {
+        const dir = new StreamDirectory(mediaDir, { app, name });
+        if (isValidName(name) && existsSync(join(dir.path, STREAM_DIR_MARKER))) found.push(dir);
+      }
     }
+    return found;
   }
 }

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { normalizeAddress } from '../../net/address.js';
+import { listenOn, type ListenTarget } from '../../net/listen.js';
 import { RtmpConnection, type RtmpConnectionDeps } from './rtmp-connection.js';
 
 export interface RtmpServerDeps extends RtmpConnectionDeps {
@@ -35,12 +36,12 @@ export class RtmpServer {
     return this.#connections.size;
   }
 
-  listen(host: string, port: number): Promise<AddressInfo> {
-    return listenOn(this.#server, host, port);
+  listen(target: ListenTarget): Promise<AddressInfo> {
+    return listenOn(this.#server, target);
   }
 
   /** RTMPS: the same connections behind TLS (a failed handshake never reaches the RTMP engine). */
-  listenSecure(host: string, port: number, tls: TlsOptions): Promise<AddressInfo> {
+  listenSecure(target: ListenTarget, tls: TlsOptions): Promise<AddressInfo> {
     this.#tlsServer = createTlsServer({ ...tls, handshakeTimeout: 10_000 }, (socket) =>
       this.#accept(socket),
     );
@@ -50,7 +51,7 @@ export class RtmpServer {
     this.#tlsServer.on('error', (error) =>
       this.#deps.log.error({ err: error }, 'rtmps server error'),
     );
-    return listenOn(this.#tlsServer, host, port);
+    return listenOn(this.#tlsServer, target);
   }
 
   /** Stops accepting; connections not yet admitted are dropped (sessions are closed by their owner). */
@@ -96,15 +97,4 @@ export class RtmpServer {
     this.#connections.add(connection);
     socket.once('close', () => this.#connections.delete(connection));
   }
-}
-
-function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }

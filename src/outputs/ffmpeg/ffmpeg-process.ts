@@ -79,10 +79,18 @@ export class FfmpegProcess {
 
   /**
    * Ends the run: closes stdin so FFmpeg can finish its playlists, then SIGTERM after `graceMs`,
-   * then SIGKILL after another `graceMs`. Resolves when the process is gone (no zombie).
+   * then SIGKILL after another `graceMs`. Resolves when the process is gone (no zombie). With
+   * `finish: false` it is terminated at once; with `leaveOpen` killed outright, so that it writes
+   * no #EXT-X-ENDLIST and a later run can continue its playlists (a restart of Stagedoor).
    */
-  async stop(graceMs: number, { finish = true } = {}): Promise<ExitInfo> {
+  async stop(graceMs: number, { finish = true, leaveOpen = false } = {}): Promise<ExitInfo> {
     if (!this.running) return this.exited;
+    if (leaveOpen) {
+      this.#stopRequested = true;
+      this.#child.stdin?.destroy();
+      this.#child.kill('SIGKILL');
+      return this.exited;
+    }
     const stdin = this.#child.stdin!;
     const terminate = (): void => {
       this.#stopRequested = true;

@@ -38,6 +38,11 @@ export interface TranscoderDeps {
   log: Logger;
   /** Counts restarts for metrics and tests. */
   onRestart?: (stream: string) => void;
+  /**
+   * The stream's directory was left by a previous Stagedoor process (a restart): keep it and
+   * continue its playlists, so that players go on, instead of starting empty.
+   */
+  resume?: boolean;
 }
 
 type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
@@ -95,7 +100,8 @@ export class Transcoder implements StreamOutput {
   /** Prepares an empty stream directory once `after` settles (a previous run's files are removed). */
   begin(after: Promise<unknown>): Promise<void> {
     this.#ready = after.then(async () => {
-      await this.#dir.prepareEmpty();
+      if (this.#deps.resume) await this.#dir.ensure();
+      else await this.#dir.prepareEmpty();
     });
     return this.#ready;
   }
@@ -184,7 +190,10 @@ export class Transcoder implements StreamOutput {
       this.#stopWatchdog?.();
       const process = this.#process;
       if (process) {
-        const info = await process.stop(this.#deps.stopTimeoutMs, { finish: true });
+        // Stagedoor shutting down with the publisher still live: leave the playlists open for the
+        // next process to continue. The publisher gone: let FFmpeg finish them (#EXT-X-ENDLIST).
+        const leaveOpen = reason === 'shutdown';
+        const info = await process.stop(this.#deps.stopTimeoutMs, { finish: true, leaveOpen });
         this.#log.info(
           {
             event: 'ffmpeg_stopped',
@@ -201,7 +210,7 @@ export class Transcoder implements StreamOutput {
     return this.#ended;
   }
 
-  /** Deletes the stream directory (after `cleanupAfterSec`, or at shutdown). */
+  /** Deletes the stream directory (`cleanupAfterSec` after the stream ended). */
   async removeFiles(): Promise<void> {
     await this.#dir.remove();
   }
@@ -209,7 +218,7 @@ export class Transcoder implements StreamOutput {
   /** Starts a run; resolves once FFmpeg is spawned (or the start failed and a restart is scheduled). */
   #spawn(): Promise<void> {
     const hls = this.#deps.hls;
-    const append = this.#runs > 0;
+    const append = this.#runs > 0 || this.#deps.resume === true;
     if (hls.encryption.enabled && !this.#keys) {
       this.#keys = new KeyRotator(
         this.dir,

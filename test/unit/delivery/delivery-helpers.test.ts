@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rewritePlaylist } from '../../../src/delivery/playlist-rewrite.js';
-import { ViewerPassSigner } from '../../../src/delivery/viewer-pass.js';
+import { preparePlaylist, renderPlaylist } from '../../../src/delivery/playlist-template.js';
 import { resolveMediaFile, mediaKindOf } from '../../../src/delivery/safe-path.js';
 import { parseRange } from '../../../src/delivery/byte-range.js';
 import { tokenFromRequest } from '../../../src/auth/extract-token.js';
@@ -36,20 +36,22 @@ describe('playlist rewrite', () => {
   });
 });
 
-describe('viewer pass', () => {
-  const signer = new ViewerPassSigner();
-  it('verifies its own passes for their stream until they expire', () => {
-    const pass = signer.sign({ viewerId: 'abcdefgh12', expiresAt: 2000, stream: 'live/cam1' });
-    expect(signer.verify(pass, 'live/cam1', 1000)).toEqual({
-      viewerId: 'abcdefgh12',
-      expiresAt: 2000,
-      stream: 'live/cam1',
-    });
-    expect(signer.verify(pass, 'live/cam2', 1000)).toBeUndefined();
-    expect(signer.verify(pass, 'live/cam1', 2000)).toBeUndefined();
-    expect(signer.verify(pass.replace('.2000.', '.9000.'), 'live/cam1', 1000)).toBeUndefined();
-    expect(new ViewerPassSigner().verify(pass, 'live/cam1', 1000)).toBeUndefined();
-    expect(signer.verify('garbage', 'live/cam1', 1000)).toBeUndefined();
+describe('playlist template', () => {
+  it('is cut once; playlists and keys get the playlist pass, segments and init the segment pass', () => {
+    const media = preparePlaylist(
+      '#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI="k1.key",IV=0x1\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:1,\ns1.ts\n',
+      'vs',
+    );
+    expect(media.slots).toEqual(['playlist', 'segment', 'segment']);
+    expect(renderPlaylist(media, { playlist: 'P', segment: 'S' })).toBe(
+      '#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI="k1.key?vs=P",IV=0x1\n#EXT-X-MAP:URI="init.mp4?vs=S"\n#EXTINF:1,\ns1.ts?vs=S\n',
+    );
+    const master = preparePlaylist('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\ncopy.m3u8\n', 'vs');
+    expect(renderPlaylist(master, { playlist: 'P', segment: 'S' })).toBe(
+      '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\ncopy.m3u8?vs=P\n',
+    );
+    // A second viewer: the same template, other passes.
+    expect(renderPlaylist(media, { playlist: 'Q', segment: 'T' })).toContain('s1.ts?vs=T');
   });
 });
 

@@ -41,9 +41,12 @@ describe('StreamDirectory', () => {
     mkdirSync(foreign.path, { recursive: true });
     writeFileSync(join(foreign.path, 'holiday.jpg'), 'x');
     await foreign.remove();
-    await StreamDirectory.removeStale(root);
     expect(existsSync(join(foreign.path, 'holiday.jpg'))).toBe(true);
+    // What a restart finds: its own directories only.
+    expect((await StreamDirectory.list(root)).map((d) => d.stream)).toEqual([cam1]);
+    await dir.remove();
     expect(existsSync(dir.path)).toBe(false);
+    expect(await StreamDirectory.list(root)).toEqual([]);
   });
 });
 
