@@ -78,7 +78,7 @@ async function measure(stagedoor, mediaDir, kind, start) {
     try {
       const playlist = join(mediaDir, stream, 'copy.m3u8');
       await until(() => lastSegment(readText(playlist)) >= 2, 20_000, 50);
-      const transcoder = stagedoor.transcoders.get(stream);
+      const transcoder = stagedoor.outputs.get(stream);
       const pid = transcoder.pid;
       const last = lastSegment(readText(playlist));
       const killedAt = performance.now();
