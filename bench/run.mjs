@@ -9,6 +9,7 @@ for (const script of [
   'rtmp-flood.mjs',
   'expiry.mjs',
   'hls.mjs',
+  'edge.mjs',
   'recovery.mjs',
   'concurrency.mjs',
   'viewers.mjs',

@@ -2,18 +2,20 @@
 // Load generator for bench/viewers.mjs (its own process, so it does not share the server's event
 // loop): V simulated HLS viewers, each opening the master with its own token and then behaving as a
 // player: poll the media playlist every second, fetch each new segment once.
-// argv: <httpPort> <stream> <viewers> <seconds> <secret>
+// argv: <httpPort or base URL> <stream> <viewers> <seconds> <secret>
 import { SignJWT } from 'jose';
 
 const [port, stream, viewersArg, secondsArg, secret] = process.argv.slice(2);
 const viewers = Number(viewersArg);
 const seconds = Number(secondsArg);
 const key = new TextEncoder().encode(secret);
-const base = `http://127.0.0.1:${port}/${stream}/`;
+const base = `${port.includes('://') ? port : `http://127.0.0.1:${port}`}/${stream}/`;
 const latencies = [];
 let errors = 0;
 let requests = 0;
 let bytes = 0;
+/** Segment responses by the edge's X-Cache-Status (HIT, MISS …); none without an edge. */
+const cache = {};
 
 async function timed(url) {
   const started = performance.now();
@@ -22,6 +24,8 @@ async function timed(url) {
     const body = Buffer.from(await res.arrayBuffer());
     requests++;
     latencies.push(performance.now() - started);
+    const status = res.headers.get('x-cache-status');
+    if (status && /\.(ts|m4s)\?/.test(url)) cache[status] = (cache[status] ?? 0) + 1;
     if (res.status !== 200) {
       errors++;
       return undefined;
@@ -58,8 +62,9 @@ async function viewer(i, deadline) {
         .split('\n')
         .filter((l) => l && !l.startsWith('#'));
       const newest = segments[segments.length - 1];
-      if (newest && !seen.has(newest)) {
-        seen.add(newest);
+      const name = newest?.split('?')[0]; // its pass changes; the segment does not
+      if (newest && !seen.has(name)) {
+        seen.add(name);
         await timed(base + newest);
       }
     }
@@ -78,6 +83,7 @@ process.stdout.write(
     requests,
     errors,
     bytes,
+    cache,
     p50: at(0.5),
     p99: at(0.99),
     max: latencies[latencies.length - 1] ?? 0,

@@ -11,7 +11,7 @@ import { buildOutputs } from './compose/outputs.js';
 import { buildObservability } from './compose/observability.js';
 import { buildAccess } from './compose/access.js';
 import { buildIngest } from './compose/ingest.js';
-import { addressOf, buildPublicHttp } from './compose/public-http.js';
+import { addressOf, buildPublicHttp, where } from './compose/public-http.js';
 import { buildAdmin } from './compose/admin.js';
 import { buildPasses } from './compose/passes.js';
 
@@ -29,15 +29,9 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
   const access = buildAccess(auth, sessions, media, observability);
   const ingest = buildIngest(config, log, runtime, { access, auth, sessions, media });
   const passes = await buildPasses(config, log);
-  const areas = { access, auth, sessions, observability, ingest, passes };
-  const http = buildPublicHttp(config, log, runtime, areas);
-  const admin = await buildAdmin(config, log, runtime, {
-    auth,
-    sessions,
-    media,
-    outputs,
-    observability,
-  });
+  const built = { auth, sessions, media, outputs, observability, access, ingest, passes };
+  const http = buildPublicHttp(config, log, runtime, built);
+  const admin = await buildAdmin(config, log, runtime, built);
   // Started in this order, stopped in reverse: readiness off, sessions cut, then listeners and FFmpeg.
   const components = [
     ...auth.components,
@@ -59,17 +53,17 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
     hlsViewers: http.hlsViewers,
     async start() {
       await startAll(components);
-      const adminServer = admin.admin;
+      const served = admin.admin;
       const addresses = {
         ...ingest.addresses(),
         http: addressOf(http.http),
-        admin: adminServer ? addressOf(adminServer) : undefined,
+        admin: served ? addressOf(served) : undefined,
       };
-      const where = Object.fromEntries(
-        Object.entries(addresses).map(([k, a]) => [k, a ? `${a.address}:${a.port}` : undefined]),
-      );
       const https = runtime.httpTls !== undefined;
-      log.info({ event: 'listening', ...where, https, keys: keys.size }, 'stagedoor listening');
+      log.info(
+        { event: 'listening', ...where(addresses), https, keys: keys.size },
+        'stagedoor listening',
+      );
       return addresses;
     },
     stop() {

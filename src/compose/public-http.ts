@@ -88,3 +88,10 @@ export function buildPublicHttp(
 export function addressOf(server: FastifyInstance): AddressInfo {
   return server.server.address() as AddressInfo;
 }
+
+/** `host:port` of each address, for the log. */
+export function where(addresses: Record<string, AddressInfo | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, a] of Object.entries(addresses)) if (a) out[name] = `${a.address}:${a.port}`;
+  return out;
+}

@@ -2,6 +2,7 @@
 // only the lines marked "SET" pointed at this test's origin, ports and directories.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,13 +30,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Replaces exactly one occurrence, so that a change to the shipped config breaks this loudly. */
-function setLine(text: string, find: RegExp, replacement: string): string {
-  const hits = text.match(new RegExp(find.source, 'gm'));
-  if (hits?.length !== 1)
-    throw new Error(`deploy/nginx-edge/nginx.conf: ${find} matched ${hits?.length ?? 0} times`);
-  return text.replace(new RegExp(find.source, 'm'), replacement);
-}
+type Render = {
+  renderEdgeConfig(options: Record<string, unknown>): string;
+  renderEdgeKeys(keys: Array<{ kid: string; secret: string }>): string;
+};
+const render = (await import(pathToFileURL(join(EDGE, 'render.mjs')).href)) as Render;
 
 export async function startEdge(options: {
   originPort: number;
@@ -45,26 +44,17 @@ export async function startEdge(options: {
   mkdirSync(join(dir, 'logs'));
   mkdirSync(join(dir, 'cache'));
   copyFileSync(join(EDGE, 'pass.js'), join(dir, 'pass.js'));
-  const keys = options.edgeKeys.map((k) => `${k.kid}:${k.secret}`).join(' ');
-  writeFileSync(join(dir, 'edge-keys.conf'), `js_var $stagedoor_edge_keys "${keys}";\n`);
+  writeFileSync(join(dir, 'edge-keys.conf'), render.renderEdgeKeys(options.edgeKeys));
   const port = await freePort();
-  let conf = readFileSync(join(EDGE, 'nginx.conf'), 'utf8');
-  conf = setLine(
-    conf,
-    /^load_module modules\/ngx_http_js_module\.so;/,
-    `load_module ${JS_MODULE};`,
-  );
-  conf = setLine(conf, /^worker_processes auto;/, 'worker_processes 1;');
-  conf = setLine(conf, /^\s*js_path \S+;/, `    js_path ${dir}/;`);
-  conf = setLine(conf, /^\s*include \S+edge-keys\.conf;/, `    include ${dir}/edge-keys.conf;`);
-  conf = setLine(
-    conf,
-    /^\s*server 127\.0\.0\.1:8080;/,
-    `        server 127.0.0.1:${options.originPort};`,
-  );
-  conf = setLine(conf, /proxy_cache_path \S+/, `proxy_cache_path ${dir}/cache`);
-  conf = setLine(conf, /^\s*listen 8088;/, `        listen 127.0.0.1:${port};`);
-  conf = `daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log warn;\n${conf}`;
+  const conf = render.renderEdgeConfig({
+    dir,
+    origin: `127.0.0.1:${options.originPort}`,
+    listen: `127.0.0.1:${port}`,
+    cache: join(dir, 'cache'),
+    workers: 1,
+    jsModule: JS_MODULE,
+    prelude: `daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log warn;\n`,
+  });
   writeFileSync(join(dir, 'nginx.conf'), conf);
   const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Renders deploy/nginx-edge/nginx.conf with its "SET" lines filled in: as a module (the tests and
+// benches run the shipped file through it) or from the command line:
+//   node deploy/nginx-edge/render.mjs --origin 10.0.0.5:8080 --listen 8088 \
+//     --dir /etc/nginx/stagedoor-edge --cache /var/cache/nginx/stagedoor > /etc/nginx/nginx.conf
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const TEMPLATE = fileURLToPath(new URL('nginx.conf', import.meta.url));
+
+/** Replaces exactly one match, so that a change to the shipped file breaks loudly, not silently. */
+function setLine(text, find, replacement) {
+  const hits = text.match(new RegExp(find.source, 'gm'));
+  if (hits?.length !== 1)
+    throw new Error(`deploy/nginx-edge/nginx.conf: ${find} matched ${hits?.length ?? 0} times`);
+  return text.replace(new RegExp(find.source, 'm'), replacement);
+}
+
+/**
+ * The edge config with: `dir` holding pass.js and edge-keys.conf, `origin` (host:port of
+ * Stagedoor's HTTP port), `listen` (what nginx's `listen` takes), `cache` (a writable directory),
+ * and optionally `workers`, `jsModule` (an absolute module path) and `prelude` (lines put first).
+ */
+export function renderEdgeConfig({ dir, origin, listen, cache, workers, jsModule, prelude }) {
+  let conf = readFileSync(TEMPLATE, 'utf8');
+  if (jsModule)
+    conf = setLine(
+      conf,
+      /^load_module modules\/ngx_http_js_module\.so;/,
+      `load_module ${jsModule};`,
+    );
+  if (workers !== undefined)
+    conf = setLine(conf, /^worker_processes auto;/, `worker_processes ${workers};`);
+  conf = setLine(conf, /^\s*js_path \S+;/, `    js_path ${dir}/;`);
+  conf = setLine(conf, /^\s*include \S+edge-keys\.conf;/, `    include ${dir}/edge-keys.conf;`);
+  conf = setLine(conf, /^\s*server 127\.0\.0\.1:8080;/, `        server ${origin};`);
+  conf = setLine(conf, /proxy_cache_path \S+/, `proxy_cache_path ${cache}`);
+  conf = setLine(conf, /^\s*listen 8088;/, `        listen ${listen};`);
+  return `${prelude ?? ''}${conf}`;
+}
+
+/** The edge-keys.conf line for keys `[{ kid, secret }]`, the first one being the signing key. */
+export function renderEdgeKeys(keys) {
+  for (const { kid, secret } of keys)
+    if (
+      !/^[A-Za-z0-9_-]{1,32}$/.test(kid) ||
+      !/^[\x21-\x7e]{32,}$/.test(secret) ||
+      secret.includes('"')
+    )
+      throw new Error(`edge key ${kid}: not a valid kid and secret`);
+  return `js_var $stagedoor_edge_keys "${keys.map((k) => `${k.kid}:${k.secret}`).join(' ')}";\n`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = Object.fromEntries(
+    process.argv
+      .slice(2)
+      .join(' ')
+      .split('--')
+      .filter(Boolean)
+      .map((pair) => pair.trim().split(/\s+/)),
+  );
+  for (const required of ['origin', 'listen', 'dir', 'cache'])
+    if (!args[required]) {
+      console.error(`usage: render.mjs --origin HOST:PORT --listen PORT --dir DIR --cache DIR`);
+      process.exit(2);
+    }
+  process.stdout.write(renderEdgeConfig(args));
+}
