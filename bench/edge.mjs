@@ -109,6 +109,7 @@ async function main() {
     cache: join(dir, 'cache'),
     workers: 1,
     jsModule: '/usr/lib/nginx/modules/ngx_http_js_module.so',
+    prelude: 'user root;\n', // workers must write the cache directory, made by root here
   });
   const stopEdge = await startNginx(dir, conf, edgePort);
   const token = await mint({

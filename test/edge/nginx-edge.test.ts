@@ -94,7 +94,7 @@ describe('the nginx edge', () => {
     expect(new Set(urls).size).toBe(5);
     const before = await originSegments();
     const first = await fetch(urls[0]!);
-    expect(first.status).toBe(200);
+    expect(first.status, edge.errors()).toBe(200);
     expect(first.headers.get('x-cache-status')).toBe('MISS');
     const bytes = Buffer.from(await first.arrayBuffer());
     const rest = await Promise.all(urls.slice(1).map((u) => fetch(u)));

@@ -53,7 +53,9 @@ export async function startEdge(options: {
     cache: join(dir, 'cache'),
     workers: 1,
     jsModule: JS_MODULE,
-    prelude: `daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log warn;\n`,
+    // Workers run as root here (the test's directories are root's own); a real edge runs them as
+    // nginx's user, which must be able to write the cache directory.
+    prelude: `daemon off;\nuser root;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log warn;\n`,
   });
   writeFileSync(join(dir, 'nginx.conf'), conf);
   const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], {

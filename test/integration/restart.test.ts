@@ -149,6 +149,7 @@ describe('a restart of stagedoor mid-playback', () => {
           : undefined,
       60_000,
     ).catch(async () => {
+      writeFileSync(join(tmpdir(), 'sd-restart-failure.log'), server.lines.join('\n'));
       throw new Error(
         `after the restart: player ${JSON.stringify(await player())} (was ${atRestart.time}), reader ${reader.frames()} frames (was ${atRestart.frames}), reader exit ${reader.child.exitCode} ${reader.stderr()}\n${server.lines.slice(-30).join('\n')}`,
       );

@@ -86,9 +86,10 @@ export class FfmpegProcess {
   async stop(graceMs: number, { finish = true, leaveOpen = false } = {}): Promise<ExitInfo> {
     if (!this.running) return this.exited;
     if (leaveOpen) {
+      // Killed before its stdin closes: an EOF first would let it write its trailer (ENDLIST).
       this.#stopRequested = true;
-      this.#child.stdin?.destroy();
       this.#child.kill('SIGKILL');
+      this.#child.stdin?.destroy();
       return this.exited;
     }
     const stdin = this.#child.stdin!;
