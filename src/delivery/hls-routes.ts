@@ -42,6 +42,7 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
   const allowAny = deps.corsOrigins.includes('*');
   const segments = new SegmentCache();
   const playlists = new PlaylistStore('vs');
+  app.addHook('onClose', async () => playlists.close());
   const paths = new MediaPathResolver(deps.mediaDir);
   const cors = (request: FastifyRequest, reply: FastifyReply): void => {
     const origin = request.headers.origin;

@@ -1,39 +1,98 @@
-import { readFile, stat } from 'node:fs/promises';
+import { statSync, watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { preparePlaylist, type PlaylistTemplate } from './playlist-template.js';
 
-/** A playlist is trusted this long before its file is looked at again. */
-const RECHECK_MS = 100;
 const MAX_PLAYLISTS = 10_000;
 
+interface Entry {
+  template: PlaylistTemplate;
+  /** The file's version this template was read at; stale once an event moved it on. */
+  version: number;
+}
+
 /**
- * Each rendition's current playlist, in memory and cut into a template once per version. FFmpeg
- * renames a new version into place; a file is looked at again (one stat) at most every 100 ms, and
- * read and prepared only when its mtime or size changed. Every viewer's request in between is a join.
+ * Each rendition's current playlist, in memory and cut into a template once per version. Every
+ * stream directory served is watched (inotify): FFmpeg renaming a new version into place, or the
+ * file going away, drops the template, and the next request reads the file once more. Between
+ * versions, a viewer's request is a join: no file system call, no parsing.
  */
 export class PlaylistStore {
-  readonly #entries = new Map<
-    string,
-    { template: PlaylistTemplate; mtimeMs: number; size: number; checkedAt: number }
-  >();
+  readonly #entries = new Map<string, Entry>();
+  /** Per path: bumped by every change event, so a read that raced a change is not trusted. */
+  readonly #versions = new Map<string, number>();
+  readonly #watchers = new Map<string, FSWatcher>();
   readonly #param: string;
 
   constructor(param: string) {
     this.#param = param;
   }
 
-  async get(path: string, now = Date.now()): Promise<PlaylistTemplate> {
+  async get(path: string): Promise<PlaylistTemplate> {
+    const version = this.#versions.get(path) ?? 0;
     const cached = this.#entries.get(path);
-    if (cached && now - cached.checkedAt < RECHECK_MS) return cached.template;
-    const info = await stat(path);
-    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) {
-      cached.checkedAt = now;
-      return cached.template;
-    }
+    if (cached && cached.version === version) return cached.template;
+    const watching = this.#watch(dirname(path));
     const template = preparePlaylist(await readFile(path, 'utf8'), this.#param);
-    this.#entries.delete(path);
-    this.#entries.set(path, { template, mtimeMs: info.mtimeMs, size: info.size, checkedAt: now });
-    if (this.#entries.size > MAX_PLAYLISTS)
-      this.#entries.delete(this.#entries.keys().next().value as string);
+    // Unwatched (the watcher could not start): never trusted past this request.
+    if (watching && (this.#versions.get(path) ?? 0) === version) {
+      this.#entries.delete(path);
+      this.#entries.set(path, { template, version });
+      if (this.#entries.size > MAX_PLAYLISTS)
+        this.#entries.delete(this.#entries.keys().next().value as string);
+    }
     return template;
+  }
+
+  /** Stops watching every directory. */
+  close(): void {
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
+    this.#entries.clear();
+  }
+
+  #changed(path: string): void {
+    this.#versions.set(path, (this.#versions.get(path) ?? 0) + 1);
+    this.#entries.delete(path);
+  }
+
+  /** Watches a stream directory once; false when it cannot be watched. */
+  #watch(dir: string): boolean {
+    if (this.#watchers.has(dir)) return true;
+    let watcher: FSWatcher;
+    let inode: number;
+    try {
+      inode = statSync(dir).ino;
+      watcher = watch(dir, { persistent: false }, (event, file) => {
+        if (file === null) return this.#forgetDir(dir); // events were lost: trust nothing here
+        this.#changed(`${dir}/${basename(file.toString())}`);
+        // The directory itself removed or replaced (a stream's files cleaned up, then published
+        // again): this watcher sees no more of it.
+        if (event === 'rename' && !sameDirectory(dir, inode)) this.#forgetDir(dir);
+      });
+    } catch {
+      return false;
+    }
+    // The directory went away (the stream's files removed): forget it; a new one is watched anew.
+    watcher.on('error', () => this.#forgetDir(dir));
+    watcher.on('close', () => this.#forgetDir(dir));
+    this.#watchers.set(dir, watcher);
+    return true;
+  }
+
+  #forgetDir(dir: string): void {
+    const watcher = this.#watchers.get(dir);
+    if (!watcher) return;
+    this.#watchers.delete(dir);
+    watcher.close();
+    for (const path of [...this.#entries.keys()]) if (dirname(path) === dir) this.#changed(path);
+  }
+}
+
+function sameDirectory(dir: string, inode: number): boolean {
+  try {
+    return statSync(dir).ino === inode;
+  } catch {
+    return false;
   }
 }
