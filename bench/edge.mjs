@@ -14,6 +14,7 @@ import {
   freePort,
   machine,
   nginxMissing,
+  publishPattern,
   signer,
   sleep,
   startNginx,
@@ -117,35 +118,7 @@ async function main() {
     scope: 'publish',
     exp: Math.floor(Date.now() / 1000) + 3600,
   });
-  const publisher = spawn(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=640x360:rate=30',
-    ]
-      .concat([
-        '-f',
-        'lavfi',
-        '-i',
-        'sine',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-tune',
-        'zerolatency',
-      ])
-      .concat(['-pix_fmt', 'yuv420p', '-g', '30', '-b:v', '400k', '-c:a', 'aac', '-f', 'flv'])
-      .concat([`rtmp://127.0.0.1:${ports.rtmp.port}/live/show?token=${token}`]),
-    { stdio: 'ignore' },
-  );
+  const publisher = publishPattern(`rtmp://127.0.0.1:${ports.rtmp.port}/live/show?token=${token}`);
   const direct = [];
   const edge = [];
   try {

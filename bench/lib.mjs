@@ -68,6 +68,18 @@ export function makeSample(dir, seconds = 20) {
   ]);
 }
 
+/** A live test pattern (640x360, ultrafast x264 at 400 kb/s, AAC) published over RTMP until killed. */
+export function publishPattern(url) {
+  return spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re']
+      .concat(['-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine'])
+      .concat(['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency'])
+      .concat(['-pix_fmt', 'yuv420p', '-g', '30', '-b:v', '400k', '-c:a', 'aac', '-f', 'flv', url]),
+    { stdio: 'ignore' },
+  );
+}
+
 export function publishCopy(file, url) {
   const startedAt = performance.now();
   const child = spawn(

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { machine, signer, sleep, startStagedoor } from './lib.mjs';
+import { machine, publishPattern, signer, sleep, startStagedoor } from './lib.mjs';
 
 const LEVELS = (process.env.BENCH_VIEWERS ?? '100,1000,5000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -48,42 +48,7 @@ async function main() {
     scope: 'publish',
     exp: Math.floor(Date.now() / 1000) + 3600,
   });
-  const publisher = spawn(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=640x360:rate=30',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-tune',
-      'zerolatency',
-      '-pix_fmt',
-      'yuv420p',
-      '-g',
-      '30',
-      '-b:v',
-      '400k',
-      '-c:a',
-      'aac',
-      '-f',
-      'flv',
-      `rtmp://127.0.0.1:${ports.rtmp.port}/live/show?token=${token}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  const publisher = publishPattern(`rtmp://127.0.0.1:${ports.rtmp.port}/live/show?token=${token}`);
   const results = [];
   try {
     await sleep(4000);

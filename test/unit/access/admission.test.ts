@@ -14,26 +14,12 @@ import {
 import { SessionRegistry } from '../../../src/sessions/session-registry.js';
 import type { AccessRequest, Authenticator } from '../../../src/auth/authenticator.js';
 import type { Grant } from '../../../src/auth/grant.js';
+import { testGrant } from '../../helpers/grants.js';
 import type { StreamPath } from '../../../src/core/stream-path.js';
 
 const log = pino({ level: 'silent' });
 
-const grant = (jti: string): Grant => ({
-  subject: 'live/cam1',
-  scopes: ['publish'],
-  scoped: false,
-  tokenId: jti,
-  jti,
-  kid: 'k',
-  issuer: undefined,
-  expiresAt: Date.now() + 60_000,
-  keyActions: new Set(['publish']),
-  subjectIsStream: true,
-  subjectRequired: false,
-  keySource: 'test',
-  signer: undefined,
-  claims: {},
-});
+const grant = (jti: string): Grant => testGrant({ tokenId: jti, jti });
 
 class FakeAuthenticator implements Authenticator {
   readonly consumed: string[] = [];

@@ -9,6 +9,7 @@ import { SessionRegistry } from '../../../src/sessions/session-registry.js';
 import { StagedoorError } from '../../../src/errors.js';
 import type { AccessRequest, Authenticator } from '../../../src/auth/authenticator.js';
 import type { Grant } from '../../../src/auth/grant.js';
+import { testGrant } from '../../helpers/grants.js';
 import { PassKeyring } from '../../../src/delivery/pass/pass-keys.js';
 import { PlaylistPasses } from '../../../src/delivery/pass/playlist-pass.js';
 import { SegmentPasses } from '../../../src/delivery/pass/segment-pass.js';
@@ -21,22 +22,14 @@ afterEach(() => {
   for (const v of viewers.splice(0)) v.close();
 });
 
-const grantFor = (token: string): Grant => ({
-  subject: 'live/cam1',
-  scopes: ['play'],
-  scoped: false,
-  tokenId: token,
-  jti: token,
-  kid: 'k',
-  issuer: undefined,
-  expiresAt: now + 60_000,
-  keyActions: new Set(['play']),
-  subjectIsStream: true,
-  subjectRequired: false,
-  keySource: 'test',
-  signer: undefined,
-  claims: {},
-});
+const grantFor = (token: string): Grant =>
+  testGrant({
+    scopes: ['play'],
+    keyActions: new Set(['play']),
+    tokenId: token,
+    jti: token,
+    expiresAt: now + 60_000,
+  });
 
 /** Admits any token; its `check` refuses what `refuse` names at that moment. */
 class FakeAuthenticator implements Authenticator {

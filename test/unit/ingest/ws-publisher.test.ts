@@ -14,6 +14,7 @@ import { StreamHub } from '../../../src/media/stream-hub.js';
 import { StagedoorError } from '../../../src/errors.js';
 import type { AccessRequest, Authenticator } from '../../../src/auth/authenticator.js';
 import type { Grant } from '../../../src/auth/grant.js';
+import { testGrant } from '../../helpers/grants.js';
 import type { MediaUnit } from '../../../src/media/media-unit.js';
 import { makeSampleFlv } from '../../helpers/flv.js';
 
@@ -47,22 +48,8 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-const grant = (subject: string, expiresAt = Date.now() + 60_000): Grant => ({
-  subject,
-  scopes: ['publish'],
-  scoped: false,
-  tokenId: subject,
-  jti: subject,
-  kid: 'k',
-  issuer: undefined,
-  expiresAt,
-  keyActions: new Set(['publish']),
-  subjectIsStream: true,
-  subjectRequired: false,
-  keySource: 'test',
-  signer: undefined,
-  claims: {},
-});
+const grant = (subject: string, expiresAt = Date.now() + 60_000): Grant =>
+  testGrant({ subject, tokenId: subject, jti: subject, expiresAt });
 
 class FakeAuthenticator implements Authenticator {
   readonly requests: AccessRequest[] = [];
