@@ -152,6 +152,7 @@ async function segmentServing(stagedoor, ports, mediaDir) {
   const playlist = await (await fetch(`${base}/${variantUri}`)).text();
   const segmentUri = playlist.split('\n').find((l) => l.startsWith('seg_00001.ts?vs='));
   const results = {};
+  await sleep(3000); // the first-playlist runs' FFmpegs and files are gone before measuring
   results.playlistSecured = await wrk(`${base}/${variantUri}`, { seconds: WRK_SECONDS });
   results.playlistOpen = await wrk(`http://127.0.0.1:${ports.http.port}/open/bench/copy.m3u8`, {
     seconds: WRK_SECONDS,

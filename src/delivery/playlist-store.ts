@@ -22,16 +22,28 @@ export class PlaylistStore {
   /** Per path: bumped by every change event, so a read that raced a change is not trusted. */
   readonly #versions = new Map<string, number>();
   readonly #watchers = new Map<string, FSWatcher>();
+  readonly #reading = new Map<string, Promise<PlaylistTemplate>>();
   readonly #param: string;
 
   constructor(param: string) {
     this.#param = param;
   }
 
-  async get(path: string): Promise<PlaylistTemplate> {
+  get(path: string): Promise<PlaylistTemplate> {
     const version = this.#versions.get(path) ?? 0;
     const cached = this.#entries.get(path);
-    if (cached && cached.version === version) return cached.template;
+    if (cached && cached.version === version) return Promise.resolve(cached.template);
+    // Every viewer asks right after a new version: one read for all of them.
+    const key = `${version}:${path}`;
+    let reading = this.#reading.get(key);
+    if (!reading) {
+      reading = this.#read(path, version).finally(() => this.#reading.delete(key));
+      this.#reading.set(key, reading);
+    }
+    return reading;
+  }
+
+  async #read(path: string, version: number): Promise<PlaylistTemplate> {
     const watching = this.#watch(dirname(path));
     const template = preparePlaylist(await readFile(path, 'utf8'), this.#param);
     // Unwatched (the watcher could not start): never trusted past this request.
