@@ -4,7 +4,6 @@
 // each new segment once, with its own token) against one live stream. Reports requests and CPU at the
 // origin per 1,000 viewer-seconds, the edge's cache hit ratio, p50/p99 and errors, and the most
 // viewers this machine holds through the edge with p99 under 100 ms and no error.
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -14,6 +13,7 @@ import {
   freePort,
   machine,
   nginxMissing,
+  playerLoad,
   publishPattern,
   signer,
   sleep,
@@ -33,39 +33,6 @@ const secret = randomBytes(32).toString('hex');
 const edgeKey = { kid: 'ek1', secret: randomBytes(24).toString('base64url') };
 const mint = signer(secret, 'bench');
 
-/** `viewers` players split over LOADERS processes, against `base`; their results merged. */
-async function load(base, viewers) {
-  const parts = await Promise.all(
-    Array.from({ length: LOADERS }, (_, i) => {
-      const share = Math.floor(viewers / LOADERS) + (i < viewers % LOADERS ? 1 : 0);
-      const child = spawn(
-        process.execPath,
-        [join(here, 'viewer-load.mjs'), base, 'live/show', String(share), String(SECONDS), secret],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      return new Promise((resolve, reject) =>
-        child.on('exit', (code) =>
-          code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`viewer load exited ${code}`)),
-        ),
-      );
-    }),
-  );
-  const cache = {};
-  for (const p of parts)
-    for (const [k, v] of Object.entries(p.cache)) cache[k] = (cache[k] ?? 0) + v;
-  return {
-    viewers,
-    requests: parts.reduce((n, p) => n + p.requests, 0),
-    errors: parts.reduce((n, p) => n + p.errors, 0),
-    // The loaders' own percentiles, the worst of them (a merge of raw samples is not kept).
-    p50: Math.max(...parts.map((p) => p.p50)),
-    p99: Math.max(...parts.map((p) => p.p99)),
-    cache,
-  };
-}
-
 async function originRequests(stagedoor) {
   const metric = await stagedoor.metrics.hlsRequests.get();
   return metric.values.reduce((n, v) => n + v.value, 0);
@@ -74,7 +41,11 @@ async function originRequests(stagedoor) {
 async function measure(stagedoor, base, viewers) {
   const requestsBefore = await originRequests(stagedoor);
   const cpuBefore = process.cpuUsage();
-  const result = await load(base, viewers);
+  const result = await playerLoad(base, 'live/show', viewers, {
+    seconds: SECONDS,
+    secret,
+    loaders: LOADERS,
+  });
   const cpu = process.cpuUsage(cpuBefore);
   const viewerSeconds = (viewers * SECONDS) / 1000;
   const segments = Object.values(result.cache).reduce((n, v) => n + v, 0);

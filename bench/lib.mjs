@@ -1,5 +1,6 @@
 // Shared pieces of the benchmarks: statistics, a pre-encoded sample, publishers, nginx as a peer.
 import { spawn, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createServer as createNetServer, connect } from 'node:net';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -206,4 +207,47 @@ export async function startStagedoor(work, secret, overrides = {}) {
   const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
   const ports = await stagedoor.start();
   return { stagedoor, ports, mediaDir: config.mediaDir };
+}
+
+/**
+ * `viewers` simulated players of `stream` (bench/viewer-load.mjs) split over `loaders` processes,
+ * against `base` (a port or a URL); their results merged.
+ */
+export async function playerLoad(base, stream, viewers, { seconds, secret, loaders = 2 }) {
+  const parts = await Promise.all(
+    Array.from({ length: loaders }, (_, i) => {
+      const share = Math.floor(viewers / loaders) + (i < viewers % loaders ? 1 : 0);
+      const child = spawn(
+        process.execPath,
+        [
+          fileURLToPath(new URL('viewer-load.mjs', import.meta.url)),
+          String(base),
+          stream,
+          String(share),
+          String(seconds),
+          secret,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      return new Promise((resolve, reject) =>
+        child.on('exit', (code) =>
+          code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`viewer load exited ${code}`)),
+        ),
+      );
+    }),
+  );
+  const cache = {};
+  for (const p of parts)
+    for (const [k, v] of Object.entries(p.cache)) cache[k] = (cache[k] ?? 0) + v;
+  return {
+    viewers,
+    requests: parts.reduce((n, p) => n + p.requests, 0),
+    errors: parts.reduce((n, p) => n + p.errors, 0),
+    // The loaders' own percentiles, the worst of them (a merge of raw samples is not kept).
+    p50: Math.max(...parts.map((p) => p.p50)),
+    p99: Math.max(...parts.map((p) => p.p99)),
+    cache,
+  };
 }

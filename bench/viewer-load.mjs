@@ -62,7 +62,7 @@ async function viewer(i, deadline) {
   const token = await new SignJWT({ scope: 'play' })
     .setProtectedHeader({ alg: 'HS256', kid: 'bench' })
     .setSubject(stream)
-    .setJti(`viewer-${i}`)
+    .setJti(`viewer-${process.pid}-${i}`) // unique across load processes
     .setExpirationTime('1h')
     .sign(key);
   const master = await timed(`${base}index.m3u8?token=${token}`, Infinity); // start-up: not steady state

@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // Simulated HLS viewers (a separate load-generator process) at 100, 1,000 and 5,000 against one
 // live stream with a valid token each: request latency p50/p99, errors, Stagedoor's RSS and CPU.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { machine, publishPattern, signer, sleep, startStagedoor } from './lib.mjs';
+import { machine, playerLoad, publishPattern, signer, sleep, startStagedoor } from './lib.mjs';
 
 const LEVELS = (process.env.BENCH_VIEWERS ?? '100,1000,5000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -15,28 +14,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sd-bench-view-'));
 const secret = randomBytes(32).toString('hex');
 const mint = signer(secret, 'bench');
-
-function load(port, viewers) {
-  const child = spawn(
-    process.execPath,
-    [
-      fileURLToPath(new URL('viewer-load.mjs', import.meta.url)),
-      String(port),
-      'live/show',
-      String(viewers),
-      String(SECONDS),
-      secret,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`viewer load exited ${code}`)),
-    ),
-  );
-}
 
 async function main() {
   const { stagedoor, ports } = await startStagedoor(work, secret, {
@@ -54,7 +31,10 @@ async function main() {
     await sleep(4000);
     for (const viewers of LEVELS) {
       const cpuBefore = process.cpuUsage();
-      const result = await load(ports.http.port, viewers);
+      const result = await playerLoad(ports.http.port, 'live/show', viewers, {
+        seconds: SECONDS,
+        secret,
+      });
       const cpu = process.cpuUsage(cpuBefore);
       results.push({
         ...result,
