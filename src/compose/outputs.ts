@@ -24,7 +24,8 @@ export function buildOutputs(
   // FFmpeg is looked up before anything listens: a missing binary is a startup error, not a surprise.
   const ffmpeg = config.hls.enabled ? locateFfmpeg(config.hls.ffmpegPath) : undefined;
   if (!ffmpeg) return { outputs: undefined, components: [] };
-  const outputLog = log.child({ component: 'transcode' });
+  // One `component` per line: the manager's lines say `outputs`, each FFmpeg's say `transcoder`.
+  const outputLog = log.child({ component: 'outputs' });
   const outputs = new OutputManager({
     hub,
     createOutput: (stream, hooks, { resume }) =>
@@ -34,7 +35,7 @@ export function buildOutputs(
         stopTimeoutMs: runtime.ms.ffmpegStopTimeout,
         restartBackoffMaxMs: runtime.ms.ffmpegRestartBackoffMax,
         mediaDir: config.mediaDir,
-        log: outputLog,
+        log,
         onRestart: hooks.onRestart,
         resume,
       }),

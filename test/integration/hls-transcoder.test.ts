@@ -165,6 +165,9 @@ describe('the FFmpeg supervisor', () => {
       (l) => l.event === 'ffmpeg_started' && l.stream === 'live/cycle',
     ).length;
     expect(started).toBeGreaterThanOrEqual(5);
+    // Each line names its component once (log tools keep one value per key).
+    const ffmpegLines = server.rawLog.filter((l) => l.includes('"event":"ffmpeg_started"'));
+    expect(ffmpegLines.every((l) => l.match(/"component":/g)?.length === 1)).toBe(true);
     // The last client's close reaches the server a moment after the client sees it.
     await eventually(
       () =>
