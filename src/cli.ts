@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `stagedoor token …` mints a token with a key from the same config the server uses;
-// `stagedoor keygen --alg ES256` prints a new key pair; `stagedoor [--config FILE]` starts the server.
+// `stagedoor keygen --alg ES256` prints a new key pair; `stagedoor config check` validates the config;
+// `stagedoor [--config FILE]` starts the server.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { exportJWK } from 'jose';
 import { loadConfig, resolveConfigPath } from './config/load-config.js';
+import { resolveRuntimeInputs } from './compose/runtime.js';
 import { importTrustedKey } from './auth/import-key.js';
 import { mintToken } from './auth/mint-token.js';
 import { isStagedoorError } from './errors.js';
@@ -24,7 +26,11 @@ const USAGE = `usage:
                                         exchanges the token at the running server (--server, default
                                         http://HOST:http.port) for a short OBS stream key
   stagedoor keygen --alg ES256|RS256|PS256|EdDSA|HS256 [--kid KID]
-                                        print a new key pair (PEM and JWK) and the config entry`;
+                                        print a new key pair (PEM and JWK) and the config entry
+  stagedoor config check [--config FILE]
+                                        validate the config (file, then STAGEDOOR_* variables; TLS
+                                        files read, proxies parsed), print it resolved with secrets
+                                        redacted; exit 2 on any error, as nginx -t does`;
 
 /** `90`, `90s`, `15m`, `1h`, `2d` → seconds. */
 export function parseDuration(text: string): number {
@@ -186,9 +192,45 @@ async function keygen(argv: string[]): Promise<void> {
   );
 }
 
+/** Config keys whose values never leave the server, wherever they are. */
+const SECRET_CONFIG_KEYS = new Set([
+  'secret',
+  'key',
+  'password',
+  'd',
+  'p',
+  'q',
+  'dp',
+  'dq',
+  'qi',
+  'k',
+]);
+
+function redactConfig(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactConfig);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      SECRET_CONFIG_KEYS.has(k) && typeof v === 'string' ? '[REDACTED]' : redactConfig(v),
+    ]),
+  );
+}
+
+/** `stagedoor config check`: what the server would run with, or why it would not start. */
+function configCheck(args: string[]): void {
+  if (args[0] !== 'check') throw new TypeError(`unknown config command ${args[0] ?? ''}`);
+  const file = resolveConfigPath(args.slice(1));
+  const config = loadConfig({ file });
+  resolveRuntimeInputs(config); // TLS files, trusted proxies: what a start would read first
+  process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+  process.stderr.write(`stagedoor: ${file}: the configuration is valid\n`);
+}
+
 async function run(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'token') return token(rest);
+  if (command === 'config') return configCheck(rest);
   if (command === 'keygen') return keygen(rest);
   if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);

@@ -2,36 +2,43 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { StagedoorError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
-
-/** Environment variables that override single config keys after the file is read. */
-const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string[]; parse: (v: string) => unknown }> =
-  [
-    { env: 'STAGEDOOR_RTMP_HOST', path: ['rtmp', 'host'], parse: String },
-    { env: 'STAGEDOOR_RTMP_PORT', path: ['rtmp', 'port'], parse: Number },
-    { env: 'STAGEDOOR_HTTP_HOST', path: ['http', 'host'], parse: String },
-    { env: 'STAGEDOOR_HTTP_PORT', path: ['http', 'port'], parse: Number },
-    { env: 'STAGEDOOR_ADMIN_HOST', path: ['admin', 'host'], parse: String },
-    { env: 'STAGEDOOR_ADMIN_PORT', path: ['admin', 'port'], parse: Number },
-    { env: 'STAGEDOOR_MEDIA_DIR', path: ['mediaDir'], parse: String },
-    { env: 'STAGEDOOR_LOG_LEVEL', path: ['log', 'level'], parse: String },
-  ];
+import { applyOverrides, envOverrides, type EnvOverride } from './env-overrides.js';
 
 /** Validates a config object: defaults filled in, unknown keys refused, errors name the key. */
-export function parseConfig(input: unknown): Config {
+export function parseConfig(input: unknown, overrides: EnvOverride[] = []): Config {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map(describeIssue);
+  const problems = result.error.issues.map((issue) => describeIssue(issue, overrides));
   throw new StagedoorError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
     cause: result.error,
   });
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, overrides: EnvOverride[]): string {
   const where = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `unknown key "${where ? `${where}.${k}` : k}"`).join('; ');
+    return issue.keys
+      .map((k) => {
+        const key = where ? `${where}.${k}` : k;
+        return `unknown key "${key}"${fromVariable(key, overrides)}`;
+      })
+      .join('; ');
   }
-  return `"${where || '(root)'}": ${issue.message}`;
+  return `"${where || '(root)'}": ${issue.message}${fromVariable(where, overrides)}`;
+}
+
+/** ` (from STAGEDOOR_…)` when the key, or a key inside it, was set from the environment. */
+function fromVariable(where: string, overrides: EnvOverride[]): string {
+  const hit = overrides.find((o) => {
+    const path = formatPath(o.path);
+    return (
+      path === where ||
+      path.startsWith(`${where}.`) ||
+      path.startsWith(`${where}[`) ||
+      where.startsWith(`${path}.`)
+    );
+  });
+  return hit ? ` (from ${hit.variable})` : '';
 }
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -60,21 +67,9 @@ export function loadConfig({ file, env = process.env }: LoadConfigOptions): Conf
     throw new StagedoorError('CONFIG_INVALID', `config file ${file} must hold a JSON object`);
   }
   const merged = structuredClone(raw) as Record<string, unknown>;
-  for (const { env: name, path, parse } of ENV_OVERRIDES) {
-    const value = env[name];
-    if (value !== undefined && value !== '') setPath(merged, path, parse(value));
-  }
-  return parseConfig(merged);
-}
-
-function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
-  let node = target;
-  for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    if (typeof next !== 'object' || next === null) node[key] = {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[path[path.length - 1]!] = value;
+  const overrides = envOverrides(env);
+  applyOverrides(merged, overrides);
+  return parseConfig(merged, overrides);
 }
 
 /** Picks the config file: `--config FILE`, else STAGEDOOR_CONFIG, else config/default.json. */

@@ -14,8 +14,8 @@ afterEach(() => {
   for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function startMain(args: string[], env: Record<string, string>, cwd: string) {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+function startMain(args: string[], env: Record<string, string>, cwd: string, script = MAIN) {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -243,5 +243,40 @@ describe('the stagedoor process', () => {
     expect(second.stderr()).toContain('EADDRINUSE');
     first.child.kill('SIGINT');
     expect((await first.exited).code).toBe(0);
+  });
+
+  it('stagedoor config check: prints the resolved config with secrets redacted, or the error, exit 2', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sd-check-'));
+    const secret = 'config-check-secret-0123456789abcdef';
+    const apiKey = 'config-check-api-key-0123456789';
+    writeFileSync(
+      join(cwd, 'c.json'),
+      JSON.stringify({
+        auth: { keys: [{ kid: 'k', alg: 'HS256', secret }] },
+        admin: { apiKeys: [{ name: 'ops', key: apiKey }] },
+      }),
+    );
+    const check = (env: Record<string, string>) =>
+      startMain(
+        ['config', 'check', '--config', join(cwd, 'c.json')],
+        env,
+        cwd,
+        resolve('dist/cli.js'),
+      );
+    const ok = check({ STAGEDOOR_HLS__SEGMENT_SEC: '2' });
+    expect((await ok.exited).code).toBe(0);
+    const printed = JSON.parse(ok.stdout()) as {
+      auth: { keys: Array<{ secret: string }> };
+      admin: { apiKeys: Array<{ key: string }> };
+      hls: { segmentSec: number };
+    };
+    expect(printed.hls.segmentSec).toBe(2);
+    expect(printed.auth.keys[0]!.secret).toBe('[REDACTED]');
+    expect(printed.admin.apiKeys[0]!.key).toBe('[REDACTED]');
+    expect(ok.stdout() + ok.stderr()).not.toContain(secret);
+    expect(ok.stdout() + ok.stderr()).not.toContain(apiKey);
+    const bad = check({ STAGEDOOR_HTTP__PORT: 'eighty' });
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr()).toMatch(/CONFIG_INVALID: .*"http\.port".*\(from STAGEDOOR_HTTP__PORT\)/);
   });
 });

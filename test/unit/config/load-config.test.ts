@@ -75,6 +75,55 @@ describe('config', () => {
     expect(config.log.level).toBe('warn');
   });
 
+  it('takes any key from the environment (STAGEDOOR_ + path in upper snake case, parts joined by __), secrets from files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ auth: { keys: [{ kid: 'a', alg: 'HS256', secret: 'x'.repeat(32) }] } }),
+    );
+    const secretFile = join(dir, 'secret');
+    writeFileSync(secretFile, `${'s'.repeat(40)}\n`);
+    const config = loadConfig({
+      file,
+      env: {
+        STAGEDOOR_HTTP__PORT: '8088',
+        STAGEDOOR_HLS__SEGMENT_SEC: '2',
+        STAGEDOOR_HTTP__TRUSTED_PROXIES: '["10.0.0.0/8"]',
+        STAGEDOOR_STATE_DIR: '/var/lib/stagedoor',
+        STAGEDOOR_AUTH__KEYS__0__SECRET_FILE: secretFile,
+        STAGEDOOR_AUTH__KEYS__1__KID: 'b',
+        STAGEDOOR_AUTH__KEYS__1__ALG: 'HS256',
+        STAGEDOOR_AUTH__KEYS__1__SECRET: '"12345678901234567890123456789012"',
+      },
+    });
+    expect(config.http.port).toBe(8088);
+    expect(config.hls.segmentSec).toBe(2);
+    expect(config.http.trustedProxies).toEqual(['10.0.0.0/8']);
+    expect(config.stateDir).toBe('/var/lib/stagedoor');
+    expect(config.auth.keys.map((k) => [k.kid, k.secret])).toEqual([
+      ['a', 's'.repeat(40)],
+      ['b', '12345678901234567890123456789012'],
+    ]);
+  });
+
+  it('names the variable when a key from the environment is wrong or unknown', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, '{}');
+    expect(
+      errorOf(() => loadConfig({ file, env: { STAGEDOOR_HTTP__PORT: 'eighty' } })).message,
+    ).toMatch(/"http\.port": .*\(from STAGEDOOR_HTTP__PORT\)/);
+    expect(
+      errorOf(() => loadConfig({ file, env: { STAGEDOOR_HTTP__PROT: '80' } })).message,
+    ).toMatch(/unknown key "http\.prot" \(from STAGEDOOR_HTTP__PROT\)/);
+    expect(
+      errorOf(() =>
+        loadConfig({ file, env: { STAGEDOOR_ADMIN__API_KEYS__0__KEY_FILE: join(dir, 'none') } }),
+      ).message,
+    ).toMatch(/STAGEDOOR_ADMIN__API_KEYS__0__KEY_FILE: cannot read/);
+  });
+
   it('explains an unreadable or non-JSON file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sd-config-'));
     const file = join(dir, 'bad.json');
