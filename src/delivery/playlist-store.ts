@@ -19,8 +19,14 @@ interface Entry {
  */
 export class PlaylistStore {
   readonly #entries = new Map<string, Entry>();
-  /** Per path: bumped by every change event, so a read that raced a change is not trusted. */
+  /**
+   * Per playlist asked for: bumped by every change event, so a read that raced a change is not
+   * trusted. Only playlists are counted (segments come and go in the same directories), and a
+   * directory's are forgotten with it. Versions come from one clock, so a forgotten path asked for
+   * again never gets a version an older read still holds.
+   */
   readonly #versions = new Map<string, number>();
+  #clock = 0;
   readonly #watchers = new Map<string, FSWatcher>();
   readonly #reading = new Map<string, Promise<PlaylistTemplate>>();
   readonly #param: string;
@@ -30,7 +36,8 @@ export class PlaylistStore {
   }
 
   get(path: string): Promise<PlaylistTemplate> {
-    const version = this.#versions.get(path) ?? 0;
+    let version = this.#versions.get(path);
+    if (version === undefined) this.#versions.set(path, (version = ++this.#clock));
     const cached = this.#entries.get(path);
     if (cached && cached.version === version) return Promise.resolve(cached.template);
     // Every viewer asks right after a new version: one read for all of them.
@@ -47,11 +54,14 @@ export class PlaylistStore {
     const watching = this.#watch(dirname(path));
     const template = preparePlaylist(await readFile(path, 'utf8'), this.#param);
     // Unwatched (the watcher could not start): never trusted past this request.
-    if (watching && (this.#versions.get(path) ?? 0) === version) {
+    if (watching && this.#versions.get(path) === version) {
       this.#entries.delete(path);
       this.#entries.set(path, { template, version });
-      if (this.#entries.size > MAX_PLAYLISTS)
-        this.#entries.delete(this.#entries.keys().next().value as string);
+      if (this.#entries.size > MAX_PLAYLISTS) {
+        const oldest = this.#entries.keys().next().value as string;
+        this.#entries.delete(oldest);
+        this.#versions.delete(oldest);
+      }
     }
     return template;
   }
@@ -61,10 +71,13 @@ export class PlaylistStore {
     for (const watcher of this.#watchers.values()) watcher.close();
     this.#watchers.clear();
     this.#entries.clear();
+    this.#versions.clear();
   }
 
   #changed(path: string): void {
-    this.#versions.set(path, (this.#versions.get(path) ?? 0) + 1);
+    const version = this.#versions.get(path);
+    if (version === undefined) return; // a segment, or a playlist nobody asked for
+    this.#versions.set(path, ++this.#clock);
     this.#entries.delete(path);
   }
 
@@ -97,7 +110,11 @@ export class PlaylistStore {
     if (!watcher) return;
     this.#watchers.delete(dir);
     watcher.close();
-    for (const path of [...this.#entries.keys()]) if (dirname(path) === dir) this.#changed(path);
+    for (const path of [...this.#versions.keys()]) {
+      if (dirname(path) !== dir) continue;
+      this.#versions.delete(path); // a read in flight no longer matches: it is not kept
+      this.#entries.delete(path);
+    }
   }
 }
 
