@@ -18,7 +18,7 @@ export interface EnvOverride {
 const PREFIX = 'STAGEDOOR_';
 /** Variables that are not config keys: the config file's path and the FFmpeg binary. */
 const NOT_KEYS = new Set(['STAGEDOOR_CONFIG', 'STAGEDOOR_FFMPEG']);
-/** The single-underscore names the README has always documented, kept working. */
+/** The single-underscore names the README has always documented for nested keys, kept working. */
 const LEGACY: Record<string, Array<string | number>> = {
   STAGEDOOR_RTMP_HOST: ['rtmp', 'host'],
   STAGEDOOR_RTMP_PORT: ['rtmp', 'port'],
@@ -26,7 +26,6 @@ const LEGACY: Record<string, Array<string | number>> = {
   STAGEDOOR_HTTP_PORT: ['http', 'port'],
   STAGEDOOR_ADMIN_HOST: ['admin', 'host'],
   STAGEDOOR_ADMIN_PORT: ['admin', 'port'],
-  STAGEDOOR_MEDIA_DIR: ['mediaDir'],
   STAGEDOOR_LOG_LEVEL: ['log', 'level'],
 };
 

@@ -26,7 +26,7 @@ const tlsFiles = z.strictObject({ cert: z.string().min(1), key: z.string().min(1
 const host = z.string().min(1);
 
 /** A pass key: an id and a secret of at least 32 characters (used as its UTF-8 bytes, as nginx njs does). */
-const passKeySchema = z.strictObject({
+export const passKeySchema = z.strictObject({
   kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'kid is 1–32 of A-Z a-z 0-9 _ -'),
   secret: z
     .string()

@@ -163,8 +163,8 @@ export class HlsViewers {
       streamDir(request.stream.app, request.stream.name),
     );
     if (segment) {
-      const viewer = this.#byId.get(segment.viewerId);
-      if (viewer && viewer.key.endsWith(`|${streamKey}`)) return viewer;
+      const viewer = this.#byId.get(segment.viewerId); // its MAC binds it to this stream's directory
+      if (viewer) return viewer;
       if (request.kind === 'segment' && segment.expiresAt > now) return undefined;
       throw unknown();
     }

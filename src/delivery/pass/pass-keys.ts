@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonStateFile } from '../../state/json-state-file.js';
+import { passKeySchema } from '../../config/schema.js';
 
 /** A key that signs (or only verifies) passes. `secret` is used as its UTF-8 bytes, as nginx njs does. */
 export interface PassKey {
@@ -7,8 +8,8 @@ export interface PassKey {
   secret: string;
 }
 
-const KID = /^[A-Za-z0-9_-]{1,32}$/;
-export const MIN_PASS_SECRET_LENGTH = 32;
+/** Is this a key the config would accept (kid pattern, secret of 32+ printable characters)? */
+const isPassKey = (key: unknown): key is PassKey => passKeySchema.safeParse(key).success;
 
 /**
  * The keys of one kind of pass. The first signs; every one verifies, so a rotation adds the new key
@@ -20,14 +21,9 @@ export class PassKeyring {
 
   constructor(keys: readonly PassKey[]) {
     if (keys.length === 0) throw new Error('a pass keyring needs at least one key');
-    for (const key of keys) {
-      if (!KID.test(key.kid))
-        throw new Error(`pass key id "${key.kid}" is not [A-Za-z0-9_-]{1,32}`);
-      if (key.secret.length < MIN_PASS_SECRET_LENGTH)
-        throw new Error(
-          `pass key "${key.kid}" is shorter than ${MIN_PASS_SECRET_LENGTH} characters`,
-        );
-    }
+    for (const key of keys)
+      if (!passKeySchema.safeParse(key).success)
+        throw new Error(`pass key "${key.kid}" is not a valid kid and secret`);
     this.#keys = keys;
     this.#byKid = new Map(keys.map((k) => [k.kid, k]));
     if (this.#byKid.size !== keys.length) throw new Error('pass key ids must be unique');
@@ -55,17 +51,7 @@ export class PassKeyring {
     prefix: string,
   ): Promise<PassKeyring> {
     if (configured.length > 0) return new PassKeyring(configured);
-    const saved = await state.load([], (v) =>
-      Array.isArray(v)
-        ? v.filter(
-            (k): k is PassKey =>
-              typeof k?.kid === 'string' &&
-              typeof k?.secret === 'string' &&
-              KID.test(k.kid) &&
-              k.secret.length >= MIN_PASS_SECRET_LENGTH,
-          )
-        : [],
-    );
+    const saved = await state.load([], (v) => (Array.isArray(v) ? v.filter(isPassKey) : []));
     if (saved.length > 0) return new PassKeyring(saved);
     const generated = [
       {
