@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import type { Config, StreamRuleConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import { JsonStateFile } from '../state/json-state-file.js';
+import { stateFiles } from './state-files.js';
 import { importTrustedKey } from '../auth/import-key.js';
 import { KeyStore } from '../auth/key-store.js';
 import { TokenCache } from '../auth/token-cache.js';
@@ -29,8 +28,7 @@ export async function buildAuth(config: Config, log: Logger): Promise<AuthArea> 
   const keys = new KeyStore(
     await Promise.all(config.auth.keys.map((key, i) => importTrustedKey(key, `auth.keys[${i}]`))),
   );
-  const stateLog = log.child({ component: 'state' });
-  const state = <T>(file: string) => new JsonStateFile<T>(join(config.stateDir, file), stateLog);
+  const state = stateFiles(config, log);
   const security = await StreamSecurity.create(
     config.streams,
     keys,

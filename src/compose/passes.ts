@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import { JsonStateFile } from '../state/json-state-file.js';
+import { stateFiles } from './state-files.js';
 import { PassKeyring, type PassKey } from '../delivery/pass/pass-keys.js';
 import { PlaylistPasses } from '../delivery/pass/playlist-pass.js';
 import { SegmentPasses } from '../delivery/pass/segment-pass.js';
@@ -18,11 +17,10 @@ export interface PassesArea {
  * kept in stateDir (never logged), so that passes survive a restart.
  */
 export async function buildPasses(config: Config, log: Logger): Promise<PassesArea> {
-  const state = (file: string) =>
-    new JsonStateFile<PassKey[]>(join(config.stateDir, file), log.child({ component: 'state' }));
+  const state = stateFiles(config, log);
   const { keys, edgeKeys } = config.hls.passes;
-  const playlistKeys = await PassKeyring.load(keys, state('pass-keys.json'), 'pk');
-  const segmentKeys = await PassKeyring.load(edgeKeys, state('edge-keys.json'), 'ek');
+  const playlistKeys = await PassKeyring.load(keys, state<PassKey[]>('pass-keys.json'), 'pk');
+  const segmentKeys = await PassKeyring.load(edgeKeys, state<PassKey[]>('edge-keys.json'), 'ek');
   return {
     playlistPasses: new PlaylistPasses(playlistKeys),
     segmentPasses: new SegmentPasses(segmentKeys),
