@@ -81,11 +81,7 @@ export class OutputManager {
       const key = `${dir.stream.app}/${dir.stream.name}`;
       const timer = setTimeout(() => {
         this.#leftovers.delete(key);
-        dir
-          .remove()
-          .catch((error: unknown) =>
-            this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'),
-          );
+        this.#remove(key, () => dir.remove());
       }, this.#deps.cleanupAfterMs);
       timer.unref();
       this.#leftovers.set(key, timer);
@@ -154,18 +150,22 @@ export class OutputManager {
       this.#cleanups.delete(key);
       if (this.#outputs.get(key) !== output) return;
       this.#outputs.delete(key);
-      const removal = output
-        .removeFiles()
-        .catch((error: unknown) =>
-          this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'),
-        )
-        .finally(() => {
-          if (this.#removals.get(key) === removal) this.#removals.delete(key);
-        });
-      this.#removals.set(key, removal);
+      this.#remove(key, () => output.removeFiles());
     }, this.#deps.cleanupAfterMs);
     timer.unref();
     this.#cleanups.set(key, timer);
+  }
+
+  /** Removes a stream's files, tracked so that a new publisher's output waits for it to finish. */
+  #remove(key: string, remove: () => Promise<void>): void {
+    const removal = remove()
+      .catch((error: unknown) =>
+        this.#deps.log.error({ err: error, stream: key }, 'cannot remove stream files'),
+      )
+      .finally(() => {
+        if (this.#removals.get(key) === removal) this.#removals.delete(key);
+      });
+    this.#removals.set(key, removal);
   }
 
   /**
