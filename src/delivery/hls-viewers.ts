@@ -107,18 +107,21 @@ export class HlsViewers {
     const now = this.#now();
     const streamKey = formatStreamPath(request.stream);
     if (request.pass !== undefined && request.token === undefined) {
-      const viewer = await this.#viewerOnPass(request, streamKey, now);
-      if (!viewer) return { session: undefined, passes: NO_PASSES };
+      const found = await this.#viewerOnPass(request, streamKey, now);
+      if (!found) return { session: undefined, passes: NO_PASSES };
+      const { viewer, checked } = found;
       if (viewer.refusedWith) throw viewer.refusedWith;
       // A pass is only a shorthand for its token: answered as the token would be now (revocation,
-      // key still trusted, the stream's current rule, the token's access rules for this request).
-      await this.deps.authenticator.check(viewer.grant, {
-        action: 'play',
-        protocol: 'hls',
-        stream: request.stream,
-        address: request.address,
-        origin: request.origin,
-      });
+      // key still trusted, the stream's current rule, the token's access rules for this request),
+      // unless the token was authenticated for this very request (a viewer taken back).
+      if (!checked)
+        await this.deps.authenticator.check(viewer.grant, {
+          action: 'play',
+          protocol: 'hls',
+          stream: request.stream,
+          address: request.address,
+          origin: request.origin,
+        });
       return this.#continue(viewer, this.#now());
     }
     const grant = await this.#authenticate(request, request.token);
@@ -151,7 +154,7 @@ export class HlsViewers {
     request: Parameters<HlsViewers['admit']>[0],
     streamKey: string,
     now: number,
-  ): Promise<Viewer | undefined> {
+  ): Promise<{ viewer: Viewer; checked: boolean } | undefined> {
     const unknown = () =>
       new StagedoorError(
         'SESSION_ENDED',
@@ -164,16 +167,16 @@ export class HlsViewers {
     );
     if (segment) {
       const viewer = this.#byId.get(segment.viewerId); // its MAC binds it to this stream's directory
-      if (viewer) return viewer;
+      if (viewer) return { viewer, checked: false };
       if (request.kind === 'segment' && segment.expiresAt > now) return undefined;
       throw unknown();
     }
     const known = this.#byPass.get(pass);
-    if (known && known.key.endsWith(`|${streamKey}`)) return known;
+    if (known && known.key.endsWith(`|${streamKey}`)) return { viewer: known, checked: false };
     const sealed = this.deps.playlistPasses.open(pass, streamKey, now);
     if (!sealed) throw unknown();
     const viewer = this.#byId.get(sealed.viewerId);
-    if (viewer) return viewer; // an older pass of a viewer since refreshed
+    if (viewer) return { viewer, checked: false }; // an older pass of a viewer since refreshed
     // A viewer of another process (before a restart, another node): its token, checked again now.
     const grant = await this.#authenticate(request, sealed.token);
     const key = `${grant.tokenId}|${request.address}|${streamKey}`;
@@ -182,7 +185,7 @@ export class HlsViewers {
     revived.token = sealed.token;
     this.#grantTo(revived, grant, streamKey, now, pass);
     this.#byPass.set(pass, revived);
-    return revived;
+    return { viewer: revived, checked: true };
   }
 
   #authenticate(
