@@ -30,7 +30,8 @@ const USAGE = `usage:
   stagedoor config check [--config FILE]
                                         validate the config (file, then STAGEDOOR_* variables; TLS
                                         files read, proxies parsed), print it resolved with secrets
-                                        redacted; exit 2 on any error, as nginx -t does`;
+                                        redacted; exit 1 if it is not valid, as nginx -t does
+exit status: 0 done, 1 configuration error, 2 usage error`;
 
 /** `90`, `90s`, `15m`, `1h`, `2d` → seconds. */
 export function parseDuration(text: string): number {
@@ -241,10 +242,12 @@ async function run(): Promise<void> {
   await import('./main.js');
 }
 
+// Exit 1: the configuration (or what it names) is wrong, as nginx -t says; exit 2: the command line is.
 run().catch((error: unknown) => {
-  const message = isStagedoorError(error)
-    ? `${error.code}: ${error.message}`
-    : (error as Error).message;
-  process.stderr.write(`stagedoor: ${message}\n${USAGE}\n`);
+  if (isStagedoorError(error)) {
+    process.stderr.write(`stagedoor: ${error.code}: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`stagedoor: ${(error as Error).message}\n${USAGE}\n`);
   process.exit(2);
 });

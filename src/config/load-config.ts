@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { stripJsonComments } from './jsonc.js';
 import { z } from 'zod';
 import { StagedoorError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
@@ -48,7 +49,7 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export interface LoadConfigOptions {
-  /** Path of the JSON config file. */
+  /** Path of the config file: JSON, with `//` and block comments allowed. */
   file: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -57,7 +58,7 @@ export interface LoadConfigOptions {
 export function loadConfig({ file, env = process.env }: LoadConfigOptions): Config {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(stripJsonComments(readFileSync(file, 'utf8')));
   } catch (cause) {
     const reason =
       cause instanceof SyntaxError ? `is not valid JSON (${cause.message})` : 'cannot be read';

@@ -245,7 +245,7 @@ describe('the stagedoor process', () => {
     expect((await first.exited).code).toBe(0);
   });
 
-  it('stagedoor config check: prints the resolved config with secrets redacted, or the error, exit 2', async () => {
+  it('stagedoor config check: prints the resolved config with secrets redacted, or the error, exit 1', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'sd-check-'));
     const secret = 'config-check-secret-0123456789abcdef';
     const apiKey = 'config-check-api-key-0123456789';
@@ -276,7 +276,17 @@ describe('the stagedoor process', () => {
     expect(ok.stdout() + ok.stderr()).not.toContain(secret);
     expect(ok.stdout() + ok.stderr()).not.toContain(apiKey);
     const bad = check({ STAGEDOOR_HTTP__PORT: 'eighty' });
-    expect((await bad.exited).code).toBe(2);
+    expect((await bad.exited).code).toBe(1);
     expect(bad.stderr()).toMatch(/CONFIG_INVALID: .*"http\.port".*\(from STAGEDOOR_HTTP__PORT\)/);
+    writeFileSync(join(cwd, 'c.json'), JSON.stringify({ http: { prot: 8080 } }));
+    const badFile = check({});
+    expect((await badFile.exited).code).toBe(1);
+    expect(badFile.stderr()).toMatch(/CONFIG_INVALID: .*"http\.prot"/);
+    // The shipped default, as `npm start` runs it.
+    const shipped = startMain(['config', 'check'], {}, resolve('.'), resolve('dist/cli.js'));
+    expect((await shipped.exited).code).toBe(0);
+    expect(shipped.stderr()).toContain('config/default.json: the configuration is valid');
+    const usage = startMain(['config', 'chek'], {}, cwd, resolve('dist/cli.js'));
+    expect((await usage.exited).code).toBe(2);
   });
 });

@@ -1,7 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../../src/config/load-config.js';
+import { stripJsonComments } from '../../../src/config/jsonc.js';
 
 const hasCompose = spawnSync('docker-compose', ['--version']).status === 0;
 
@@ -15,16 +18,26 @@ describe('shipped configuration and deployment files', () => {
     expect(config.admin.apiKeys[0]?.keyFile).toBe('/run/secrets/stagedoor_admin_key');
   });
 
-  it('every JSON example in the README validates against the schema', () => {
-    const readme = readFileSync('README.md', 'utf8');
-    const full = /```jsonc\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(full).toBeDefined();
-    // jsonc → json: drop // comments outside strings, then parse.
-    const json = full!.replace(
-      /("(?:[^"\\]|\\.)*")|\/\/[^\n]*/g,
-      (_m, str: string | undefined) => str ?? '',
-    );
-    expect(() => parseConfig(JSON.parse(json))).not.toThrow();
+  it('every config block of the README loads through the real loader, comments and all', () => {
+    const blocks = configBlocks(readFileSync('README.md', 'utf8'));
+    expect(blocks.length).toBeGreaterThan(0);
+    const dir = mkdtempSync(join(tmpdir(), 'stagedoor-readme-'));
+    try {
+      blocks.forEach((block, i) => {
+        const file = join(dir, `block-${i}.json`);
+        writeFileSync(file, block);
+        expect(() => loadConfig({ file, env: {} }), `README config block ${i}`).not.toThrow();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the README's full example names every key the schema has", () => {
+    const full = configBlocks(readFileSync('README.md', 'utf8')).find((b) => b.includes('"rtmp"'));
+    const shown = new Set(keyPaths(JSON.parse(stripJsonComments(full!)) as object));
+    const missing = keyPaths(parseConfig({})).filter((path) => !shown.has(path));
+    expect(missing).toEqual([]);
   });
 
   it.runIf(hasCompose)('docker-compose.yml validates offline (docker-compose config)', () => {
@@ -35,3 +48,20 @@ describe('shipped configuration and deployment files', () => {
     expect(out).toContain('network_mode: service:stagedoor');
   });
 });
+
+/** Blocks fenced as json or jsonc that hold an object: what a reader would paste into a config file. */
+function configBlocks(readme: string): string[] {
+  return [...readme.matchAll(/```jsonc?\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((b) => b.trimStart().startsWith('{'));
+}
+
+/** Dotted paths of an object's keys, objects inside arrays not followed (their keys vary by entry). */
+function keyPaths(value: object, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([k, v]) => {
+    const path = prefix + k;
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? [path, ...keyPaths(v as object, `${path}.`)]
+      : [path];
+  });
+}

@@ -134,6 +134,27 @@ describe('config', () => {
     );
   });
 
+  it('reads // and block comments (JSONC), never inside strings, and keeps error positions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-config-'));
+    const file = join(dir, 'commented.json');
+    writeFileSync(
+      file,
+      [
+        '{ // the public listener',
+        '  "http": { "port": 9000 /* not 8080 */ },',
+        '  "banner": { "publicHost": "live.example.com//x" } // a "//" in a string stays',
+        '}',
+      ].join('\n'),
+    );
+    const config = loadConfig({ file, env: {} });
+    expect(config.http.port).toBe(9000);
+    expect(config.banner.publicHost).toBe('live.example.com//x');
+    writeFileSync(file, '{ // comment\n  "http": { "port": 9000, } }');
+    expect(errorOf(() => loadConfig({ file, env: {} })).message).toMatch(
+      /is not valid JSON .*(position 39|line 2 column 26)/,
+    );
+  });
+
   it('picks the file from --config, then STAGEDOOR_CONFIG, then the default', () => {
     expect(resolveConfigPath(['--config', 'a.json'], {})).toBe('a.json');
     expect(resolveConfigPath(['--config=b.json'], {})).toBe('b.json');
