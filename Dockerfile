@@ -22,6 +22,9 @@ RUN mkdir -p /app/media /app/state && chown -R node:node /app/media /app/state
 USER node
 EXPOSE 1935 1936 8080 8081
 VOLUME ["/app/media", "/app/state"]
+# Ready = listening, media directory writable, keys loaded (the admin port's /readyz, on loopback).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8081/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # tini reaps FFmpeg children and forwards SIGTERM so shutdown is graceful.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/main.js"]
 CMD ["--config", "/app/config/docker.json"]

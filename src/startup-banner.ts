@@ -2,6 +2,9 @@ import type { Config } from './config/schema.js';
 import type { KeyStore } from './auth/key-store.js';
 import { mintToken } from './auth/mint-token.js';
 
+/** package.json's engines allow Node 20.19 and later; the README, the Dockerfile and this agree on 22+. */
+const RECOMMENDED_NODE_MAJOR = 22;
+
 /**
  * Human instructions printed at start: how to publish from OBS or ffmpeg and how to play, with
  * ready-made short-lived tokens when the server holds a signing secret (the dev default does).
@@ -11,6 +14,7 @@ export async function startupBanner(
   keys: KeyStore,
   ports: { rtmp: number; http: number; admin?: number | undefined; rtmps?: number | undefined },
   now = Date.now(),
+  nodeVersion = process.versions.node,
 ): Promise<string> {
   const { app, stream, publicHost, tokenTtlSec } = config.banner;
   const rtmpBase = `rtmp://${publicHost}:${ports.rtmp}/${app}`;
@@ -18,7 +22,12 @@ export async function startupBanner(
   const rtmpsBase =
     ports.rtmps !== undefined ? `rtmps://${publicHost}:${ports.rtmps}/${app}` : undefined;
   const signer = keys.signingKeys().find((k) => k.actions.has('publish') && k.actions.has('play'));
-  const lines = ['', 'Stagedoor is up.', ''];
+  const lines = ['', `Stagedoor is up (Node ${nodeVersion}).`, ''];
+  if (Number(nodeVersion.split('.')[0]) < RECOMMENDED_NODE_MAJOR)
+    lines.push(
+      `  Node ${nodeVersion.split('.')[0]} is past its end of life: run Node 22 or 24 (Node 20.19 and later still work).`,
+      '',
+    );
   if (!signer) {
     lines.push(
       `  Publish (OBS):  Server ${rtmpBase}   Stream key ${stream}?token=<JWT>`,

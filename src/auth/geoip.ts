@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 type Lookup = (address: string) => { country?: string } | null;
 
 /**
- * Country of an address, from geoip-lite. Its database costs ~180 MB of memory, so it is loaded
- * the first time a token carries a country rule, never at start.
+ * Country of an address, from geoip-country (MaxMind GeoLite2 Country, IPv4 and IPv6): ~20 MB of
+ * memory once loaded, so it is loaded the first time a token carries a country rule, never at start.
  */
 export class GeoIp {
   #lookup: Lookup | undefined;
@@ -17,7 +17,7 @@ export class GeoIp {
   /** Lower-case ISO 3166-1 alpha-2, or undefined when the address is not in the database. */
   async countryOf(address: string): Promise<string | undefined> {
     this.#loading ??= Promise.resolve().then(() => {
-      const geoip = createRequire(import.meta.url)('geoip-lite') as { lookup: Lookup };
+      const geoip = createRequire(import.meta.url)('geoip-country') as { lookup: Lookup };
       this.#lookup = (a) => geoip.lookup(a);
       return this.#lookup;
     });

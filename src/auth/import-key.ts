@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../state/atomic-write.js';
 import { dirname } from 'node:path';
 import { importJWK, importSPKI, type CryptoKey, type JWK } from 'jose';
 import { configError } from '../config/config-error.js';
@@ -32,9 +33,7 @@ export function readSecretFile(path: string, createIfMissing: boolean, bytes = 4
   if (!existsSync(path)) {
     if (!createIfMissing) throw new Error(`secret file ${path} does not exist`);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${randomBytes(bytes).toString('base64url')}\n`, { mode: 0o600 });
-    renameSync(tmp, path);
+    writeFileAtomicSync(path, `${randomBytes(bytes).toString('base64url')}\n`, 0o600);
   }
   return readFileSync(path, 'utf8').trim();
 }

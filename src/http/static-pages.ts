@@ -24,7 +24,7 @@ export function registerStaticPages(
       .header('cache-control', 'no-cache')
       .header(
         'content-security-policy',
-        `default-src 'self'; script-src 'self' 'unsafe-inline'; media-src 'self' blob:; style-src 'unsafe-inline'; frame-ancestors ${playerAncestors}`,
+        `default-src 'self'; script-src 'self' 'unsafe-inline'; media-src 'self' blob:; worker-src blob:; style-src 'unsafe-inline'; frame-ancestors ${playerAncestors}`,
       )
       .send(player),
   );

@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from './atomic-write.js';
 import type { Logger } from '../log/logger.js';
 
 /**
@@ -42,15 +42,7 @@ export class JsonStateFile<T> {
   save(value: T): Promise<void> {
     const run = async (): Promise<void> => {
       await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-      const tmp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-      const handle = await open(tmp, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, this.path);
+      await writeFileAtomic(this.path, `${JSON.stringify(value, null, 2)}\n`, 0o600);
     };
     this.#writing = this.#writing.then(run, run);
     return this.#writing;

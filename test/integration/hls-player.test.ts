@@ -45,6 +45,12 @@ interface PlayerState {
 /** Opens Stagedoor's own player page (hls.js) with the stream and token in the URL fragment. */
 async function openPlayer(stream: string, playToken: string) {
   const page = await browser.newPage();
+  const workers: string[] = [];
+  const blocked: string[] = [];
+  page.on('worker', (worker) => workers.push(worker.url()));
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
+  });
   await page.goto(
     `http://127.0.0.1:${server.httpPort}/player.html#stream=${stream}&token=${playToken}`,
   );
@@ -58,12 +64,15 @@ async function openPlayer(stream: string, playToken: string) {
         text: document.getElementById('state')!.textContent ?? '',
       };
     });
-  return { page, state };
+  return { page, state, workers, blocked };
 }
 
 describe('hls.js in Chromium', () => {
-  it('plays index.m3u8?token=… and currentTime advances', async () => {
-    const { page, state } = await openPlayer('live/web', await token('live/web', 'play', 600));
+  it('plays index.m3u8?token=… and currentTime advances, demuxing in a worker the page allows', async () => {
+    const { page, state, workers, blocked } = await openPlayer(
+      'live/web',
+      await token('live/web', 'play', 600),
+    );
     const first = await eventually(
       async () => ((await state()).currentTime > 0.5 ? state() : undefined),
       20_000,
@@ -73,6 +82,9 @@ describe('hls.js in Chromium', () => {
     expect(later.currentTime).toBeGreaterThan(first.currentTime + 1);
     expect(later.refusal).toBeUndefined();
     expect(later.text).toMatch(/playing .* s left on the token/);
+    // hls.js transmuxes in a blob: worker when the page's CSP lets it (worker-src blob:).
+    expect(workers.some((url) => url.startsWith('blob:'))).toBe(true);
+    expect(blocked).toEqual([]);
     await page.close();
   });
 

@@ -135,7 +135,7 @@ describe('access rules in the token', () => {
     expect(await hls('live/acl', v6, via('2001:db8::1'))).toBe('IP_DENIED');
   });
 
-  it('origin (Origin, else Referer) and country (geoip-lite), failing closed', async () => {
+  it('origin (Origin, else Referer) and country (geoip-country), failing closed', async () => {
     const origin = await withRules({ origins: ['https://watch.example'] });
     expect(await hls('live/acl', origin, via('8.8.8.8', 'https://watch.example'))).toBe('ok');
     expect(

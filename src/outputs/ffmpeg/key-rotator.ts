@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../../state/atomic-write.js';
 
 /**
  * AES-128 keys for one stream's HLS segments. FFmpeg re-reads the key info file before each

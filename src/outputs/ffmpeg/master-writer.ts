@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../../state/atomic-write.js';
 import { renditionPlaylist } from './ffmpeg-args.js';
 import { buildMasterPlaylist, type SourceInfo } from './master-playlist.js';
 

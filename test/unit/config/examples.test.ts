@@ -7,6 +7,7 @@ import { loadConfig, parseConfig } from '../../../src/config/load-config.js';
 import { stripJsonComments } from '../../../src/config/jsonc.js';
 
 const hasCompose = spawnSync('docker-compose', ['--version']).status === 0;
+const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
 describe('shipped configuration and deployment files', () => {
   it('config/docker.json validates', () => {
@@ -46,6 +47,18 @@ describe('shipped configuration and deployment files', () => {
     });
     expect(out).toContain('stagedoor:');
     expect(out).toContain('network_mode: service:stagedoor');
+    expect(readFileSync('docker-compose.yml', 'utf8')).not.toMatch(/^version:/m);
+  });
+
+  it.runIf(hasSystemdAnalyze)('the systemd units parse without a warning, hardened', () => {
+    const result = spawnSync('systemd-analyze', ['verify', 'deploy/systemd/stagedoor.service'], {
+      encoding: 'utf8',
+    });
+    expect(result.stderr).not.toMatch(/ignoring|Unknown|Failed to parse|bad-setting/i);
+    const unit = readFileSync('deploy/systemd/stagedoor.service', 'utf8');
+    for (const line of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'Restart=on-failure'])
+      expect(unit).toContain(line);
+    expect(unit).toMatch(/^ReadWritePaths=\S+/m);
   });
 });
 
