@@ -11,6 +11,7 @@ import type { StreamLease, StreamLeases } from '../media/stream-leases.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { Session } from '../sessions/session.js';
 import type { Audit } from '../observability/audit.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** A malformed token at least this long over RTMP was probably cut at the client's ~1,024-character URL limit. */
 const MIN_CUT_TOKEN_LENGTH = 800;
@@ -59,6 +60,8 @@ export interface AdmissionDeps {
   /** One publisher per stream: this node's leases, or a cluster's. */
   leases: StreamLeases;
   registry: Pick<SessionRegistry, 'open'>;
+  /** Times each decision (stagedoor_admission_duration_seconds). */
+  metrics?: Pick<Metrics, 'admissionDuration'> | undefined;
 }
 
 /** The client being admitted, as its protocol server tracks it. */
@@ -85,6 +88,12 @@ export class Admission {
 
   /** Decides whether the applicant may go on; throws the (already audited) refusal. */
   async check(applicant: Applicant): Promise<Admitted> {
+    const started = performance.now();
+    const timed = (outcome: 'admitted' | 'refused'): void =>
+      this.#deps.metrics?.admissionDuration.observe(
+        { protocol: applicant.protocol, action: applicant.action, outcome },
+        (performance.now() - started) / 1000,
+      );
     let stream: StreamPath | undefined;
     let token: string | undefined;
     try {
@@ -102,8 +111,10 @@ export class Admission {
         origin: applicant.origin,
       });
       if (applicant.action === 'publish') this.#deps.hub.assertCanPublish(stream);
+      timed('admitted');
       return { stream, grant };
     } catch (error) {
+      timed('refused');
       throw this.refused(applicant, withCutTokenHint(applicant, stream, token, error), stream);
     }
   }

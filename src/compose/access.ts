@@ -22,6 +22,7 @@ export function buildAccess(
       hub: media.hub,
       leases: media.leases,
       registry: sessions.registry,
+      metrics: observability.metrics,
     }),
   };
 }

@@ -23,6 +23,7 @@ export function buildObservability(
     outputs: outputs.outputs,
   });
   outputs.outputs?.onRestart(() => metrics.ffmpegRestarts.inc());
+  outputs.outputs?.onPlayable((_stream, ms) => metrics.publishToPlayable.observe(ms / 1000));
   const audit = new Audit(log.child({ component: 'audit' }), sessions.registry, metrics);
   return { metrics, audit };
 }

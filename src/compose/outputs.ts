@@ -37,6 +37,7 @@ export function buildOutputs(
         mediaDir: config.mediaDir,
         log,
         onRestart: hooks.onRestart,
+        onPlayable: hooks.onPlayable,
         resume,
       }),
     mediaDir: config.mediaDir,

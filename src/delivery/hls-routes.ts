@@ -62,92 +62,113 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       .send();
   });
 
+  const timed = deps.metrics?.hlsRequestDuration;
   app.get<{
     Params: { app: string; stream: string; file: string };
     Querystring: Record<string, string | string[]>;
-  }>('/:app/:stream/:file', async (request, reply) => {
-    cors(request, reply);
-    reply.header('cache-control', 'no-store');
-    const { app: appName, stream: streamName, file } = request.params;
-    const kind = mediaKindOf(file);
-    if (!kind) throw new StagedoorError('NOT_FOUND');
-    let stream;
-    try {
-      stream = checkStreamPath(appName, streamName);
-    } catch {
-      throw new StagedoorError('NOT_FOUND');
-    }
-    const vs = request.query.vs;
-    const address = clientAddress(
-      request.socket.remoteAddress,
-      request.headers['x-forwarded-for'],
-      deps.trustedProxies,
-    );
-    let admission;
-    try {
-      admission = await deps.viewers.admit({
-        stream,
-        address,
-        kind,
-        pass: typeof vs === 'string' ? vs : undefined,
-        token: tokenFromRequest({
-          query: request.query,
-          authorization: request.headers.authorization,
-          cookie: request.headers.cookie,
-        }),
-        origin: requestOrigin(request.headers),
-      });
-    } catch (error) {
-      const applicant = {
-        protocol: 'hls',
-        action: 'play',
-        app: appName,
-        name: streamName,
-        address,
-        extra: { file: kind },
-      } as const;
-      const coded = deps.admission.refused(applicant, error, stream);
-      deps.metrics?.hlsRequests.inc({ kind, status: String(coded.httpStatus) });
-      throw coded;
-    }
-    deps.metrics?.hlsRequests.inc({ kind, status: '200' });
-    const path = await paths.resolve(stream.app, stream.name, file);
-    const ext = file.slice(file.lastIndexOf('.') + 1);
-    reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
+  }>(
+    '/:app/:stream/:file',
+    {
+      onResponse: timed
+        ? (request, reply, done) => {
+            const kind = mediaKindOf(request.params.file);
+            if (kind) timed.observe({ kind }, reply.elapsedTime / 1000);
+            done();
+          }
+        : undefined,
+    },
+    async (request, reply) => {
+      cors(request, reply);
+      reply.header('cache-control', 'no-store');
+      const { app: appName, stream: streamName, file } = request.params;
+      const kind = mediaKindOf(file);
+      if (!kind) throw new StagedoorError('NOT_FOUND');
+      let stream;
+      try {
+        stream = checkStreamPath(appName, streamName);
+      } catch {
+        throw new StagedoorError('NOT_FOUND');
+      }
+      const vs = request.query.vs;
+      const address = clientAddress(
+        request.socket.remoteAddress,
+        request.headers['x-forwarded-for'],
+        deps.trustedProxies,
+      );
+      let admission;
+      const started = performance.now();
+      const admitted = (outcome: 'admitted' | 'refused'): void =>
+        deps.metrics?.admissionDuration.observe(
+          { protocol: 'hls', action: 'play', outcome },
+          (performance.now() - started) / 1000,
+        );
+      try {
+        admission = await deps.viewers.admit({
+          stream,
+          address,
+          kind,
+          pass: typeof vs === 'string' ? vs : undefined,
+          token: tokenFromRequest({
+            query: request.query,
+            authorization: request.headers.authorization,
+            cookie: request.headers.cookie,
+          }),
+          origin: requestOrigin(request.headers),
+        });
+      } catch (error) {
+        const applicant = {
+          protocol: 'hls',
+          action: 'play',
+          app: appName,
+          name: streamName,
+          address,
+          extra: { file: kind },
+        } as const;
+        const coded = deps.admission.refused(applicant, error, stream);
+        admitted('refused');
+        deps.metrics?.hlsRequests.inc({ kind, status: String(coded.httpStatus) });
+        throw coded;
+      }
+      admitted('admitted');
+      deps.metrics?.hlsRequests.inc({ kind, status: '200' });
+      const path = await paths.resolve(stream.app, stream.name, file);
+      const ext = file.slice(file.lastIndexOf('.') + 1);
+      reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
 
-    const session = admission.session;
-    if (kind === 'playlist') {
-      const body = renderPlaylist(await orNotFound(playlists.get(path)), admission.passes);
-      if (session) session.bytesOut += Buffer.byteLength(body);
-      return reply.header('cache-control', 'private, no-cache').send(body);
-    }
+      const session = admission.session;
+      if (kind === 'playlist') {
+        const body = renderPlaylist(await orNotFound(playlists.get(path)), admission.passes);
+        if (session) session.bytesOut += Buffer.byteLength(body);
+        return reply.header('cache-control', 'private, no-cache').send(body);
+      }
 
-    const bytes = await orNotFound(segments.read(path));
-    const size = bytes.length;
-    reply
-      .header('accept-ranges', 'bytes')
-      .header('cache-control', kind === 'key' ? 'private, no-store' : 'private, max-age=60');
-    if (kind === 'segment' && deps.edgeCacheSec > 0) {
-      // For an edge that checks passes (deploy/nginx-edge): cache by path, for all its viewers.
+      const bytes = await orNotFound(segments.read(path));
+      const size = bytes.length;
       reply
-        .header('x-accel-expires', deps.edgeCacheSec)
-        .header('cdn-cache-control', `max-age=${deps.edgeCacheSec}`);
-    }
-    const range = parseRange(request.headers.range, size);
-    if (range.kind === 'unsatisfiable') {
-      return reply.code(416).header('content-range', `bytes */${size}`).send();
-    }
-    const start = range.kind === 'partial' ? range.start : 0;
-    const end = range.kind === 'partial' ? range.end : size - 1;
-    const length = size === 0 ? 0 : end - start + 1;
-    if (range.kind === 'partial')
-      reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
-    reply.header('content-length', length);
-    if (session) session.bytesOut += request.method === 'HEAD' ? 0 : length;
-    if (length === 0) return reply.send();
-    // HEAD: fastify takes Content-Length from the payload and sends no body.
-    return reply.send(range.kind === 'partial' ? bytes.subarray(start, end + 1) : bytes);
-  });
+        .header('accept-ranges', 'bytes')
+        .header('cache-control', kind === 'key' ? 'private, no-store' : 'private, max-age=60');
+      if (kind === 'segment' && deps.edgeCacheSec > 0) {
+        // For an edge that checks passes (deploy/nginx-edge): cache by path, for all its viewers.
+        reply
+          .header('x-accel-expires', deps.edgeCacheSec)
+          .header('cdn-cache-control', `max-age=${deps.edgeCacheSec}`);
+      }
+      const range = parseRange(request.headers.range, size);
+      if (range.kind === 'unsatisfiable') {
+        return reply.code(416).header('content-range', `bytes */${size}`).send();
+      }
+      const start = range.kind === 'partial' ? range.start : 0;
+      const end = range.kind === 'partial' ? range.end : size - 1;
+      const length = size === 0 ? 0 : end - start + 1;
+      if (range.kind === 'partial')
+        reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`);
+      reply.header('content-length', length);
+      if (session) session.bytesOut += request.method === 'HEAD' ? 0 : length;
+      if (length === 0) return reply.send();
+      // HEAD: fastify takes Content-Length from the payload and sends no body.
+      return reply.send(range.kind === 'partial' ? bytes.subarray(start, end + 1) : bytes);
+    },
+  );
 }
 
 /** A file resolved a moment ago may be gone by the time it is read (a stream ended, FFmpeg restarted). */

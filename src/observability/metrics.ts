@@ -1,35 +1,43 @@
-import { readFileSync } from 'node:fs';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { formatStreamPath } from '../core/stream-path.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { IssuerStore } from '../auth/oidc/issuer-store.js';
 import type { OutputManager } from '../outputs/output-manager.js';
-
-const CLOCK_TICKS = 100; // Linux USER_HZ
-
-/** CPU seconds a process has used, from /proc (undefined if it is gone or not Linux). */
-function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
+import { registerOutputMetrics } from './output-metrics.js';
+import { TrafficTotals } from './traffic-totals.js';
 
 export interface MetricsSources {
   registry: SessionRegistry;
   issuers: IssuerStore;
-  outputs: Pick<OutputManager, 'list'> | undefined;
+  outputs: Pick<OutputManager, 'list' | 'streams'> | undefined;
 }
 
-/** Prometheus metrics, on a registry of their own (never prom-client's global one). */
+/** Latency buckets (seconds) for work done within a request: admission, an HLS response. */
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** From a publish to its first playable playlist: FFmpeg's start plus the first segment or two. */
+const PLAYABLE_BUCKETS = [0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 20, 30];
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/**
+ * Prometheus metrics, on a registry of their own (never prom-client's global one). Counters end in
+ * `_total`, durations are histograms in seconds, and the process and Node metrics keep their
+ * standard names (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`) for stock dashboards.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly admissions = new Counter({
     name: 'stagedoor_admissions_total',
     help: 'Sessions admitted',
     labelNames: ['protocol', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly admissionDuration = new Histogram({
+    name: 'stagedoor_admission_duration_seconds',
+    help: 'Time to decide a publish or play request (token checks, stream lease), admitted or refused',
+    labelNames: ['protocol', 'action', 'outcome'] as const,
+    buckets: REQUEST_BUCKETS,
     registers: [this.registry],
   });
   readonly refusals = new Counter({
@@ -72,10 +80,29 @@ export class Metrics {
     labelNames: ['kind', 'status'] as const,
     registers: [this.registry],
   });
+  readonly hlsRequestDuration = new Histogram({
+    name: 'stagedoor_hls_request_duration_seconds',
+    help: 'HLS responses from request to last byte handed to the socket, by kind',
+    labelNames: ['kind'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly publishToPlayable = new Histogram({
+    name: 'stagedoor_publish_to_playable_seconds',
+    help: "From a publisher's admission to its stream's first playable HLS playlist",
+    buckets: PLAYABLE_BUCKETS,
+    registers: [this.registry],
+  });
 
   constructor(sources: MetricsSources) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'stagedoor_' });
+    collectDefaultMetrics({ register: this.registry });
     const { registry, issuers, outputs } = sources;
+    new Gauge({
+      name: 'stagedoor_build_info',
+      help: 'Always 1: the running version and Node.js',
+      labelNames: ['version', 'nodejs'] as const,
+      registers: [this.registry],
+    }).set({ version, nodejs: process.versions.node }, 1);
     new Gauge({
       name: 'stagedoor_sessions',
       help: 'Live sessions',
@@ -86,32 +113,14 @@ export class Metrics {
         for (const s of registry.list()) this.inc({ kind: s.kind, protocol: s.protocol });
       },
     });
-    new Gauge({
-      name: 'stagedoor_ffmpeg_processes',
-      help: 'Running FFmpeg processes',
-      registers: [this.registry],
-      collect() {
-        this.set(outputs?.list().filter((t) => t.pid !== undefined).length ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'stagedoor_ffmpeg_cpu_seconds',
-      help: 'CPU seconds used by the running FFmpeg processes',
-      registers: [this.registry],
-      collect() {
-        let total = 0;
-        for (const t of outputs?.list() ?? [])
-          if (t.pid !== undefined) total += processCpuSeconds(t.pid) ?? 0;
-        this.set(total);
-      },
-    });
-    new Gauge({
-      name: 'stagedoor_jwks_fetches',
-      help: 'JWKS fetch attempts per issuer since start',
+    new Counter({
+      name: 'stagedoor_jwks_fetches_total',
+      help: 'JWKS fetch attempts per issuer',
       labelNames: ['issuer'] as const,
       registers: [this.registry],
       collect() {
-        for (const i of issuers.list()) this.set({ issuer: i.issuer }, i.keys.fetches);
+        this.reset();
+        for (const i of issuers.list()) this.inc({ issuer: i.issuer }, i.keys.fetches);
       },
     });
     new Gauge({
@@ -127,6 +136,8 @@ export class Metrics {
           );
       },
     });
+    this.#registerTraffic(registry);
+    if (outputs) registerOutputMetrics(this.registry, outputs);
     registry.onChange((event, session, reason) => {
       if (event === 'start') {
         this.admissions.inc({ protocol: session.protocol, kind: session.kind });
@@ -143,6 +154,46 @@ export class Metrics {
       });
       if (reason === 'expired') this.expiryDisconnects.inc({ protocol: session.protocol });
       if (reason === 'kicked') this.kicks.inc();
+    });
+  }
+
+  /** Bytes received from publishers and sent to players, by protocol and stream, ended sessions included. */
+  #registerTraffic(registry: SessionRegistry): void {
+    const totals = new TrafficTotals();
+    registry.onChange((event, session) => {
+      if (event === 'end')
+        totals.addEnded(session.protocol, formatStreamPath(session.stream), session);
+    });
+    const live = () =>
+      totals.withLive(
+        registry.list().map((s) => ({
+          protocol: s.protocol,
+          stream: formatStreamPath(s.stream),
+          bytesIn: s.bytesIn,
+          bytesOut: s.bytesOut,
+        })),
+      );
+    new Counter({
+      name: 'stagedoor_received_bytes_total',
+      help: 'Bytes received from publishers (media and protocol), by protocol and stream',
+      labelNames: ['protocol', 'stream'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const t of live())
+          if (t.bytesIn > 0) this.inc({ protocol: t.protocol, stream: t.stream }, t.bytesIn);
+      },
+    });
+    new Counter({
+      name: 'stagedoor_sent_bytes_total',
+      help: 'Bytes sent to players (playlists, segments, keys, RTMP media), by protocol and stream',
+      labelNames: ['protocol', 'stream'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const t of live())
+          if (t.bytesOut > 0) this.inc({ protocol: t.protocol, stream: t.stream }, t.bytesOut);
+      },
     });
   }
 }

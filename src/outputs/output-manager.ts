@@ -9,11 +9,35 @@ import { StreamDirectory } from './stream-directory.js';
  * What runs for one live stream to make its HLS: today one supervised FFmpeg (`Transcoder`), later
  * an in-process packager. It takes the stream's units (and a container publisher's bytes).
  */
+/** How an output keeps up with its live stream (FFmpeg's `-progress` for the FFmpeg output). */
+export interface OutputProgress {
+  /** Frames per second output, and media time made per second of wall time (below 1: falling behind). */
+  fps: number;
+  speed: number;
+  droppedFrames: number;
+  duplicatedFrames: number;
+  /** When it was reported (ms since the epoch). */
+  at: number;
+}
+
+/** What an output tells the rest of the server as it runs. */
+export interface OutputHooks {
+  /** Its process was restarted after a crash. */
+  onRestart: (stream: string) => void;
+  /** The stream became playable (its master playlist exists), this long after its publish. */
+  onPlayable: (stream: string, sincePublishMs: number) => void;
+}
+
 export interface StreamOutput extends MediaSink, RawSink {
   readonly state: 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
   /** The running process, if the output runs one. */
   readonly pid: number | undefined;
   readonly restarts: number;
+  readonly progress: OutputProgress | undefined;
+  /** What an operator should know (a copy rendition encoded, say). */
+  readonly warnings: readonly string[];
+  /** When the newest segment was written (ms since the epoch), if any is. */
+  lastSegmentAt(): number | undefined;
   /** Prepares an empty stream directory once `after` settles (a previous run's files are removed). */
   begin(after: Promise<unknown>): Promise<void>;
   /** A new publisher took the stream over: go on with its media, continuing the playlists. */
@@ -30,7 +54,7 @@ export interface OutputManagerDeps {
    */
   createOutput: (
     stream: LiveStream,
-    hooks: { onRestart: (stream: string) => void },
+    hooks: OutputHooks,
     options: { resume: boolean },
   ) => StreamOutput;
   mediaDir: string;
@@ -52,6 +76,7 @@ export class OutputManager {
   readonly #deps: OutputManagerDeps;
   #unsubscribe: (() => void) | undefined;
   readonly #restartListeners = new Set<(stream: string) => void>();
+  readonly #playableListeners = new Set<(stream: string, sincePublishMs: number) => void>();
 
   constructor(deps: OutputManagerDeps) {
     this.#deps = deps;
@@ -65,10 +90,21 @@ export class OutputManager {
     return [...this.#outputs.values()];
   }
 
+  /** Each stream's output, by stream key. */
+  streams(): Array<[string, StreamOutput]> {
+    return [...this.#outputs.entries()];
+  }
+
   /** Called each time a stream's FFmpeg is restarted after a crash (metrics count these). */
   onRestart(listener: (stream: string) => void): () => void {
     this.#restartListeners.add(listener);
     return () => this.#restartListeners.delete(listener);
+  }
+
+  /** Called when a stream becomes playable, with the time since its publish (metrics). */
+  onPlayable(listener: (stream: string, sincePublishMs: number) => void): () => void {
+    this.#playableListeners.add(listener);
+    return () => this.#playableListeners.delete(listener);
   }
 
   /**
@@ -107,9 +143,12 @@ export class OutputManager {
       const leftover = this.#leftovers.get(stream.key);
       clearTimeout(leftover);
       this.#leftovers.delete(stream.key);
-      const hooks = {
-        onRestart: (key: string) => {
+      const hooks: OutputHooks = {
+        onRestart: (key) => {
           for (const listener of this.#restartListeners) listener(key);
+        },
+        onPlayable: (key, ms) => {
+          for (const listener of this.#playableListeners) listener(key, ms);
         },
       };
       const output = this.#deps.createOutput(stream, hooks, { resume: leftover !== undefined });

@@ -34,7 +34,13 @@ function run(cmd: string, args: string[]): RunningProcess {
 }
 
 /** A real ffmpeg publisher: lavfi test picture and tone, H.264 + AAC over RTMP (FLV). */
-export function publish(url: string, seconds = 30, size = '640x360'): RunningProcess {
+/** A live ffmpeg publisher (testsrc + sine, x264 in `pixFmt`, AAC) for `seconds`. */
+export function publish(
+  url: string,
+  seconds = 30,
+  size = '640x360',
+  pixFmt = 'yuv420p',
+): RunningProcess {
   return run('ffmpeg', [
     '-hide_banner',
     '-loglevel',
@@ -58,7 +64,7 @@ export function publish(url: string, seconds = 30, size = '640x360'): RunningPro
     '-tune',
     'zerolatency',
     '-pix_fmt',
-    'yuv420p',
+    pixFmt,
     '-g',
     '30',
     '-c:a',
@@ -69,13 +75,22 @@ export function publish(url: string, seconds = 30, size = '640x360'): RunningPro
   ]);
 }
 
+/** A stream as ffprobe describes it. */
+export interface ProbedStream {
+  codec_type: string;
+  codec_name: string;
+  width?: number;
+  pix_fmt?: string;
+  profile?: string;
+}
+
 /** ffprobe over RTMP: the streams it finds (codec names), or the error. */
 export async function probe(
   url: string,
   timeoutSec = 10,
 ): Promise<{
   code: number | null;
-  streams: Array<{ codec_type: string; codec_name: string; width?: number }>;
+  streams: ProbedStream[];
 }> {
   const p = run('ffprobe', [
     '-hide_banner',
@@ -84,7 +99,7 @@ export async function probe(
     '-rw_timeout',
     String(timeoutSec * 1_000_000),
     '-show_entries',
-    'stream=codec_type,codec_name,width',
+    'stream=codec_type,codec_name,width,pix_fmt,profile',
     '-of',
     'json',
     url,
@@ -95,7 +110,7 @@ export async function probe(
   const killer = setTimeout(() => p.stop(), timeoutSec * 1000 + 2000);
   const { code } = await p.exited;
   clearTimeout(killer);
-  let streams: Array<{ codec_type: string; codec_name: string; width?: number }> = [];
+  let streams: ProbedStream[] = [];
   try {
     streams = (JSON.parse(out) as { streams?: typeof streams }).streams ?? [];
   } catch {

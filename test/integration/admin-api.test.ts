@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { nowSec, sign, token } from '../helpers/tokens.js';
 
 let server: TestServer;
 let rtmpPublisher: RunningProcess;
+let progressPublisher: RunningProcess | undefined;
 let flvFile: string;
 
 beforeAll(async () => {
@@ -34,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   rtmpPublisher?.stop();
+  progressPublisher?.stop();
   await server.stop();
 });
 
@@ -184,7 +187,78 @@ describe('admin API', () => {
     );
     expect(text).toContain('stagedoor_hls_requests_total');
     expect(text).toContain('stagedoor_sessions');
-    expect(text).toContain('stagedoor_process_resident_memory_bytes');
+    // Process and Node metrics under their standard names, for stock dashboards.
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(text).toMatch(/^stagedoor_build_info\{version="\d+\.\d+\.\d+",nodejs="[\d.]+"\} 1$/m);
+  });
+
+  it("shows FFmpeg's fps, speed and newest segment per stream, in the API and the metrics", async () => {
+    type Listed = {
+      stream: string;
+      transcoder?: {
+        state: string;
+        fps?: number;
+        speed?: number;
+        droppedFrames?: number;
+        lastSegmentAgeSec?: number;
+        warnings: string[];
+      };
+    };
+    progressPublisher = publish(
+      server.url('live/progress', await token('live/progress', 'publish', 300)),
+      120,
+      '320x180',
+    );
+    const listed = await eventually(async () => {
+      const { streams } = (await (await admin('/api/v1/streams')).json()) as { streams: Listed[] };
+      const cam = streams.find((s) => s.stream === 'live/progress');
+      return cam?.transcoder?.fps && cam.transcoder.speed ? cam : undefined;
+    }, 20_000);
+    expect(listed.transcoder).toMatchObject({ state: 'running', warnings: [] });
+    expect(listed.transcoder!.fps).toBeGreaterThan(0);
+    expect(listed.transcoder!.speed).toBeGreaterThan(0);
+    expect(listed.transcoder!.droppedFrames).toBeGreaterThanOrEqual(0);
+    expect(listed.transcoder!.lastSegmentAgeSec).toBeGreaterThanOrEqual(0);
+    const values = parseMetrics(await (await admin('/metrics', { auth: '' })).text());
+    expect(values.get('stagedoor_ffmpeg_fps{stream="live/progress"}')).toBeGreaterThan(0);
+    expect(values.get('stagedoor_ffmpeg_speed{stream="live/progress"}')).toBeGreaterThan(0);
+    expect(
+      values.get('stagedoor_last_segment_age_seconds{stream="live/progress"}'),
+    ).toBeGreaterThanOrEqual(0);
+    expect(values.get('stagedoor_publish_to_playable_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(
+      values.get('stagedoor_received_bytes_total{protocol="rtmp",stream="live/progress"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      values.get(
+        'stagedoor_admission_duration_seconds_count{protocol="rtmp",action="publish",outcome="admitted"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      values.get('stagedoor_hls_request_duration_seconds_count{kind="playlist"}'),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('passes promtool check metrics on every stagedoor_ family of a scrape with a stream live', async () => {
+    // Some traffic of every kind first, so that labelled families have samples.
+    await fetch(server.hlsUrl('live/progress', await token('live/progress', 'play')));
+    await fetch(server.hlsUrl('live/progress'));
+    const text = await (await admin('/metrics', { auth: '' })).text();
+    const ours = text
+      .split('\n')
+      .filter((line) => /^(# (HELP|TYPE) )?stagedoor_/.test(line))
+      .join('\n');
+    expect(ours).toContain('stagedoor_ffmpeg_fps{stream="live/progress"}');
+    const check = spawnSync('promtool', ['check', 'metrics'], {
+      input: `${ours}\n`,
+      encoding: 'utf8',
+    });
+    if (check.error)
+      throw new Error(`promtool is needed (apt-get install prometheus): ${check.error.message}`);
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.status).toBe(0);
   });
 
   it('lists live streams, and sets, reads and drops a stream’s security', async () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { publish, probe, sleep } from '../helpers/ffmpeg.js';
 import { eventually } from '../helpers/http.js';
 import { makeSampleFlv, readFlvTags, type FlvTag } from '../helpers/flv.js';
@@ -132,6 +132,39 @@ describe('the FFmpeg supervisor', () => {
     );
     expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     client.destroy();
+  });
+
+  it('encodes the copy rendition to 4:2:0 8-bit when the source is H.264 4:4:4, and says so', async () => {
+    const publisher = publish(
+      server.url('live/yuv444', await token('live/yuv444', 'publish')),
+      60,
+      '320x180',
+      'yuv444p',
+    );
+    try {
+      const result = await eventually(async () => {
+        const probed = await probe(
+          server.hlsUrl('live/yuv444', await token('live/yuv444', 'play')),
+          10,
+        );
+        return probed.streams.length > 0 ? probed : undefined;
+      }, 20_000);
+      const video = result.streams.find((s) => s.codec_type === 'video')!;
+      expect(video).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p' });
+      const warned = await server.waitForLog(
+        (l) => l.event === 'copy_reencoded' && l.stream === 'live/yuv444',
+      );
+      expect(String(warned.msg)).toMatch(/High 4:4:4 Predictive, 4:4:4 8-bit.*encoded to 4:2:0/);
+      const { streams } = (await (
+        await fetch(`http://127.0.0.1:${server.adminPort}/api/v1/streams`, {
+          headers: { authorization: `Bearer ${ADMIN_API_KEY}` },
+        })
+      ).json()) as { streams: Array<{ stream: string; transcoder?: { warnings: string[] } }> };
+      const listed = streams.find((s) => s.stream === 'live/yuv444')!;
+      expect(listed.transcoder!.warnings).toEqual([warned.msg]);
+    } finally {
+      publisher.stop();
+    }
   });
 
   it('leaves no FFmpeg behind across 50 publish/unpublish cycles', async () => {

@@ -5,6 +5,7 @@ import type { SessionDirectory } from '../../sessions/session-directory.js';
 import type { OutputManager } from '../../outputs/output-manager.js';
 import type { StreamSecurity } from '../../auth/stream-security.js';
 import { StagedoorError } from '../../errors.js';
+import type { StreamOutput } from '../../outputs/output-manager.js';
 import { bearer, errorSchema, securitySchema, streamParams } from '../schemas.js';
 
 /** Live streams, and each stream's security settings. */
@@ -56,6 +57,12 @@ export function streamRoutes(
                         state: { type: 'string' },
                         pid: { type: 'integer' },
                         restarts: { type: 'integer' },
+                        fps: { type: 'number' },
+                        speed: { type: 'number', description: 'below 1: falling behind real time' },
+                        droppedFrames: { type: 'integer' },
+                        duplicatedFrames: { type: 'integer' },
+                        lastSegmentAgeSec: { type: 'number' },
+                        warnings: { type: 'array', items: { type: 'string' } },
                       },
                     },
                     viewers: { type: 'object', additionalProperties: { type: 'integer' } },
@@ -96,9 +103,7 @@ export function streamRoutes(
             },
             bitrateKbps: Math.round((publisher.bytesIn * 8) / seconds / 1000),
             renditions: transcoder ? deps.hls.renditions.map((r) => r.name) : [],
-            transcoder: transcoder
-              ? { state: transcoder.state, pid: transcoder.pid, restarts: transcoder.restarts }
-              : undefined,
+            transcoder: transcoder ? describeOutput(transcoder) : undefined,
             viewers,
           };
         });
@@ -202,4 +207,24 @@ export function streamRoutes(
       return describe(request.params.app, request.params.stream);
     },
   );
+}
+
+/** An output's state and health, as `GET /api/v1/streams` shows it. */
+function describeOutput(output: StreamOutput) {
+  const progress = output.progress;
+  const lastSegmentAt = output.lastSegmentAt();
+  return {
+    state: output.state,
+    pid: output.pid,
+    restarts: output.restarts,
+    fps: progress?.fps,
+    speed: progress?.speed,
+    droppedFrames: progress?.droppedFrames,
+    duplicatedFrames: progress?.duplicatedFrames,
+    lastSegmentAgeSec:
+      lastSegmentAt === undefined
+        ? undefined
+        : Math.round(Math.max(0, Date.now() - lastSegmentAt) / 100) / 10,
+    warnings: [...output.warnings],
+  };
 }

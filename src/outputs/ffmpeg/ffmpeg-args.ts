@@ -13,6 +13,8 @@ export interface FfmpegArgsInput {
   segmentSec: number;
   playlistSize: number;
   tracks: InputTracks;
+  /** A copy rendition may pass the video through (default: when it is H.264). */
+  videoCopyable?: boolean;
   /** Restarting after a crash: continue the playlists with a discontinuity instead of rewriting them. */
   append: boolean;
   /** Bytes FFmpeg may read to find the streams: the FLV header tags it is fed first, plus a margin. */
@@ -44,6 +46,11 @@ export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
     '-nostdin',
     '-loglevel',
     'warning',
+    // fps, speed, dropped and duplicated frames each second, on stdout (ffmpeg-progress.ts).
+    '-progress',
+    'pipe:1',
+    '-stats_period',
+    '1',
     '-fflags',
     '+genpts',
     ...probe,
@@ -53,8 +60,10 @@ export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
     'pipe:0',
   ];
 
-  // A copy rendition with a non-H.264 source is encoded at source size like a rung.
-  const encoded = renditions.filter((r) => !('copy' in r) || !tracks.videoIsH264);
+  // A copy rendition with a source it cannot copy (not H.264, or not 4:2:0 8-bit) is encoded at
+  // source size like a rung.
+  const copyable = input.videoCopyable ?? tracks.videoIsH264;
+  const encoded = renditions.filter((r) => !('copy' in r) || !copyable);
   if (encoded.length > 0) {
     const labels = encoded.map((_, i) => `[s${i}]`);
     const split =

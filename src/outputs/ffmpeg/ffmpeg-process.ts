@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import { ProgressReader, type FfmpegProgress } from './ffmpeg-progress.js';
 
 /** How an FFmpeg run ended. */
 export type ExitKind =
@@ -29,12 +30,16 @@ export class FfmpegProcess {
   readonly #child: ChildProcess;
   readonly #stderr: string[] = [];
   #partial = '';
+  readonly #progress = new ProgressReader();
   #stopRequested = false;
   readonly exited: Promise<ExitInfo>;
   readonly startedAt = Date.now();
 
   constructor(ffmpegPath: string, args: readonly string[]) {
-    this.#child = spawn(ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: false });
+    // stdout carries `-progress pipe:1` reports (if the arguments ask for them).
+    this.#child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false });
+    this.#child.stdout!.setEncoding('utf8');
+    this.#child.stdout!.on('data', (chunk: string) => this.#progress.push(chunk));
     this.#child.stdin!.on('error', () => {
       /* EPIPE when FFmpeg dies mid-write; the exit handler reports it */
     });
@@ -70,6 +75,11 @@ export class FfmpegProcess {
       this.#child.signalCode === null &&
       this.#child.pid !== undefined
     );
+  }
+
+  /** Its latest `-progress` report. */
+  get progress(): FfmpegProgress | undefined {
+    return this.#progress.latest;
   }
 
   /** The last lines FFmpeg wrote to stderr. */

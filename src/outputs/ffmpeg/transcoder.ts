@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import type { Config } from '../../config/schema.js';
 import type { LiveStream } from '../../media/live-stream.js';
@@ -8,6 +9,8 @@ import type { EndReason } from '../../core/end-reasons.js';
 import { flvFileHeader, flvTag } from '../../formats/flv/flv-mux.js';
 import { buildFfmpegArgs, renditionPlaylist } from './ffmpeg-args.js';
 import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';
+import type { FfmpegProgress } from './ffmpeg-progress.js';
+import { copyDecision } from './copy-check.js';
 import { flvHeaderBytes, sourceInfo } from './flv-input.js';
 import { watchPlaylist } from './playlist-watchdog.js';
 import { writeMasterWhenReady } from './master-writer.js';
@@ -38,6 +41,8 @@ export interface TranscoderDeps {
   log: Logger;
   /** Counts restarts for metrics and tests. */
   onRestart?: (stream: string) => void;
+  /** The stream became playable (its master playlist written), this long after its publish. */
+  onPlayable?: (stream: string, sincePublishMs: number) => void;
   /**
    * The stream's directory was left by a previous Stagedoor process (a restart): keep it and
    * continue its playlists, so that players go on, instead of starting empty.
@@ -56,6 +61,8 @@ type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
 export class Transcoder implements StreamOutput {
   readonly id: string;
   readonly dir: string;
+  /** What an operator should know of this stream's output (shown by the admin API). */
+  readonly warnings: string[] = [];
   readonly #dir: StreamDirectory;
   readonly #stream: LiveStream;
   readonly #deps: TranscoderDeps;
@@ -95,6 +102,21 @@ export class Transcoder implements StreamOutput {
 
   get state(): State {
     return this.#state;
+  }
+
+  /** The running FFmpeg's latest progress report. */
+  get progress(): FfmpegProgress | undefined {
+    return this.#process?.running ? this.#process.progress : undefined;
+  }
+
+  /** When the first rendition's playlist last changed (FFmpeg rewrites it with each new segment). */
+  lastSegmentAt(): number | undefined {
+    try {
+      return statSync(join(this.dir, renditionPlaylist(this.#deps.hls.renditions[0]!.name)))
+        .mtimeMs;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Prepares an empty stream directory once `after` settles (a previous run's files are removed). */
@@ -227,6 +249,11 @@ export class Transcoder implements StreamOutput {
     }
     const raw = this.#raw;
     const tracks = raw?.tracks ?? tracksOf(this.#stream.headers);
+    const copy = raw ? undefined : copyDecision(this.#stream.headers.video);
+    if (copy?.warning && !this.warnings.includes(copy.warning)) {
+      this.warnings.push(copy.warning);
+      this.#log.warn({ event: 'copy_reencoded' }, copy.warning);
+    }
     const args = buildFfmpegArgs({
       inputFormat: raw?.format ?? 'flv',
       outputDir: this.dir,
@@ -234,6 +261,7 @@ export class Transcoder implements StreamOutput {
       segmentSec: hls.segmentSec,
       playlistSize: hls.playlistSize,
       tracks,
+      videoCopyable: copy?.copyable,
       probeBytes: flvHeaderBytes(this.#stream.headers),
       append,
       keyInfoFile: this.#keys?.keyInfoFile,
@@ -282,7 +310,11 @@ export class Transcoder implements StreamOutput {
           sourceInfo: (seconds) => sourceInfo(this.#stream.headers, (this.#bytesFed * 8) / seconds),
           log: this.#log,
         }).then((written) => {
-          if (written) this.#masterWritten = true;
+          if (!written) return;
+          this.#masterWritten = true;
+          const publisher = this.#stream.publisher;
+          if (publisher)
+            this.#deps.onPlayable?.(this.#stream.key, Date.now() - publisher.startedAt);
         });
       }
       this.#watch(process);

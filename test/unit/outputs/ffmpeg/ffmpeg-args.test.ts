@@ -28,11 +28,15 @@ const valueOf = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 describe('buildFfmpegArgs', () => {
   it('passes H.264/AAC through for a copy-only stream: no filter, no encoder, FLV from stdin', () => {
     const args = buildFfmpegArgs({ ...base, renditions: [copy], tracks: h264aac });
-    expect(args.slice(0, 16)).toEqual([
+    expect(args.slice(0, 20)).toEqual([
       '-hide_banner',
       '-nostdin',
       '-loglevel',
       'warning',
+      '-progress',
+      'pipe:1',
+      '-stats_period',
+      '1',
       '-fflags',
       '+genpts',
       '-probesize',

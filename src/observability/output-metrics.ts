@@ -1,0 +1,107 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { readFileSync } from 'node:fs';
+import type { OutputManager, StreamOutput } from '../outputs/output-manager.js';
+
+const CLOCK_TICKS = 100; // Linux USER_HZ
+
+/** CPU seconds a process has used, from /proc (undefined if it is gone or not Linux). */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Per-stream output health: FFmpeg's progress (fps, speed: a stream below 1× falls behind real time
+ * before its viewers stall), dropped and duplicated frames, and the age of the newest segment.
+ */
+export function registerOutputMetrics(
+  registry: Registry,
+  outputs: Pick<OutputManager, 'list' | 'streams'>,
+): void {
+  const running = (): Array<[string, StreamOutput]> =>
+    outputs.streams().filter(([, o]) => o.state === 'running');
+  const perStream = (
+    name: string,
+    help: string,
+    value: (output: StreamOutput) => number | undefined,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['stream'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [stream, output] of running()) {
+          const v = value(output);
+          if (v !== undefined) this.set({ stream }, v);
+        }
+      },
+    });
+  perStream(
+    'stagedoor_ffmpeg_fps',
+    'Frames per second FFmpeg outputs, from its progress report',
+    (o) => o.progress?.fps,
+  );
+  perStream(
+    'stagedoor_ffmpeg_speed',
+    'Media seconds FFmpeg makes per wall-clock second (below 1: falling behind)',
+    (o) => o.progress?.speed,
+  );
+  perStream(
+    'stagedoor_last_segment_age_seconds',
+    'Seconds since the newest HLS segment was written',
+    (o) => {
+      const at = o.lastSegmentAt();
+      return at === undefined ? undefined : Math.max(0, (Date.now() - at) / 1000);
+    },
+  );
+  const frames = (name: string, help: string, value: (o: StreamOutput) => number | undefined) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['stream'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [stream, output] of running()) {
+          const v = value(output);
+          if (v !== undefined && v > 0) this.inc({ stream }, v);
+        }
+      },
+    });
+  frames(
+    'stagedoor_ffmpeg_dropped_frames_total',
+    "Frames FFmpeg dropped (its current run's count)",
+    (o) => o.progress?.droppedFrames,
+  );
+  frames(
+    'stagedoor_ffmpeg_duplicated_frames_total',
+    "Frames FFmpeg duplicated (its current run's count)",
+    (o) => o.progress?.duplicatedFrames,
+  );
+  new Gauge({
+    name: 'stagedoor_ffmpeg_processes',
+    help: 'Running FFmpeg processes',
+    registers: [registry],
+    collect() {
+      this.set(outputs.list().filter((t) => t.pid !== undefined).length);
+    },
+  });
+  new Gauge({
+    name: 'stagedoor_ffmpeg_cpu_seconds',
+    help: 'CPU seconds used so far by the FFmpeg processes running now',
+    registers: [registry],
+    collect() {
+      let total = 0;
+      for (const t of outputs.list())
+        if (t.pid !== undefined) total += processCpuSeconds(t.pid) ?? 0;
+      this.set(total);
+    },
+  });
+}
