@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../log/logger.js';
@@ -22,6 +20,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { streamRoutes } from './routes/streams.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { eventRoutes } from './routes/events.js';
+import { previewRoutes } from './routes/preview.js';
+import { DASHBOARD_PATHS, dashboardRoutes } from './dashboard-assets.js';
 
 export interface AdminDeps {
   log: Logger;
@@ -35,12 +35,21 @@ export interface AdminDeps {
   security: StreamSecurity;
   issuers: IssuerStore;
   hls: Config['hls'];
+  /** Where the streams' HLS files are (the dashboard's preview reads them). */
+  mediaDir: string;
   /** Is the server up and listening on its public ports? */
   ready: () => boolean;
 }
 
-const PUBLIC_PATHS = new Set(['/', '/healthz', '/readyz', '/metrics', '/api/v1/openapi.json']);
-const DASHBOARD = fileURLToPath(new URL('../../public/dashboard.html', import.meta.url));
+const PUBLIC_PATHS = new Set([
+  ...DASHBOARD_PATHS,
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/api/v1/openapi.json',
+]);
+/** Preview media: a request a second per preview, so not one `admin_call` line each. */
+const PREVIEW_MEDIA = /^\/api\/v1\/streams\/[^/]+\/[^/]+\/hls\//;
 
 /** The admin API (own port, loopback by default): sessions, streams, security, revocations, events, health, metrics. */
 export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
@@ -93,6 +102,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   });
   app.addHook('onResponse', async (request, reply) => {
     if (!request.adminActor) return; // public paths, and refused calls (audited as refusals)
+    if (request.method === 'GET' && reply.statusCode === 200 && PREVIEW_MEDIA.test(request.url))
+      return;
     log.info(
       {
         event: 'admin_call',
@@ -129,23 +140,12 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
       .header('content-type', deps.metrics.registry.contentType)
       .send(await deps.metrics.registry.metrics()),
   );
-  const dashboard = readFileSync(DASHBOARD);
-  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .header(
-        'content-security-policy',
-        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
-      )
-      .header('x-frame-options', 'DENY')
-      .send(dashboard),
-  );
-
+  dashboardRoutes(app);
   sessionRoutes(app, deps);
   streamRoutes(app, deps);
   revocationRoutes(app, deps);
   eventRoutes(app, deps);
+  previewRoutes(app, deps);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -54,6 +54,7 @@ export async function buildAdmin(
     security: auth.security,
     issuers: auth.issuers,
     hls: config.hls,
+    mediaDir: config.mediaDir,
     ready: () => listening,
   });
   const listener: Component = {

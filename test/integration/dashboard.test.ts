@@ -1,11 +1,16 @@
-// The dashboard on the admin port, in headless Chromium: it shows a live session, and a kick from it ends the session.
+// The dashboard on the admin port, in headless Chromium, driven as an operator would: a live session
+// and its kick; a live stream with its preview, progress and security; charts; a viewer kicked, a
+// subject revoked and lifted, refusals counted as they happen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { eventually } from '../helpers/http.js';
 import { launchChromium } from '../helpers/browser.js';
 import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';
-import { token } from '../helpers/tokens.js';
+import { HS_SECRET, token } from '../helpers/tokens.js';
+import { publish, view, type RunningProcess } from '../helpers/ffmpeg.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let server: TestServer;
 let browser: Browser;
@@ -62,5 +67,106 @@ describe('dashboard', () => {
     expect(end.reason).toBe('kicked');
     expect(server.logs.find((l) => l.event === 'session_kicked')?.actor).toBe('api-key:ops');
     await page.close();
+  });
+
+  it('shows a live stream with its preview, progress and security; a viewer kicked, a subject revoked and lifted, refusals counted', async () => {
+    const publisher: RunningProcess = publish(
+      server.url('live/show', await token('live/show', 'publish', 600)),
+      120,
+      '640x360',
+    );
+    let viewer: RunningProcess | undefined;
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await page.goto(`http://127.0.0.1:${server.adminPort}/#token=${ADMIN_API_KEY}`);
+      // The stream appears, with its codecs, FFmpeg's progress and its security (key ids only).
+      const card = page.locator('#streams [data-stream="live/show"]');
+      await card.waitFor({ timeout: 20_000 });
+      await card.locator('dd', { hasText: /fps · \d/ }).waitFor({ timeout: 20_000 });
+      const text = await card.textContent();
+      expect(text).toContain('h264 + aac');
+      expect(text).toMatch(/running \(pid \d+\)/);
+      expect(text).toMatch(/publish secured · play secured/);
+      expect(text).not.toContain(HS_SECRET);
+      // The muted preview plays through the admin port, with the admin credential.
+      await page.waitForFunction(
+        () => {
+          const video = document.querySelector<HTMLVideoElement>('[data-stream="live/show"] video');
+          return video !== null && video.muted && video.currentTime > 0.5;
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+
+      viewer = view(server.url('live/show', await token('live/show', 'play', 600)));
+      const viewerRow = page.locator('#sessions tr', { hasText: /viewer\s*rtmp\s*live\/show/ });
+      await viewerRow.waitFor({ timeout: 15_000 });
+      await card.locator('dd', { hasText: 'rtmp 1' }).waitFor({ timeout: 10_000 });
+
+      // Refusals rise in the table and the chart as they happen.
+      await page.waitForFunction(
+        () =>
+          (window as unknown as { stagedoorDashboard: { following?: boolean } }).stagedoorDashboard
+            .following === true,
+        undefined,
+        { timeout: 10_000 },
+      );
+      for (let i = 0; i < 3; i++) await fetch(server.hlsUrl('live/show'));
+      await page
+        .locator('#refusals [data-code="TOKEN_MISSING"]', { hasText: 'TOKEN_MISSING: 3' })
+        .waitFor({ timeout: 10_000 });
+      await page.waitForFunction(
+        () => {
+          const chart = (
+            window as unknown as {
+              stagedoorDashboard: {
+                charts(): Record<string, { labels: string[]; data: number[][] }>;
+              };
+            }
+          ).stagedoorDashboard.charts()['chart-refusals']!;
+          const column = chart.data[chart.labels.indexOf('TOKEN_MISSING') + 1];
+          return column !== undefined && column.reduce((a, b) => a + b, 0) === 3;
+        },
+        undefined,
+        { timeout: 10_000 },
+      );
+      await page.locator('#feed li', { hasText: 'TOKEN_MISSING' }).first().waitFor();
+      await page.screenshot({
+        path:
+          process.env.STAGEDOOR_DASHBOARD_SCREENSHOT ?? join(tmpdir(), 'stagedoor-dashboard.png'),
+        fullPage: true,
+      });
+
+      // Kick the viewer.
+      const viewerId = await viewerRow.getAttribute('data-id');
+      await viewerRow.locator('button.kick').click();
+      const kicked = await server.waitForLog(
+        (l) => l.event === 'session_end' && l.sessionId === viewerId,
+      );
+      expect(kicked.reason).toBe('kicked');
+      await viewer.exited;
+
+      // Revoke the stream's subject: its publisher is cut, the stream goes; then lift it.
+      await page.locator('#revoke-value').fill('live/show');
+      await page.locator('#revoke-reason').fill('test: operator revokes');
+      await page.locator('#revoke button').click();
+      const revocation = page.locator('#revocations tr', { hasText: 'live/show' });
+      await revocation.waitFor({ timeout: 10_000 });
+      expect(await revocation.textContent()).toContain('test: operator revokes');
+      const cut = await server.waitForLog(
+        (l) => l.event === 'session_end' && l.stream === 'live/show' && l.kind === 'publisher',
+      );
+      expect(cut.reason).toBe('revoked');
+      await card.waitFor({ state: 'detached', timeout: 15_000 });
+      await page
+        .locator('#feed li', { hasText: /publisher rtmp live\/show .*\(revoked\)/ })
+        .waitFor();
+      await revocation.locator('button.unrevoke').click();
+      await revocation.waitFor({ state: 'detached', timeout: 10_000 });
+    } finally {
+      publisher.stop();
+      viewer?.stop();
+      await page.close();
+    }
   });
 });

@@ -83,6 +83,7 @@ async function adminWith(directory: SessionDirectory) {
     ),
     hub: new StreamHub({ publisherTakeover: false, gopCacheBytes: 0 }),
     outputs: undefined,
+    mediaDir: stateDir,
     security: await StreamSecurity.create(
       [],
       new KeyStore([]),
