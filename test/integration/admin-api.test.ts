@@ -241,6 +241,27 @@ describe('admin API', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it("serves a live stream's HLS files to an admin credential only, for the dashboard's preview", async () => {
+    const path = '/api/v1/streams/live/progress/hls/index.m3u8';
+    expect((await admin(path, { auth: '' })).status).toBe(401);
+    expect((await admin(path, { auth: await token('live/progress', 'play') })).status).toBe(403);
+    const master = await admin(path);
+    expect(master.status).toBe(200);
+    const text = await master.text();
+    expect(text).toContain('#EXTM3U');
+    const variant = text.split('\n').find((l) => l.endsWith('.m3u8'))!;
+    const media = await (await admin(`/api/v1/streams/live/progress/hls/${variant}`)).text();
+    const segment = media.split('\n').find((l) => l.endsWith('.ts'))!;
+    const bytes = await admin(`/api/v1/streams/live/progress/hls/${segment}`);
+    expect(bytes.status).toBe(200);
+    expect(bytes.headers.get('content-type')).toBe('video/mp2t');
+    for (const probe of ['..%2F..%2Fetc%2Fpasswd', 'index.txt', '.stagedoor-stream'])
+      expect((await admin(`/api/v1/streams/live/progress/hls/${probe}`)).status).toBe(404);
+    expect((await admin('/api/v1/streams/..%2F..%2Fetc/x/hls/passwd.ts')).status).toBe(404);
+    // Preview media is not a viewer session.
+    expect((await sessions('?stream=live/progress&kind=viewer')).length).toBe(0);
+  });
+
   it('passes promtool check metrics on every stagedoor_ family of a scrape with a stream live', async () => {
     // Some traffic of every kind first, so that labelled families have samples.
     await fetch(server.hlsUrl('live/progress', await token('live/progress', 'play')));
