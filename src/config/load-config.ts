@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { stripJsonComments } from './jsonc.js';
 import { z } from 'zod';
 import { StagedoorError } from '../errors.js';
@@ -73,7 +74,7 @@ export function loadConfig({ file, env = process.env }: LoadConfigOptions): Conf
   return parseConfig(merged, overrides);
 }
 
-/** Picks the config file: `--config FILE`, else STAGEDOOR_CONFIG, else config/default.json. */
+/** Picks the config file: `--config FILE`, else STAGEDOOR_CONFIG, else config/default.json (here, or the package's). */
 export function resolveConfigPath(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
@@ -85,5 +86,13 @@ export function resolveConfigPath(
     if (!value) throw new StagedoorError('CONFIG_INVALID', '--config needs a file path');
     return value;
   }
-  return env.STAGEDOOR_CONFIG || 'config/default.json';
+  if (env.STAGEDOOR_CONFIG) return env.STAGEDOOR_CONFIG;
+  // In a checkout: ./config/default.json. Installed (`npm i -g`, npx) and run elsewhere: the
+  // package's own default, whose relative paths (media, .stagedoor) then land in the current directory.
+  return existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : PACKAGED_DEFAULT_CONFIG;
 }
+
+const DEFAULT_CONFIG = 'config/default.json';
+const PACKAGED_DEFAULT_CONFIG = fileURLToPath(
+  new URL('../../config/default.json', import.meta.url),
+);

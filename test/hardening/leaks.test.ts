@@ -159,6 +159,17 @@ describe('resource leaks', () => {
     ).toBe(true);
     const refused = ofRun('access_refused');
     expect(refused.every((l) => l.code === 'TOKEN_EXPIRED')).toBe(true);
+    // Every one of the 200 publishers is accounted for exactly once: admitted (and then ended, above)
+    // or refused because a loaded machine let its 1.5 s token lapse before it arrived. Fewer than 200
+    // publisher session_end lines means that many refusals, never a session left open.
+    for (let i = 1000; i < 1200; i++) {
+      const stream = `live/leak${i}`;
+      const admitted = starts.filter((l) => l.kind === 'publisher' && l.stream === stream).length;
+      const refusedPublish = refused.filter(
+        (l) => l.action === 'publish' && l.stream === stream,
+      ).length;
+      expect(admitted + refusedPublish, stream).toBe(1);
+    }
     console.log(
       `leaks: ${starts.filter((l) => l.kind === 'publisher').length} publishers, ${starts.filter((l) => l.kind === 'viewer').length} players admitted (${refused.length} refused as expired); fds ${total(before.fds)}→${total(after.fds)}, heap ${before.heap.toFixed(1)}→${after.heap.toFixed(1)} MiB, rss ${(before.rss / 2 ** 20).toFixed(0)}→${(after.rss / 2 ** 20).toFixed(0)} MiB, children ${before.children}→${after.children}`,
     );

@@ -1,6 +1,6 @@
 // The real program, as `npm start` runs it: default config, banner, signals, exit codes.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -288,5 +288,41 @@ describe('the stagedoor process', () => {
     expect(shipped.stderr()).toContain('config/default.json: the configuration is valid');
     const usage = startMain(['config', 'chek'], {}, cwd, resolve('dist/cli.js'));
     expect((await usage.exited).code).toBe(2);
+  });
+
+  it('packs into an installable package: the built CLI, pages, default config and deploy files, no sources', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sd-pack-'));
+    // dist/ is built by `npm test`; `prepack` builds it for a real `npm pack`.
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], {
+        encoding: 'utf8',
+      }),
+    ) as Array<{ filename: string; files: Array<{ path: string; mode: number }> }>;
+    const files = packed!.files.map((f) => f.path);
+    for (const needed of [
+      'dist/cli.js',
+      'dist/main.js',
+      'public/dashboard.js',
+      'public/player.html',
+      'config/default.json',
+      'deploy/grafana/stagedoor.json',
+      'deploy/systemd/stagedoor.service',
+      'LICENSE',
+      'README.md',
+      'package.json',
+    ])
+      expect(files, needed).toContain(needed);
+    expect(files.filter((f) => /^(src|test|bench|scripts)\/|\.map$|\.ts$/.test(f))).toEqual([]);
+    // Unpacked elsewhere, with its dependencies, the `stagedoor` bin runs on the packaged default
+    // config from any directory.
+    execFileSync('tar', ['-xzf', join(out, packed!.filename), '-C', out]);
+    symlinkSync(resolve('node_modules'), join(out, 'package', 'node_modules'));
+    const cwd = mkdtempSync(join(tmpdir(), 'sd-installed-'));
+    const check = startMain(['config', 'check'], {}, cwd, join(out, 'package', 'dist', 'cli.js'));
+    expect((await check.exited).code).toBe(0);
+    expect(check.stderr()).toContain(
+      `${join(out, 'package', 'config', 'default.json')}: the configuration is valid`,
+    );
+    expect(existsSync(join(cwd, 'media'))).toBe(false); // a check writes nothing
   });
 });
