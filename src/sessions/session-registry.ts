@@ -14,6 +14,7 @@ export type SessionListener = (
  * `session.close(reason)`, which tears the connection down and lands back here.
  */
 export class SessionRegistry {
+  #shuttingDown = false;
   readonly #sessions = new Map<string, Session>();
   readonly #timers = new Map<string, ExpiryTimer>();
   readonly #listeners = new Set<SessionListener>();
@@ -51,7 +52,8 @@ export class SessionRegistry {
       'session started',
     );
     this.#emit('start', session);
-    this.#arm(session);
+    if (this.#shuttingDown) session.close('shutdown');
+    else this.#arm(session);
     return session;
   }
 
@@ -97,7 +99,12 @@ export class SessionRegistry {
     return count;
   }
 
+  /**
+   * Ends every session. With `shutdown`, a session an admission in flight opens afterwards ends at
+   * once too (logged as started and ended), so the process never exits with one logged as open.
+   */
   closeAll(reason: EndReason): number {
+    if (reason === 'shutdown') this.#shuttingDown = true;
     return this.closeWhere(() => true, reason);
   }
 

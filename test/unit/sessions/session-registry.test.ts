@@ -59,6 +59,28 @@ describe('session registry', () => {
     expect(terminate).toHaveBeenCalledOnce();
   });
 
+  it('ends at once a session opened after a shutdown closed them all: every start has its end', () => {
+    const registry = new SessionRegistry(log);
+    const events: string[] = [];
+    registry.onChange((event, s, reason) => events.push(`${event} ${s.id} ${reason ?? ''}`.trim()));
+    const before = open(registry, Date.now() + 60_000);
+    expect(registry.closeAll('shutdown')).toBe(1);
+    // An admission that was in flight opens its session now.
+    const late = open(registry, Date.now() + 60_000);
+    expect(late.terminate).toHaveBeenCalledExactlyOnceWith('shutdown');
+    expect(registry.size).toBe(0);
+    expect(events).toEqual([
+      `start ${before.session.id}`,
+      `end ${before.session.id} shutdown`,
+      `start ${late.session.id}`,
+      `end ${late.session.id} shutdown`,
+    ]);
+    // Other mass closes (a revocation sweep) do not stop later sessions.
+    const other = new SessionRegistry(log);
+    other.closeAll('revoked');
+    expect(open(other, Date.now() + 60_000).session.closed).toBe(false);
+  });
+
   it('cancels the expiry timer when a session ends otherwise', () => {
     const registry = new SessionRegistry(log);
     const { session, terminate } = open(registry, Date.now() + 1000);
