@@ -173,27 +173,29 @@ export class Metrics {
           bytesOut: s.bytesOut,
         })),
       );
-    new Counter({
-      name: 'stagedoor_received_bytes_total',
-      help: 'Bytes received from publishers (media and protocol), by protocol and stream',
-      labelNames: ['protocol', 'stream'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const t of live())
-          if (t.bytesIn > 0) this.inc({ protocol: t.protocol, stream: t.stream }, t.bytesIn);
-      },
-    });
-    new Counter({
-      name: 'stagedoor_sent_bytes_total',
-      help: 'Bytes sent to players (playlists, segments, keys, RTMP media), by protocol and stream',
-      labelNames: ['protocol', 'stream'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const t of live())
-          if (t.bytesOut > 0) this.inc({ protocol: t.protocol, stream: t.stream }, t.bytesOut);
-      },
-    });
+    const directions = [
+      [
+        'stagedoor_received_bytes_total',
+        'received from publishers (media and protocol)',
+        'bytesIn',
+      ],
+      [
+        'stagedoor_sent_bytes_total',
+        'sent to players (playlists, segments, keys, RTMP media)',
+        'bytesOut',
+      ],
+    ] as const;
+    for (const [name, what, field] of directions)
+      new Counter({
+        name,
+        help: `Bytes ${what}, by protocol and stream`,
+        labelNames: ['protocol', 'stream'] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const t of live())
+            if (t[field] > 0) this.inc({ protocol: t.protocol, stream: t.stream }, t[field]);
+        },
+      });
   }
 }

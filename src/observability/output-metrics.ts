@@ -23,13 +23,37 @@ export function registerOutputMetrics(
   registry: Registry,
   outputs: Pick<OutputManager, 'list' | 'streams'>,
 ): void {
-  const running = (): Array<[string, StreamOutput]> =>
-    outputs.streams().filter(([, o]) => o.state === 'running');
-  const perStream = (
-    name: string,
-    help: string,
+  /** Calls `write` with each running stream's value, where it has one. */
+  const eachStream = (
     value: (output: StreamOutput) => number | undefined,
-  ) =>
+    write: (stream: string, v: number) => void,
+  ): void => {
+    for (const [stream, output] of outputs.streams()) {
+      const v = output.state === 'running' ? value(output) : undefined;
+      if (v !== undefined) write(stream, v);
+    }
+  };
+  const gauges: Array<[string, string, (o: StreamOutput) => number | undefined]> = [
+    [
+      'stagedoor_ffmpeg_fps',
+      'Frames per second FFmpeg outputs, from its progress report',
+      (o) => o.progress?.fps,
+    ],
+    [
+      'stagedoor_ffmpeg_speed',
+      'Media seconds FFmpeg makes per wall-clock second (below 1: falling behind)',
+      (o) => o.progress?.speed,
+    ],
+    [
+      'stagedoor_last_segment_age_seconds',
+      'Seconds since the newest HLS segment was written',
+      (o) => {
+        const at = o.lastSegmentAt();
+        return at === undefined ? undefined : Math.max(0, (Date.now() - at) / 1000);
+      },
+    ],
+  ];
+  for (const [name, help, value] of gauges)
     new Gauge({
       name,
       help,
@@ -37,31 +61,22 @@ export function registerOutputMetrics(
       registers: [registry],
       collect() {
         this.reset();
-        for (const [stream, output] of running()) {
-          const v = value(output);
-          if (v !== undefined) this.set({ stream }, v);
-        }
+        eachStream(value, (stream, v) => this.set({ stream }, v));
       },
     });
-  perStream(
-    'stagedoor_ffmpeg_fps',
-    'Frames per second FFmpeg outputs, from its progress report',
-    (o) => o.progress?.fps,
-  );
-  perStream(
-    'stagedoor_ffmpeg_speed',
-    'Media seconds FFmpeg makes per wall-clock second (below 1: falling behind)',
-    (o) => o.progress?.speed,
-  );
-  perStream(
-    'stagedoor_last_segment_age_seconds',
-    'Seconds since the newest HLS segment was written',
-    (o) => {
-      const at = o.lastSegmentAt();
-      return at === undefined ? undefined : Math.max(0, (Date.now() - at) / 1000);
-    },
-  );
-  const frames = (name: string, help: string, value: (o: StreamOutput) => number | undefined) =>
+  const counters: Array<[string, string, (o: StreamOutput) => number | undefined]> = [
+    [
+      'stagedoor_ffmpeg_dropped_frames_total',
+      "Frames FFmpeg dropped (its current run's count)",
+      (o) => o.progress?.droppedFrames,
+    ],
+    [
+      'stagedoor_ffmpeg_duplicated_frames_total',
+      "Frames FFmpeg duplicated (its current run's count)",
+      (o) => o.progress?.duplicatedFrames,
+    ],
+  ];
+  for (const [name, help, value] of counters)
     new Counter({
       name,
       help,
@@ -69,22 +84,11 @@ export function registerOutputMetrics(
       registers: [registry],
       collect() {
         this.reset();
-        for (const [stream, output] of running()) {
-          const v = value(output);
-          if (v !== undefined && v > 0) this.inc({ stream }, v);
-        }
+        eachStream(value, (stream, v) => {
+          if (v > 0) this.inc({ stream }, v);
+        });
       },
     });
-  frames(
-    'stagedoor_ffmpeg_dropped_frames_total',
-    "Frames FFmpeg dropped (its current run's count)",
-    (o) => o.progress?.droppedFrames,
-  );
-  frames(
-    'stagedoor_ffmpeg_duplicated_frames_total',
-    "Frames FFmpeg duplicated (its current run's count)",
-    (o) => o.progress?.duplicatedFrames,
-  );
   new Gauge({
     name: 'stagedoor_ffmpeg_processes',
     help: 'Running FFmpeg processes',

@@ -2,7 +2,7 @@
 // and its kick; a live stream with its preview, progress and security; charts; a viewer kicked, a
 // subject revoked and lifted, refusals counted as they happen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { eventually } from '../helpers/http.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -25,6 +25,17 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** Waits until the page reads the live event feed (a refusal made before would not show). */
+async function followingEvents(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      (window as unknown as { stagedoorDashboard: { following?: boolean } }).stagedoorDashboard
+        .following === true,
+    undefined,
+    { timeout: 10_000 },
+  );
+}
+
 describe('dashboard', () => {
   it('shows a live session with its countdown, and kicking it from the page ends the session', async () => {
     const publisher = await RawRtmpClient.open(server.rtmpPort);
@@ -41,13 +52,7 @@ describe('dashboard', () => {
     expect(await row.locator('td').nth(5).textContent()).toMatch(/^\d+ s$/);
 
     // A refused request shows up in the refusal counts through the live event feed.
-    await page.waitForFunction(
-      () =>
-        (window as unknown as { stagedoorDashboard: { following?: boolean } }).stagedoorDashboard
-          .following === true,
-      undefined,
-      { timeout: 10_000 },
-    );
+    await followingEvents(page);
     await fetch(server.hlsUrl('live/dash'));
     await page.locator('#refusals', { hasText: /TOKEN_MISSING: \d+/ }).waitFor({ timeout: 10_000 });
 
@@ -104,13 +109,7 @@ describe('dashboard', () => {
       await card.locator('dd', { hasText: 'rtmp 1' }).waitFor({ timeout: 10_000 });
 
       // Refusals rise in the table and the chart as they happen.
-      await page.waitForFunction(
-        () =>
-          (window as unknown as { stagedoorDashboard: { following?: boolean } }).stagedoorDashboard
-            .following === true,
-        undefined,
-        { timeout: 10_000 },
-      );
+      await followingEvents(page);
       for (let i = 0; i < 3; i++) await fetch(server.hlsUrl('live/show'));
       await page
         .locator('#refusals [data-code="TOKEN_MISSING"]', { hasText: 'TOKEN_MISSING: 3' })
