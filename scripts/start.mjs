@@ -3,11 +3,10 @@
 // then runs the server in this process with the arguments given (`npm start -- --config FILE`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** The newest modification time of the files under `dir`. */
 function newest(dir) {
@@ -27,11 +26,15 @@ const stale =
     Math.max(newest(sources), statSync(join(root, 'tsconfig.json')).mtimeMs) >
       newest(join(root, 'dist')));
 if (stale) {
+  const tsc = join(root, 'node_modules', '.bin', 'tsc');
+  if (!existsSync(tsc)) {
+    process.stderr.write(
+      'stagedoor: dist/ is missing or older than src/, and TypeScript is not installed: run `npm ci` (with dev dependencies), then `npm start`\n',
+    );
+    process.exit(1);
+  }
   process.stderr.write('stagedoor: building dist/ (src/ changed)…\n');
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const build = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], {
-    stdio: 'inherit',
-  });
+  const build = spawnSync(tsc, ['-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 await import(pathToFileURL(cli).href);

@@ -1,6 +1,6 @@
 // The real program, as `npm start` runs it: default config, banner, signals, exit codes.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -325,4 +325,30 @@ describe('the stagedoor process', () => {
     );
     expect(existsSync(join(cwd, 'media'))).toBe(false); // a check writes nothing
   });
+
+  it('npm start (scripts/start.mjs) builds dist/ when it is missing, and runs the server without building when it is current', async () => {
+    // A checkout without dist/: its own copy of the sources, the repository's node_modules.
+    const checkout = mkdtempSync(join(tmpdir(), 'sd-checkout-'));
+    for (const part of ['src', 'scripts', 'config', 'public', 'package.json', 'tsconfig.json'])
+      cpSync(resolve(part), join(checkout, part), { recursive: true });
+    symlinkSync(resolve('node_modules'), join(checkout, 'node_modules'));
+    const start = (cwd: string) =>
+      startMain(
+        [],
+        { ...loopback, STAGEDOOR_STATE_DIR: join(cwd, 'state') },
+        cwd,
+        join(checkout, 'scripts', 'start.mjs'),
+      );
+    const first = start(checkout);
+    await until(() => (first.stderr().includes('Stagedoor is up') ? true : undefined), 60_000);
+    expect(first.stderr()).toContain('building dist/');
+    expect(existsSync(join(checkout, 'dist', 'cli.js'))).toBe(true);
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    const second = start(checkout);
+    await until(() => (second.stderr().includes('Stagedoor is up') ? true : undefined), 30_000);
+    expect(second.stderr()).not.toContain('building dist/');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 90_000);
 });
