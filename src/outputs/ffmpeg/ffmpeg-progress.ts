@@ -18,12 +18,21 @@ export interface FfmpegProgress {
 }
 
 const MAX_LINE = 1024;
+/** Rates are measured over at least this much wall time (reports can arrive bunched). */
+const MIN_RATE_WINDOW_MS = 500;
 
-/** Reads progress reports from FFmpeg's progress pipe, keeping the latest. */
+/**
+ * Reads progress reports from FFmpeg's progress pipe, keeping the latest. FFmpeg's own `fps` and
+ * `speed` are averages since its start, which after an hour hide a stream that fell behind a minute
+ * ago; so from the second report on, both are measured between reports: frames and media time made
+ * per second of wall time, now.
+ */
 export class ProgressReader {
   #partial = '';
   #fields = new Map<string, string>();
   #latest: FfmpegProgress | undefined;
+  /** The report the current rates were measured from. */
+  #base: FfmpegProgress | undefined;
 
   get latest(): FfmpegProgress | undefined {
     return this.#latest;
@@ -41,9 +50,29 @@ export class ProgressReader {
         if (this.#fields.size < 64) this.#fields.set(key, value);
         continue;
       }
-      this.#latest = progressOf(this.#fields, now);
+      this.#record(progressOf(this.#fields, now));
       this.#fields = new Map();
     }
+  }
+
+  #record(report: FfmpegProgress): void {
+    const base = this.#base;
+    const previous = this.#latest;
+    if (!base || !previous) {
+      this.#latest = this.#base = report;
+      return;
+    }
+    const seconds = (report.at - base.at) / 1000;
+    if (seconds * 1000 < MIN_RATE_WINDOW_MS) {
+      this.#latest = { ...report, fps: previous.fps, speed: previous.speed };
+      return;
+    }
+    this.#latest = {
+      ...report,
+      fps: Math.max(0, (report.frames - base.frames) / seconds),
+      speed: Math.max(0, (report.outTimeSec - base.outTimeSec) / seconds),
+    };
+    this.#base = report;
   }
 }
 
