@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isValidName, type StreamPath } from '../core/stream-path.js';
@@ -30,6 +30,15 @@ export class StreamDirectory {
   async ensure(): Promise<void> {
     await mkdir(this.path, { recursive: true });
     await writeFile(join(this.path, STREAM_DIR_MARKER), '');
+  }
+
+  /** When `file` in it last changed (ms since the epoch), or undefined if it is not there. */
+  modifiedAt(file: string): number | undefined {
+    try {
+      return statSync(join(this.path, file)).mtimeMs;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Deletes the directory if Stagedoor made it. */

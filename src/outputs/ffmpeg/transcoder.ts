@@ -1,5 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Logger } from '../../log/logger.js';
 import type { Config } from '../../config/schema.js';
 import type { LiveStream } from '../../media/live-stream.js';
@@ -111,12 +110,7 @@ export class Transcoder implements StreamOutput {
 
   /** When the first rendition's playlist last changed (FFmpeg rewrites it with each new segment). */
   lastSegmentAt(): number | undefined {
-    try {
-      return statSync(join(this.dir, renditionPlaylist(this.#deps.hls.renditions[0]!.name)))
-        .mtimeMs;
-    } catch {
-      return undefined;
-    }
+    return this.#dir.modifiedAt(renditionPlaylist(this.#deps.hls.renditions[0]!.name));
   }
 
   /** Prepares an empty stream directory once `after` settles (a previous run's files are removed). */
@@ -250,10 +244,11 @@ export class Transcoder implements StreamOutput {
     const raw = this.#raw;
     const tracks = raw?.tracks ?? tracksOf(this.#stream.headers);
     const copy = raw ? undefined : copyDecision(this.#stream.headers.video);
-    if (copy?.warning && !this.warnings.includes(copy.warning)) {
-      this.warnings.push(copy.warning);
-      this.#log.warn({ event: 'copy_reencoded' }, copy.warning);
-    }
+    if (copy?.warning && !this.warnings.includes(copy.warning))
+      this.#log.warn(
+        { event: 'copy_reencoded' },
+        this.warnings[this.warnings.push(copy.warning) - 1],
+      );
     const args = buildFfmpegArgs({
       inputFormat: raw?.format ?? 'flv',
       outputDir: this.dir,
