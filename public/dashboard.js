@@ -251,7 +251,7 @@ function renderStreams() {
       card = streamCard(s.stream);
       cards.set(s.stream, card);
       $('streams').append(card.root);
-      void loadSecurity(s.stream).then(renderStreams);
+      loadSecurity(s.stream).then(renderStreams, () => {});
     }
     const f = card.fields;
     const p = s.publisher || {};
