@@ -64,6 +64,10 @@ const rules = [
     (from, to) => area(from) === 'ingest' && area(to) === 'outputs',
   ],
   [
+    'only the wiring imports cluster/ (its parts satisfy the ports the areas declare)',
+    (from, to) => area(to) === 'cluster' && !['cluster', 'compose'].includes(area(from)),
+  ],
+  [
     'only the wiring imports compose/, admin/ and app.ts',
     (from, to) =>
       (area(to) === 'compose' || area(to) === 'admin' || to === 'app.ts') &&

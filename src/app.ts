@@ -14,6 +14,7 @@ import { buildIngest } from './compose/ingest.js';
 import { addressOf, buildPublicHttp, where } from './compose/public-http.js';
 import { buildAdmin } from './compose/admin.js';
 import { buildPasses } from './compose/passes.js';
+import { buildCluster } from './compose/cluster.js';
 
 export type { Stagedoor } from './stagedoor.js';
 
@@ -21,9 +22,10 @@ export type { Stagedoor } from './stagedoor.js';
 export async function createStagedoor(input: Config, log: Logger): Promise<Stagedoor> {
   const config = freezeConfig(input);
   const runtime = resolveRuntimeInputs(config);
-  const auth = await buildAuth(config, log);
+  const cluster = await buildCluster(config, log);
+  const auth = await buildAuth(config, log, cluster);
   const sessions = buildSessions(log, auth);
-  const media = buildMedia(config);
+  const media = buildMedia(config, cluster);
   const outputs = buildOutputs(config, runtime, media.hub, log);
   const observability = buildObservability(log, auth, sessions, outputs);
   const access = buildAccess(auth, sessions, media, observability);
@@ -33,7 +35,9 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
   const http = buildPublicHttp(config, log, runtime, built);
   const admin = await buildAdmin(config, log, runtime, built);
   // Started in this order, stopped in reverse: readiness off, sessions cut, then listeners and FFmpeg.
+  // The cluster's connection first up, last down: sessions cut at stop still give their leases back.
   const components = [
+    ...cluster.components,
     ...auth.components,
     ...outputs.components,
     ...ingest.components,

@@ -12,6 +12,7 @@ import { resolveRuntimeInputs } from './compose/runtime.js';
 import { importTrustedKey } from './auth/import-key.js';
 import { mintToken } from './auth/mint-token.js';
 import { isStagedoorError } from './errors.js';
+import { redactText } from './log/redact.js';
 import { SUPPORTED_ALGS, type SupportedAlg } from './config/schema.js';
 
 const USAGE = `usage:
@@ -213,7 +214,13 @@ function redactConfig(value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => [
       k,
-      SECRET_CONFIG_KEYS.has(k) && typeof v === 'string' ? '[REDACTED]' : redactConfig(v),
+      typeof v !== 'string'
+        ? redactConfig(v)
+        : SECRET_CONFIG_KEYS.has(k)
+          ? '[REDACTED]'
+          : k === 'url'
+            ? redactText(v)
+            : v,
     ]),
   );
 }

@@ -37,6 +37,10 @@ export const ERROR_CODES = {
     status: 503,
     message: "the stream's security rule could not be loaded; an operator must fix or remove it",
   },
+  CLUSTER_UNAVAILABLE: {
+    status: 503,
+    message: 'the cluster store (Redis) cannot be reached; try again shortly',
+  },
   NOT_FOUND: { status: 404, message: 'not found' },
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
   FFMPEG_MISSING: { status: 500, message: 'FFmpeg is not installed or not working' },

@@ -171,6 +171,9 @@ export class Admission {
         },
       });
       if (publish && !session.closed) stream = hub.claim(admitted.stream, session);
+      const opened = session;
+      // Another node took the stream (a takeover, or this node's lease lapsed): stop publishing here.
+      lease?.onLost(() => opened.close('taken-over'));
       return { session, stream };
     } catch (error) {
       lease?.release();

@@ -5,6 +5,56 @@ import type { Grant } from './grant.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
 
+/** What changed in the list: one entry added, or entries removed (by an operator, or lapsed). */
+export interface RevocationChange {
+  added?: Revocation;
+  removed?: readonly string[];
+}
+
+/**
+ * Where revocations are kept: this node's state file, or a store every node of a cluster shares
+ * (which then tells each node of changes made elsewhere).
+ */
+export interface RevocationStore {
+  /** Every entry kept (lapsed ones too: the list prunes them). */
+  load(): Promise<Revocation[]>;
+  /** Keeps a change; `all` is the list after it. */
+  save(change: RevocationChange, all: readonly Revocation[]): Promise<void>;
+  /** Calls `listener` when another node changed the entries. */
+  onRemoteChange?(listener: () => void): void;
+}
+
+/** Revocations in this node's state file. */
+export class FileRevocationStore implements RevocationStore {
+  readonly #file: JsonStateFile<Revocation[]>;
+
+  constructor(file: JsonStateFile<Revocation[]>) {
+    this.#file = file;
+  }
+
+  load(): Promise<Revocation[]> {
+    return this.#file.load([], (value) => {
+      if (!Array.isArray(value)) throw new TypeError('expected an array of revocations');
+      return value.filter(isRevocation);
+    });
+  }
+
+  save(_change: RevocationChange, all: readonly Revocation[]): Promise<void> {
+    return this.#file.save([...all]);
+  }
+}
+
+/** A stored entry that reads as a revocation (anything else is dropped on load). */
+export function isRevocation(v: unknown): v is Revocation {
+  const r = v as Partial<Revocation> | null;
+  return (
+    typeof r?.id === 'string' &&
+    (r.type === 'jti' || r.type === 'sub') &&
+    typeof r.value === 'string' &&
+    typeof r.until === 'string'
+  );
+}
+
 export interface Revocation {
   id: string;
   type: 'jti' | 'sub';
@@ -19,46 +69,54 @@ const DEFAULT_TTL_MS = 24 * 3600_000;
 const MAX_TTL_MS = 366 * 24 * 3600_000;
 
 /**
- * The denylist: a `jti` or a `sub` refused until a time. It survives restarts (atomic state file)
- * and forgets entries once they lapse. Adding one tells listeners, which close matching live
- * sessions at once.
+ * The denylist: a `jti` or a `sub` refused until a time. It survives restarts (its store: a state
+ * file, or Redis shared by a cluster) and forgets entries once they lapse. Adding one tells
+ * listeners, which close matching live sessions at once — on every node, when another node added it.
+ * Lookups read this node's copy, so they go on with the last known list while the store is away.
  */
 export class RevocationList {
   #entries: Revocation[] = [];
   /** `jti:<value>` / `sub:<value>` → its revocations with their end in ms: a lookup per request, not a scan. */
   #index = new Map<string, Array<{ revocation: Revocation; untilMs: number }>>();
-  readonly #state: JsonStateFile<Revocation[]>;
+  readonly #store: RevocationStore;
   readonly #listeners = new Set<(revocation: Revocation) => void>();
   readonly #now: () => number;
   readonly #log: Logger;
   readonly #changes = new SerialQueue();
 
-  private constructor(state: JsonStateFile<Revocation[]>, log: Logger, now: () => number) {
-    this.#state = state;
+  private constructor(store: RevocationStore, log: Logger, now: () => number) {
+    this.#store = store;
     this.#log = log;
     this.#now = now;
   }
 
   static async create(
-    state: JsonStateFile<Revocation[]>,
+    store: RevocationStore,
     log: Logger,
     now: () => number = Date.now,
   ): Promise<RevocationList> {
-    const list = new RevocationList(state, log, now);
-    list.#setEntries(
-      await state.load([], (value) => {
-        if (!Array.isArray(value)) throw new TypeError('expected an array of revocations');
-        return value.filter(
-          (v): v is Revocation =>
-            typeof v?.id === 'string' &&
-            (v.type === 'jti' || v.type === 'sub') &&
-            typeof v.value === 'string' &&
-            typeof v.until === 'string',
-        );
-      }),
-    );
+    const list = new RevocationList(store, log, now);
+    list.#setEntries(await store.load());
     await list.prune();
+    store.onRemoteChange?.(() => void list.#changes.run(() => list.#reload()));
     return list;
+  }
+
+  /** Another node changed the entries: take them, and tell listeners of the ones added. */
+  async #reload(): Promise<void> {
+    let entries: Revocation[];
+    try {
+      entries = await this.#store.load();
+    } catch (error) {
+      this.#log.error({ err: error }, 'revocations changed elsewhere, but cannot be read');
+      return;
+    }
+    const known = new Set(this.#entries.map((r) => r.id));
+    this.#setEntries(entries);
+    const now = this.#now();
+    for (const revocation of entries)
+      if (!known.has(revocation.id) && Date.parse(revocation.until) > now)
+        for (const listener of this.#listeners) listener(revocation);
   }
 
   /** The revocation that refuses this grant, if any. */
@@ -131,7 +189,7 @@ export class RevocationList {
       reason: typeof input.reason === 'string' ? input.reason.slice(0, 500) : undefined,
     };
     const next = [...this.#entries.filter((r) => Date.parse(r.until) > now), revocation];
-    await this.#state.save(next);
+    await this.#store.save({ added: revocation }, next);
     this.#setEntries(next);
     this.#log.info(
       {
@@ -150,7 +208,7 @@ export class RevocationList {
   async #remove(id: string): Promise<boolean> {
     const next = this.#entries.filter((r) => r.id !== id);
     if (next.length === this.#entries.length) return false;
-    await this.#state.save(next);
+    await this.#store.save({ removed: [id] }, next);
     this.#setEntries(next);
     this.#log.info({ event: 'revocation_removed', id }, 'revocation removed');
     return true;
@@ -165,8 +223,9 @@ export class RevocationList {
     const now = this.#now();
     const next = this.#entries.filter((r) => Date.parse(r.until) > now);
     if (next.length !== this.#entries.length) {
+      const lapsed = this.#entries.filter((r) => !next.includes(r)).map((r) => r.id);
       this.#setEntries(next);
-      await this.#state.save(next);
+      await this.#store.save({ removed: lapsed }, next);
     }
   }
 }

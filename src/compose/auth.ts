@@ -1,5 +1,6 @@
 import type { Config, StreamRuleConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
+import type { ClusterArea } from './cluster.js';
 import { stateFiles } from './state-files.js';
 import { importTrustedKey } from '../auth/import-key.js';
 import { KeyStore } from '../auth/key-store.js';
@@ -10,7 +11,7 @@ import { IssuerStore } from '../auth/oidc/issuer-store.js';
 import { GeoIp } from '../auth/geoip.js';
 import { UsedTokens } from '../auth/used-tokens.js';
 import { IngestKeys } from '../auth/ingest-keys.js';
-import { RevocationList, type Revocation } from '../auth/revocations.js';
+import { FileRevocationStore, RevocationList, type Revocation } from '../auth/revocations.js';
 import type { Component } from './lifecycle.js';
 
 export interface AuthArea {
@@ -24,7 +25,11 @@ export interface AuthArea {
 }
 
 /** Keys, issuers, run-time rules and lists (each persisted under stateDir), and the authenticator over them. */
-export async function buildAuth(config: Config, log: Logger): Promise<AuthArea> {
+export async function buildAuth(
+  config: Config,
+  log: Logger,
+  cluster: Pick<ClusterArea, 'revocationStore'>,
+): Promise<AuthArea> {
   const keys = new KeyStore(
     await Promise.all(config.auth.keys.map((key, i) => importTrustedKey(key, `auth.keys[${i}]`))),
   );
@@ -36,7 +41,7 @@ export async function buildAuth(config: Config, log: Logger): Promise<AuthArea> 
     log.child({ component: 'security' }),
   );
   const revocations = await RevocationList.create(
-    state<Revocation[]>('revocations.json'),
+    cluster.revocationStore ?? new FileRevocationStore(state<Revocation[]>('revocations.json')),
     log.child({ component: 'revocations' }),
   );
   const usedTokens = config.auth.singleUsePublish

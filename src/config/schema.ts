@@ -312,6 +312,27 @@ export const configSchema = z.strictObject({
   mediaDir: z.string().min(1).default('media'),
   /** Run-time state that survives restarts: revocations, used tokens, stream security changes. */
   stateDir: z.string().min(1).default('.stagedoor/state'),
+  /**
+   * Several nodes sharing control state through Redis. Absent: one node, nothing shared. Shared
+   * today: one publisher per stream (a lease each node renews) and revocations (every node cuts
+   * its matching sessions).
+   */
+  cluster: z
+    .strictObject({
+      redis: z.strictObject({
+        /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
+        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+        /** Prefix of every key and channel: several deployments can share one Redis. */
+        keyPrefix: z.string().min(1).default('stagedoor:'),
+      }),
+      /** This node's name in the cluster (leases, logs). Default: host name and process id. */
+      nodeId: z.string().min(1).max(100).optional(),
+      /** A node that stops renewing its publishers' leases (it died) frees their streams after this. */
+      leaseTtlSec: z.number().min(2).max(300).default(10),
+      /** Longest wait for one Redis command before it counts as Redis being away. */
+      commandTimeoutSec: z.number().min(0.1).max(30).default(2),
+    })
+    .optional(),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

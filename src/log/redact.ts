@@ -1,6 +1,6 @@
 /**
  * Tokens and secrets must never reach a log line. `redactText` scrubs strings (URLs with
- * `?token=`, stream keys, error messages that quote a token); `redactValue` walks a log object.
+ * `?token=` or a password, stream keys, error messages that quote a token); `redactValue` walks a log object.
  */
 const QUERY_SECRET = /([?&;](?:token|jwt|access_token|sign|key|secret|password)=)[^&#\s"']*/gi;
 const BEARER = /(\bBearer\s+)[A-Za-z0-9._~+/=-]+/gi;
@@ -12,8 +12,12 @@ export const REDACTED = '[REDACTED]';
 // An ingest key (`sk_…`), wherever it appears (an RTMP stream key, a URL path, a message).
 const INGEST_KEY_SHAPE = /\bsk_[A-Za-z0-9_-]{16,}/g;
 
+// The password in a URL's user info (`redis://user:password@host`).
+const URL_PASSWORD = /(\/\/[^:@/\s]*:)[^@/\s]*@/g;
+
 export function redactText(text: string): string {
   return text
+    .replace(URL_PASSWORD, `$1${REDACTED}@`)
     .replace(QUERY_SECRET, `$1${REDACTED}`)
     .replace(BEARER, `$1${REDACTED}`)
     .replace(JWT_SHAPE, REDACTED)

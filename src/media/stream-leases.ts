@@ -6,6 +6,12 @@ export interface StreamLease {
   readonly stream: string;
   /** Gives the stream back; a no-op once released, or once a takeover moved the lease on. */
   release(): void;
+  /**
+   * Calls `listener` if the lease is lost while held: another node took the stream (a takeover, or
+   * this node could not renew it in time). The holder must stop publishing. A node's own leases are
+   * never lost this way (the hub hands a local takeover over itself).
+   */
+  onLost(listener: () => void): void;
 }
 
 /**
@@ -40,6 +46,7 @@ export class LocalStreamLeases implements StreamLeases {
       release: () => {
         if (this.#holders.get(key) === holder) this.#holders.delete(key);
       },
+      onLost: () => {},
     };
   }
 }

@@ -34,6 +34,7 @@ describe('error codes', () => {
       KEY_INVALID: 400,
       KEY_CONFLICT: 409,
       STREAM_RULE_INVALID: 503,
+      CLUSTER_UNAVAILABLE: 503,
       NOT_FOUND: 404,
       CONFIG_INVALID: 500,
       FFMPEG_MISSING: 500,

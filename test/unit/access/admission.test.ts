@@ -41,7 +41,7 @@ class ClusterLeases implements StreamLeases {
     const key = `${stream.app}/${stream.name}`;
     if (key === this.held) throw new StagedoorError('STREAM_BUSY', 'published on another node');
     this.out.add(key);
-    return { stream: key, release: () => this.out.delete(key) };
+    return { stream: key, release: () => this.out.delete(key), onLost: () => {} };
   }
 }
 

@@ -14,7 +14,11 @@ import { IssuerStore } from '../../../src/auth/oidc/issuer-store.js';
 import { StreamHub } from '../../../src/media/stream-hub.js';
 import { StreamSecurity } from '../../../src/auth/stream-security.js';
 import { KeyStore } from '../../../src/auth/key-store.js';
-import { RevocationList, type Revocation } from '../../../src/auth/revocations.js';
+import {
+  FileRevocationStore,
+  RevocationList,
+  type Revocation,
+} from '../../../src/auth/revocations.js';
 import { JsonStateFile } from '../../../src/state/json-state-file.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 import type { SessionDirectory } from '../../../src/sessions/session-directory.js';
@@ -78,7 +82,7 @@ async function adminWith(directory: SessionDirectory) {
     metrics,
     directory,
     revocations: await RevocationList.create(
-      new JsonStateFile<Revocation[]>(join(stateDir, 'r.json'), log),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(join(stateDir, 'r.json'), log)),
       log,
     ),
     hub: new StreamHub({ publisherTakeover: false, gopCacheBytes: 0 }),

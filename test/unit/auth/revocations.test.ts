@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RevocationList, type Revocation } from '../../../src/auth/revocations.js';
+import {
+  FileRevocationStore,
+  RevocationList,
+  type Revocation,
+} from '../../../src/auth/revocations.js';
 import { JsonStateFile } from '../../../src/state/json-state-file.js';
 import { UsedTokens } from '../../../src/auth/used-tokens.js';
 
@@ -14,7 +18,7 @@ describe('revocations', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'revocations.json');
     let now = Date.parse('2026-01-01T00:00:00Z');
     const list = await RevocationList.create(
-      new JsonStateFile<Revocation[]>(file, log),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
       log,
       () => now,
     );
@@ -27,7 +31,7 @@ describe('revocations', () => {
     expect(list.match({ subject: 'bob', jti: 'tok-1' })?.type).toBe('jti');
     expect(list.match({ subject: 'bob', jti: 'tok-2' })).toBeUndefined();
     const reloaded = await RevocationList.create(
-      new JsonStateFile<Revocation[]>(file, log),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
       log,
       () => now,
     );
@@ -47,7 +51,12 @@ describe('revocations', () => {
 
   it('refuses bad input with a clear error', async () => {
     const list = await RevocationList.create(
-      new JsonStateFile<Revocation[]>(join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'r.json'), log),
+      new FileRevocationStore(
+        new JsonStateFile<Revocation[]>(
+          join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'r.json'),
+          log,
+        ),
+      ),
       log,
     );
     await expect(list.add({ type: 'email', value: 'x' })).rejects.toMatchObject({
@@ -65,7 +74,10 @@ describe('revocations', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sd-rev-'));
     const file = join(dir, 'revocations.json');
     writeFileSync(file, '{ not json');
-    const list = await RevocationList.create(new JsonStateFile<Revocation[]>(file, log), log);
+    const list = await RevocationList.create(
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
+      log,
+    );
     expect(list.list()).toEqual([]);
     expect(readdirSync(dir).some((f) => f.startsWith('revocations.json.corrupt-'))).toBe(true);
   });
@@ -105,7 +117,10 @@ describe('single-use tokens', () => {
 describe('revocations under concurrency', () => {
   it('keeps every entry when many are added at once', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'revocations.json');
-    const list = await RevocationList.create(new JsonStateFile<Revocation[]>(file, log), log);
+    const list = await RevocationList.create(
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
+      log,
+    );
     await Promise.all(
       Array.from({ length: 25 }, (_, i) => list.add({ type: 'jti', value: `j${i}` })),
     );
@@ -119,7 +134,7 @@ describe('revocation lookups', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-many-')), 'revocations.json');
     let now = Date.parse('2026-01-01T00:00:00Z');
     const list = await RevocationList.create(
-      new JsonStateFile<Revocation[]>(file, log),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
       log,
       () => now,
     );

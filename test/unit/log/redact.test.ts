@@ -19,6 +19,18 @@ describe('redaction', () => {
     );
   });
 
+  it('scrubs the password of a URL (a Redis URL in an error or the printed config)', () => {
+    expect(redactText('cannot reach Redis at rediss://ops:s3cr3t-pass@redis.internal:6380/0')).toBe(
+      'cannot reach Redis at rediss://ops:[REDACTED]@redis.internal:6380/0',
+    );
+    expect(redactText('redis://:onlypass@127.0.0.1:6379')).toBe(
+      'redis://:[REDACTED]@127.0.0.1:6379',
+    );
+    expect(redactText('redis://127.0.0.1:6379 and http://h:8080/x')).toBe(
+      'redis://127.0.0.1:6379 and http://h:8080/x',
+    );
+  });
+
   it('removes secret-named fields at any depth', () => {
     expect(
       redactValue({

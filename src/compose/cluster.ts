@@ -1,0 +1,50 @@
+import { hostname } from 'node:os';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { RevocationStore } from '../auth/revocations.js';
+import type { StreamLeases } from '../media/stream-leases.js';
+import { RedisConnection } from '../cluster/redis/redis-connection.js';
+import { RedisStreamLeases } from '../cluster/redis/redis-stream-leases.js';
+import { RedisRevocationStore } from '../cluster/redis/redis-revocation-store.js';
+import type { Component } from './lifecycle.js';
+
+export interface ClusterArea {
+  /** This node's name: `cluster.nodeId`, else host name and process id. */
+  nodeId: string;
+  /** Shared when `cluster.redis` is set; undefined means this node's own (the other builders pick). */
+  leases: StreamLeases | undefined;
+  revocationStore: RevocationStore | undefined;
+  components: Component[];
+}
+
+/** Nothing without `cluster`; with `cluster.redis`, the parts several nodes share through Redis. */
+export async function buildCluster(config: Config, log: Logger): Promise<ClusterArea> {
+  const nodeId = config.cluster?.nodeId ?? `${hostname()}:${process.pid}`;
+  if (!config.cluster)
+    return { nodeId, leases: undefined, revocationStore: undefined, components: [] };
+  const clusterLog = log.child({ component: 'cluster', node: nodeId });
+  // Connected while building: a node that cannot reach Redis at start does not start (exit 1), and
+  // its supervisor tries again; once up, it rides out Redis outages as documented.
+  const redis = await RedisConnection.connect({
+    url: config.cluster.redis.url,
+    keyPrefix: config.cluster.redis.keyPrefix,
+    commandTimeoutMs: config.cluster.commandTimeoutSec * 1000,
+    log: clusterLog,
+  });
+  const leases = new RedisStreamLeases(redis, {
+    nodeId,
+    ttlMs: config.cluster.leaseTtlSec * 1000,
+    takeover: config.rtmp.publisherTakeover,
+    log: clusterLog,
+  });
+  const revocationStore = await RedisRevocationStore.create(redis, nodeId, clusterLog);
+  clusterLog.info({ event: 'cluster_joined' }, 'sharing leases and revocations through Redis');
+  const component: Component = {
+    name: 'cluster',
+    stop: async () => {
+      leases.stop();
+      await redis.close();
+    },
+  };
+  return { nodeId, leases, revocationStore, components: [component] };
+}

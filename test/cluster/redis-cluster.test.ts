@@ -1,0 +1,173 @@
+// Two Stagedoor nodes sharing a real redis-server: one publisher per stream across the nodes, a
+// revocation made on one node cuts sessions on the other, and what happens while Redis is away.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';
+import { eventually } from '../helpers/http.js';
+import { sleep } from '../helpers/ffmpeg.js';
+import { token } from '../helpers/tokens.js';
+import { TestRedis } from '../helpers/redis-server.js';
+
+const LEASE_TTL_SEC = 2;
+let redis: TestRedis;
+let a: TestServer;
+let b: TestServer;
+
+const node = (nodeId: string) =>
+  startServer(
+    testConfig(undefined, {
+      cluster: {
+        redis: { url: redis.url, keyPrefix: 'test:' },
+        nodeId,
+        leaseTtlSec: LEASE_TTL_SEC,
+        commandTimeoutSec: 0.5,
+      },
+    }),
+  );
+
+beforeAll(async () => {
+  redis = await TestRedis.start();
+  a = await node('a');
+  b = await node('b');
+}, 30_000);
+
+afterAll(async () => {
+  await a?.stop();
+  await b?.stop();
+  await redis?.stop();
+});
+
+/** An RTMP publisher on `server`; its first status: `NetStream.Publish.Start` or the refusal. */
+async function publishOn(server: TestServer, stream: string) {
+  const client = await RawRtmpClient.open(server.rtmpPort);
+  await client.handshake();
+  client.connectApp('live');
+  client.publish(`${stream}?token=${await token(`live/${stream}`, 'publish', 600)}`);
+  const status = await client.waitForStatus(
+    (s) => s.code === 'NetStream.Publish.Start' || s.level === 'error',
+    10_000,
+  );
+  if (!status) throw new Error(`no publish status from ${stream}`);
+  if (status.code === 'NetStream.Publish.Start') client.sendMedia(0);
+  return { client, status };
+}
+
+const admin = (server: TestServer, path: string, init: RequestInit = {}) =>
+  fetch(`http://127.0.0.1:${server.adminPort}${path}`, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${ADMIN_API_KEY}`,
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+    },
+  });
+
+describe('a cluster of two nodes on Redis', () => {
+  it('lets one publisher hold a stream across the nodes, and frees it when that publisher ends', async () => {
+    const first = await publishOn(a, 'one');
+    expect(first.status.code).toBe('NetStream.Publish.Start');
+    const second = await publishOn(b, 'one');
+    expect(second.status.code).toBe('NetStream.Publish.BadName');
+    const refused = await b.waitForLog(
+      (l) => l.event === 'access_refused' && l.stream === 'live/one',
+    );
+    expect(refused.code).toBe('STREAM_BUSY');
+    second.client.destroy();
+    expect(redis.cli('GET', 'test:lease:live/one')).toMatch(/^a /);
+    first.client.destroy();
+    await eventually(
+      () => (redis.cli('EXISTS', 'test:lease:live/one') === '0' ? true : undefined),
+      5000,
+    );
+    const third = await publishOn(b, 'one');
+    expect(third.status.code).toBe('NetStream.Publish.Start');
+    third.client.destroy();
+  });
+
+  it('cuts on one node the sessions a revocation made on the other names, and lists it on both', async () => {
+    const publisher = await publishOn(b, 'rev');
+    expect(publisher.status.code).toBe('NetStream.Publish.Start');
+    const added = await admin(a, '/api/v1/revocations', {
+      method: 'POST',
+      body: JSON.stringify({ type: 'sub', value: 'live/rev', reason: 'cluster test' }),
+    });
+    expect(added.status).toBe(201);
+    const { id } = (await added.json()) as { id: string };
+    const cut = await b.waitForLog(
+      (l) => l.event === 'session_end' && l.stream === 'live/rev' && l.kind === 'publisher',
+    );
+    expect(cut.reason).toBe('revoked');
+    await publisher.client.closed;
+    const listed = (await (await admin(b, '/api/v1/revocations')).json()) as {
+      revocations: Array<{ id: string }>;
+    };
+    expect(listed.revocations.map((r) => r.id)).toContain(id);
+    // Refused on the other node too, from its own copy of the list.
+    const again = await publishOn(b, 'rev');
+    expect(again.status.level).toBe('error');
+    again.client.destroy();
+    expect((await admin(b, `/api/v1/revocations/${id}`, { method: 'DELETE' })).status).toBe(204);
+    await eventually(async () => {
+      const list = (await (await admin(a, '/api/v1/revocations')).json()) as {
+        revocations: unknown[];
+      };
+      return list.revocations.length === 0 ? true : undefined;
+    }, 5000);
+  });
+
+  it('a node whose lease another node took cuts its publisher (taken-over)', async () => {
+    const publisher = await publishOn(a, 'lost');
+    expect(publisher.status.code).toBe('NetStream.Publish.Start');
+    redis.cli('SET', 'test:lease:live/lost', 'b elsewhere', 'PX', '60000');
+    const end = await a.waitForLog(
+      (l) => l.event === 'session_end' && l.stream === 'live/lost' && l.kind === 'publisher',
+      10_000,
+    );
+    expect(end.reason).toBe('taken-over');
+    expect(a.logs.some((l) => l.event === 'lease_lost' && l.stream === 'live/lost')).toBe(true);
+    redis.cli('DEL', 'test:lease:live/lost');
+  });
+
+  it('with Redis away: live publishers go on, new publishes and revocations are refused 503; back: all resumes', async () => {
+    const live = await publishOn(a, 'away');
+    expect(live.status.code).toBe('NetStream.Publish.Start');
+    await redis.kill();
+    await a.waitForLog((l) => l.event === 'redis_down');
+    // Longer than a lease lives: the live publisher is not cut for Redis being away.
+    await sleep(LEASE_TTL_SEC * 1000 + 1500);
+    expect(a.stagedoor.registry.list().some((s) => s.kind === 'publisher')).toBe(true);
+    const refused = await publishOn(b, 'newcomer');
+    expect(refused.status.code).toBe('NetStream.Publish.Denied');
+    refused.client.destroy();
+    const code = await b.waitForLog(
+      (l) => l.event === 'access_refused' && l.stream === 'live/newcomer',
+    );
+    expect(code.code).toBe('CLUSTER_UNAVAILABLE');
+    const revoke = await admin(a, '/api/v1/revocations', {
+      method: 'POST',
+      body: JSON.stringify({ type: 'sub', value: 'someone' }),
+    });
+    expect(revoke.status).toBe(503);
+    expect(((await revoke.json()) as { error: { code: string } }).error.code).toBe(
+      'CLUSTER_UNAVAILABLE',
+    );
+
+    await redis.restart();
+    await a.waitForLog((l) => l.event === 'redis_up');
+    // The live publisher's lease is taken back, so the stream stays its own.
+    await eventually(
+      () => (redis.cli('GET', 'test:lease:live/away').startsWith('a ') ? true : undefined),
+      10_000,
+    );
+    const busy = await publishOn(b, 'away');
+    expect(busy.status.code).toBe('NetStream.Publish.BadName');
+    busy.client.destroy();
+    const later = await eventually(async () => {
+      const attempt = await publishOn(b, 'newcomer');
+      if (attempt.status.code === 'NetStream.Publish.Start') return attempt;
+      attempt.client.destroy();
+      return undefined;
+    }, 10_000);
+    later.client.destroy();
+    live.client.destroy();
+  }, 60_000);
+});
