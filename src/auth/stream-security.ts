@@ -42,6 +42,53 @@ function specificity(pattern: string): number {
   return (pattern.includes('*') ? 0 : 1_000_000) + (pattern.includes('/') ? 10_000 : 0) + literal;
 }
 
+/** What changed among the run-time rules: one set (added or replaced), or one removed. */
+export interface StreamRuleChange {
+  set?: StreamRuleConfig;
+  removed?: string;
+}
+
+/**
+ * Where run-time stream rules are kept: this node's state file, or a store every node of a cluster
+ * shares (which then tells each node of changes made elsewhere).
+ */
+export interface StreamRuleStore {
+  /** The rules kept, checked by `validate` (which throws on a store it cannot read). */
+  load(validate: (value: unknown) => StreamRuleConfig[]): Promise<StreamRuleConfig[]>;
+  /** Keeps a change; `all` is the list after it. */
+  save(change: StreamRuleChange, all: readonly StreamRuleConfig[]): Promise<void>;
+  /** Calls `listener` when another node changed the rules. */
+  onRemoteChange?(listener: () => void): void;
+}
+
+/** Run-time stream rules in this node's state file. */
+export class FileStreamRuleStore implements StreamRuleStore {
+  readonly #file: JsonStateFile<StreamRuleConfig[]>;
+
+  constructor(file: JsonStateFile<StreamRuleConfig[]>) {
+    this.#file = file;
+  }
+
+  load(validate: (value: unknown) => StreamRuleConfig[]): Promise<StreamRuleConfig[]> {
+    return this.#file.load([], validate);
+  }
+
+  save(_change: StreamRuleChange, all: readonly StreamRuleConfig[]): Promise<void> {
+    return this.#file.save([...all]);
+  }
+}
+
+/** Stored rules as a list of valid rules; throws on anything else. */
+export function validateStreamRules(value: unknown): StreamRuleConfig[] {
+  if (!Array.isArray(value)) throw new TypeError('expected an array of stream rules');
+  return value.map((v) => {
+    const { match, ...settings } = v as { match: unknown };
+    if (typeof match !== 'string' || !PATTERN.test(match))
+      throw new TypeError('a stream rule without a valid match');
+    return { ...streamSettingsSchema.parse(settings), match };
+  });
+}
+
 /**
  * Per-stream security ("distribution settings"): for streams matching a pattern, publish and play
  * secured or open, stream-only keys, exp required or not, a maximum token lifetime. The most specific
@@ -53,7 +100,7 @@ export class StreamSecurity {
   #runtime: StreamRule[] = [];
   readonly #config: StreamRule[];
   readonly #keys: KeyStore;
-  readonly #state: JsonStateFile<StreamRuleConfig[]>;
+  readonly #store: StreamRuleStore;
   readonly #listeners = new Set<ChangeListener>();
   readonly #log: Logger;
   readonly #changes = new SerialQueue();
@@ -61,22 +108,22 @@ export class StreamSecurity {
   private constructor(
     config: readonly StreamRuleConfig[],
     keys: KeyStore,
-    state: JsonStateFile<StreamRuleConfig[]>,
+    store: StreamRuleStore,
     log: Logger,
   ) {
     this.#config = config.map((r) => ({ ...r, source: 'config' as const }));
     this.#keys = keys;
-    this.#state = state;
+    this.#store = store;
     this.#log = log;
   }
 
   static async create(
     config: readonly StreamRuleConfig[],
     keys: KeyStore,
-    state: JsonStateFile<StreamRuleConfig[]>,
+    store: StreamRuleStore,
     log: Logger,
   ): Promise<StreamSecurity> {
-    const security = new StreamSecurity(config, keys, state, log);
+    const security = new StreamSecurity(config, keys, store, log);
     for (const [i, rule] of config.entries()) {
       if (!PATTERN.test(rule.match))
         throw new StagedoorError(
@@ -85,33 +132,64 @@ export class StreamSecurity {
         );
       keys.setStreamKeys(rule.match, await importStreamKeys(rule, `streams[${i}]`));
     }
-    const saved = await state.load([], (value) => {
-      if (!Array.isArray(value)) throw new TypeError('expected an array of stream rules');
-      return value.map((v) => {
-        const { match, ...settings } = v as { match: unknown };
-        if (typeof match !== 'string' || !PATTERN.test(match))
-          throw new TypeError('a stream rule without a valid match');
-        return { ...streamSettingsSchema.parse(settings), match };
-      });
-    });
-    // A saved rule that no longer loads must not keep the server from starting: it is kept, closed.
-    for (const rule of saved) {
-      try {
-        security.#install(
-          rule.match,
-          await importStreamKeys(rule, `stream security ${rule.match}`),
-        );
-        security.#runtime.push({ ...rule, source: 'runtime' });
-      } catch (error) {
-        const message = toStagedoorError(error).message;
-        log.error(
-          { event: 'stream_rule_disabled', match: rule.match, error: message },
-          'a saved stream security rule could not be loaded; its streams are refused until it is fixed or removed',
-        );
-        security.#runtime.push({ ...rule, source: 'runtime', error: message });
-      }
-    }
+    for (const rule of await store.load(validateStreamRules))
+      security.#runtime.push(await security.#installSaved(rule));
+    store.onRemoteChange?.(() => void security.#changes.run(() => security.#reload()));
     return security;
+  }
+
+  /**
+   * A saved rule's keys installed. One that no longer loads must not keep the server from
+   * starting: it is kept, closed (its streams refused until an operator fixes or removes it).
+   */
+  async #installSaved(rule: StreamRuleConfig): Promise<StreamRule> {
+    try {
+      this.#install(rule.match, await importStreamKeys(rule, `stream security ${rule.match}`));
+      return { ...rule, source: 'runtime' };
+    } catch (error) {
+      const message = toStagedoorError(error).message;
+      this.#log.error(
+        { event: 'stream_rule_disabled', match: rule.match, error: message },
+        'a saved stream security rule could not be loaded; its streams are refused until it is fixed or removed',
+      );
+      return { ...rule, source: 'runtime', error: message };
+    }
+  }
+
+  /** Another node changed the rules: take them, and re-check live sessions of each changed pattern. */
+  async #reload(): Promise<void> {
+    let saved: StreamRuleConfig[];
+    try {
+      saved = await this.#store.load(validateStreamRules);
+    } catch (error) {
+      this.#log.error({ err: error }, 'stream rules changed elsewhere, but cannot be read');
+      return;
+    }
+    const before = new Map(this.#runtime.map((r) => [r.match, stored(r)]));
+    const next: StreamRule[] = [];
+    const changed: StreamRule[] = [];
+    for (const rule of saved) {
+      const same = before.get(rule.match) === JSON.stringify(rule);
+      const kept = same ? this.#runtime.find((r) => r.match === rule.match) : undefined;
+      const current = kept ?? (await this.#installSaved(rule));
+      next.push(current);
+      if (!same) changed.push(current);
+    }
+    const gone = [...before.keys()].filter((match) => !saved.some((r) => r.match === match));
+    this.#runtime = next;
+    for (const match of gone) await this.#restoreConfigKeys(match);
+    for (const rule of changed) this.#emit(rule, rule.match);
+    for (const match of gone) this.#emit(undefined, match);
+    if (changed.length + gone.length > 0)
+      this.#log.info(
+        { event: 'stream_security_synced', set: changed.map((r) => r.match), removed: gone },
+        'stream security changed on another node',
+      );
+  }
+
+  async #restoreConfigKeys(match: string): Promise<void> {
+    const configRule = this.#config.find((r) => r.match === match);
+    this.#install(match, configRule ? await importStreamKeys(configRule, `streams ${match}`) : []);
   }
 
   /** The settings that govern a stream. */
@@ -178,7 +256,7 @@ export class StreamSecurity {
     const rule: StreamRule = { ...parsed.data, match, source: 'runtime' };
     const keys = await this.#importOperatorKeys(match, rule, 'keys' in changes);
     const next = [rule, ...this.#runtime.filter((r) => r.match !== match)];
-    await this.#state.save(next.map(({ source: _source, error: _error, ...r }) => r));
+    await this.#store.save({ set: storedRule(rule) }, next.map(storedRule));
     this.#install(match, keys);
     this.#runtime = next;
     this.#log.info(
@@ -248,10 +326,9 @@ export class StreamSecurity {
   async #remove(match: string): Promise<boolean> {
     const next = this.#runtime.filter((r) => r.match !== match);
     if (next.length === this.#runtime.length) return false;
-    await this.#state.save(next.map(({ source: _source, error: _error, ...r }) => r));
+    await this.#store.save({ removed: match }, next.map(storedRule));
     this.#runtime = next;
-    const configRule = this.#config.find((r) => r.match === match);
-    this.#install(match, configRule ? await importStreamKeys(configRule, `streams ${match}`) : []);
+    await this.#restoreConfigKeys(match);
     this.#log.info({ event: 'stream_security_removed', match }, 'stream security rule removed');
     this.#emit(undefined, match);
     return true;
@@ -269,6 +346,16 @@ export class StreamSecurity {
   #emit(rule: StreamRule | undefined, match: string): void {
     for (const listener of this.#listeners) listener(rule, match);
   }
+}
+
+/** A rule as it is stored: without where it came from or why it is disabled. */
+function storedRule({ source: _source, error: _error, ...rule }: StreamRule): StreamRuleConfig {
+  return rule;
+}
+
+/** A rule's stored form as text, to tell whether another node changed it. */
+function stored(rule: StreamRule): string {
+  return JSON.stringify(storedRule(rule));
 }
 
 const scores = new Map<string, number>();

@@ -6,7 +6,7 @@ import { importTrustedKey } from '../auth/import-key.js';
 import { KeyStore } from '../auth/key-store.js';
 import { TokenCache } from '../auth/token-cache.js';
 import { TokenAuthenticator } from '../auth/authenticator.js';
-import { StreamSecurity } from '../auth/stream-security.js';
+import { FileStreamRuleStore, StreamSecurity } from '../auth/stream-security.js';
 import { IssuerStore } from '../auth/oidc/issuer-store.js';
 import { GeoIp } from '../auth/geoip.js';
 import { UsedTokens } from '../auth/used-tokens.js';
@@ -28,7 +28,7 @@ export interface AuthArea {
 export async function buildAuth(
   config: Config,
   log: Logger,
-  cluster: Pick<ClusterArea, 'revocationStore'>,
+  cluster: Pick<ClusterArea, 'revocationStore' | 'streamRuleStore'>,
 ): Promise<AuthArea> {
   const keys = new KeyStore(
     await Promise.all(config.auth.keys.map((key, i) => importTrustedKey(key, `auth.keys[${i}]`))),
@@ -37,7 +37,8 @@ export async function buildAuth(
   const security = await StreamSecurity.create(
     config.streams,
     keys,
-    state<StreamRuleConfig[]>('stream-security.json'),
+    cluster.streamRuleStore ??
+      new FileStreamRuleStore(state<StreamRuleConfig[]>('stream-security.json')),
     log.child({ component: 'security' }),
   );
   const revocations = await RevocationList.create(

@@ -6,6 +6,9 @@ import type { StreamLeases } from '../media/stream-leases.js';
 import { RedisConnection } from '../cluster/redis/redis-connection.js';
 import { RedisStreamLeases } from '../cluster/redis/redis-stream-leases.js';
 import { RedisRevocationStore } from '../cluster/redis/redis-revocation-store.js';
+import { RedisStreamRuleStore } from '../cluster/redis/redis-stream-rule-store.js';
+import { RedisSharedHash } from '../cluster/redis/redis-shared-hash.js';
+import type { StreamRuleStore } from '../auth/stream-security.js';
 import type { Component } from './lifecycle.js';
 
 export interface ClusterArea {
@@ -14,6 +17,7 @@ export interface ClusterArea {
   /** Shared when `cluster.redis` is set; undefined means this node's own (the other builders pick). */
   leases: StreamLeases | undefined;
   revocationStore: RevocationStore | undefined;
+  streamRuleStore: StreamRuleStore | undefined;
   components: Component[];
 }
 
@@ -21,7 +25,13 @@ export interface ClusterArea {
 export async function buildCluster(config: Config, log: Logger): Promise<ClusterArea> {
   const nodeId = config.cluster?.nodeId ?? `${hostname()}:${process.pid}`;
   if (!config.cluster)
-    return { nodeId, leases: undefined, revocationStore: undefined, components: [] };
+    return {
+      nodeId,
+      leases: undefined,
+      revocationStore: undefined,
+      streamRuleStore: undefined,
+      components: [],
+    };
   const clusterLog = log.child({ component: 'cluster', node: nodeId });
   // Connected while building: a node that cannot reach Redis at start does not start (exit 1), and
   // its supervisor tries again; once up, it rides out Redis outages as documented.
@@ -37,8 +47,17 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
     takeover: config.rtmp.publisherTakeover,
     log: clusterLog,
   });
-  const revocationStore = await RedisRevocationStore.create(redis, nodeId, clusterLog);
-  clusterLog.info({ event: 'cluster_joined' }, 'sharing leases and revocations through Redis');
+  const revocationStore = new RedisRevocationStore(
+    await RedisSharedHash.open(redis, 'revocations', nodeId),
+    clusterLog,
+  );
+  const streamRuleStore = new RedisStreamRuleStore(
+    await RedisSharedHash.open(redis, 'stream-rules', nodeId),
+  );
+  clusterLog.info(
+    { event: 'cluster_joined' },
+    'sharing stream leases, revocations and stream security through Redis',
+  );
   const component: Component = {
     name: 'cluster',
     stop: async () => {
@@ -46,5 +65,5 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
       await redis.close();
     },
   };
-  return { nodeId, leases, revocationStore, components: [component] };
+  return { nodeId, leases, revocationStore, streamRuleStore, components: [component] };
 }

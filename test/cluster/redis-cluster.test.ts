@@ -5,7 +5,7 @@ import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../help
 import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';
 import { eventually } from '../helpers/http.js';
 import { sleep } from '../helpers/ffmpeg.js';
-import { token } from '../helpers/tokens.js';
+import { nowSec, sign, token } from '../helpers/tokens.js';
 import { TestRedis } from '../helpers/redis-server.js';
 
 const LEASE_TTL_SEC = 2;
@@ -114,6 +114,76 @@ describe('a cluster of two nodes on Redis', () => {
     }, 5000);
   });
 
+  it("shares stream security set on one node, keys included, and re-checks the other node's sessions", async () => {
+    const put = (server: TestServer, body: unknown) =>
+      admin(server, '/api/v1/streams/live/shared/security', {
+        method: 'PUT',
+        body: JSON.stringify(body),
+      });
+    expect((await put(a, { publish: 'open' })).status).toBe(200);
+    // Node B admits a publisher without a token once it has the rule.
+    const open = await eventually(async () => {
+      const client = await RawRtmpClient.open(b.rtmpPort);
+      await client.handshake();
+      client.connectApp('live');
+      client.publish('shared');
+      const status = await client.waitForStatus(
+        (st) => st.code === 'NetStream.Publish.Start' || st.level === 'error',
+        5000,
+      );
+      if (status?.code === 'NetStream.Publish.Start') return client;
+      client.destroy();
+      return undefined;
+    }, 10_000);
+    // Secured again on node A: node B cuts its tokenless publisher.
+    expect((await put(a, { publish: 'secured' })).status).toBe(200);
+    const cut = await b.waitForLog(
+      (l) => l.event === 'session_end' && l.stream === 'live/shared' && l.kind === 'publisher',
+    );
+    expect(cut.reason).toBe('security-changed');
+    await open.closed;
+    // A stream's own key set on node A verifies tokens on node B (key material stays server-side).
+    const secret = 'shared-stream-key-secret-0123456789abcdef';
+    expect(
+      (
+        await put(a, {
+          keys: [{ kid: 'shared-k', alg: 'HS256', secret, actions: ['publish'] }],
+        })
+      ).status,
+    ).toBe(200);
+    const got = await eventually(async () => {
+      const rule = (await (await admin(b, '/api/v1/streams/live/shared/security')).json()) as {
+        keys: Array<{ kid: string }>;
+      };
+      return rule.keys.some((k) => k.kid === 'shared-k') ? rule : undefined;
+    }, 10_000);
+    expect(JSON.stringify(got)).not.toContain(secret);
+    const client = await RawRtmpClient.open(b.rtmpPort);
+    await client.handshake();
+    client.connectApp('live');
+    const streamToken = await sign(
+      { sub: 'live/shared', scope: 'publish', exp: nowSec() + 300 },
+      { kid: 'shared-k' },
+      new TextEncoder().encode(secret),
+    );
+    client.publish(`shared?token=${streamToken}`);
+    const status = await client.waitForStatus(
+      (st) => st.code === 'NetStream.Publish.Start' || st.level === 'error',
+      5000,
+    );
+    expect(status?.code).toBe('NetStream.Publish.Start');
+    client.destroy();
+    expect(
+      (await admin(a, '/api/v1/streams/live/shared/security', { method: 'DELETE' })).status,
+    ).toBe(200);
+    await eventually(async () => {
+      const rule = (await (await admin(b, '/api/v1/streams/live/shared/security')).json()) as {
+        source: string;
+      };
+      return rule.source !== 'runtime' ? true : undefined;
+    }, 10_000);
+  });
+
   it('a node whose lease another node took cuts its publisher (taken-over)', async () => {
     const publisher = await publishOn(a, 'lost');
     expect(publisher.status.code).toBe('NetStream.Publish.Start');
@@ -150,6 +220,11 @@ describe('a cluster of two nodes on Redis', () => {
     expect(((await revoke.json()) as { error: { code: string } }).error.code).toBe(
       'CLUSTER_UNAVAILABLE',
     );
+    const secure = await admin(a, '/api/v1/streams/live/elsewhere/security', {
+      method: 'PUT',
+      body: JSON.stringify({ play: 'open' }),
+    });
+    expect(secure.status).toBe(503);
 
     await redis.restart();
     await a.waitForLog((l) => l.event === 'redis_up');

@@ -12,7 +12,7 @@ import { Metrics } from '../../../src/observability/metrics.js';
 import { SessionRegistry } from '../../../src/sessions/session-registry.js';
 import { IssuerStore } from '../../../src/auth/oidc/issuer-store.js';
 import { StreamHub } from '../../../src/media/stream-hub.js';
-import { StreamSecurity } from '../../../src/auth/stream-security.js';
+import { FileStreamRuleStore, StreamSecurity } from '../../../src/auth/stream-security.js';
 import { KeyStore } from '../../../src/auth/key-store.js';
 import {
   FileRevocationStore,
@@ -91,7 +91,7 @@ async function adminWith(directory: SessionDirectory) {
     security: await StreamSecurity.create(
       [],
       new KeyStore([]),
-      new JsonStateFile<StreamRuleConfig[]>(join(stateDir, 's.json'), log),
+      new FileStreamRuleStore(new JsonStateFile<StreamRuleConfig[]>(join(stateDir, 's.json'), log)),
       log,
     ),
     issuers,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { StreamSecurity } from '../../../src/auth/stream-security.js';
+import { FileStreamRuleStore, StreamSecurity } from '../../../src/auth/stream-security.js';
 import { KeyStore } from '../../../src/auth/key-store.js';
 import { JsonStateFile } from '../../../src/state/json-state-file.js';
 import type { StreamRuleConfig } from '../../../src/config/schema.js';
@@ -22,7 +22,9 @@ async function create(dir: string, config: StreamRuleConfig[] = []) {
     security: await StreamSecurity.create(
       config,
       keys,
-      new JsonStateFile<StreamRuleConfig[]>(join(dir, 'stream-security.json'), log),
+      new FileStreamRuleStore(
+        new JsonStateFile<StreamRuleConfig[]>(join(dir, 'stream-security.json'), log),
+      ),
       log,
     ),
   };
