@@ -15,7 +15,7 @@ export function cutTokenHint(stream: StreamPath, tokenLength: number): string {
 }
 
 /** One stored key: the token sealed with the key itself, so the state file alone opens nothing. */
-interface StoredKey {
+export interface StoredKey {
   /** SHA-256 of the key (hex): how a presented key is found. */
   id: string;
   stream: string;
@@ -29,6 +29,54 @@ const idOf = (key: string): string =>
   createHash('sha256').update(`stagedoor ingest key id\0${key}`).digest('hex');
 const sealingKey = (key: string): Buffer =>
   createHash('sha256').update(`stagedoor ingest key seal\0${key}`).digest();
+
+/** A stored entry that reads as an ingest key (anything else is dropped on load). */
+export function isStoredKey(v: unknown): v is StoredKey {
+  const k = v as Partial<StoredKey> | null;
+  return (
+    typeof k?.id === 'string' &&
+    typeof k.stream === 'string' &&
+    typeof k.expiresAt === 'number' &&
+    typeof k.sealed === 'string'
+  );
+}
+
+/** What changed among the keys: one issued, and the ones dropped (lapsed, or the oldest past the cap). */
+export interface IngestKeyChange {
+  added: StoredKey;
+  removed: readonly string[];
+}
+
+/**
+ * Where ingest keys are kept: this node's state file, or a store every node of a cluster shares
+ * (so a key exchanged on one node publishes on any).
+ */
+export interface IngestKeyStore {
+  load(): Promise<StoredKey[]>;
+  save(change: IngestKeyChange, all: readonly StoredKey[]): Promise<void>;
+  /** Calls `listener` when another node issued a key. */
+  onRemoteChange?(listener: () => void): void;
+}
+
+/** Ingest keys in this node's state file. */
+export class FileIngestKeyStore implements IngestKeyStore {
+  readonly #file: JsonStateFile<StoredKey[]>;
+
+  constructor(file: JsonStateFile<StoredKey[]>) {
+    this.#file = file;
+  }
+
+  load(): Promise<StoredKey[]> {
+    return this.#file.load([], (value) => {
+      if (!Array.isArray(value)) throw new TypeError('expected an array of ingest keys');
+      return value.filter(isStoredKey);
+    });
+  }
+
+  save(_change: IngestKeyChange, all: readonly StoredKey[]): Promise<void> {
+    return this.#file.save([...all]);
+  }
+}
 
 function seal(key: string, token: string): string {
   const iv = randomBytes(12);
@@ -55,40 +103,45 @@ function unseal(key: string, sealed: string): string | undefined {
  * the token's exp: whoever presents it is checked exactly as if the token itself had been sent
  * (signature and key trust, revocation of its jti or sub, scopes, the stream's rule), so revoking the
  * token or removing its key disables the key too. Keys are stored only as hashes; the token is kept
- * sealed under the key, so the state file alone reveals neither. Kept under `stateDir` across restarts.
+ * sealed under the key, so the state file alone reveals neither. Kept under `stateDir` across restarts,
+ * or in Redis for a cluster (a key exchanged on one node publishes on any).
  */
 export class IngestKeys {
   #keys = new Map<string, StoredKey>();
-  readonly #state: JsonStateFile<StoredKey[]>;
+  readonly #store: IngestKeyStore;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #changes = new SerialQueue();
 
-  private constructor(state: JsonStateFile<StoredKey[]>, log: Logger, now: () => number) {
-    this.#state = state;
+  private constructor(store: IngestKeyStore, log: Logger, now: () => number) {
+    this.#store = store;
     this.#log = log;
     this.#now = now;
   }
 
   static async create(
-    state: JsonStateFile<StoredKey[]>,
+    store: IngestKeyStore,
     log: Logger,
     now: () => number = Date.now,
   ): Promise<IngestKeys> {
-    const keys = new IngestKeys(state, log, now);
-    const saved = await state.load([], (value) => {
-      if (!Array.isArray(value)) throw new TypeError('expected an array of ingest keys');
-      return value.filter(
-        (v): v is StoredKey =>
-          typeof v?.id === 'string' &&
-          typeof v.stream === 'string' &&
-          typeof v.expiresAt === 'number' &&
-          typeof v.sealed === 'string',
-      );
-    });
-    const t = now();
-    for (const entry of saved) if (entry.expiresAt > t) keys.#keys.set(entry.id, entry);
+    const keys = new IngestKeys(store, log, now);
+    keys.#take(await store.load());
+    store.onRemoteChange?.(() => void keys.#changes.run(() => keys.#reload()));
     return keys;
+  }
+
+  #take(entries: readonly StoredKey[]): void {
+    const t = this.#now();
+    this.#keys = new Map(entries.filter((e) => e.expiresAt > t).map((e) => [e.id, e]));
+  }
+
+  /** Another node issued a key: take the shared list (a key there publishes here too). */
+  async #reload(): Promise<void> {
+    try {
+      this.#take(await this.#store.load());
+    } catch (error) {
+      this.#log.error({ err: error }, 'ingest keys changed elsewhere, but cannot be read');
+    }
   }
 
   get size(): number {
@@ -110,7 +163,8 @@ export class IngestKeys {
         sealed: seal(key, token),
       };
       next.set(entry.id, entry);
-      await this.#state.save([...next.values()]);
+      const removed = [...this.#keys.keys()].filter((id) => !next.has(id));
+      await this.#store.save({ added: entry, removed }, [...next.values()]);
       this.#keys = next;
       this.#log.info(
         {

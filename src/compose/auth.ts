@@ -10,7 +10,7 @@ import { FileStreamRuleStore, StreamSecurity } from '../auth/stream-security.js'
 import { IssuerStore } from '../auth/oidc/issuer-store.js';
 import { GeoIp } from '../auth/geoip.js';
 import { UsedTokens } from '../auth/used-tokens.js';
-import { IngestKeys } from '../auth/ingest-keys.js';
+import { FileIngestKeyStore, IngestKeys, type StoredKey } from '../auth/ingest-keys.js';
 import { FileRevocationStore, RevocationList, type Revocation } from '../auth/revocations.js';
 import type { Component } from './lifecycle.js';
 
@@ -28,7 +28,7 @@ export interface AuthArea {
 export async function buildAuth(
   config: Config,
   log: Logger,
-  cluster: Pick<ClusterArea, 'revocationStore' | 'streamRuleStore'>,
+  cluster: Pick<ClusterArea, 'revocationStore' | 'streamRuleStore' | 'ingestKeyStore'>,
 ): Promise<AuthArea> {
   const keys = new KeyStore(
     await Promise.all(config.auth.keys.map((key, i) => importTrustedKey(key, `auth.keys[${i}]`))),
@@ -49,7 +49,7 @@ export async function buildAuth(
     ? await UsedTokens.create(state<Record<string, number>>('used-tokens.json'))
     : undefined;
   const ingestKeys = await IngestKeys.create(
-    state('ingest-keys.json'),
+    cluster.ingestKeyStore ?? new FileIngestKeyStore(state<StoredKey[]>('ingest-keys.json')),
     log.child({ component: 'ingest-keys' }),
   );
   const issuerLog = log.child({ component: 'oidc' });

@@ -9,6 +9,8 @@ import { RedisRevocationStore } from '../cluster/redis/redis-revocation-store.js
 import { RedisStreamRuleStore } from '../cluster/redis/redis-stream-rule-store.js';
 import { RedisSharedHash } from '../cluster/redis/redis-shared-hash.js';
 import type { StreamRuleStore } from '../auth/stream-security.js';
+import type { IngestKeyStore } from '../auth/ingest-keys.js';
+import { RedisIngestKeyStore } from '../cluster/redis/redis-ingest-key-store.js';
 import type { Component } from './lifecycle.js';
 
 export interface ClusterArea {
@@ -18,6 +20,7 @@ export interface ClusterArea {
   leases: StreamLeases | undefined;
   revocationStore: RevocationStore | undefined;
   streamRuleStore: StreamRuleStore | undefined;
+  ingestKeyStore: IngestKeyStore | undefined;
   components: Component[];
 }
 
@@ -30,6 +33,7 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
       leases: undefined,
       revocationStore: undefined,
       streamRuleStore: undefined,
+      ingestKeyStore: undefined,
       components: [],
     };
   const clusterLog = log.child({ component: 'cluster', node: nodeId });
@@ -54,9 +58,12 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
   const streamRuleStore = new RedisStreamRuleStore(
     await RedisSharedHash.open(redis, 'stream-rules', nodeId),
   );
+  const ingestKeyStore = new RedisIngestKeyStore(
+    await RedisSharedHash.open(redis, 'ingest-keys', nodeId),
+  );
   clusterLog.info(
     { event: 'cluster_joined' },
-    'sharing stream leases, revocations and stream security through Redis',
+    'sharing stream leases, revocations, stream security and ingest keys through Redis',
   );
   const component: Component = {
     name: 'cluster',
@@ -65,5 +72,12 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
       await redis.close();
     },
   };
-  return { nodeId, leases, revocationStore, streamRuleStore, components: [component] };
+  return {
+    nodeId,
+    leases,
+    revocationStore,
+    streamRuleStore,
+    ingestKeyStore,
+    components: [component],
+  };
 }

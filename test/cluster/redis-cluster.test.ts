@@ -184,6 +184,34 @@ describe('a cluster of two nodes on Redis', () => {
     }, 10_000);
   });
 
+  it('publishes on one node with an ingest key exchanged on the other', async () => {
+    const exchanged = await fetch(`http://127.0.0.1:${a.httpPort}/ingest-keys/live/keyed`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await token('live/keyed', 'publish', 600)}` },
+    });
+    expect(exchanged.status).toBe(201);
+    const { streamKey } = (await exchanged.json()) as { streamKey: string };
+    expect(streamKey).toMatch(/^keyed\?key=sk_/);
+    const client = await eventually(async () => {
+      const attempt = await RawRtmpClient.open(b.rtmpPort);
+      await attempt.handshake();
+      attempt.connectApp('live');
+      attempt.publish(streamKey);
+      const status = await attempt.waitForStatus(
+        (st) => st.code === 'NetStream.Publish.Start' || st.level === 'error',
+        5000,
+      );
+      if (status?.code === 'NetStream.Publish.Start') return attempt;
+      attempt.destroy();
+      return undefined;
+    }, 10_000);
+    const start = await b.waitForLog(
+      (l) => l.event === 'session_start' && l.stream === 'live/keyed',
+    );
+    expect(start.kind).toBe('publisher');
+    client.destroy();
+  });
+
   it('a node whose lease another node took cuts its publisher (taken-over)', async () => {
     const publisher = await publishOn(a, 'lost');
     expect(publisher.status.code).toBe('NetStream.Publish.Start');
