@@ -1,5 +1,5 @@
 import { StagedoorError, toStagedoorError } from '../errors.js';
-import type { Authenticator } from '../auth/authenticator.js';
+import type { Authenticator, TokenReservation } from '../auth/authenticator.js';
 import type { Grant } from '../auth/grant.js';
 import { cutTokenHint } from '../auth/ingest-keys.js';
 import type { Protocol } from '../core/protocol.js';
@@ -126,18 +126,20 @@ export class Admission {
   async admit(applicant: Applicant, client: AdmissionClient): Promise<Opened | undefined> {
     const admitted = await this.check(applicant);
     let lease: StreamLease | undefined;
-    if (applicant.action === 'publish') {
-      try {
-        lease = await this.#deps.leases.acquire(admitted.stream);
-      } catch (error) {
-        throw this.refused(applicant, error, admitted.stream);
-      }
+    let reservation: TokenReservation | undefined;
+    try {
+      if (applicant.action === 'publish') lease = await this.#deps.leases.acquire(admitted.stream);
+      reservation = await this.#deps.authenticator.reserve(admitted.grant, applicant.action);
+    } catch (error) {
+      lease?.release();
+      throw this.refused(applicant, error, admitted.stream);
     }
     if (client.gone()) {
       lease?.release();
+      reservation?.release();
       return undefined;
     }
-    return this.#open(applicant, admitted, lease, client.terminate);
+    return this.#open(applicant, admitted, { lease, reservation }, client.terminate);
   }
 
   /**
@@ -148,9 +150,10 @@ export class Admission {
   #open(
     applicant: Applicant,
     admitted: Admitted,
-    lease: StreamLease | undefined,
+    held: { lease: StreamLease | undefined; reservation: TokenReservation | undefined },
     terminate: (reason: EndReason) => void,
   ): Opened {
+    const { lease, reservation } = held;
     const { hub, registry, authenticator } = this.#deps;
     const publish = applicant.action === 'publish';
     let stream: LiveStream | undefined;
@@ -177,6 +180,7 @@ export class Admission {
       return { session, stream };
     } catch (error) {
       lease?.release();
+      reservation?.release();
       session?.close('error');
       throw this.refused(applicant, error, admitted.stream);
     }

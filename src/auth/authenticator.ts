@@ -36,8 +36,18 @@ export interface Authenticator {
   authenticate(request: AccessRequest): Promise<Grant>;
   /** Re-checks a grant admitted earlier against the current rules and this request (a viewer pass). */
   check(grant: Grant, request: Omit<AccessRequest, 'token'>): Promise<void>;
+  /**
+   * Holds a single-use token for an admission about to open its session (where a cluster's store
+   * decides, atomically): TOKEN_REUSED if it was used. Undefined when the token is not single-use.
+   */
+  reserve(grant: Grant, action: Action): Promise<TokenReservation | undefined>;
   /** Uses up a single-use token for the session admitted now (call right before opening it). */
   consume(grant: Grant, action: Action): void;
+}
+
+/** A single-use token held for a session about to open; given back if the session does not open. */
+export interface TokenReservation {
+  release(): void;
 }
 
 // The shared state the authenticator reads, as ports: this node's classes implement them today
@@ -53,10 +63,16 @@ export interface Revocations {
   match(grant: Pick<Grant, 'jti' | 'subject'>): Revocation | undefined;
 }
 
-/** Single-use tokens: looked at by `authenticate`, used up by `consume`. */
+/**
+ * Single-use tokens: looked at by `authenticate`, held by `reserve` while the admission finishes,
+ * used up by `consume`. This node's store decides in `use` (synchronous, at the session's opening);
+ * a cluster's decides in `reserve` (one atomic claim in the shared store).
+ */
 export interface UsedTokenStore {
-  /** TOKEN_REUSED (or CLAIM_INVALID without a jti) unless this jti is unused. */
+  /** TOKEN_REUSED (or CLAIM_INVALID without a jti) unless this jti is unused, as far as known here. */
   assertUnused(jti: string | undefined): void;
+  /** Holds the jti until `until` for the admission in progress; TOKEN_REUSED if it was used. */
+  reserve(jti: string | undefined, until: number | undefined): Promise<TokenReservation>;
   /** Records the use until `until` (the token's exp); TOKEN_REUSED if it was used already. */
   use(jti: string | undefined, until: number | undefined): void;
 }
@@ -210,10 +226,18 @@ export class TokenAuthenticator implements Authenticator {
     }
   }
 
+  async reserve(grant: Grant, action: Action): Promise<TokenReservation | undefined> {
+    if (!this.#singleUse(grant, action)) return undefined;
+    return this.#options.usedTokens?.reserve(grant.jti, grant.expiresAt);
+  }
+
   /** Uses up a single-use publish token for the session being admitted now (TOKEN_REUSED if it was). */
   consume(grant: Grant, action: Action): void {
-    if (action === 'publish' && this.#options.singleUsePublish && !isAnonymous(grant))
-      this.#options.usedTokens?.use(grant.jti, grant.expiresAt);
+    if (this.#singleUse(grant, action)) this.#options.usedTokens?.use(grant.jti, grant.expiresAt);
+  }
+
+  #singleUse(grant: Grant, action: Action): boolean {
+    return action === 'publish' && this.#options.singleUsePublish && !isAnonymous(grant);
   }
 
   /** Is the key that verified this grant still trusted (not replaced, removed, or retired by its issuer)? */

@@ -1,8 +1,9 @@
 import { StagedoorError } from '../errors.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
+import type { TokenReservation, UsedTokenStore } from './authenticator.js';
 
 /** Single-use publish tokens: each `jti` is admitted once and remembered until its exp (persisted). */
-export class UsedTokens {
+export class UsedTokens implements UsedTokenStore {
   readonly #used = new Map<string, number>();
   readonly #state: JsonStateFile<Record<string, number>>;
   readonly #now: () => number;
@@ -34,6 +35,12 @@ export class UsedTokens {
       });
     const seen = this.#used.get(jti);
     if (seen !== undefined && seen > this.#now()) throw new StagedoorError('TOKEN_REUSED');
+  }
+
+  /** One node decides at the session's opening (`use`, synchronous): nothing to hold before it. */
+  async reserve(jti: string | undefined): Promise<TokenReservation> {
+    this.assertUnused(jti);
+    return { release: () => {} };
   }
 
   /** Records a use; TOKEN_REUSED when this jti was used already. */

@@ -28,7 +28,10 @@ export interface AuthArea {
 export async function buildAuth(
   config: Config,
   log: Logger,
-  cluster: Pick<ClusterArea, 'revocationStore' | 'streamRuleStore' | 'ingestKeyStore'>,
+  cluster: Pick<
+    ClusterArea,
+    'revocationStore' | 'streamRuleStore' | 'ingestKeyStore' | 'usedTokens'
+  >,
 ): Promise<AuthArea> {
   const keys = new KeyStore(
     await Promise.all(config.auth.keys.map((key, i) => importTrustedKey(key, `auth.keys[${i}]`))),
@@ -46,7 +49,8 @@ export async function buildAuth(
     log.child({ component: 'revocations' }),
   );
   const usedTokens = config.auth.singleUsePublish
-    ? await UsedTokens.create(state<Record<string, number>>('used-tokens.json'))
+    ? (cluster.usedTokens ??
+      (await UsedTokens.create(state<Record<string, number>>('used-tokens.json'))))
     : undefined;
   const ingestKeys = await IngestKeys.create(
     cluster.ingestKeyStore ?? new FileIngestKeyStore(state<StoredKey[]>('ingest-keys.json')),

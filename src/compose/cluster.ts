@@ -11,6 +11,8 @@ import { RedisSharedHash } from '../cluster/redis/redis-shared-hash.js';
 import type { StreamRuleStore } from '../auth/stream-security.js';
 import type { IngestKeyStore } from '../auth/ingest-keys.js';
 import { RedisIngestKeyStore } from '../cluster/redis/redis-ingest-key-store.js';
+import { RedisUsedTokens } from '../cluster/redis/redis-used-tokens.js';
+import type { UsedTokenStore } from '../auth/authenticator.js';
 import type { Component } from './lifecycle.js';
 
 export interface ClusterArea {
@@ -21,6 +23,7 @@ export interface ClusterArea {
   revocationStore: RevocationStore | undefined;
   streamRuleStore: StreamRuleStore | undefined;
   ingestKeyStore: IngestKeyStore | undefined;
+  usedTokens: UsedTokenStore | undefined;
   components: Component[];
 }
 
@@ -34,6 +37,7 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
       revocationStore: undefined,
       streamRuleStore: undefined,
       ingestKeyStore: undefined,
+      usedTokens: undefined,
       components: [],
     };
   const clusterLog = log.child({ component: 'cluster', node: nodeId });
@@ -63,7 +67,7 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
   );
   clusterLog.info(
     { event: 'cluster_joined' },
-    'sharing stream leases, revocations, stream security and ingest keys through Redis',
+    'sharing stream leases, revocations, stream security, ingest keys and used tokens through Redis',
   );
   const component: Component = {
     name: 'cluster',
@@ -78,6 +82,7 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
     revocationStore,
     streamRuleStore,
     ingestKeyStore,
+    usedTokens: new RedisUsedTokens(redis, nodeId),
     components: [component],
   };
 }

@@ -274,3 +274,52 @@ describe('a cluster of two nodes on Redis', () => {
     live.client.destroy();
   }, 60_000);
 });
+
+describe('single-use publish tokens across a cluster', () => {
+  let c: TestServer;
+  let d: TestServer;
+  const singleUseNode = (nodeId: string) =>
+    startServer(
+      testConfig(undefined, {
+        auth: { singleUsePublish: true },
+        cluster: { redis: { url: redis.url, keyPrefix: 'once:' }, nodeId },
+      }),
+    );
+
+  beforeAll(async () => {
+    c = await singleUseNode('c');
+    d = await singleUseNode('d');
+  }, 30_000);
+
+  afterAll(async () => {
+    await c?.stop();
+    await d?.stop();
+  });
+
+  it('admits a single-use token once in the whole cluster', async () => {
+    const once = await sign(
+      { sub: 'live/once', scope: 'publish', exp: nowSec() + 300, jti: 'once-1' },
+      { kid: 'hs' },
+    );
+    const publish = async (server: TestServer) => {
+      const client = await RawRtmpClient.open(server.rtmpPort);
+      await client.handshake();
+      client.connectApp('live');
+      client.publish(`once?token=${once}`);
+      const status = await client.waitForStatus(
+        (st) => st.code === 'NetStream.Publish.Start' || st.level === 'error',
+        10_000,
+      );
+      client.destroy();
+      return status?.code;
+    };
+    expect(await publish(c)).toBe('NetStream.Publish.Start');
+    expect(redis.cli('GET', 'once:used:once-1')).toMatch(/^c /);
+    expect(await publish(d)).toBe('NetStream.Publish.Denied');
+    const refused = await d.waitForLog(
+      (l) => l.event === 'access_refused' && l.stream === 'live/once',
+    );
+    expect(refused.code).toBe('TOKEN_REUSED');
+    expect(await publish(c)).toBe('NetStream.Publish.Denied'); // and on its own node again
+  });
+});

@@ -12,7 +12,11 @@ import {
   type StreamLeases,
 } from '../../../src/media/stream-leases.js';
 import { SessionRegistry } from '../../../src/sessions/session-registry.js';
-import type { AccessRequest, Authenticator } from '../../../src/auth/authenticator.js';
+import type {
+  AccessRequest,
+  Authenticator,
+  TokenReservation,
+} from '../../../src/auth/authenticator.js';
 import type { Grant } from '../../../src/auth/grant.js';
 import { testGrant } from '../../helpers/grants.js';
 import type { StreamPath } from '../../../src/core/stream-path.js';
@@ -28,6 +32,12 @@ class FakeAuthenticator implements Authenticator {
     return grant(request.token ?? 'anonymous');
   }
   async check(): Promise<void> {}
+  /** Reservations held now (a cluster's single-use claims), by jti. */
+  readonly reserved = new Set<string>();
+  async reserve(g: Grant): Promise<TokenReservation> {
+    this.reserved.add(g.jti!);
+    return { release: () => this.reserved.delete(g.jti!) };
+  }
   consume(g: Grant): void {
     this.consumed.push(g.jti!);
   }
@@ -80,6 +90,7 @@ describe('Admission', () => {
     });
     expect(refusals).toEqual([{ code: 'STREAM_BUSY', protocol: 'rtmp' }]);
     expect(authenticator.consumed).toEqual([]); // a single-use token is not burnt by a refusal
+    expect(authenticator.reserved.size).toBe(0);
     expect(registry.size).toBe(0);
   });
 
@@ -95,6 +106,7 @@ describe('Admission', () => {
     expect(opened!.stream!.publisher).toBe(opened!.session);
     expect(leases.out).toEqual(new Set(['live/cam1']));
     expect(authenticator.consumed).toEqual(['cam1']);
+    expect(authenticator.reserved).toEqual(new Set(['cam1'])); // kept: the token is used
     opened!.session.close('kicked');
     expect(ended).toEqual(['kicked']);
     expect(leases.out.size).toBe(0);
@@ -108,6 +120,7 @@ describe('Admission', () => {
     expect(leases.size).toBe(0);
     expect(registry.size).toBe(0);
     expect(authenticator.consumed).toEqual([]);
+    expect(authenticator.reserved.size).toBe(0); // the token's claim given back
   });
 
   it('gives a second publisher STREAM_BUSY from the local leases, and the stream once the first ends', async () => {

@@ -17,6 +17,9 @@ class RecordingAuthenticator implements Authenticator {
     return { subject: 'ops', tokenId: 't', expiresAt: Date.now() + 60_000, ...this.grant } as Grant;
   }
   async check(): Promise<void> {}
+  async reserve(): Promise<undefined> {
+    return undefined;
+  }
   consume(): void {}
 }
 

@@ -72,6 +72,7 @@ async function adminWith(directory: SessionDirectory) {
   const refuseTokens: Authenticator = {
     authenticate: () => Promise.reject(new Error('no tokens in this test')),
     check: () => Promise.resolve(),
+    reserve: () => Promise.resolve(undefined),
     consume: () => {},
   };
   const stateDir = mkdtempSync(join(tmpdir(), 'sd-admin-unit-'));

@@ -45,6 +45,9 @@ class FakeAuthenticator implements Authenticator {
     this.checks++;
     if (this.refuse) throw this.refuse;
   }
+  async reserve(): Promise<undefined> {
+    return undefined;
+  }
   consume(): void {}
 }
 

@@ -60,6 +60,9 @@ class FakeAuthenticator implements Authenticator {
     return this.answer;
   }
   async check(): Promise<void> {}
+  async reserve(): Promise<undefined> {
+    return undefined;
+  }
   consume(): void {}
 }
 
