@@ -37,19 +37,34 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** An RTMP publisher on `server`; its first status: `NetStream.Publish.Start` or the refusal. */
-async function publishOn(server: TestServer, stream: string) {
+/** An RTMP publisher on `server` with this stream key; its first status: `Publish.Start` or the refusal. */
+async function publishWith(server: TestServer, streamKey: string) {
   const client = await RawRtmpClient.open(server.rtmpPort);
   await client.handshake();
   client.connectApp('live');
-  client.publish(`${stream}?token=${await token(`live/${stream}`, 'publish', 600)}`);
+  client.publish(streamKey);
   const status = await client.waitForStatus(
     (s) => s.code === 'NetStream.Publish.Start' || s.level === 'error',
     10_000,
   );
-  if (!status) throw new Error(`no publish status from ${stream}`);
+  if (!status) throw new Error(`no publish status for ${streamKey}`);
   if (status.code === 'NetStream.Publish.Start') client.sendMedia(0);
   return { client, status };
+}
+
+/** The same with a publish token for `live/<stream>`. */
+async function publishOn(server: TestServer, stream: string) {
+  return publishWith(server, `${stream}?token=${await token(`live/${stream}`, 'publish', 600)}`);
+}
+
+/** Publishes until a node admits it (a change made on another node reaches this one first). */
+function publishOnceAdmitted(server: TestServer, streamKey: string) {
+  return eventually(async () => {
+    const attempt = await publishWith(server, streamKey);
+    if (attempt.status.code === 'NetStream.Publish.Start') return attempt.client;
+    attempt.client.destroy();
+    return undefined;
+  }, 10_000);
 }
 
 const admin = (server: TestServer, path: string, init: RequestInit = {}) =>
@@ -122,19 +137,7 @@ describe('a cluster of two nodes on Redis', () => {
       });
     expect((await put(a, { publish: 'open' })).status).toBe(200);
     // Node B admits a publisher without a token once it has the rule.
-    const open = await eventually(async () => {
-      const client = await RawRtmpClient.open(b.rtmpPort);
-      await client.handshake();
-      client.connectApp('live');
-      client.publish('shared');
-      const status = await client.waitForStatus(
-        (st) => st.code === 'NetStream.Publish.Start' || st.level === 'error',
-        5000,
-      );
-      if (status?.code === 'NetStream.Publish.Start') return client;
-      client.destroy();
-      return undefined;
-    }, 10_000);
+    const open = await publishOnceAdmitted(b, 'shared');
     // Secured again on node A: node B cuts its tokenless publisher.
     expect((await put(a, { publish: 'secured' })).status).toBe(200);
     const cut = await b.waitForLog(
@@ -192,19 +195,7 @@ describe('a cluster of two nodes on Redis', () => {
     expect(exchanged.status).toBe(201);
     const { streamKey } = (await exchanged.json()) as { streamKey: string };
     expect(streamKey).toMatch(/^keyed\?key=sk_/);
-    const client = await eventually(async () => {
-      const attempt = await RawRtmpClient.open(b.rtmpPort);
-      await attempt.handshake();
-      attempt.connectApp('live');
-      attempt.publish(streamKey);
-      const status = await attempt.waitForStatus(
-        (st) => st.code === 'NetStream.Publish.Start' || st.level === 'error',
-        5000,
-      );
-      if (status?.code === 'NetStream.Publish.Start') return attempt;
-      attempt.destroy();
-      return undefined;
-    }, 10_000);
+    const client = await publishOnceAdmitted(b, streamKey);
     const start = await b.waitForLog(
       (l) => l.event === 'session_start' && l.stream === 'live/keyed',
     );
@@ -302,16 +293,9 @@ describe('single-use publish tokens across a cluster', () => {
       { kid: 'hs' },
     );
     const publish = async (server: TestServer) => {
-      const client = await RawRtmpClient.open(server.rtmpPort);
-      await client.handshake();
-      client.connectApp('live');
-      client.publish(`once?token=${once}`);
-      const status = await client.waitForStatus(
-        (st) => st.code === 'NetStream.Publish.Start' || st.level === 'error',
-        10_000,
-      );
+      const { client, status } = await publishWith(server, `once?token=${once}`);
       client.destroy();
-      return status?.code;
+      return status.code;
     };
     expect(await publish(c)).toBe('NetStream.Publish.Start');
     expect(redis.cli('GET', 'once:used:once-1')).toMatch(/^c /);
