@@ -3,6 +3,7 @@ import { StagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
+import { FileListStore, arrayOf } from '../state/file-list-store.js';
 import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
 
 /** How an ingest key looks: short enough for any RTMP client's URL limit, long enough to guess never. */
@@ -59,22 +60,12 @@ export interface IngestKeyStore {
 }
 
 /** Ingest keys in this node's state file. */
-export class FileIngestKeyStore implements IngestKeyStore {
-  readonly #file: JsonStateFile<StoredKey[]>;
-
+export class FileIngestKeyStore
+  extends FileListStore<StoredKey, IngestKeyChange>
+  implements IngestKeyStore
+{
   constructor(file: JsonStateFile<StoredKey[]>) {
-    this.#file = file;
-  }
-
-  load(): Promise<StoredKey[]> {
-    return this.#file.load([], (value) => {
-      if (!Array.isArray(value)) throw new TypeError('expected an array of ingest keys');
-      return value.filter(isStoredKey);
-    });
-  }
-
-  save(_change: IngestKeyChange, all: readonly StoredKey[]): Promise<void> {
-    return this.#file.save([...all]);
+    super(file, arrayOf('ingest keys', isStoredKey));
   }
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { Grant } from './grant.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
+import { FileListStore, arrayOf } from '../state/file-list-store.js';
 
 /** What changed in the list: one entry added, or entries removed (by an operator, or lapsed). */
 export interface RevocationChange {
@@ -25,22 +26,12 @@ export interface RevocationStore {
 }
 
 /** Revocations in this node's state file. */
-export class FileRevocationStore implements RevocationStore {
-  readonly #file: JsonStateFile<Revocation[]>;
-
+export class FileRevocationStore
+  extends FileListStore<Revocation, RevocationChange>
+  implements RevocationStore
+{
   constructor(file: JsonStateFile<Revocation[]>) {
-    this.#file = file;
-  }
-
-  load(): Promise<Revocation[]> {
-    return this.#file.load([], (value) => {
-      if (!Array.isArray(value)) throw new TypeError('expected an array of revocations');
-      return value.filter(isRevocation);
-    });
-  }
-
-  save(_change: RevocationChange, all: readonly Revocation[]): Promise<void> {
-    return this.#file.save([...all]);
+    super(file, arrayOf('revocations', isRevocation));
   }
 }
 

@@ -8,6 +8,7 @@ import {
 } from '../config/schema.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
+import { FileListStore } from '../state/file-list-store.js';
 import { importTrustedKey, type TrustedKey } from './import-key.js';
 import type { KeyStore } from './key-store.js';
 import { streamMatches, type StreamPath } from '../core/stream-path.js';
@@ -53,8 +54,8 @@ export interface StreamRuleChange {
  * shares (which then tells each node of changes made elsewhere).
  */
 export interface StreamRuleStore {
-  /** The rules kept, checked by `validate` (which throws on a store it cannot read). */
-  load(validate: (value: unknown) => StreamRuleConfig[]): Promise<StreamRuleConfig[]>;
+  /** The rules kept (`validateStreamRules` throws on a store it cannot read). */
+  load(): Promise<StreamRuleConfig[]>;
   /** Keeps a change; `all` is the list after it. */
   save(change: StreamRuleChange, all: readonly StreamRuleConfig[]): Promise<void>;
   /** Calls `listener` when another node changed the rules. */
@@ -62,19 +63,12 @@ export interface StreamRuleStore {
 }
 
 /** Run-time stream rules in this node's state file. */
-export class FileStreamRuleStore implements StreamRuleStore {
-  readonly #file: JsonStateFile<StreamRuleConfig[]>;
-
+export class FileStreamRuleStore
+  extends FileListStore<StreamRuleConfig, StreamRuleChange>
+  implements StreamRuleStore
+{
   constructor(file: JsonStateFile<StreamRuleConfig[]>) {
-    this.#file = file;
-  }
-
-  load(validate: (value: unknown) => StreamRuleConfig[]): Promise<StreamRuleConfig[]> {
-    return this.#file.load([], validate);
-  }
-
-  save(_change: StreamRuleChange, all: readonly StreamRuleConfig[]): Promise<void> {
-    return this.#file.save([...all]);
+    super(file, validateStreamRules);
   }
 }
 
@@ -132,7 +126,7 @@ export class StreamSecurity {
         );
       keys.setStreamKeys(rule.match, await importStreamKeys(rule, `streams[${i}]`));
     }
-    for (const rule of await store.load(validateStreamRules))
+    for (const rule of await store.load())
       security.#runtime.push(await security.#installSaved(rule));
     store.onRemoteChange?.(() => void security.#changes.run(() => security.#reload()));
     return security;
@@ -160,7 +154,7 @@ export class StreamSecurity {
   async #reload(): Promise<void> {
     let saved: StreamRuleConfig[];
     try {
-      saved = await this.#store.load(validateStreamRules);
+      saved = await this.#store.load();
     } catch (error) {
       this.#log.error({ err: error }, 'stream rules changed elsewhere, but cannot be read');
       return;

@@ -97,6 +97,11 @@ export class RedisConnection {
     }
   }
 
+  /** Deletes `key` only while it still holds `value` (a lease or claim of ours, not a successor's). */
+  async deleteIfHeld(key: string, value: string): Promise<void> {
+    await this.command(['EVAL', DELETE_IF_HELD, '1', key, value]);
+  }
+
   /** Publishes a message on a channel of this cluster (best effort: CLUSTER_UNAVAILABLE if away). */
   async publish(channel: string, message: string): Promise<void> {
     await this.command(['PUBLISH', this.key(channel), message]);
@@ -131,6 +136,10 @@ export class RedisConnection {
     this.#log.info({ event: 'redis_up', redis: this.#where }, 'connected to Redis again');
   }
 }
+
+const DELETE_IF_HELD = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -13,10 +13,6 @@ if held == ARGV[1] or not held then
   return 1
 end
 return 0`;
-/** Deletes the lease only if it is still ours. */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 export interface RedisStreamLeasesOptions {
   nodeId: string;
@@ -74,7 +70,7 @@ export class RedisStreamLeases implements StreamLeases {
     if (this.#held.get(lease.stream) !== lease) return;
     this.#held.delete(lease.stream);
     if (this.#held.size === 0) this.stop();
-    this.#redis.command(['EVAL', RELEASE, '1', lease.key, lease.owner]).catch((error: unknown) =>
+    this.#redis.deleteIfHeld(lease.key, lease.owner).catch((error: unknown) =>
       // Away now: the lease lapses after its TTL instead.
       this.#options.log.warn(
         { err: error, stream: lease.stream, event: 'lease_release_failed' },

@@ -1,5 +1,9 @@
 import type { StreamRuleConfig } from '../../config/schema.js';
-import type { StreamRuleChange, StreamRuleStore } from '../../auth/stream-security.js';
+import {
+  validateStreamRules,
+  type StreamRuleChange,
+  type StreamRuleStore,
+} from '../../auth/stream-security.js';
 import type { RedisSharedHash } from './redis-shared-hash.js';
 
 /**
@@ -13,10 +17,9 @@ export class RedisStreamRuleStore implements StreamRuleStore {
     this.#hash = hash;
   }
 
-  async load(validate: (value: unknown) => StreamRuleConfig[]): Promise<StreamRuleConfig[]> {
+  async load(): Promise<StreamRuleConfig[]> {
     const entries = await this.#hash.entries(() => {});
-    // An entry that is not JSON is as unreadable as a bad rule: `validate` refuses the list.
-    return validate(entries.map(([, v]) => v));
+    return validateStreamRules(entries.map(([, v]) => v));
   }
 
   save(change: StreamRuleChange): Promise<void> {

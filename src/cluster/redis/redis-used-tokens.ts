@@ -1,13 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { StagedoorError } from '../../errors.js';
 import type { TokenReservation, UsedTokenStore } from '../../auth/authenticator.js';
 import type { RedisConnection } from './redis-connection.js';
 
-/** Deletes the reservation only if it is still this admission's. */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 const DEFAULT_HOLD_MS = 24 * 3600_000;
-let serial = 0;
 
 /**
  * Single-use publish tokens across the cluster: admission claims `used:<jti>` with `SET NX` until
@@ -34,13 +30,13 @@ export class RedisUsedTokens implements UsedTokenStore {
   async reserve(jti: string | undefined, until: number | undefined): Promise<TokenReservation> {
     this.assertUnused(jti);
     const key = this.#redis.key(`used:${jti}`);
-    const holder = `${this.#nodeId} ${++serial}`;
+    const holder = `${this.#nodeId} ${randomBytes(6).toString('base64url')}`;
     const expireAt = String(Math.max(until ?? Date.now() + DEFAULT_HOLD_MS, Date.now() + 1000));
     const set = await this.#redis.command(['SET', key, holder, 'NX', 'PXAT', expireAt]);
     if (set === null) throw new StagedoorError('TOKEN_REUSED');
     return {
       release: () =>
-        void this.#redis.command(['EVAL', RELEASE, '1', key, holder]).catch(() => {
+        void this.#redis.deleteIfHeld(key, holder).catch(() => {
           // Away now: the token stays used, which refuses its owner's retry; never admits it twice.
         }),
     };
