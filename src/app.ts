@@ -22,7 +22,7 @@ export type { Stagedoor } from './stagedoor.js';
 export async function createStagedoor(input: Config, log: Logger): Promise<Stagedoor> {
   const config = freezeConfig(input);
   const runtime = resolveRuntimeInputs(config);
-  const cluster = await buildCluster(config, log);
+  const cluster = await buildCluster(config, runtime, log);
   const auth = await buildAuth(config, log, cluster);
   const sessions = buildSessions(log, auth);
   const media = buildMedia(config, cluster);

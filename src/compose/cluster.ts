@@ -14,6 +14,7 @@ import { RedisIngestKeyStore } from '../cluster/redis/redis-ingest-key-store.js'
 import { RedisUsedTokens } from '../cluster/redis/redis-used-tokens.js';
 import type { UsedTokenStore } from '../auth/authenticator.js';
 import type { Component } from './lifecycle.js';
+import type { RuntimeInputs } from './runtime.js';
 
 export interface ClusterArea {
   /** This node's name: `cluster.nodeId`, else host name and process id. */
@@ -28,7 +29,11 @@ export interface ClusterArea {
 }
 
 /** Nothing without `cluster`; with `cluster.redis`, the parts several nodes share through Redis. */
-export async function buildCluster(config: Config, log: Logger): Promise<ClusterArea> {
+export async function buildCluster(
+  config: Config,
+  runtime: RuntimeInputs,
+  log: Logger,
+): Promise<ClusterArea> {
   const nodeId = config.cluster?.nodeId ?? `${hostname()}:${process.pid}`;
   if (!config.cluster)
     return {
@@ -46,12 +51,12 @@ export async function buildCluster(config: Config, log: Logger): Promise<Cluster
   const redis = await RedisConnection.connect({
     url: config.cluster.redis.url,
     keyPrefix: config.cluster.redis.keyPrefix,
-    commandTimeoutMs: config.cluster.commandTimeoutSec * 1000,
+    commandTimeoutMs: runtime.ms.clusterCommandTimeout,
     log: clusterLog,
   });
   const leases = new RedisStreamLeases(redis, {
     nodeId,
-    ttlMs: config.cluster.leaseTtlSec * 1000,
+    ttlMs: runtime.ms.clusterLeaseTtl,
     takeover: config.rtmp.publisherTakeover,
     log: clusterLog,
   });

@@ -15,6 +15,9 @@ export interface Durations {
   ffmpegStopTimeout: number;
   ffmpegRestartBackoffMax: number;
   segmentPass: number;
+  /** Cluster (defaults when there is none: unused then). */
+  clusterLeaseTtl: number;
+  clusterCommandTimeout: number;
 }
 
 /** What the wiring needs from the config beyond plain values: parsed address blocks, file bytes, ms. */
@@ -80,6 +83,8 @@ export function resolveRuntimeInputs(config: Config): RuntimeInputs {
       ffmpegRestartBackoffMax: config.hls.restartBackoffMaxSec * 1000,
       segmentPass:
         (config.hls.passes.segmentPassSec ?? Math.max(8, 4 * config.hls.segmentSec)) * 1000,
+      clusterLeaseTtl: (config.cluster?.leaseTtlSec ?? 0) * 1000,
+      clusterCommandTimeout: (config.cluster?.commandTimeoutSec ?? 0) * 1000,
     }),
     trustedProxies,
     httpTls: tls(config.http.tls, 'http.tls'),
