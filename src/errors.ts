@@ -29,6 +29,10 @@ export const ERROR_CODES = {
   ORIGIN_DENIED: { status: 403, message: 'the request origin is not allowed by the token' },
   COUNTRY_DENIED: { status: 403, message: 'the client country is not allowed by the token' },
   STREAM_BUSY: { status: 409, message: 'the stream already has a publisher' },
+  RATE_LIMITED: {
+    status: 429,
+    message: 'too many requests of this kind from this address or subject; retry after Retry-After',
+  },
   STREAM_NAME_INVALID: { status: 400, message: 'app and stream names must match [A-Za-z0-9_-]+' },
   PROTOCOL_ERROR: { status: 400, message: 'the client broke the protocol' },
   KEY_INVALID: { status: 400, message: 'the key material sent is not a usable key' },
@@ -37,12 +41,20 @@ export const ERROR_CODES = {
     status: 503,
     message: "the stream's security rule could not be loaded; an operator must fix or remove it",
   },
+  INGEST_KEYS_FULL: {
+    status: 503,
+    message: 'the server holds as many ingest keys as it may; retry after Retry-After',
+  },
   CLUSTER_UNAVAILABLE: {
     status: 503,
     message: 'the cluster store (Redis) cannot be reached; try again shortly',
   },
   NOT_FOUND: { status: 404, message: 'not found' },
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
+  STATE_UNREADABLE: {
+    status: 500,
+    message: 'a state file cannot be read; the server does not start without it',
+  },
   FFMPEG_MISSING: { status: 500, message: 'FFmpeg is not installed or not working' },
   SESSION_ENDED: {
     status: 401,
@@ -58,6 +70,8 @@ export const ALL_ERROR_CODES = Object.keys(ERROR_CODES) as ErrorCode[];
 export interface ErrorDetails {
   /** The claim at fault, when a claim is. */
   claim?: string;
+  /** When asking again may succeed (HTTP `Retry-After`), in seconds. */
+  retryAfterSec?: number;
   cause?: unknown;
 }
 
@@ -65,6 +79,7 @@ export interface ErrorDetails {
 export class StagedoorError extends Error {
   readonly code: ErrorCode;
   readonly claim: string | undefined;
+  readonly retryAfterSec: number | undefined;
 
   constructor(code: ErrorCode, message?: string, details: ErrorDetails = {}) {
     super(
@@ -74,6 +89,10 @@ export class StagedoorError extends Error {
     this.name = 'StagedoorError';
     this.code = code;
     this.claim = details.claim;
+    this.retryAfterSec =
+      details.retryAfterSec === undefined
+        ? undefined
+        : Math.max(1, Math.ceil(details.retryAfterSec));
   }
 
   get httpStatus(): number {

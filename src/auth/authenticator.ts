@@ -77,6 +77,16 @@ export interface UsedTokenStore {
   use(jti: string | undefined, until: number | undefined): void;
 }
 
+/**
+ * Whether this node's copy of shared state (a cluster's revocations, stream rules, ingest keys) may
+ * miss a change made elsewhere: then a new admission is refused (CLUSTER_UNAVAILABLE) rather than
+ * decided on what may be out of date. Live sessions go on; they are re-checked when the copy is read.
+ */
+export interface SharedStateFreshness {
+  /** Throws CLUSTER_UNAVAILABLE while the copy may be stale. */
+  assertCurrent(): void;
+}
+
 /** The token an ingest key stands for (INGEST_KEY_UNKNOWN when none, or not for this stream). */
 export interface IngestKeyLookup {
   tokenFor(key: string, stream: StreamPath): string;
@@ -90,6 +100,8 @@ export interface TokenAuthenticatorOptions {
   revocations?: Revocations | undefined;
   usedTokens?: UsedTokenStore | undefined;
   ingestKeys?: IngestKeyLookup | undefined;
+  /** A cluster's: refuses new admissions while this node's copy of shared state may be stale. */
+  sharedState?: SharedStateFreshness | undefined;
   geo: GeoIp;
   clockToleranceSec: number;
   requireExp: boolean;
@@ -119,6 +131,8 @@ export class TokenAuthenticator implements Authenticator {
   }
 
   async authenticate(request: AccessRequest): Promise<Grant> {
+    // Before anything else: a revocation, a secured stream or a withdrawn key may be what was missed.
+    this.#options.sharedState?.assertCurrent();
     const token =
       request.ingestKey !== undefined
         ? this.#tokenOfIngestKey(request.ingestKey, request.stream)

@@ -4,7 +4,8 @@ import type { Logger } from '../log/logger.js';
 import type { Grant } from './grant.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
-import { FileListStore, arrayOf } from '../state/file-list-store.js';
+import { FileListStore } from '../state/file-list-store.js';
+import type { ReadEntry } from '../state/stored-entries.js';
 
 /** What changed in the list: one entry added, or entries removed (by an operator, or lapsed). */
 export interface RevocationChange {
@@ -21,29 +22,72 @@ export interface RevocationStore {
   load(): Promise<Revocation[]>;
   /** Keeps a change; `all` is the list after it. */
   save(change: RevocationChange, all: readonly Revocation[]): Promise<void>;
-  /** Calls `listener` when another node changed the entries. */
-  onRemoteChange?(listener: () => void): void;
+  /**
+   * Calls `listener` to re-read when another node changed the entries (and whenever this node may
+   * have missed a change); the store tries again while the listener's promise rejects.
+   */
+  onRemoteChange?(listener: () => Promise<void>): void;
 }
 
-/** Revocations in this node's state file. */
+/**
+ * Revocations in this node's state file. A file that cannot be read at all stops the start
+ * (STATE_UNREADABLE) rather than admit every token it revokes.
+ */
 export class FileRevocationStore
   extends FileListStore<Revocation, RevocationChange>
   implements RevocationStore
 {
-  constructor(file: JsonStateFile<Revocation[]>) {
-    super(file, arrayOf('revocations', isRevocation));
+  constructor(file: JsonStateFile<Revocation[]>, log: Logger) {
+    super(file, {
+      what: 'revocations',
+      read: (value, index) => readRevocation(value, `r_unnamed_${index}`, Date.now()),
+      log,
+      unreadable: 'refuse',
+    });
   }
 }
 
-/** A stored entry that reads as a revocation (anything else is dropped on load). */
-export function isRevocation(v: unknown): v is Revocation {
-  const r = v as Partial<Revocation> | null;
-  return (
-    typeof r?.id === 'string' &&
-    (r.type === 'jti' || r.type === 'sub') &&
-    typeof r.value === 'string' &&
-    typeof r.until === 'string'
-  );
+/**
+ * A stored entry as a revocation, failing closed: an entry that still names what it revokes (`type`
+ * and `value`) is kept even when its end is unreadable (an epoch number is taken as one; anything
+ * else lasts the longest a revocation may, until an operator removes it). Only an entry that names
+ * nothing it could refuse is dropped. `id` names an entry stored without one.
+ */
+export function readRevocation(v: unknown, id: string, now: number): ReadEntry<Revocation> {
+  const r = v as Partial<Record<keyof Revocation, unknown>> | null;
+  if (typeof r !== 'object' || r === null) return { dropped: 'not an object' };
+  if (r.type !== 'jti' && r.type !== 'sub') return { dropped: 'type is not "jti" or "sub"' };
+  if (typeof r.value !== 'string' || r.value === '') return { dropped: 'value is not a string' };
+  const until = readUntil(r.until);
+  const entry: Revocation = {
+    id: typeof r.id === 'string' && r.id !== '' ? r.id : id,
+    type: r.type,
+    value: r.value,
+    until: new Date(until ?? now + MAX_TTL_MS).toISOString(),
+    createdAt: typeof r.createdAt === 'string' ? r.createdAt : new Date(now).toISOString(),
+    reason: typeof r.reason === 'string' ? r.reason : undefined,
+  };
+  if (typeof r.until === 'string' && until !== undefined) return { entry };
+  return {
+    entry,
+    mended:
+      until === undefined
+        ? `until ${JSON.stringify(r.until)} is not a time: kept until ${entry.until}, the longest a revocation lasts`
+        : `until ${JSON.stringify(r.until)} is a number: read as ${entry.until}`,
+  };
+}
+
+/** A stored end in ms: an ISO time, or an epoch number (seconds, as a JWT's exp, or ms). */
+function readUntil(until: unknown): number | undefined {
+  const ms =
+    typeof until === 'string'
+      ? Date.parse(until)
+      : typeof until === 'number'
+        ? until < 1e11
+          ? until * 1000
+          : until
+        : NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 export interface Revocation {
@@ -89,19 +133,16 @@ export class RevocationList {
     const list = new RevocationList(store, log, now);
     list.#setEntries(await store.load());
     await list.prune();
-    store.onRemoteChange?.(() => void list.#changes.run(() => list.#reload()));
+    store.onRemoteChange?.(() => list.#changes.run(() => list.#reload()));
     return list;
   }
 
-  /** Another node changed the entries: take them, and tell listeners of the ones added. */
+  /**
+   * Another node changed the entries (or this one may have missed a change): take them, and tell
+   * listeners of the ones added. Rejects when the store cannot be read (the store tries again).
+   */
   async #reload(): Promise<void> {
-    let entries: Revocation[];
-    try {
-      entries = await this.#store.load();
-    } catch (error) {
-      this.#log.error({ err: error }, 'revocations changed elsewhere, but cannot be read');
-      return;
-    }
+    const entries = await this.#store.load();
     const known = new Set(this.#entries.map((r) => r.id));
     this.#setEntries(entries);
     const now = this.#now();

@@ -9,6 +9,7 @@ import {
 import type { JsonStateFile } from '../state/json-state-file.js';
 import { SerialQueue } from '../state/serial-queue.js';
 import { FileListStore } from '../state/file-list-store.js';
+import type { ReadEntry } from '../state/stored-entries.js';
 import { importTrustedKey, type TrustedKey } from './import-key.js';
 import type { KeyStore } from './key-store.js';
 import { streamMatches, type StreamPath } from '../core/stream-path.js';
@@ -21,9 +22,12 @@ export interface StreamRule extends StreamSettings {
   source: 'config' | 'runtime';
   /**
    * Set when a saved run-time rule could not be loaded at start (a key that no longer imports, a
-   * kid now used by the config): the rule then refuses its streams (closed) until an operator fixes it.
+   * kid now used by the config, an entry that does not read as a rule): the rule then refuses its
+   * streams (closed) until an operator fixes it.
    */
   error?: string;
+  /** A saved entry that does not read as a rule, as it was stored (kept as it is until replaced). */
+  unreadable?: unknown;
 }
 
 const PATTERN = /^[A-Za-z0-9_*-]{1,128}(\/[A-Za-z0-9_*-]{1,128})?$/;
@@ -50,37 +54,103 @@ export interface StreamRuleChange {
 }
 
 /**
- * Where run-time stream rules are kept: this node's state file, or a store every node of a cluster
- * shares (which then tells each node of changes made elsewhere).
+ * A saved entry for a pattern that does not read as a rule an operator could have set (a hand edit,
+ * a newer version's field, key material that is not inline): kept, so that the streams it governs
+ * are refused (closed) and an operator sees why, and stored back as it was.
  */
-export interface StreamRuleStore {
-  /** The rules kept (`validateStreamRules` throws on a store it cannot read). */
-  load(): Promise<StreamRuleConfig[]>;
-  /** Keeps a change; `all` is the list after it. */
-  save(change: StreamRuleChange, all: readonly StreamRuleConfig[]): Promise<void>;
-  /** Calls `listener` when another node changed the rules. */
-  onRemoteChange?(listener: () => void): void;
+export interface UnreadableStreamRule {
+  match: string;
+  unreadable: string;
+  stored: unknown;
 }
 
-/** Run-time stream rules in this node's state file. */
+/** A saved run-time rule as read. */
+export type SavedStreamRule = StreamRuleConfig | UnreadableStreamRule;
+
+/**
+ * Where run-time stream rules are kept: this node's state file, or a store every node of a cluster
+ * shares (which then tells each node of changes made elsewhere). Entries are read one by one
+ * (`readStreamRule`): one that does not read never hides the others.
+ */
+export interface StreamRuleStore {
+  load(): Promise<SavedStreamRule[]>;
+  /** Keeps a change; `all` is the list after it. */
+  save(change: StreamRuleChange, all: readonly SavedStreamRule[]): Promise<void>;
+  /**
+   * Calls `listener` to re-read when another node changed the rules (and whenever this node may
+   * have missed a change); the store tries again while the listener's promise rejects.
+   */
+  onRemoteChange?(listener: () => Promise<void>): void;
+}
+
+/**
+ * Run-time stream rules in this node's state file. A file that cannot be read at all stops the
+ * start (STATE_UNREADABLE): its rules may secure streams the config opens.
+ */
 export class FileStreamRuleStore
-  extends FileListStore<StreamRuleConfig, StreamRuleChange>
+  extends FileListStore<SavedStreamRule, StreamRuleChange>
   implements StreamRuleStore
 {
-  constructor(file: JsonStateFile<StreamRuleConfig[]>) {
-    super(file, validateStreamRules);
+  constructor(file: JsonStateFile<SavedStreamRule[]>, log: Logger) {
+    super(file, {
+      what: 'stream rules',
+      read: (value) => readStreamRule(value, undefined),
+      write: (rule) => ('unreadable' in rule ? rule.stored : rule),
+      log,
+      unreadable: 'refuse',
+    });
   }
 }
 
-/** Stored rules as a list of valid rules; throws on anything else. */
-export function validateStreamRules(value: unknown): StreamRuleConfig[] {
-  if (!Array.isArray(value)) throw new TypeError('expected an array of stream rules');
-  return value.map((v) => {
-    const { match, ...settings } = v as { match: unknown };
-    if (typeof match !== 'string' || !PATTERN.test(match))
-      throw new TypeError('a stream rule without a valid match');
-    return { ...streamSettingsSchema.parse(settings), match };
-  });
+/**
+ * One stored run-time rule, validated as the admin API validates what an operator sends (settings,
+ * inline key material only, no admin keys), whatever store it comes from: writing to a store must
+ * not grant more than the admin API does. `storedAs` is the pattern a store files it under (a Redis
+ * field). Without a pattern it is dropped (it governs nothing); otherwise a rule that does not read
+ * is kept unreadable, closed.
+ */
+export function readStreamRule(
+  value: unknown,
+  storedAs: string | undefined,
+): ReadEntry<SavedStreamRule> {
+  const named = (value as { match?: unknown } | null)?.match;
+  const match = storedAs ?? named;
+  if (typeof match !== 'string' || !PATTERN.test(match))
+    return { dropped: 'no stream pattern (match) it could govern' };
+  const unreadable = (why: string) => ({ entry: { match, unreadable: why, stored: value } });
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return unreadable('not a JSON object');
+  if (named !== match) return unreadable(`stored as ${match} but its match is ${String(named)}`);
+  const { match: _match, ...settings } = value as Record<string, unknown>;
+  const parsed = streamSettingsSchema.safeParse(settings);
+  if (!parsed.success) return unreadable(`invalid stream settings: ${issues(parsed.error)}`);
+  const keyProblem = operatorKeyProblem(parsed.data.keys);
+  if (keyProblem) return unreadable(keyProblem);
+  return { entry: { ...parsed.data, match } };
+}
+
+function issues(error: {
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>;
+}): string {
+  return error.issues
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Why keys may not be set through the API (or stored as if they had been): files, admin. */
+function operatorKeyProblem(keys: StreamSettings['keys']): string | undefined {
+  for (const [i, key] of keys.entries()) {
+    const field = FILE_FIELDS.find(
+      (f) =>
+        (key as Record<string, unknown>)[f] !== undefined &&
+        (key as Record<string, unknown>)[f] !== false,
+    );
+    if (field)
+      return `keys[${i}].${field}: keys set through the API are inline values (secret, publicKey, jwk), never server files`;
+    if (key.actions.includes('admin'))
+      return `keys[${i}].actions: a stream's own key cannot grant admin`;
+  }
+  return undefined;
 }
 
 /**
@@ -128,15 +198,30 @@ export class StreamSecurity {
     }
     for (const rule of await store.load())
       security.#runtime.push(await security.#installSaved(rule));
-    store.onRemoteChange?.(() => void security.#changes.run(() => security.#reload()));
+    store.onRemoteChange?.(() => security.#changes.run(() => security.#reload()));
     return security;
   }
 
   /**
-   * A saved rule's keys installed. One that no longer loads must not keep the server from
-   * starting: it is kept, closed (its streams refused until an operator fixes or removes it).
+   * A saved rule's keys installed. One that no longer loads (or never read as a rule) must not keep
+   * the server from starting: it is kept, closed (its streams refused until an operator fixes or
+   * removes it).
    */
-  async #installSaved(rule: StreamRuleConfig): Promise<StreamRule> {
+  async #installSaved(rule: SavedStreamRule): Promise<StreamRule> {
+    if ('unreadable' in rule) {
+      this.#install(rule.match, []);
+      this.#log.error(
+        { event: 'stream_rule_disabled', match: rule.match, error: rule.unreadable },
+        'a saved stream security rule could not be read; its streams are refused until it is fixed or removed',
+      );
+      return {
+        ...UNRULED,
+        match: rule.match,
+        source: 'runtime',
+        error: rule.unreadable,
+        unreadable: rule.stored,
+      };
+    }
     try {
       this.#install(rule.match, await importStreamKeys(rule, `stream security ${rule.match}`));
       return { ...rule, source: 'runtime' };
@@ -150,20 +235,17 @@ export class StreamSecurity {
     }
   }
 
-  /** Another node changed the rules: take them, and re-check live sessions of each changed pattern. */
+  /**
+   * Another node changed the rules (or this one may have missed a change): take them, and re-check
+   * live sessions of each changed pattern. Rejects when the store cannot be read (it tries again).
+   */
   async #reload(): Promise<void> {
-    let saved: StreamRuleConfig[];
-    try {
-      saved = await this.#store.load();
-    } catch (error) {
-      this.#log.error({ err: error }, 'stream rules changed elsewhere, but cannot be read');
-      return;
-    }
+    const saved = await this.#store.load();
     const before = new Map(this.#runtime.map((r) => [r.match, stored(r)]));
     const next: StreamRule[] = [];
     const changed: StreamRule[] = [];
     for (const rule of saved) {
-      const same = before.get(rule.match) === JSON.stringify(rule);
+      const same = before.get(rule.match) === JSON.stringify(savedForm(rule));
       const kept = same ? this.#runtime.find((r) => r.match === rule.match) : undefined;
       const current = kept ?? (await this.#installSaved(rule));
       next.push(current);
@@ -245,12 +327,13 @@ export class StreamSecurity {
     if (!parsed.success)
       throw new StagedoorError(
         'PROTOCOL_ERROR',
-        `invalid stream settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+        `invalid stream settings: ${issues(parsed.error)}`,
       );
-    const rule: StreamRule = { ...parsed.data, match, source: 'runtime' };
+    const config: StreamRuleConfig = { ...parsed.data, match };
+    const rule: StreamRule = { ...config, source: 'runtime' };
     const keys = await this.#importOperatorKeys(match, rule, 'keys' in changes);
     const next = [rule, ...this.#runtime.filter((r) => r.match !== match)];
-    await this.#store.save({ set: storedRule(rule) }, next.map(storedRule));
+    await this.#store.save({ set: config }, next.map(storedRule));
     this.#install(match, keys);
     this.#runtime = next;
     this.#log.info(
@@ -270,23 +353,8 @@ export class StreamSecurity {
   /** Keys sent by an operator: inline values only; a bad key is the operator's 400, a kid clash a 409. */
   async #importOperatorKeys(match: string, rule: StreamRule, sent: boolean): Promise<TrustedKey[]> {
     if (sent) {
-      for (const [i, key] of rule.keys.entries()) {
-        const field = FILE_FIELDS.find(
-          (f) =>
-            (key as Record<string, unknown>)[f] !== undefined &&
-            (key as Record<string, unknown>)[f] !== false,
-        );
-        if (field)
-          throw new StagedoorError(
-            'KEY_INVALID',
-            `keys[${i}].${field}: keys set through the API are inline values (secret, publicKey, jwk), never server files`,
-          );
-        if (key.actions.includes('admin'))
-          throw new StagedoorError(
-            'KEY_INVALID',
-            `keys[${i}].actions: a stream's own key cannot grant admin`,
-          );
-      }
+      const problem = operatorKeyProblem(rule.keys);
+      if (problem) throw new StagedoorError('KEY_INVALID', problem);
       const kids = rule.keys.map((k) => k.kid).filter((k): k is string => k !== undefined);
       const repeated = kids.find((kid, i) => kids.indexOf(kid) !== i);
       if (repeated !== undefined)
@@ -342,14 +410,22 @@ export class StreamSecurity {
   }
 }
 
-/** A rule as it is stored: without where it came from or why it is disabled. */
-function storedRule({ source: _source, error: _error, ...rule }: StreamRule): StreamRuleConfig {
-  return rule;
+/** A rule as it is stored: without where it came from or why it is disabled; unreadable as it was. */
+function storedRule(rule: StreamRule): SavedStreamRule {
+  const { source: _source, error, unreadable, ...config } = rule;
+  if (unreadable !== undefined)
+    return { match: rule.match, unreadable: error ?? 'unreadable', stored: unreadable };
+  return config;
+}
+
+/** What a saved rule is in its store (an unreadable one: the value as it was). */
+function savedForm(rule: SavedStreamRule): unknown {
+  return 'unreadable' in rule ? rule.stored : rule;
 }
 
 /** A rule's stored form as text, to tell whether another node changed it. */
 function stored(rule: StreamRule): string {
-  return JSON.stringify(storedRule(rule));
+  return JSON.stringify(savedForm(storedRule(rule)));
 }
 
 const scores = new Map<string, number>();

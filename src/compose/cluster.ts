@@ -12,7 +12,7 @@ import type { StreamRuleStore } from '../auth/stream-security.js';
 import type { IngestKeyStore } from '../auth/ingest-keys.js';
 import { RedisIngestKeyStore } from '../cluster/redis/redis-ingest-key-store.js';
 import { RedisUsedTokens } from '../cluster/redis/redis-used-tokens.js';
-import type { UsedTokenStore } from '../auth/authenticator.js';
+import type { SharedStateFreshness, UsedTokenStore } from '../auth/authenticator.js';
 import type { Component } from './lifecycle.js';
 import type { RuntimeInputs } from './runtime.js';
 
@@ -25,6 +25,8 @@ export interface ClusterArea {
   streamRuleStore: StreamRuleStore | undefined;
   ingestKeyStore: IngestKeyStore | undefined;
   usedTokens: UsedTokenStore | undefined;
+  /** Refuses new admissions while this node's copy of the shared lists may miss a change. */
+  sharedState: SharedStateFreshness | undefined;
   components: Component[];
 }
 
@@ -43,6 +45,7 @@ export async function buildCluster(
       streamRuleStore: undefined,
       ingestKeyStore: undefined,
       usedTokens: undefined,
+      sharedState: undefined,
       components: [],
     };
   const clusterLog = log.child({ component: 'cluster', node: nodeId });
@@ -60,16 +63,15 @@ export async function buildCluster(
     takeover: config.rtmp.publisherTakeover,
     log: clusterLog,
   });
-  const revocationStore = new RedisRevocationStore(
-    await RedisSharedHash.open(redis, 'revocations', nodeId),
-    clusterLog,
-  );
-  const streamRuleStore = new RedisStreamRuleStore(
-    await RedisSharedHash.open(redis, 'stream-rules', nodeId),
-  );
-  const ingestKeyStore = new RedisIngestKeyStore(
-    await RedisSharedHash.open(redis, 'ingest-keys', nodeId),
-  );
+  const shared = async (name: string) => RedisSharedHash.open(redis, name, nodeId, clusterLog);
+  const hashes = [
+    await shared('revocations'),
+    await shared('stream-rules'),
+    await shared('ingest-keys'),
+  ] as const;
+  const revocationStore = new RedisRevocationStore(hashes[0], clusterLog);
+  const streamRuleStore = new RedisStreamRuleStore(hashes[1], clusterLog);
+  const ingestKeyStore = new RedisIngestKeyStore(hashes[2], clusterLog);
   clusterLog.info(
     { event: 'cluster_joined' },
     'sharing stream leases, revocations, stream security, ingest keys and used tokens through Redis',
@@ -88,6 +90,11 @@ export async function buildCluster(
     streamRuleStore,
     ingestKeyStore,
     usedTokens: new RedisUsedTokens(redis, nodeId),
+    sharedState: {
+      assertCurrent: () => {
+        for (const hash of hashes) hash.assertCurrent();
+      },
+    },
     components: [component],
   };
 }

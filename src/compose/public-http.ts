@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { RateLimiter } from '../core/rate-limiter.js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -62,6 +63,16 @@ export function buildPublicHttp(
         trustedProxies,
         rtmpServer: (appName) =>
           `rtmp://${config.banner.publicHost}:${config.rtmp.port}/${appName}`,
+        limits: {
+          perAddress: new RateLimiter({
+            limit: config.auth.ingestKeys.perAddressPerMinute,
+            windowMs: 60_000,
+          }),
+          perSubject: new RateLimiter({
+            limit: config.auth.ingestKeys.perSubjectPerMinute,
+            windowMs: 60_000,
+          }),
+        },
       });
       registerHlsRoutes(app, {
         admission,

@@ -360,6 +360,16 @@ export const configSchema = z.strictObject({
       requireExp: z.boolean().default(true),
       /** Verified tokens kept in memory (each until its exp). */
       cacheMaxEntries: z.number().int().min(0).default(10_000),
+      /** Short ingest keys exchanged for long publish tokens (POST /ingest-keys/…). */
+      ingestKeys: z
+        .strictObject({
+          /** Live keys held at most; past it an exchange is refused 503 INGEST_KEYS_FULL. */
+          maxKeys: z.number().int().min(1).max(1_000_000).default(10_000),
+          /** Exchanges a minute from one client address, and for one subject (429 RATE_LIMITED past it). */
+          perAddressPerMinute: z.number().int().min(1).default(30),
+          perSubjectPerMinute: z.number().int().min(1).default(10),
+        })
+        .prefault({}),
     })
     .prefault({}),
   banner: z

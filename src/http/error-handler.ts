@@ -8,7 +8,10 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.code(error.httpStatus).send(error.toJSON());
   });
   app.setErrorHandler(async (error, request, reply) => {
-    if (error instanceof StagedoorError) return reply.code(error.httpStatus).send(error.toJSON());
+    if (error instanceof StagedoorError) {
+      if (error.retryAfterSec !== undefined) reply.header('retry-after', error.retryAfterSec);
+      return reply.code(error.httpStatus).send(error.toJSON());
+    }
     const statusCode = (error as { statusCode?: number }).statusCode;
     if (statusCode !== undefined && statusCode < 500) {
       return reply.code(statusCode).send({

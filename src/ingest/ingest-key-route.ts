@@ -7,6 +7,7 @@ import { checkStreamPath, type StreamPath } from '../core/stream-path.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import { clientAddress } from '../net/client-address.js';
 import type { Admission } from '../access/admission.js';
+import type { RateLimiter } from '../core/rate-limiter.js';
 
 export interface IngestKeyRouteDeps {
   authenticator: Authenticator;
@@ -16,12 +17,23 @@ export interface IngestKeyRouteDeps {
   trustedProxies: BlockList | undefined;
   /** The RTMP server URL a publisher of this app enters in OBS (`rtmp://host:1935/live`). */
   rtmpServer: (app: string) => string;
+  /** Exchanges allowed per client address (before the token is checked) and per subject (after). */
+  limits: { perAddress: RateLimiter; perSubject: RateLimiter };
+}
+
+function assertWithin(limiter: RateLimiter, key: string, what: string): void {
+  const waitMs = limiter.take(key);
+  if (waitMs !== undefined)
+    throw new StagedoorError('RATE_LIMITED', `too many ingest key exchanges ${what}`, {
+      retryAfterSec: waitMs / 1000,
+    });
 }
 
 /**
  * `POST /ingest-keys/:app/:stream` with `Authorization: Bearer <publish token>`: exchanges a token
  * (often an identity provider's access token, too long for an RTMP URL) for a short ingest key that
- * OBS and FFmpeg can carry in a stream key. The token is checked exactly as a publish would check it.
+ * OBS and FFmpeg can carry in a stream key. The token is checked exactly as a publish would check it;
+ * the same token and stream get the same key again; exchanges are rate-limited per address and subject.
  */
 export function registerIngestKeyRoute(app: FastifyInstance, deps: IngestKeyRouteDeps): void {
   app.post<{ Params: { app: string; stream: string } }>(
@@ -35,6 +47,7 @@ export function registerIngestKeyRoute(app: FastifyInstance, deps: IngestKeyRout
       );
       let stream: StreamPath | undefined;
       try {
+        assertWithin(deps.limits.perAddress, address, 'from this address');
         stream = checkStreamPath(request.params.app, request.params.stream);
         const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
         if (!match)
@@ -51,6 +64,7 @@ export function registerIngestKeyRoute(app: FastifyInstance, deps: IngestKeyRout
           address,
           origin: requestOrigin(request.headers),
         });
+        assertWithin(deps.limits.perSubject, grant.subject ?? grant.tokenId, 'for this subject');
         if (grant.expiresAt === undefined)
           throw new StagedoorError(
             'CLAIM_INVALID',

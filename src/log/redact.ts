@@ -12,8 +12,9 @@ export const REDACTED = '[REDACTED]';
 // An ingest key (`sk_…`), wherever it appears (an RTMP stream key, a URL path, a message).
 const INGEST_KEY_SHAPE = /\bsk_[A-Za-z0-9_-]{16,}/g;
 
-// The password in a URL's user info (`redis://user:password@host`).
-const URL_PASSWORD = /(\/\/[^:@/\s]*:)[^@/\s]*@/g;
+// The password in a URL's user info (`redis://user:password@host`): up to the last `@` before the
+// host, so that a password holding `@` is blanked whole.
+const URL_PASSWORD = /(\/\/[^:@/\s]*:)[^/\s]*@/g;
 
 export function redactText(text: string): string {
   return text
@@ -22,6 +23,22 @@ export function redactText(text: string): string {
     .replace(BEARER, `$1${REDACTED}`)
     .replace(JWT_SHAPE, REDACTED)
     .replace(INGEST_KEY_SHAPE, REDACTED);
+}
+
+/**
+ * A URL as it may be shown (`redis://ops:[REDACTED]@host:6379/0`): its password blanked whatever
+ * it holds, read as the client reads it (WHATWG URL); text that is no URL is scrubbed as any text is.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return redactText(url);
+  }
+  if (parsed.password === '') return redactText(url);
+  const path = parsed.pathname === '/' ? '' : parsed.pathname;
+  return `${parsed.protocol}//${parsed.username}:${REDACTED}@${parsed.host}${path}`;
 }
 
 const SECRET_KEYS = new Set([

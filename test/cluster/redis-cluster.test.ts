@@ -1,8 +1,9 @@
 // Two Stagedoor nodes sharing a real redis-server: one publisher per stream across the nodes, a
 // revocation made on one node cuts sessions on the other, and what happens while Redis is away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';
+import { admin, publishOn, publishOnceAdmitted, publishWith } from '../helpers/cluster-publish.js';
 import { eventually } from '../helpers/http.js';
 import { sleep } from '../helpers/ffmpeg.js';
 import { nowSec, sign, token } from '../helpers/tokens.js';
@@ -36,45 +37,6 @@ afterAll(async () => {
   await b?.stop();
   await redis?.stop();
 });
-
-/** An RTMP publisher on `server` with this stream key; its first status: `Publish.Start` or the refusal. */
-async function publishWith(server: TestServer, streamKey: string) {
-  const client = await RawRtmpClient.open(server.rtmpPort);
-  await client.handshake();
-  client.connectApp('live');
-  client.publish(streamKey);
-  const status = await client.waitForStatus(
-    (s) => s.code === 'NetStream.Publish.Start' || s.level === 'error',
-    10_000,
-  );
-  if (!status) throw new Error(`no publish status for ${streamKey}`);
-  if (status.code === 'NetStream.Publish.Start') client.sendMedia(0);
-  return { client, status };
-}
-
-/** The same with a publish token for `live/<stream>`. */
-async function publishOn(server: TestServer, stream: string) {
-  return publishWith(server, `${stream}?token=${await token(`live/${stream}`, 'publish', 600)}`);
-}
-
-/** Publishes until a node admits it (a change made on another node reaches this one first). */
-function publishOnceAdmitted(server: TestServer, streamKey: string) {
-  return eventually(async () => {
-    const attempt = await publishWith(server, streamKey);
-    if (attempt.status.code === 'NetStream.Publish.Start') return attempt.client;
-    attempt.client.destroy();
-    return undefined;
-  }, 10_000);
-}
-
-const admin = (server: TestServer, path: string, init: RequestInit = {}) =>
-  fetch(`http://127.0.0.1:${server.adminPort}${path}`, {
-    ...init,
-    headers: {
-      authorization: `Bearer ${ADMIN_API_KEY}`,
-      ...(init.body ? { 'content-type': 'application/json' } : {}),
-    },
-  });
 
 describe('a cluster of two nodes on Redis', () => {
   it('lets one publisher hold a stream across the nodes, and frees it when that publisher ends', async () => {

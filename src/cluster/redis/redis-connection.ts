@@ -1,7 +1,7 @@
 import { createClient } from '@redis/client';
 import { StagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import { redactText } from '../../log/redact.js';
+import { redactText, redactUrl } from '../../log/redact.js';
 
 /** A client that never queues a command while Redis is away, and reconnects backing off to 2 s. */
 function makeClient(url: string, connectTimeoutMs: number) {
@@ -37,6 +37,9 @@ export class RedisConnection {
   readonly #timeoutMs: number;
   readonly #log: Logger;
   readonly #where: string;
+  readonly #availability: Array<(up: boolean) => void> = [];
+  /** What the server said last (WRONGPASS, NOAUTH …): reported instead of a bare timeout. */
+  #lastError: Error | undefined;
   #down = false;
 
   private constructor(client: Client, subscriber: Client, options: RedisConnectionOptions) {
@@ -45,9 +48,10 @@ export class RedisConnection {
     this.keyPrefix = options.keyPrefix;
     this.#timeoutMs = options.commandTimeoutMs;
     this.#log = options.log;
-    this.#where = redactText(options.url);
+    this.#where = redactUrl(options.url);
     for (const c of [client, subscriber]) {
       c.on('error', (error: Error) => this.#wentDown(error));
+      c.on('reconnecting', () => this.#wentDown(new Error('reconnecting')));
       c.on('ready', () => this.#cameBack());
     }
   }
@@ -63,19 +67,44 @@ export class RedisConnection {
         options.commandTimeoutMs * 2,
       );
     } catch (cause) {
+      // A refused password makes the client retry until the timeout: say what Redis said.
+      const said = connection.#lastError ?? (cause as Error);
       await connection.close();
       throw new StagedoorError(
         'CLUSTER_UNAVAILABLE',
-        `cannot reach Redis at ${redactText(options.url)}: ${(cause as Error).message}`,
+        `cannot reach Redis at ${connection.#where}: ${redactText(said.message)}`,
         { cause },
       );
     }
+    connection.#down = false;
     return connection;
   }
 
-  /** True while commands can reach Redis. */
+  /** True while commands can reach Redis and changes announced on its channels reach this node. */
   get ready(): boolean {
-    return this.#client.isReady;
+    return this.#client.isReady && this.#subscriber.isReady;
+  }
+
+  /**
+   * Calls `listener(false)` when either connection is lost (changes may be missed from then on),
+   * and `listener(true)` once both are back (subscriptions restored): the time to re-read.
+   */
+  onAvailability(listener: (up: boolean) => void): void {
+    this.#availability.push(listener);
+  }
+
+  /** Resolves when both connections are ready (at once if they are). */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = (up: boolean) => {
+        if (!up) return;
+        const i = this.#availability.indexOf(listener);
+        if (i >= 0) this.#availability.splice(i, 1);
+        resolve();
+      };
+      this.#availability.push(listener);
+    });
   }
 
   key(name: string): string {
@@ -108,11 +137,10 @@ export class RedisConnection {
   }
 
   /**
-   * Calls `listener` with each message on `channel`, and with `undefined` each time the connection
-   * comes back after a loss (messages may have been missed: re-read what matters).
+   * Calls `listener` with each message on `channel`. Messages published while the subscriber was
+   * away are lost: `onAvailability` says when to re-read what matters.
    */
-  async subscribe(channel: string, listener: (message: string | undefined) => void): Promise<void> {
-    this.#subscriber.on('ready', () => listener(undefined));
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
     await this.#subscriber.subscribe(this.key(channel), (message: string) => listener(message));
   }
 
@@ -122,18 +150,24 @@ export class RedisConnection {
   }
 
   #wentDown(error: Error): void {
+    if (error.message !== 'reconnecting') this.#lastError = error;
     if (this.#down) return;
     this.#down = true;
     this.#log.error(
-      { event: 'redis_down', redis: this.#where, err: { message: error.message } },
-      'lost the connection to Redis: live sessions go on, new publishes and revocations wait for it',
+      { event: 'redis_down', redis: this.#where, err: { message: redactText(error.message) } },
+      'lost the connection to Redis: live sessions go on; new admissions, publishes and changes wait for it',
     );
+    for (const listener of [...this.#availability]) listener(false);
   }
 
   #cameBack(): void {
-    if (!this.#down) return;
+    // Back only when both are: a re-read on the command connection while changes cannot reach the
+    // subscriber (or the other way round) could miss one.
+    if (!this.#down || !this.ready) return;
     this.#down = false;
+    this.#lastError = undefined;
     this.#log.info({ event: 'redis_up', redis: this.#where }, 'connected to Redis again');
+    for (const listener of [...this.#availability]) listener(true);
   }
 }
 

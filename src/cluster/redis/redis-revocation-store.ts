@@ -1,11 +1,12 @@
 import {
-  isRevocation,
+  readRevocation,
   type Revocation,
   type RevocationChange,
   type RevocationStore,
 } from '../../auth/revocations.js';
 import type { Logger } from '../../log/logger.js';
 import type { RedisSharedHash } from './redis-shared-hash.js';
+import { logEntryProblem, readEntries } from '../../state/stored-entries.js';
 
 /**
  * Revocations every node shares (hash `revocations`, id → entry). Lookups never wait on Redis: the
@@ -20,11 +21,16 @@ export class RedisRevocationStore implements RevocationStore {
     this.#log = log;
   }
 
+  /** Every entry that reads, one by one (failing closed as the state file does); the others logged. */
   async load(): Promise<Revocation[]> {
-    const entries = await this.#hash.entries((id) =>
-      this.#log.warn({ id }, 'unreadable revocation in Redis, ignored'),
-    );
-    return entries.map(([, v]) => v).filter(isRevocation);
+    const told = (problem: { id: string; reason: string; kept: boolean }) =>
+      logEntryProblem(this.#log, { shared: this.#hash.name }, 'revocations', problem);
+    const entries = await this.#hash.entries((id, reason) => {
+      told({ id, reason, kept: false });
+      return undefined;
+    });
+    const now = Date.now();
+    return readEntries(entries, (value, id) => readRevocation(value, id, now), told);
   }
 
   save(change: RevocationChange): Promise<void> {
@@ -34,7 +40,7 @@ export class RedisRevocationStore implements RevocationStore {
     );
   }
 
-  onRemoteChange(listener: () => void): void {
+  onRemoteChange(listener: () => Promise<void>): void {
     this.#hash.onRemoteChange(listener);
   }
 }

@@ -12,7 +12,11 @@ import { Metrics } from '../../../src/observability/metrics.js';
 import { SessionRegistry } from '../../../src/sessions/session-registry.js';
 import { IssuerStore } from '../../../src/auth/oidc/issuer-store.js';
 import { StreamHub } from '../../../src/media/stream-hub.js';
-import { FileStreamRuleStore, StreamSecurity } from '../../../src/auth/stream-security.js';
+import {
+  FileStreamRuleStore,
+  StreamSecurity,
+  type SavedStreamRule,
+} from '../../../src/auth/stream-security.js';
 import { KeyStore } from '../../../src/auth/key-store.js';
 import {
   FileRevocationStore,
@@ -24,7 +28,6 @@ import { parseConfig } from '../../../src/config/load-config.js';
 import type { SessionDirectory } from '../../../src/sessions/session-directory.js';
 import type { SessionSnapshot } from '../../../src/sessions/session.js';
 import type { Authenticator } from '../../../src/auth/authenticator.js';
-import type { StreamRuleConfig } from '../../../src/config/schema.js';
 
 const log = pino({ level: 'silent' });
 const KEY = 'admin-api-key-for-the-unit-test-0123';
@@ -83,7 +86,7 @@ async function adminWith(directory: SessionDirectory) {
     metrics,
     directory,
     revocations: await RevocationList.create(
-      new FileRevocationStore(new JsonStateFile<Revocation[]>(join(stateDir, 'r.json'), log)),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(join(stateDir, 'r.json'), log), log),
       log,
     ),
     hub: new StreamHub({ publisherTakeover: false, gopCacheBytes: 0 }),
@@ -92,7 +95,10 @@ async function adminWith(directory: SessionDirectory) {
     security: await StreamSecurity.create(
       [],
       new KeyStore([]),
-      new FileStreamRuleStore(new JsonStateFile<StreamRuleConfig[]>(join(stateDir, 's.json'), log)),
+      new FileStreamRuleStore(
+        new JsonStateFile<SavedStreamRule[]>(join(stateDir, 's.json'), log),
+        log,
+      ),
       log,
     ),
     issuers,

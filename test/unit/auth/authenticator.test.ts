@@ -9,7 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { TokenAuthenticator } from '../../../src/auth/authenticator.js';
 import { KeyStore } from '../../../src/auth/key-store.js';
 import { TokenCache } from '../../../src/auth/token-cache.js';
-import { FileStreamRuleStore, StreamSecurity } from '../../../src/auth/stream-security.js';
+import {
+  FileStreamRuleStore,
+  StreamSecurity,
+  type SavedStreamRule,
+} from '../../../src/auth/stream-security.js';
 import { GeoIp } from '../../../src/auth/geoip.js';
 import { UsedTokens } from '../../../src/auth/used-tokens.js';
 import { importTrustedKey } from '../../../src/auth/import-key.js';
@@ -35,7 +39,10 @@ async function setup(streams: StreamRuleConfig[] = []) {
   const security = await StreamSecurity.create(
     streams,
     keys,
-    new FileStreamRuleStore(new JsonStateFile<StreamRuleConfig[]>(join(dir, 'rules.json'), log)),
+    new FileStreamRuleStore(
+      new JsonStateFile<SavedStreamRule[]>(join(dir, 'rules.json'), log),
+      log,
+    ),
     log,
   );
   const usedTokens = await UsedTokens.create(

@@ -18,7 +18,7 @@ describe('revocations', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'revocations.json');
     let now = Date.parse('2026-01-01T00:00:00Z');
     const list = await RevocationList.create(
-      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log), log),
       log,
       () => now,
     );
@@ -31,7 +31,7 @@ describe('revocations', () => {
     expect(list.match({ subject: 'bob', jti: 'tok-1' })?.type).toBe('jti');
     expect(list.match({ subject: 'bob', jti: 'tok-2' })).toBeUndefined();
     const reloaded = await RevocationList.create(
-      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log), log),
       log,
       () => now,
     );
@@ -56,6 +56,7 @@ describe('revocations', () => {
           join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'r.json'),
           log,
         ),
+        log,
       ),
       log,
     );
@@ -70,16 +71,60 @@ describe('revocations', () => {
     ).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
   });
 
-  it('sets a corrupt state file aside instead of failing or losing it', async () => {
+  it('refuses to start on a state file it cannot read at all, naming the file, and leaves it as it is', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sd-rev-'));
     const file = join(dir, 'revocations.json');
-    writeFileSync(file, '{ not json');
-    const list = await RevocationList.create(
-      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
+    const truncated =
+      '[{"id":"r_1","type":"jti","value":"stolen","until":"2099-01-01T00:00:00.000Z"},{"id":"r_';
+    writeFileSync(file, truncated);
+    const error = await RevocationList.create(
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log), log),
       log,
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STATE_UNREADABLE' });
+    expect((error as Error).message).toContain(file);
+    expect((error as Error).message).toMatch(/backup/);
+    expect(readFileSync(file, 'utf8')).toBe(truncated);
+    expect(readdirSync(dir)).toEqual(['revocations.json']);
+  });
+
+  it('keeps every entry that still names what it revokes, and logs each one mended or dropped', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'revocations.json');
+    const now = Date.parse('2026-12-01T00:00:00Z');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { id: 'r_ok', type: 'jti', value: 'ok', until: '2026-12-02T00:00:00.000Z', createdAt: 'x' },
+        { id: 'r_sec', type: 'jti', value: 'seconds', until: now / 1000 + 3600 },
+        { id: 'r_bad', type: 'sub', value: 'bad-until', until: 'tomorrow' },
+        { id: 'r_none', type: 'email', value: 'nobody' },
+        'not an entry',
+      ]),
     );
-    expect(list.list()).toEqual([]);
-    expect(readdirSync(dir).some((f) => f.startsWith('revocations.json.corrupt-'))).toBe(true);
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino(
+      { level: 'warn' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const list = await RevocationList.create(
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, capture), capture),
+      capture,
+      () => now,
+    );
+    expect(list.match({ jti: 'ok', subject: undefined })?.id).toBe('r_ok');
+    expect(list.match({ jti: 'seconds', subject: undefined })?.until).toBe(
+      '2026-12-01T01:00:00.000Z',
+    );
+    // An end that cannot be read keeps the revocation (closed), as long as one may last.
+    expect(list.match({ jti: undefined, subject: 'bad-until' })).toBeDefined();
+    expect(list.list().map((r) => r.id)).toEqual(['r_ok', 'r_sec', 'r_bad']);
+    const told = lines.map((l) => [l.event, l.entry, l.reason]);
+    expect(told).toEqual([
+      ['state_entry_mended', '1', expect.stringContaining('is a number')],
+      ['state_entry_mended', '2', expect.stringContaining('is not a time')],
+      ['state_entry_dropped', '3', 'type is not "jti" or "sub"'],
+      ['state_entry_dropped', '4', 'not an object'],
+    ]);
   });
 });
 
@@ -118,7 +163,7 @@ describe('revocations under concurrency', () => {
   it('keeps every entry when many are added at once', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'revocations.json');
     const list = await RevocationList.create(
-      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log), log),
       log,
     );
     await Promise.all(
@@ -134,7 +179,7 @@ describe('revocation lookups', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-many-')), 'revocations.json');
     let now = Date.parse('2026-01-01T00:00:00Z');
     const list = await RevocationList.create(
-      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log)),
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log), log),
       log,
       () => now,
     );

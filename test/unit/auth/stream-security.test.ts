@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FileStreamRuleStore, StreamSecurity } from '../../../src/auth/stream-security.js';
+import {
+  FileStreamRuleStore,
+  StreamSecurity,
+  type SavedStreamRule,
+} from '../../../src/auth/stream-security.js';
 import { KeyStore } from '../../../src/auth/key-store.js';
 import { JsonStateFile } from '../../../src/state/json-state-file.js';
 import type { StreamRuleConfig } from '../../../src/config/schema.js';
@@ -23,7 +27,8 @@ async function create(dir: string, config: StreamRuleConfig[] = []) {
       config,
       keys,
       new FileStreamRuleStore(
-        new JsonStateFile<StreamRuleConfig[]>(join(dir, 'stream-security.json'), log),
+        new JsonStateFile<SavedStreamRule[]>(join(dir, 'stream-security.json'), log),
+        log,
       ),
       log,
     ),

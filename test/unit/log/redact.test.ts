@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { redactText, redactValue } from '../../../src/log/redact.js';
+import { redactUrl, redactText, redactValue } from '../../../src/log/redact.js';
 import { createLogger } from '../../../src/log/logger.js';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW0xIn0.c2lnbmF0dXJl';
@@ -29,6 +29,22 @@ describe('redaction', () => {
     expect(redactText('redis://127.0.0.1:6379 and http://h:8080/x')).toBe(
       'redis://127.0.0.1:6379 and http://h:8080/x',
     );
+  });
+
+  it('blanks a URL password whole when it holds @, : or #', () => {
+    for (const password of ['pw1@pw2@pw3', 'pwa:pwb@pwc', 'pwx#pwy@pwz', 'pwq%40pwr', 'pw@']) {
+      const url = `redis://ops:${password}@redis.internal:6380/2`;
+      for (const shown of [redactText(`Redis at ${url} is away`), redactUrl(url)]) {
+        expect(shown).toContain('[REDACTED]');
+        expect(shown).toContain('redis.internal:6380');
+        expect(shown).not.toContain('pw');
+      }
+    }
+    expect(redactUrl('redis://:p@ss@tail@10.0.0.5:6379')).toBe('redis://:[REDACTED]@10.0.0.5:6379');
+    expect(redactUrl('rediss://ops:p@ss@10.0.0.5:6380/1')).toBe(
+      'rediss://ops:[REDACTED]@10.0.0.5:6380/1',
+    );
+    expect(redactUrl('redis://10.0.0.5:6379')).toBe('redis://10.0.0.5:6379');
   });
 
   it('removes secret-named fields at any depth', () => {
