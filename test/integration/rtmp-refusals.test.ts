@@ -126,6 +126,35 @@ describe('RTMP publish refusals (real ffmpeg)', () => {
     viewer.destroy();
   });
 
+  it('two tokens or two keys in one stream key are refused TOKEN_MALFORMED, as on WebSocket', async () => {
+    const good = await token('live/twice', 'publish');
+    const other = await token('live/twice', 'publish', 120);
+    for (const streamKey of [
+      `twice?token=${good}&token=${other}`,
+      `twice?token=forged&token=${good}`,
+      `twice?jwt=${other}&token=${good}`,
+      'twice?key=sk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&key=sk_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+      `twice?key=sk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&token=${good}`,
+    ]) {
+      const client = await RawRtmpClient.open(server.rtmpPort);
+      await client.handshake();
+      client.connectApp('live');
+      client.publish(streamKey);
+      const status = await client.waitForStatus((st) => st.code.startsWith('NetStream.Publish'));
+      expect(status, streamKey).toMatchObject({ level: 'error', code: 'NetStream.Publish.Denied' });
+      expect(status!.description).toMatch(/^TOKEN_MALFORMED/);
+      await client.closed;
+    }
+    // One token in the stream key replaces one on the server URL (`rtmp://host/live?token=…`).
+    const client = await RawRtmpClient.open(server.rtmpPort);
+    await client.handshake();
+    client.connectApp('live?token=forged');
+    client.publish(`twice?token=${good}`);
+    const status = await client.waitForStatus((st) => st.code.startsWith('NetStream.Publish'));
+    expect(status?.code).toBe('NetStream.Publish.Start');
+    client.destroy();
+  });
+
   it('every refusal is in the log with its code and the token is not', () => {
     const refused = server.logs.filter((l) => l.event === 'access_refused').map((l) => l.code);
     for (const { code } of cases) expect(refused).toContain(code);

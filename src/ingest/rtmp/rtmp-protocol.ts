@@ -89,8 +89,12 @@ export class RtmpProtocol extends Rtmp {
     const [name = '', query = ''] = message.streamName.split('?', 2);
     this.streamName = name;
     this.streamId = this.parserPacket.header.stream_id;
-    const merged = new URLSearchParams(this.#connectQuery);
-    for (const [k, v] of new URLSearchParams(query)) merged.set(k, v);
+    // The stream key's parameters replace the server URL's of the same name; repeats are kept, so
+    // that two tokens or keys in one stream key are refused (TOKEN_MALFORMED) as on every protocol.
+    const own = new URLSearchParams(query);
+    const merged = new URLSearchParams(
+      [...this.#connectQuery].filter(([k]) => !own.has(k)).concat([...own]),
+    );
     this.onStreamRequest({ action, app: this.streamApp, name, query: merged });
   }
 
