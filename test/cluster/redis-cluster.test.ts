@@ -149,6 +149,74 @@ describe('a cluster of two nodes on Redis', () => {
     }, 10_000);
   });
 
+  it('reads shared stream rules one by one: a bad entry is disabled closed, changes still reach every node, and a node still starts', async () => {
+    redis.cli(
+      'HSET',
+      'test:stream-rules',
+      'live/broken',
+      JSON.stringify({ match: 'live/broken', publish: 'maybe' }),
+    );
+    // Written to Redis straight, as an operator could not: a server file as a key, an admin key.
+    redis.cli(
+      'HSET',
+      'test:stream-rules',
+      'live/sneaky',
+      JSON.stringify({
+        match: 'live/sneaky',
+        publish: 'open',
+        play: 'open',
+        keys: [{ kid: 'sneaky', alg: 'HS256', secretFile: '/etc/hostname', actions: ['publish'] }],
+      }),
+    );
+    redis.cli('HSET', 'test:stream-rules', 'live/garbled', '{"match": "live/gar');
+    const put = (server: TestServer, stream: string, body: unknown) =>
+      admin(server, `/api/v1/streams/live/${stream}/security`, {
+        method: 'PUT',
+        body: JSON.stringify(body),
+      });
+    expect((await put(a, 'healthy', { publish: 'open' })).status).toBe(200);
+    const open = await publishOnceAdmitted(b, 'healthy');
+    expect((await put(a, 'healthy', { publish: 'secured' })).status).toBe(200);
+    const cut = await b.waitForLog(
+      (l) => l.event === 'session_end' && l.stream === 'live/healthy' && l.kind === 'publisher',
+    );
+    expect(cut.reason).toBe('security-changed');
+    await open.closed;
+    for (const [stream, error] of [
+      ['broken', /invalid stream settings: publish/],
+      ['sneaky', /secretFile.*never server files/],
+      ['garbled', /not a JSON object/],
+    ] as const) {
+      const shown = (await (await admin(b, `/api/v1/streams/live/${stream}/security`)).json()) as {
+        error?: string;
+        source: string;
+      };
+      expect(shown.source).toBe('runtime');
+      expect(shown.error).toMatch(error);
+      const refused = await publishWith(b, stream);
+      expect(refused.status.level).toBe('error');
+      expect(refused.status.description).toMatch(/^STREAM_RULE_INVALID/);
+      refused.client.destroy();
+    }
+    expect(
+      b.logs.some((l) => l.event === 'stream_rule_disabled' && l.match === 'live/broken'),
+    ).toBe(true);
+    // A node started now starts, with the same view.
+    const late = await node('late');
+    try {
+      const shown = (await (await admin(late, '/api/v1/streams/live/broken/security')).json()) as {
+        error?: string;
+      };
+      expect(shown.error).toMatch(/invalid stream settings/);
+    } finally {
+      await late.stop();
+    }
+    redis.cli('HDEL', 'test:stream-rules', 'live/broken', 'live/sneaky', 'live/garbled');
+    expect(
+      (await admin(a, '/api/v1/streams/live/healthy/security', { method: 'DELETE' })).status,
+    ).toBe(200);
+  });
+
   it('publishes on one node with an ingest key exchanged on the other', async () => {
     const exchanged = await fetch(`http://127.0.0.1:${a.httpPort}/ingest-keys/live/keyed`, {
       method: 'POST',
@@ -268,4 +336,56 @@ describe('single-use publish tokens across a cluster', () => {
     expect(refused.code).toBe('TOKEN_REUSED');
     expect(await publish(c)).toBe('NetStream.Publish.Denied'); // and on its own node again
   });
+});
+
+describe('a Redis password', () => {
+  const password = 'pw1@pw2:pw3@pw4';
+  let guarded: TestRedis;
+
+  beforeAll(async () => {
+    guarded = await TestRedis.start({ password });
+  });
+  afterAll(async () => {
+    await guarded?.stop();
+  });
+
+  // As an operator writes it, unencoded: the URL's last `@` ends the password.
+  const url = (pass: string) => `redis://:${pass}@127.0.0.1:${guarded.port}`;
+
+  it('never appears in the log, whatever it holds, and a wrong one is told as Redis tells it', async () => {
+    const server = await startServer(
+      testConfig(undefined, {
+        cluster: {
+          redis: { url: url(password), keyPrefix: 'pw:' },
+          nodeId: 'pw',
+          commandTimeoutSec: 0.5,
+        },
+      }),
+    );
+    try {
+      await guarded.kill();
+      const down = await server.waitForLog((l) => l.event === 'redis_down');
+      expect(down.redis).toBe(`redis://:[REDACTED]@127.0.0.1:${guarded.port}`);
+      const revoke = await admin(server, '/api/v1/revocations', {
+        method: 'POST',
+        body: JSON.stringify({ type: 'sub', value: 'x' }),
+      });
+      expect(revoke.status).toBe(503);
+      expect(await revoke.text()).not.toMatch(/pw\d/);
+      await guarded.restart();
+      await server.waitForLog((l) => l.event === 'redis_up', 10_000);
+    } finally {
+      await server.stop();
+    }
+    expect(server.rawLog.join('\n')).not.toMatch(/pw\d/);
+
+    const refused = await startServer(
+      testConfig(undefined, {
+        cluster: { redis: { url: url('pw9@wrong'), keyPrefix: 'pw:' }, nodeId: 'wrong' },
+      }),
+    ).catch((error: unknown) => error as Error);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/WRONGPASS/);
+    expect((refused as Error).message).not.toMatch(/pw9|wrong@/);
+  }, 30_000);
 });

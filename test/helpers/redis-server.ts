@@ -14,14 +14,17 @@ async function freePort(): Promise<number> {
 /** A real redis-server on 127.0.0.1, in memory only; it can be killed and started again on its port. */
 export class TestRedis {
   readonly port: number;
+  readonly #password: string | undefined;
   #child: ChildProcess | undefined;
 
-  private constructor(port: number) {
+  private constructor(port: number, password: string | undefined) {
     this.port = port;
+    this.#password = password;
   }
 
-  static async start(): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort());
+  /** Started on a free port; with `password`, clients must authenticate (`requirepass`). */
+  static async start(options: { password?: string } = {}): Promise<TestRedis> {
+    const redis = new TestRedis(await freePort(), options.password);
     await redis.restart();
     return redis;
   }
@@ -34,7 +37,17 @@ export class TestRedis {
   async restart(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        ...(this.#password !== undefined ? ['--requirepass', this.#password] : []),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#child = child;
@@ -69,7 +82,8 @@ export class TestRedis {
 
   /** Runs one command with redis-cli; its output, trimmed. */
   cli(...args: string[]): string {
-    return execFileSync('redis-cli', ['-p', String(this.port), ...args], {
+    const auth = this.#password !== undefined ? ['--no-auth-warning', '-a', this.#password] : [];
+    return execFileSync('redis-cli', ['-p', String(this.port), ...auth, ...args], {
       encoding: 'utf8',
     }).trim();
   }

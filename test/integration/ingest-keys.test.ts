@@ -1,7 +1,7 @@
 // Issue #10 (4): RTMP clients cut URLs at about 1,024 characters, so a long access token cannot ride in
 // an OBS or FFmpeg stream key. It is exchanged for a short ingest key bound to its grant: real ffmpeg
 // publishes with it; revoking the token ends it; it survives a restart; it is stored only hashed.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
@@ -162,7 +162,7 @@ describe('ingest keys', () => {
     await ws.closed;
     await eventually(() => (server.stagedoor.hub.list().length === 0 ? true : undefined), 5000, 50);
 
-    const saved = readFileSync(join(config.stateDir!, 'ingest-keys.json'), 'utf8');
+    const saved = readFileSync(join(config.stateDir!, 'ingest-keys.jsonl'), 'utf8');
     expect(saved).not.toContain(body.key);
     expect(saved).not.toContain(token.split('.')[1]!.slice(0, 40));
     const restarted = await startServer(config);
@@ -193,5 +193,83 @@ describe('ingest keys', () => {
       method: 'POST',
     });
     expect(res.status).toBe(401);
+  });
+
+  it('gives one token the same key however often it is exchanged, refuses past the cap instead of evicting, and appends one line per key', async () => {
+    const bounded = testConfig(rsa, {
+      auth: { ingestKeys: { maxKeys: 5, perSubjectPerMinute: 100, perAddressPerMinute: 100 } },
+    });
+    const node = await startServer(bounded);
+    const journal = join(bounded.stateDir!, 'ingest-keys.jsonl');
+    try {
+      const token = await longToken('live/flood', 'flood-0');
+      const first = await exchange('live/flood', token, node);
+      expect(first.status).toBe(201);
+      // Another exchange of the same token for the same stream answers the same key, writing nothing.
+      for (let i = 0; i < 9; i++)
+        expect((await exchange('live/flood', token, node)).body.key).toBe(first.body.key);
+      expect(readFileSync(journal, 'utf8').trim().split('\n')).toHaveLength(1);
+      expect(node.stagedoor.ingestKeys.size).toBe(1);
+
+      const inode = statSync(journal).ino;
+      const keys = [first.body];
+      for (let i = 1; i < 5; i++) {
+        const other = await exchange(
+          'live/flood',
+          await longToken('live/flood', `flood-${i}`),
+          node,
+        );
+        expect(other.status).toBe(201);
+        keys.push(other.body);
+      }
+      // Appended in place, one line per key (never the whole file rewritten per exchange).
+      expect(statSync(journal).ino).toBe(inode);
+      expect(readFileSync(journal, 'utf8').trim().split('\n')).toHaveLength(5);
+
+      const full = await fetch(`http://127.0.0.1:${node.httpPort}/ingest-keys/live/flood`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await longToken('live/flood', 'flood-5')}` },
+      });
+      expect(full.status).toBe(503);
+      expect(Number(full.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await full.json()) as { error: { code: string } }).error.code).toBe(
+        'INGEST_KEYS_FULL',
+      );
+      // Nobody's key was evicted for it: the first one still publishes.
+      const kept = await rtmpPublish('live/flood', keys[0]!.streamKey!, node);
+      expect(kept.status).toBe('NetStream.Publish.Start');
+      kept.client.destroy();
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it('limits exchanges per subject and per address (429 RATE_LIMITED with Retry-After)', async () => {
+    const limited = testConfig(rsa, {
+      auth: { ingestKeys: { perSubjectPerMinute: 3, perAddressPerMinute: 5 } },
+    });
+    const node = await startServer(limited);
+    try {
+      const results = [];
+      for (let i = 0; i < 4; i++)
+        results.push(await exchange('live/busy', await longToken('live/busy', `busy-${i}`), node));
+      expect(results.map((r) => r.status)).toEqual([201, 201, 201, 429]);
+      expect(results[3]!.body.error?.code).toBe('RATE_LIMITED');
+      // Another subject from the same address: one more is allowed, then the address's limit.
+      const other = await exchange('live/calm', await longToken('live/calm', 'calm-0'), node);
+      expect(other.status).toBe(201);
+      const res = await fetch(`http://127.0.0.1:${node.httpPort}/ingest-keys/live/calm`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await longToken('live/calm', 'calm-1')}` },
+      });
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      const refused = await node.waitForLog(
+        (l) => l.event === 'access_refused' && l.code === 'RATE_LIMITED',
+      );
+      expect(refused.stream).toBe('live/busy');
+    } finally {
+      await node.stop();
+    }
   });
 });

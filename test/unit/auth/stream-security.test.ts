@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -98,5 +98,41 @@ describe('stream security', () => {
     await expect(security.set('live/x', { play: 'open', extra: 1 })).rejects.toMatchObject({
       code: 'PROTOCOL_ERROR',
     });
+  });
+
+  it('reads saved rules one by one: one that does not read is disabled closed, the others apply, and it is kept as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-sec-'));
+    const broken = { match: 'live/broken', publish: 'maybe', play: 'open' };
+    const fromFile = {
+      match: 'live/filekey',
+      publish: 'open',
+      play: 'open',
+      keys: [{ kid: 'f', alg: 'HS256', secretFile: '/etc/shadow', actions: ['publish'] }],
+    };
+    const admin = {
+      match: 'live/adminkey',
+      publish: 'secured',
+      play: 'secured',
+      keys: [{ kid: 'adm', alg: 'HS256', secret: 'x'.repeat(32), actions: ['admin'] }],
+    };
+    const saved = [broken, rule('live/fine', 'open'), fromFile, { play: 'open' }, admin];
+    writeFileSync(join(dir, 'stream-security.json'), JSON.stringify(saved));
+    const { security, keys } = await create(dir, [rule('live/*', 'open', 'open')]);
+    expect(security.ruleFor({ app: 'live', name: 'fine' })).toMatchObject({ play: 'open' });
+    const disabled = (name: string) => security.ruleFor({ app: 'live', name })?.error;
+    expect(disabled('broken')).toMatch(/invalid stream settings: publish/);
+    expect(disabled('filekey')).toMatch(/secretFile.*never server files/);
+    expect(disabled('adminkey')).toMatch(/cannot grant admin/);
+    expect(keys.kidOwner('f', 'x')).toBeUndefined(); // the server file was never read as a key
+    // A change to another rule writes the unreadable ones back as they were (never "mended" open).
+    await security.set('live/other', { play: 'open' });
+    const written = JSON.parse(
+      readFileSync(join(dir, 'stream-security.json'), 'utf8'),
+    ) as unknown[];
+    expect(written).toEqual(expect.arrayContaining([broken, fromFile, admin]));
+    expect(written).toHaveLength(5); // the entry without a pattern governs nothing and is gone
+    // An operator replaces an unreadable rule with a valid one.
+    await security.set('live/broken', { publish: 'secured' });
+    expect(disabled('broken')).toBeUndefined();
   });
 });
