@@ -57,4 +57,17 @@ function verify(r) {
   return check(r.args.vs, r.uri, edgeKeys(r), Date.now());
 }
 
-export default { verify, check };
+/**
+ * The Access-Control-Allow-Origin the edge sends with a cached segment: `*`, or the request's
+ * Origin when `js_var $stagedoor_cors_origins` (the origin's http.corsOrigins, space-separated)
+ * lists it, else nothing. The cached copy itself is fetched without an Origin, so it is the same
+ * for everyone and never carries another request's answer.
+ */
+function corsOrigin(r) {
+  const allowed = (r.variables.stagedoor_cors_origins || '').split(/\s+/);
+  if (allowed.indexOf('*') >= 0) return '*';
+  const origin = r.headersIn.Origin;
+  return origin && allowed.indexOf(origin) >= 0 ? origin : '';
+}
+
+export default { verify, check, corsOrigin };

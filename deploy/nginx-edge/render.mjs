@@ -2,7 +2,9 @@
 // Renders deploy/nginx-edge/nginx.conf with its "SET" lines filled in: as a module (the tests and
 // benches run the shipped file through it) or from the command line:
 //   node deploy/nginx-edge/render.mjs --origin 10.0.0.5:8080 --listen 8088 \
-//     --dir /etc/nginx/stagedoor-edge --cache /var/cache/nginx/stagedoor > /etc/nginx/nginx.conf
+//     --dir /etc/nginx/stagedoor-edge --cache /var/cache/nginx/stagedoor \
+//     --cors-origins https://www.example.com,https://app.example.com > /etc/nginx/nginx.conf
+// (--cors-origins: the origin's http.corsOrigins; leave it out for "*").
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -19,9 +21,19 @@ function setLine(text, find, replacement) {
 /**
  * The edge config with: `dir` holding pass.js and edge-keys.conf, `origin` (host:port of
  * Stagedoor's HTTP port), `listen` (what nginx's `listen` takes), `cache` (a writable directory),
- * and optionally `workers`, `jsModule` (an absolute module path) and `prelude` (lines put first).
+ * and optionally `corsOrigins` (the origin's http.corsOrigins: a list, or a string separated by
+ * spaces or commas), `workers`, `jsModule` (an absolute module path) and `prelude` (lines put first).
  */
-export function renderEdgeConfig({ dir, origin, listen, cache, workers, jsModule, prelude }) {
+export function renderEdgeConfig({
+  dir,
+  origin,
+  listen,
+  cache,
+  workers,
+  jsModule,
+  prelude,
+  corsOrigins,
+}) {
   let conf = readFileSync(TEMPLATE, 'utf8');
   if (jsModule)
     conf = setLine(
@@ -36,18 +48,40 @@ export function renderEdgeConfig({ dir, origin, listen, cache, workers, jsModule
   conf = setLine(conf, /^\s*server 127\.0\.0\.1:8080;/, `        server ${origin};`);
   conf = setLine(conf, /proxy_cache_path \S+/, `proxy_cache_path ${cache}`);
   conf = setLine(conf, /^\s*listen 8088;/, `        listen ${listen};`);
+  if (corsOrigins !== undefined) {
+    const origins = [corsOrigins]
+      .flat()
+      .join(' ')
+      .split(/[\s,]+/)
+      .filter(Boolean);
+    for (const o of origins)
+      if (o !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o))
+        throw new Error(`cors origin ${o}: an origin is * or scheme://host[:port]`);
+    conf = setLine(
+      conf,
+      /^\s*js_var \$stagedoor_cors_origins "[^"]*";/,
+      `    js_var $stagedoor_cors_origins "${origins.join(' ')}";`,
+    );
+  }
   return `${prelude ?? ''}${conf}`;
 }
 
-/** The edge-keys.conf line for keys `[{ kid, secret }]`, the first one being the signing key. */
+/**
+ * The edge-keys.conf line for keys `[{ kid, secret }]`, the first one being the signing key. A
+ * secret nginx would not read back as written is refused: inside the quoted value `$` starts a
+ * variable, `\` an escape and `"` ends it (every valid pass would then be refused at the edge).
+ */
 export function renderEdgeKeys(keys) {
-  for (const { kid, secret } of keys)
-    if (
-      !/^[A-Za-z0-9_-]{1,32}$/.test(kid) ||
-      !/^[\x21-\x7e]{32,}$/.test(secret) ||
-      secret.includes('"')
-    )
-      throw new Error(`edge key ${kid}: not a valid kid and secret`);
+  for (const { kid, secret } of keys) {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(kid))
+      throw new Error(`edge key ${kid}: a kid is 1–32 of A-Z a-z 0-9 _ -`);
+    if (!/^[\x21-\x7e]{32,}$/.test(secret))
+      throw new Error(`edge key ${kid}: a secret is 32 or more printable ASCII characters`);
+    if (/["$\\]/.test(secret))
+      throw new Error(
+        `edge key ${kid}: the secret holds " $ or \\, which nginx reads as a quote, a variable or an escape; choose another (openssl rand -base64 32 | tr '+/' '-_')`,
+      );
+  }
   return `js_var $stagedoor_edge_keys "${keys.map((k) => `${k.kid}:${k.secret}`).join(' ')}";\n`;
 }
 
@@ -62,8 +96,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   );
   for (const required of ['origin', 'listen', 'dir', 'cache'])
     if (!args[required]) {
-      console.error(`usage: render.mjs --origin HOST:PORT --listen PORT --dir DIR --cache DIR`);
+      console.error(
+        `usage: render.mjs --origin HOST:PORT --listen PORT --dir DIR --cache DIR [--cors-origins A,B]`,
+      );
       process.exit(2);
     }
-  process.stdout.write(renderEdgeConfig(args));
+  process.stdout.write(renderEdgeConfig({ ...args, corsOrigins: args['cors-origins'] }));
 }

@@ -36,6 +36,17 @@ export const passKeySchema = z.strictObject({
     ),
 });
 
+/**
+ * A key edges verify segment passes with: written into nginx's config (deploy/nginx-edge), where a
+ * `$` or `\` inside the quoted value would be read as a variable or an escape, and `"` would end it.
+ */
+const edgeKeySchema = passKeySchema.extend({
+  secret: passKeySchema.shape.secret.refine(
+    (secret) => !/["$\\]/.test(secret),
+    'an edge key secret goes into nginx config: no ", $ or \\ (nginx would read them as quotes, variables or escapes)',
+  ),
+});
+
 const keySchema = z
   .strictObject({
     kid: z.string().min(1).optional(),
@@ -244,7 +255,7 @@ export const configSchema = z.strictObject({
           /** Keys that seal playlist passes: the first seals, all open. Default: generated once in stateDir. */
           keys: z.array(passKeySchema).default([]),
           /** Keys that sign segment passes, which edges verify alone. Default: generated once in stateDir. */
-          edgeKeys: z.array(passKeySchema).default([]),
+          edgeKeys: z.array(edgeKeySchema).default([]),
           /** Life of a segment pass, never past the token's exp. Default: 4 segments, at least 8 s. */
           segmentPassSec: z.number().positive().max(3600).optional(),
           /** How long an edge may cache a segment (X-Accel-Expires, CDN-Cache-Control); 0: neither header. Default: the playlist window plus 2 segments. */

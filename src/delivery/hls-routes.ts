@@ -44,11 +44,17 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
   const playlists = new PlaylistStore('vs');
   app.addHook('onClose', async () => playlists.close());
   const paths = new MediaPathResolver(deps.mediaDir);
+  // With a list of origins the answer depends on the request's Origin, so every answer says so
+  // (Vary), with or without an Origin: a cache that kept a copy fetched without one (ffmpeg, VLC)
+  // must not hand it to a browser of an allowed origin.
   const cors = (request: FastifyRequest, reply: FastifyReply): void => {
     const origin = request.headers.origin;
     if (allowAny) reply.header('access-control-allow-origin', '*');
-    else if (origin && deps.corsOrigins.includes(origin))
-      reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+    else {
+      reply.header('vary', 'Origin');
+      if (origin && deps.corsOrigins.includes(origin))
+        reply.header('access-control-allow-origin', origin);
+    }
     reply.header('access-control-expose-headers', 'Content-Length, Content-Range');
   };
 

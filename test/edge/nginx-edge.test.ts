@@ -11,9 +11,11 @@ import { probe, publish, sleep, type RunningProcess } from '../helpers/ffmpeg.js
 import { eventually } from '../helpers/http.js';
 import { launchChromium } from '../helpers/browser.js';
 import { nowSec, sign, token } from '../helpers/tokens.js';
-import { startEdge, type Edge } from '../helpers/nginx-edge.js';
+import { render, startEdge, type Edge } from '../helpers/nginx-edge.js';
+import { parseConfig } from '../../src/config/load-config.js';
 
 const EDGE_KEY = { kid: 'ek1', secret: 'edge-test-secret-0123456789abcdefghij' };
+const STUDIO = 'https://studio.example';
 const SEGMENT_PASS_SEC = 4;
 let server: TestServer;
 let edge: Edge;
@@ -22,7 +24,7 @@ let publisher: RunningProcess;
 beforeAll(async () => {
   server = await startServer(
     testConfig(undefined, {
-      http: { trustedProxies: ['127.0.0.1'] },
+      http: { trustedProxies: ['127.0.0.1'], corsOrigins: [STUDIO] },
       hls: {
         segmentSec: 1,
         renditions: [{ name: 'copy', copy: true }],
@@ -30,7 +32,11 @@ beforeAll(async () => {
       },
     }),
   );
-  edge = await startEdge({ originPort: server.httpPort, edgeKeys: [EDGE_KEY] });
+  edge = await startEdge({
+    originPort: server.httpPort,
+    edgeKeys: [EDGE_KEY],
+    corsOrigins: [STUDIO],
+  });
   publisher = publish(server.url('live/cam1', await token('live/cam1', 'publish', 600)), 300);
   const probeToken = await token('live/cam1', 'play');
   await eventually(
@@ -186,5 +192,54 @@ describe('the nginx edge', () => {
     const reload = await fetch(playlistUrl);
     expect(reload.status).toBe(401);
     expect(await codeOf(reload)).toMatchObject({ code: 'TOKEN_EXPIRED' });
+  });
+
+  it('answers CORS for each request at the edge: a copy cached from a fetch without Origin still serves a browser of an allowed origin', async () => {
+    const playToken = await token('live/cam1', 'play', 600);
+    // A segment nobody fetched yet, fetched first without an Origin (as ffmpeg, VLC or an attacker).
+    const plain = await eventually(async () => {
+      const { segmentUrl } = await viewer(playToken);
+      const res = await fetch(segmentUrl);
+      await res.arrayBuffer();
+      return res.headers.get('x-cache-status') === 'MISS' ? { segmentUrl, res } : undefined;
+    }, 20_000);
+    expect(plain.res.status).toBe(200);
+    expect(plain.res.headers.get('access-control-allow-origin')).toBeNull();
+    const browser = await fetch(plain.segmentUrl, { headers: { origin: STUDIO } });
+    expect(browser.status).toBe(200);
+    expect(browser.headers.get('x-cache-status')).toBe('HIT');
+    expect(browser.headers.get('access-control-allow-origin')).toBe(STUDIO);
+    expect(browser.headers.get('vary')).toBe('Origin');
+    const other = await fetch(plain.segmentUrl, { headers: { origin: 'https://evil.example' } });
+    expect(other.headers.get('x-cache-status')).toBe('HIT');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // The origin itself says its answers vary with Origin, with or without one.
+    const direct = await fetch(
+      `http://127.0.0.1:${server.httpPort}/live/cam1/index.m3u8?token=${playToken}`,
+    );
+    expect(direct.headers.get('vary')).toBe('Origin');
+    expect(direct.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('refuses edge key secrets nginx would not read back as written ($, \\, ")', () => {
+    const base = 'edge-test-secret-0123456789abcdefghij';
+    for (const secret of [`${base}$host`, `${base}\\n`, `${base}"`]) {
+      expect(() => render.renderEdgeKeys([{ kid: 'ek9', secret }])).toThrow(/ek9/);
+      expect(() =>
+        parseConfig({ hls: { passes: { edgeKeys: [{ kid: 'ek9', secret }] } } }),
+      ).toThrow(/edgeKeys.*nginx/s);
+    }
+    // Every other printable character is written as it is.
+    const odd = `${base}!#%&'()*+,-./:;<=>?@[]^_\`{|}~`;
+    expect(render.renderEdgeKeys([{ kid: 'ek9', secret: odd }])).toContain(`ek9:${odd}"`);
+    expect(() =>
+      render.renderEdgeConfig({
+        dir: '/x',
+        origin: 'o:1',
+        listen: '1',
+        cache: '/c',
+        corsOrigins: ['https://a.example/path'],
+      }),
+    ).toThrow(/cors origin/);
   });
 });

@@ -30,15 +30,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-type Render = {
+export type Render = {
   renderEdgeConfig(options: Record<string, unknown>): string;
   renderEdgeKeys(keys: Array<{ kid: string; secret: string }>): string;
 };
-const render = (await import(pathToFileURL(join(EDGE, 'render.mjs')).href)) as Render;
+export const render = (await import(pathToFileURL(join(EDGE, 'render.mjs')).href)) as Render;
 
 export async function startEdge(options: {
   originPort: number;
   edgeKeys: Array<{ kid: string; secret: string }>;
+  /** The origin's http.corsOrigins, as the edge is told them. */
+  corsOrigins?: string[];
 }): Promise<Edge> {
   const dir = mkdtempSync(join(tmpdir(), 'sd-edge-'));
   mkdirSync(join(dir, 'logs'));
@@ -51,6 +53,7 @@ export async function startEdge(options: {
     origin: `127.0.0.1:${options.originPort}`,
     listen: `127.0.0.1:${port}`,
     cache: join(dir, 'cache'),
+    corsOrigins: options.corsOrigins,
     workers: 1,
     jsModule: JS_MODULE,
     // Workers run as root here (the test's directories are root's own); a real edge runs them as
