@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run lint`: the import rules of ../shared/DESIGN.md ("Layout") and no import cycle in src/.
+// `npm run lint`: the import rules of the layout (README "How it is built") and no import cycle in src/.
 // Reads every src/**/*.ts as text, follows its relative imports, and prints each broken rule.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -62,6 +62,10 @@ const rules = [
   [
     'ingest/ never imports outputs/ (container bytes go through the hub)',
     (from, to) => area(from) === 'ingest' && area(to) === 'outputs',
+  ],
+  [
+    'observability/ reads ports: it never imports outputs/, ingest/ or delivery/',
+    (from, to) => area(from) === 'observability' && among(to, ['outputs', 'ingest', 'delivery']),
   ],
   [
     'only the wiring imports cluster/ (its parts satisfy the ports the areas declare)',

@@ -3,14 +3,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { formatStreamPath } from '../core/stream-path.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { IssuerStore } from '../auth/oidc/issuer-store.js';
-import type { OutputManager } from '../outputs/output-manager.js';
+import type { OutputHealthSource } from './output-health.js';
 import { registerOutputMetrics } from './output-metrics.js';
 import { TrafficTotals } from './traffic-totals.js';
 
 export interface MetricsSources {
   registry: SessionRegistry;
   issuers: IssuerStore;
-  outputs: Pick<OutputManager, 'list' | 'streams'> | undefined;
+  outputs: OutputHealthSource | undefined;
 }
 
 /** Latency buckets (seconds) for work done within a request: admission, an HLS response. */

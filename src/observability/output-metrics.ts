@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { readFileSync } from 'node:fs';
-import type { OutputManager, StreamOutput } from '../outputs/output-manager.js';
+import type { OutputHealth, OutputHealthSource } from './output-health.js';
 
 const CLOCK_TICKS = 100; // Linux USER_HZ
 
@@ -19,13 +19,10 @@ function processCpuSeconds(pid: number): number | undefined {
  * Per-stream output health: FFmpeg's progress (fps, speed: a stream below 1× falls behind real time
  * before its viewers stall), dropped and duplicated frames, and the age of the newest segment.
  */
-export function registerOutputMetrics(
-  registry: Registry,
-  outputs: Pick<OutputManager, 'list' | 'streams'>,
-): void {
+export function registerOutputMetrics(registry: Registry, outputs: OutputHealthSource): void {
   /** Calls `write` with each running stream's value, where it has one. */
   const eachStream = (
-    value: (output: StreamOutput) => number | undefined,
+    value: (output: OutputHealth) => number | undefined,
     write: (stream: string, v: number) => void,
   ): void => {
     for (const [stream, output] of outputs.streams()) {
@@ -33,7 +30,7 @@ export function registerOutputMetrics(
       if (v !== undefined) write(stream, v);
     }
   };
-  const gauges: Array<[string, string, (o: StreamOutput) => number | undefined]> = [
+  const gauges: Array<[string, string, (o: OutputHealth) => number | undefined]> = [
     [
       'stagedoor_ffmpeg_fps',
       'Frames per second FFmpeg outputs, from its progress report',
@@ -64,7 +61,7 @@ export function registerOutputMetrics(
         eachStream(value, (stream, v) => this.set({ stream }, v));
       },
     });
-  const counters: Array<[string, string, (o: StreamOutput) => number | undefined]> = [
+  const counters: Array<[string, string, (o: OutputHealth) => number | undefined]> = [
     [
       'stagedoor_ffmpeg_dropped_frames_total',
       "Frames FFmpeg dropped (its current run's count)",

@@ -1,0 +1,21 @@
+/**
+ * What observability reads of each live stream's output: its port, declared here so that metrics
+ * never import the outputs (the output manager satisfies it as it is). Fields an output does not
+ * have (no process, no encoder progress: a packager) are undefined.
+ */
+export interface OutputHealth {
+  readonly state: 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
+  /** The running process, if the output runs one. */
+  readonly pid: number | undefined;
+  /** An encoder's own report: frames per second, speed (below 1: falling behind), frames lost. */
+  readonly progress:
+    { fps: number; speed: number; droppedFrames: number; duplicatedFrames: number } | undefined;
+  /** When the newest segment was made (ms since the epoch), if any is. */
+  lastSegmentAt(): number | undefined;
+}
+
+/** The outputs of the live streams, by stream path. */
+export interface OutputHealthSource {
+  list(): readonly OutputHealth[];
+  streams(): ReadonlyArray<readonly [string, OutputHealth]>;
+}
