@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { DiskMediaSource } from '../delivery/media-source.js';
 import { RateLimiter } from '../core/rate-limiter.js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
@@ -47,6 +48,8 @@ export function buildPublicHttp(
     { authenticator: auth.authenticator, registry: sessions.registry, ...passes },
     { idleMs: runtime.ms.hlsViewerIdle, segmentPassMs: runtime.ms.segmentPass },
   );
+  // Files FFmpeg writes today; the packager's memory (and another node) will be other sources.
+  const source = new DiskMediaSource(config.mediaDir);
   const ws = ingest.ws;
   const http = buildHttpServer({
     log,
@@ -77,7 +80,7 @@ export function buildPublicHttp(
       registerHlsRoutes(app, {
         admission,
         metrics,
-        mediaDir: config.mediaDir,
+        source,
         viewers: hlsViewers,
         corsOrigins: config.http.corsOrigins,
         trustedProxies,
@@ -90,7 +93,10 @@ export function buildPublicHttp(
   const listener: Component = {
     name: 'http',
     start: () => listenFastify(http, runtime.listen.http),
-    stop: () => closeGracefully(http),
+    stop: async () => {
+      await closeGracefully(http);
+      source.close();
+    },
   };
   const viewers: Component = { name: 'hls viewers', stop: () => hlsViewers.close() };
   return { http, hlsViewers, components: [viewers, listener] };

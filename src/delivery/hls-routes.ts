@@ -5,12 +5,11 @@ import type { BlockList } from 'node:net';
 import { clientAddress } from '../net/client-address.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import type { HlsViewers } from './hls-viewers.js';
-import { MediaPathResolver, mediaKindOf } from './safe-path.js';
-import { PlaylistStore } from './playlist-store.js';
+import { mediaKindOf } from '../core/media-layout.js';
 import { renderPlaylist } from './playlist-template.js';
 import { parseRange } from './byte-range.js';
 import { tokenFromRequest } from '../auth/extract-token.js';
-import { SegmentCache } from './segment-cache.js';
+import type { MediaSource } from './media-source.js';
 import type { Admission } from '../access/admission.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -18,7 +17,8 @@ export interface HlsRoutesDeps {
   /** Audits refusals, as for every protocol. */
   admission: Pick<Admission, 'refused'>;
   metrics?: Metrics | undefined;
-  mediaDir: string;
+  /** Where the streams' playlists, segments and keys are read. */
+  source: MediaSource;
   viewers: HlsViewers;
   corsOrigins: readonly string[];
   trustedProxies: BlockList | undefined;
@@ -40,10 +40,6 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Registers `GET /<app>/<stream>/<file>`: every playlist, segment and key request is authorised. */
 export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): void {
   const allowAny = deps.corsOrigins.includes('*');
-  const segments = new SegmentCache();
-  const playlists = new PlaylistStore('vs');
-  app.addHook('onClose', async () => playlists.close());
-  const paths = new MediaPathResolver(deps.mediaDir);
   // With a list of origins the answer depends on the request's Origin, so every answer says so
   // (Vary), with or without an Origin: a cache that kept a copy fetched without one (ffmpeg, VLC)
   // must not hand it to a browser of an allowed origin.
@@ -137,18 +133,17 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       }
       admitted('admitted');
       deps.metrics?.hlsRequests.inc({ kind, status: '200' });
-      const path = await paths.resolve(stream.app, stream.name, file);
       const ext = file.slice(file.lastIndexOf('.') + 1);
       reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
 
       const session = admission.session;
       if (kind === 'playlist') {
-        const body = renderPlaylist(await orNotFound(playlists.get(path)), admission.passes);
+        const body = renderPlaylist(await deps.source.playlist(stream, file), admission.passes);
         if (session) session.bytesOut += Buffer.byteLength(body);
         return reply.header('cache-control', 'private, no-cache').send(body);
       }
 
-      const bytes = await orNotFound(segments.read(path));
+      const bytes = await deps.source.media(stream, file);
       const size = bytes.length;
       reply
         .header('accept-ranges', 'bytes')
@@ -172,18 +167,10 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       if (session) session.bytesOut += request.method === 'HEAD' ? 0 : length;
       if (length === 0) return reply.send();
       // HEAD: fastify takes Content-Length from the payload and sends no body.
-      return reply.send(range.kind === 'partial' ? bytes.subarray(start, end + 1) : bytes);
+      const body = Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return reply.send(range.kind === 'partial' ? body.subarray(start, end + 1) : body);
     },
   );
-}
-
-/** A file resolved a moment ago may be gone by the time it is read (a stream ended, FFmpeg restarted). */
-async function orNotFound<T>(read: Promise<T>): Promise<T> {
-  try {
-    return await read;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new StagedoorError('NOT_FOUND', undefined, { cause: error });
-    throw error;
-  }
 }

@@ -7,8 +7,8 @@ import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { Session } from '../sessions/session.js';
 import { refusalAfter } from '../core/end-reasons.js';
 import type { PlaylistPasses } from './pass/playlist-pass.js';
-import { streamDir, type SegmentPasses } from './pass/segment-pass.js';
-import type { MediaKind } from './safe-path.js';
+import type { SegmentPasses } from './pass/segment-pass.js';
+import { streamDirInUrl, type MediaKind } from '../core/media-layout.js';
 
 /** One HLS viewer: a token (or open access) at an address watching a stream, across requests. */
 interface Viewer {
@@ -161,10 +161,7 @@ export class HlsViewers {
         'the viewer pass is invalid or unknown; open the playlist again with a token',
       );
     const pass = request.pass!;
-    const segment = this.deps.segmentPasses.verify(
-      pass,
-      streamDir(request.stream.app, request.stream.name),
-    );
+    const segment = this.deps.segmentPasses.verify(pass, streamDirInUrl(request.stream));
     if (segment) {
       const viewer = this.#byId.get(segment.viewerId); // its MAC binds it to this stream's directory
       if (viewer) return { viewer, checked: false };
@@ -244,7 +241,7 @@ export class HlsViewers {
   ): Viewer | undefined {
     const streamKey = formatStreamPath(stream);
     const viewerId =
-      this.deps.segmentPasses.verify(value, streamDir(stream.app, stream.name))?.viewerId ??
+      this.deps.segmentPasses.verify(value, streamDirInUrl(stream))?.viewerId ??
       this.deps.playlistPasses.open(value, streamKey, now)?.viewerId;
     const viewer = viewerId === undefined ? undefined : this.#byId.get(viewerId);
     if (
@@ -308,7 +305,7 @@ export class HlsViewers {
     viewer.segmentPass = this.deps.segmentPasses.sign(
       viewer.id,
       until,
-      streamDir(viewer.stream.app, viewer.stream.name),
+      streamDirInUrl(viewer.stream),
     );
     viewer.segmentPassUntil = until;
     return viewer.segmentPass;

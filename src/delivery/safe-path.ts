@@ -2,17 +2,7 @@ import { lstat, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { StagedoorError } from '../errors.js';
 import { isValidName } from '../core/stream-path.js';
-
-/** Files a viewer may ask for: playlists, segments and keys, by plain name only. */
-const FILE = /^[A-Za-z0-9_-]{1,64}\.(m3u8|ts|m4s|mp4|key)$/;
-
-export type MediaKind = 'playlist' | 'segment' | 'key';
-
-export function mediaKindOf(file: string): MediaKind | undefined {
-  const ext = FILE.exec(file)?.[1];
-  if (!ext) return undefined;
-  return ext === 'm3u8' ? 'playlist' : ext === 'key' ? 'key' : 'segment';
-}
+import { mediaKindOf, streamDirOnDisk } from '../core/media-layout.js';
 
 /**
  * Resolves `<root>/<app>/<stream>/<file>` and proves the result is a regular file inside the
@@ -30,7 +20,7 @@ export async function resolveMediaFile(
     throw new StagedoorError('NOT_FOUND');
   try {
     const realRoot = await realpath(root);
-    const real = await realpath(join(realRoot, app, stream, file));
+    const real = await realpath(join(streamDirOnDisk(realRoot, { app, name: stream }), file));
     if (!real.startsWith(realRoot + sep)) throw new StagedoorError('NOT_FOUND');
     if (!(await lstat(real)).isFile()) throw new StagedoorError('NOT_FOUND');
     return real;

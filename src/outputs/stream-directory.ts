@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isValidName, type StreamPath } from '../core/stream-path.js';
+import { streamDirOnDisk } from '../core/media-layout.js';
 
 /** Marks a directory as a stream directory Stagedoor created (and may delete). */
 export const STREAM_DIR_MARKER = '.stagedoor-stream';
@@ -17,7 +18,7 @@ export class StreamDirectory {
 
   constructor(mediaDir: string, stream: StreamPath) {
     this.stream = stream;
-    this.path = join(mediaDir, stream.app, stream.name);
+    this.path = streamDirOnDisk(mediaDir, stream);
   }
 
   /** An empty, marked directory (a previous run's files removed). */

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { StagedoorError } from '../../errors.js';
-import { mediaKindOf, resolveMediaFile } from '../../delivery/safe-path.js';
+import { resolveMediaFile } from '../../delivery/safe-path.js';
+import { mediaKindOf } from '../../core/media-layout.js';
 import { bearer, errorSchema } from '../schemas.js';
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -47,11 +47,6 @@ export class SegmentPasses {
   }
 }
 
-/** The directory part a segment pass is bound to, for a request path `/<app>/<stream>/<file>`. */
-export function streamDir(app: string, stream: string): string {
-  return `/${app}/${stream}/`;
-}
-
 function mac(secret: string, body: string, dir: string): string {
   return createHmac('sha256', secret)
     .update(`${body}.${dir}`)
