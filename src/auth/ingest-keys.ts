@@ -73,6 +73,8 @@ export interface IngestKeyChange {
 export interface IngestKeyStore {
   load(): Promise<StoredKey[]>;
   save(change: IngestKeyChange, all: readonly StoredKey[]): Promise<void>;
+  /** Lets go of what it holds open (a journal's file). */
+  close?(): Promise<void>;
   /**
    * Calls `listener` to re-read when another node changed the keys (and whenever this node may
    * have missed a change); the store tries again while the listener's promise rejects.
@@ -97,6 +99,10 @@ export class FileIngestKeyStore implements IngestKeyStore {
 
   save(change: IngestKeyChange, all: readonly StoredKey[]): Promise<void> {
     return this.#journal.save([change.added], change.removed, all);
+  }
+
+  close(): Promise<void> {
+    return this.#journal.close();
   }
 }
 
@@ -179,6 +185,13 @@ export class IngestKeys {
 
   get size(): number {
     return this.#keys.size;
+  }
+
+  /** Waits for a change in progress, then closes the store. */
+  close(): Promise<void> {
+    return this.#changes.run(async () => {
+      await this.#store.close?.();
+    });
   }
 
   /**

@@ -103,6 +103,6 @@ export async function buildAuth(
     ingestKeys,
     issuers,
     authenticator,
-    components: [issuerKeys],
+    components: [issuerKeys, { name: 'ingest keys', stop: () => ingestKeys.close() }],
   };
 }
