@@ -261,10 +261,12 @@ function renderStreams() {
     f.bitrate.textContent = `${Math.round(now ?? s.bitrateKbps)} kbit/s${s.renditions?.length ? ` · ${s.renditions.join(', ')}` : ''}`;
     const t = s.transcoder;
     f.output.textContent = t
-      ? `${t.state}${t.pid ? ` (pid ${t.pid})` : ''}${t.restarts ? ` · ${t.restarts} restarts` : ''}${t.lastSegmentAgeSec !== undefined ? ` · segment ${t.lastSegmentAgeSec} s ago` : ''}`
+      ? `${t.kind === 'packager' ? 'packaged in-process · ' : ''}${t.state}${t.pid ? ` (pid ${t.pid})` : ''}${t.restarts ? ` · ${t.restarts} restarts` : ''}${t.lastSegmentAgeSec !== undefined ? ` · segment ${t.lastSegmentAgeSec} s ago` : ''}`
       : 'no HLS';
     f.speed.textContent =
-      t?.fps !== undefined
+      t?.kind === 'packager'
+        ? 'passthrough, no encoder'
+        : t?.fps !== undefined
         ? `${t.fps.toFixed(1)} fps · ${t.speed.toFixed(2)}×${t.droppedFrames ? ` · ${t.droppedFrames} dropped` : ''}`
         : '—';
     f.speed.className = t?.speed !== undefined && t.speed < 0.95 ? 'bad' : '';

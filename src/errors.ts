@@ -35,6 +35,11 @@ export const ERROR_CODES = {
   },
   STREAM_NAME_INVALID: { status: 400, message: 'app and stream names must match [A-Za-z0-9_-]+' },
   PROTOCOL_ERROR: { status: 400, message: 'the client broke the protocol' },
+  HLS_REQUEST_INVALID: {
+    status: 400,
+    message:
+      'the LL-HLS request is invalid (_HLS_part without _HLS_msn, not a number, or too far ahead)',
+  },
   KEY_INVALID: { status: 400, message: 'the key material sent is not a usable key' },
   KEY_CONFLICT: { status: 409, message: 'the key id is already in use' },
   STREAM_RULE_INVALID: {
@@ -48,6 +53,10 @@ export const ERROR_CODES = {
   CLUSTER_UNAVAILABLE: {
     status: 503,
     message: 'the cluster store (Redis) cannot be reached; try again shortly',
+  },
+  HLS_WAIT_TIMEOUT: {
+    status: 503,
+    message: 'the playlist update or part asked for did not appear in time; ask again',
   },
   NOT_FOUND: { status: 404, message: 'not found' },
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },

@@ -21,6 +21,7 @@ import { streamRoutes } from './routes/streams.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { eventRoutes } from './routes/events.js';
 import { previewRoutes } from './routes/preview.js';
+import type { MediaSource } from '../delivery/media-source.js';
 import { DASHBOARD_PATHS, dashboardRoutes } from './dashboard-assets.js';
 
 export interface AdminDeps {
@@ -35,8 +36,8 @@ export interface AdminDeps {
   security: StreamSecurity;
   issuers: IssuerStore;
   hls: Config['hls'];
-  /** Where the streams' HLS files are (the dashboard's preview reads them). */
-  mediaDir: string;
+  /** Where the streams' HLS is read (the dashboard's preview reads it). */
+  source: MediaSource;
   /** Is the server up and listening on its public ports? */
   ready: () => boolean;
 }

@@ -54,7 +54,7 @@ export async function buildAdmin(
     security: auth.security,
     issuers: auth.issuers,
     hls: config.hls,
-    mediaDir: config.mediaDir,
+    source: outputs.source,
     ready: () => listening,
   });
   const listener: Component = {

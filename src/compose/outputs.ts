@@ -4,17 +4,37 @@ import type { Logger } from '../log/logger.js';
 import type { StreamHub } from '../media/stream-hub.js';
 import { locateFfmpeg } from '../outputs/ffmpeg/locate-ffmpeg.js';
 import { Transcoder } from '../outputs/ffmpeg/transcoder.js';
-import { OutputManager } from '../outputs/output-manager.js';
+import { OutputManager, type OutputHooks } from '../outputs/output-manager.js';
+import type { LiveStream } from '../media/live-stream.js';
+import { DeferredOutput } from '../outputs/deferred-output.js';
+import { packagerFits } from '../outputs/output-choice.js';
+import { Packager } from '../outputs/packager/packager.js';
+import { PackagedMedia } from '../outputs/packager/packaged-media.js';
+import { KeptWindow, loadKeptWindows } from '../outputs/packager/kept-windows.js';
+import type { RenditionWindow } from '../outputs/packager/rendition-window.js';
+import { StreamDirectory } from '../outputs/stream-directory.js';
+import { checkStreamPath, type StreamPath } from '../core/stream-path.js';
+import {
+  DiskMediaSource,
+  MemoryMediaSource,
+  StreamMediaSources,
+  type MediaSource,
+} from '../delivery/media-source.js';
 import type { Component } from './lifecycle.js';
 import type { RuntimeInputs } from './runtime.js';
 
 export interface OutputsArea {
   /** Undefined when `hls.enabled` is false. */
   outputs: OutputManager | undefined;
+  /** Where delivery reads each stream: the packager's memory, or the files FFmpeg writes. */
+  source: MediaSource;
   components: Component[];
 }
 
-/** HLS for every live stream when HLS is on: today one supervised FFmpeg per stream. */
+/**
+ * HLS for every live stream when HLS is on: once a stream's codecs are known, the in-process
+ * packager for a passthrough it can take, else one supervised FFmpeg.
+ */
 export function buildOutputs(
   config: Config,
   runtime: RuntimeInputs,
@@ -23,31 +43,98 @@ export function buildOutputs(
 ): OutputsArea {
   // FFmpeg is looked up before anything listens: a missing binary is a startup error, not a surprise.
   const ffmpeg = config.hls.enabled ? locateFfmpeg(config.hls.ffmpegPath) : undefined;
-  if (!ffmpeg) return { outputs: undefined, components: [] };
+  const packaged = new PackagedMedia();
+  const source = new StreamMediaSources(
+    packaged,
+    new MemoryMediaSource(packaged),
+    new DiskMediaSource(config.mediaDir),
+  );
+  if (!ffmpeg) return { outputs: undefined, source, components: [] };
   // One `component` per line: the manager's lines say `outputs`, each FFmpeg's say `transcoder`.
   const outputLog = log.child({ component: 'outputs' });
   const outputs = new OutputManager({
     hub,
-    createOutput: (stream, hooks, { resume }) =>
-      new Transcoder(stream, {
-        ffmpegPath: ffmpeg.path,
-        hls: config.hls,
-        stopTimeoutMs: runtime.ms.ffmpegStopTimeout,
-        restartBackoffMaxMs: runtime.ms.ffmpegRestartBackoffMax,
-        mediaDir: config.mediaDir,
-        log,
-        onRestart: hooks.onRestart,
-        onPlayable: hooks.onPlayable,
-        resume,
-      }),
+    createOutput: (stream, hooks, { resume }) => {
+      const transcoder = (s: LiveStream) =>
+        new Transcoder(s, {
+          ffmpegPath: ffmpeg.path,
+          hls: config.hls,
+          stopTimeoutMs: runtime.ms.ffmpegStopTimeout,
+          restartBackoffMaxMs: runtime.ms.ffmpegRestartBackoffMax,
+          mediaDir: config.mediaDir,
+          log,
+          onRestart: hooks.onRestart,
+          onPlayable: hooks.onPlayable,
+          resume,
+        });
+      return new DeferredOutput(stream, {
+        forRaw: transcoder,
+        forUnits: (s) => {
+          const fit = packagerFits(config.hls, s.headers);
+          if (!fit.fits) {
+            outputLog.info(
+              { event: 'output_chosen', stream: s.key, output: 'ffmpeg', why: fit.why },
+              "ffmpeg makes this stream's hls",
+            );
+            return transcoder(s);
+          }
+          outputLog.info(
+            { event: 'output_chosen', stream: s.key, output: 'packager' },
+            'this stream is packaged in-process',
+          );
+          return packager(s, hooks, resume);
+        },
+      });
+    },
     mediaDir: config.mediaDir,
+    onLeftoverRemoved: (key) => {
+      const window = kept.get(key);
+      kept.delete(key);
+      if (!window) return;
+      packaged.unregister(pathOf(key), keptOwner);
+      window.remove();
+    },
     cleanupAfterMs: runtime.ms.hlsCleanupAfter,
     log: outputLog,
   });
+  /** Windows the previous process kept (a restart while their streams were live), until claimed. */
+  let kept = new Map<string, RenditionWindow>();
+  const pathOf = (key: string): StreamPath =>
+    checkStreamPath(...(key.split('/') as [string, string]));
+  const keptOwner = {};
+  const windowOptions = {
+    partTargetSec: config.hls.packager.partTargetSec,
+    segmentTargetSec: config.hls.segmentSec,
+    playlistSize: config.hls.playlistSize,
+    extraSegments: 2,
+  };
+  function packager(stream: LiveStream, hooks: OutputHooks, resume: boolean): Packager {
+    const window = resume ? kept.get(stream.key) : undefined;
+    kept.delete(stream.key);
+    return new Packager(stream, {
+      window,
+      keep: new KeptWindow(new StreamDirectory(config.mediaDir, stream.path)),
+      media: packaged,
+      rendition: config.hls.renditions[0]!.name,
+      partTargetSec: config.hls.packager.partTargetSec,
+      segmentTargetSec: config.hls.segmentSec,
+      playlistSize: config.hls.playlistSize,
+      hooks,
+      log,
+    });
+  }
   const component: Component = {
     name: 'outputs',
     async start() {
       await mkdir(config.mediaDir, { recursive: true });
+      const loaded = await loadKeptWindows(config.mediaDir, windowOptions, outputLog);
+      // Served at once, as the previous process left them: players reload them until the
+      // publisher is back and the packager continues them.
+      for (const [key, { window, master }] of loaded) {
+        kept.set(key, window);
+        packaged.register(pathOf(key), keptOwner, window);
+        if (master !== undefined) packaged.setMaster(pathOf(key), keptOwner, master);
+      }
       await outputs.adoptLeftovers();
       outputs.start();
       log.info(
@@ -57,5 +144,5 @@ export function buildOutputs(
     },
     stop: () => outputs.stop(),
   };
-  return { outputs, components: [component] };
+  return { outputs, source, components: [component] };
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { DiskMediaSource } from '../delivery/media-source.js';
+import type { OutputsArea } from './outputs.js';
 import { RateLimiter } from '../core/rate-limiter.js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
@@ -38,9 +38,10 @@ export function buildPublicHttp(
     observability: ObservabilityArea;
     ingest: IngestArea;
     passes: PassesArea;
+    outputs: Pick<OutputsArea, 'source'>;
   },
 ): PublicHttpArea {
-  const { access, auth, sessions, observability, ingest, passes } = areas;
+  const { access, auth, sessions, observability, ingest, passes, outputs } = areas;
   const { admission } = access;
   const { metrics } = observability;
   const { trustedProxies } = runtime;
@@ -48,8 +49,8 @@ export function buildPublicHttp(
     { authenticator: auth.authenticator, registry: sessions.registry, ...passes },
     { idleMs: runtime.ms.hlsViewerIdle, segmentPassMs: runtime.ms.segmentPass },
   );
-  // Files FFmpeg writes today; the packager's memory (and another node) will be other sources.
-  const source = new DiskMediaSource(config.mediaDir);
+  // The packager's memory for the streams it makes, files FFmpeg writes for the others.
+  const { source } = outputs;
   const ws = ingest.ws;
   const http = buildHttpServer({
     log,

@@ -235,6 +235,18 @@ export const configSchema = z.strictObject({
         .array(renditionSchema)
         .min(1)
         .default([{ name: 'copy', copy: true }]),
+      /**
+       * The in-process packager: a passthrough stream (one copy rendition of H.264 4:2:0 8-bit
+       * and/or AAC, no encryption) is packaged as CMAF with LL-HLS parts in memory, with no FFmpeg.
+       */
+      packager: z
+        .strictObject({
+          /** false: FFmpeg packages every stream (MPEG-TS segments, no parts), as before 0.2. */
+          enabled: z.boolean().default(true),
+          /** Target length of an LL-HLS part (EXT-X-PART-INF PART-TARGET). */
+          partTargetSec: z.number().min(0.1).max(2).default(0.2),
+        })
+        .prefault({}),
       encryption: z
         .strictObject({
           enabled: z.boolean().default(false),

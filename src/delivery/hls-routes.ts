@@ -4,7 +4,7 @@ import { checkStreamPath } from '../core/stream-path.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../net/client-address.js';
 import { requestOrigin } from '../auth/access-rules.js';
-import type { HlsViewers } from './hls-viewers.js';
+import type { HlsAdmission, HlsViewers } from './hls-viewers.js';
 import { mediaKindOf } from '../core/media-layout.js';
 import { renderPlaylist } from './playlist-template.js';
 import { parseRange } from './byte-range.js';
@@ -36,6 +36,68 @@ const CONTENT_TYPES: Record<string, string> = {
   mp4: 'video/mp4',
   key: 'application/octet-stream',
 };
+
+const PART_FILE = /_p\d+\.m4s$/;
+const INTEGER = /^\d{1,15}$/;
+
+/** The LL-HLS query of a media playlist request (RFC 8216bis §6.2.5): `_HLS_msn`, `_HLS_part`, `_HLS_skip`. */
+export function blockingRequest(query: Record<string, string | string[]>): {
+  at?: { msn: number; part?: number | undefined };
+  skip?: boolean;
+} {
+  const one = (name: string): string | undefined => {
+    const value = query[name];
+    if (Array.isArray(value))
+      throw new StagedoorError('HLS_REQUEST_INVALID', `${name} is given more than once`);
+    return value;
+  };
+  const msn = one('_HLS_msn');
+  const part = one('_HLS_part');
+  const skip = one('_HLS_skip');
+  for (const [name, value] of [
+    ['_HLS_msn', msn],
+    ['_HLS_part', part],
+  ] as const)
+    if (value !== undefined && !INTEGER.test(value))
+      throw new StagedoorError('HLS_REQUEST_INVALID', `${name} must be a non-negative integer`);
+  if (part !== undefined && msn === undefined)
+    throw new StagedoorError('HLS_REQUEST_INVALID', '_HLS_part is only allowed with _HLS_msn');
+  if (skip !== undefined && skip !== 'YES' && skip !== 'v2')
+    throw new StagedoorError('HLS_REQUEST_INVALID', '_HLS_skip must be YES or v2');
+  return {
+    at:
+      msn === undefined
+        ? undefined
+        : { msn: Number(msn), part: part === undefined ? undefined : Number(part) },
+    skip: skip !== undefined,
+  };
+}
+
+/**
+ * Runs a read that may wait (a blocking reload, a preload hint) as one of the viewer's held
+ * requests: it ends with the viewer's refusal the moment the viewer is cut, or quietly when the
+ * player goes away.
+ */
+async function held<T>(
+  admission: HlsAdmission,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  read: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const hold = admission.hold();
+  request.log.debug({ event: 'hls_request_held' }, 'request held until its part exists');
+  const gone = new AbortController();
+  const onClose = () => {
+    if (!reply.sent) gone.abort(new StagedoorError('NOT_FOUND', 'the client went away'));
+  };
+  reply.raw.once('close', onClose);
+  try {
+    return await read(AbortSignal.any([hold.signal, gone.signal]));
+  } finally {
+    reply.raw.off('close', onClose);
+    hold.release();
+  }
+}
 
 /** Registers `GET /<app>/<stream>/<file>`: every playlist, segment and key request is authorised. */
 export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): void {
@@ -138,12 +200,21 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
 
       const session = admission.session;
       if (kind === 'playlist') {
-        const body = renderPlaylist(await deps.source.playlist(stream, file), admission.passes);
+        const blocking = file === 'index.m3u8' ? {} : blockingRequest(request.query);
+        const template = blocking.at
+          ? await held(admission, request, reply, (signal) =>
+              deps.source.playlist(stream, file, { ...blocking, signal }),
+            )
+          : await deps.source.playlist(stream, file, blocking);
+        const body = renderPlaylist(template, admission.passes);
         if (session) session.bytesOut += Buffer.byteLength(body);
         return reply.header('cache-control', 'private, no-cache').send(body);
       }
 
-      const bytes = await deps.source.media(stream, file);
+      // A part may be the one a preload hint names: held until it exists.
+      const bytes = PART_FILE.test(file)
+        ? await held(admission, request, reply, (signal) => deps.source.media(stream, file, signal))
+        : await deps.source.media(stream, file);
       const size = bytes.length;
       reply
         .header('accept-ranges', 'bytes')

@@ -31,6 +31,14 @@ interface Viewer {
   /** Its current segment pass, re-signed when half its life is gone. */
   segmentPass: string;
   segmentPassUntil: number;
+  /** Requests it holds open (blocking reloads, preload hints): cut at once when it is. */
+  held: Set<AbortController>;
+}
+
+/** A request held open until its part exists: aborted with the viewer's refusal when it is cut. */
+export interface HeldRequest {
+  signal: AbortSignal;
+  release(): void;
 }
 
 /** A viewer's passes, as they go into the playlists it is served. */
@@ -45,6 +53,8 @@ export interface HlsAdmission {
   /** The viewer's session; undefined for a segment served on a valid pass of a viewer unknown here. */
   session: Session | undefined;
   passes: ViewerPasses;
+  /** Holds this request open; RATE_LIMITED when the viewer holds `maxHeldPerViewer` already. */
+  hold(): HeldRequest;
 }
 
 export interface HlsViewersDeps {
@@ -59,6 +69,8 @@ export interface HlsViewersOptions {
   /** How long a segment pass lives (at most to the token's exp). */
   segmentPassMs: number;
   maxViewers?: number;
+  /** Requests one viewer may hold open at once (blocking reloads, preload hints). */
+  maxHeldPerViewer?: number;
   now?: () => number;
 }
 
@@ -71,6 +83,11 @@ export interface HlsViewersOptions {
  * viewer back by checking that token again; a segment pass is short-lived and verifiable alone.
  */
 const NO_PASSES: ViewerPasses = { playlist: '', segment: '' };
+
+/** A request served on a pass alone: held until its own time-out; no viewer here to cut it. */
+function unboundHold(): HeldRequest {
+  return { signal: new AbortController().signal, release: () => {} };
+}
 
 export class HlsViewers {
   readonly #byId = new Map<string, Viewer>();
@@ -108,7 +125,7 @@ export class HlsViewers {
     const streamKey = formatStreamPath(request.stream);
     if (request.pass !== undefined && request.token === undefined) {
       const found = await this.#viewerOnPass(request, streamKey, now);
-      if (!found) return { session: undefined, passes: NO_PASSES };
+      if (!found) return { session: undefined, passes: NO_PASSES, hold: unboundHold };
       const { viewer, checked } = found;
       if (viewer.refusedWith) throw viewer.refusedWith;
       // A pass is only a shorthand for its token: answered as the token would be now (revocation,
@@ -220,6 +237,7 @@ export class HlsViewers {
       pass: '',
       segmentPass: '',
       segmentPassUntil: 0,
+      held: new Set(),
     };
     this.#byId.set(viewer.id, viewer);
     this.#byKey.set(key, viewer);
@@ -323,7 +341,22 @@ export class HlsViewers {
     return {
       session: viewer.session,
       passes: { playlist: viewer.pass, segment: this.#segmentPass(viewer, now) },
+      hold: () => this.#hold(viewer),
     };
+  }
+
+  #hold(viewer: Viewer): HeldRequest {
+    if (viewer.refusedWith) throw viewer.refusedWith;
+    const max = this.options.maxHeldPerViewer ?? 8;
+    if (viewer.held.size >= max)
+      throw new StagedoorError(
+        'RATE_LIMITED',
+        `a viewer may hold ${max} blocking requests at once`,
+        { retryAfterSec: 1 },
+      );
+    const controller = new AbortController();
+    viewer.held.add(controller);
+    return { signal: controller.signal, release: () => viewer.held.delete(controller) };
   }
 
   #open(viewer: Viewer): Session {
@@ -337,6 +370,13 @@ export class HlsViewers {
       // others, like idle, let its pass open a new session.
       terminate: (reason) => {
         viewer.refusedWith = refusalAfter(reason);
+        // A held request is answered with the refusal now, not when its part arrives. Stagedoor
+        // stopping is no refusal: the player asks again (the next process takes it back).
+        const refusal =
+          reason === 'shutdown'
+            ? new StagedoorError('HLS_WAIT_TIMEOUT', 'the server is restarting; ask again')
+            : viewer.refusedWith;
+        if (refusal) for (const held of viewer.held) held.abort(refusal);
       },
     });
   }

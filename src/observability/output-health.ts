@@ -5,11 +5,16 @@
  */
 export interface OutputHealth {
   readonly state: 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
-  /** The running process, if the output runs one. */
-  readonly pid: number | undefined;
-  /** An encoder's own report: frames per second, speed (below 1: falling behind), frames lost. */
-  readonly progress:
-    { fps: number; speed: number; droppedFrames: number; duplicatedFrames: number } | undefined;
+  /** The process it runs, if it runs one (FFmpeg; a packager runs none). */
+  readonly process:
+    | {
+        readonly pid: number | undefined;
+        /** An encoder's own report: frames per second, speed (below 1: falling behind), frames lost. */
+        readonly progress:
+          | { fps: number; speed: number; droppedFrames: number; duplicatedFrames: number }
+          | undefined;
+      }
+    | undefined;
   /** When the newest segment was made (ms since the epoch), if any is. */
   lastSegmentAt(): number | undefined;
 }

@@ -34,12 +34,12 @@ export function registerOutputMetrics(registry: Registry, outputs: OutputHealthS
     [
       'stagedoor_ffmpeg_fps',
       'Frames per second FFmpeg outputs, from its progress report',
-      (o) => o.progress?.fps,
+      (o) => o.process?.progress?.fps,
     ],
     [
       'stagedoor_ffmpeg_speed',
       'Media seconds FFmpeg makes per wall-clock second (below 1: falling behind)',
-      (o) => o.progress?.speed,
+      (o) => o.process?.progress?.speed,
     ],
     [
       'stagedoor_last_segment_age_seconds',
@@ -65,12 +65,12 @@ export function registerOutputMetrics(registry: Registry, outputs: OutputHealthS
     [
       'stagedoor_ffmpeg_dropped_frames_total',
       "Frames FFmpeg dropped (its current run's count)",
-      (o) => o.progress?.droppedFrames,
+      (o) => o.process?.progress?.droppedFrames,
     ],
     [
       'stagedoor_ffmpeg_duplicated_frames_total',
       "Frames FFmpeg duplicated (its current run's count)",
-      (o) => o.progress?.duplicatedFrames,
+      (o) => o.process?.progress?.duplicatedFrames,
     ],
   ];
   for (const [name, help, value] of counters)
@@ -91,7 +91,7 @@ export function registerOutputMetrics(registry: Registry, outputs: OutputHealthS
     help: 'Running FFmpeg processes',
     registers: [registry],
     collect() {
-      this.set(outputs.list().filter((t) => t.pid !== undefined).length);
+      this.set(outputs.list().filter((t) => t.process?.pid !== undefined).length);
     },
   });
   new Gauge({
@@ -101,7 +101,7 @@ export function registerOutputMetrics(registry: Registry, outputs: OutputHealthS
     collect() {
       let total = 0;
       for (const t of outputs.list())
-        if (t.pid !== undefined) total += processCpuSeconds(t.pid) ?? 0;
+        if (t.process?.pid !== undefined) total += processCpuSeconds(t.process!.pid!) ?? 0;
       this.set(total);
     },
   });

@@ -5,10 +5,6 @@ import type { RawSink } from '../media/raw-input.js';
 import type { EndReason } from '../core/end-reasons.js';
 import { StreamDirectory } from './stream-directory.js';
 
-/**
- * What runs for one live stream to make its HLS: today one supervised FFmpeg (`Transcoder`), later
- * an in-process packager. It takes the stream's units (and a container publisher's bytes).
- */
 /** How an output keeps up with its live stream (FFmpeg's `-progress` for the FFmpeg output). */
 export interface OutputProgress {
   /** Frames per second output, and media time made per second of wall time (below 1: falling behind). */
@@ -28,12 +24,26 @@ export interface OutputHooks {
   onPlayable: (stream: string, sincePublishMs: number) => void;
 }
 
-export interface StreamOutput extends MediaSink, RawSink {
-  readonly state: 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
-  /** The running process, if the output runs one. */
+/** A process an output runs (FFmpeg), as operators and metrics see it. */
+export interface OutputProcess {
+  /** Undefined between a crash and its restart. */
   readonly pid: number | undefined;
   readonly restarts: number;
   readonly progress: OutputProgress | undefined;
+}
+
+/** What makes a stream's HLS: the in-process packager, or FFmpeg; `pending` until its codecs are known. */
+export type OutputKind = 'pending' | 'packager' | 'ffmpeg';
+
+/**
+ * What runs for one live stream to make its HLS. It takes the stream's units (and a container
+ * publisher's bytes, which only an FFmpeg output can read).
+ */
+export interface StreamOutput extends MediaSink, RawSink {
+  readonly kind: OutputKind;
+  readonly state: 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
+  /** The process it runs, when it runs one. */
+  readonly process: OutputProcess | undefined;
   /** What an operator should know (a copy rendition encoded, say). */
   readonly warnings: readonly string[];
   /** When the newest segment was written (ms since the epoch), if any is. */
@@ -58,6 +68,8 @@ export interface OutputManagerDeps {
     options: { resume: boolean },
   ) => StreamOutput;
   mediaDir: string;
+  /** A directory the previous process left was removed unclaimed (its time was up). */
+  onLeftoverRemoved?: (streamKey: string) => void;
   /** How long a finished stream's files stay for late viewers. */
   cleanupAfterMs: number;
   log: Logger;
@@ -117,6 +129,7 @@ export class OutputManager {
       const key = `${dir.stream.app}/${dir.stream.name}`;
       const timer = setTimeout(() => {
         this.#leftovers.delete(key);
+        this.#deps.onLeftoverRemoved?.(key);
         this.#remove(key, () => dir.remove());
       }, this.#deps.cleanupAfterMs);
       timer.unref();

@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { probe, publish, sleep, type RunningProcess } from '../helpers/ffmpeg.js';
 import { eventually } from '../helpers/http.js';
+import { llHlsViolations, parseMediaPlaylist } from '../helpers/hls-spec.js';
 import { launchChromium } from '../helpers/browser.js';
 import { nowSec, sign, token } from '../helpers/tokens.js';
 import { render, startEdge, type Edge } from '../helpers/nginx-edge.js';
@@ -71,7 +72,7 @@ async function viewer(playToken: string) {
   const media = await (await fetch(playlistUrl)).text();
   const segment = media
     .split('\n')
-    .filter((l) => /^copy_\d+\.ts\?vs=/.test(l))
+    .filter((l) => /^copy_s?\d+\.(ts|m4s)\?vs=/.test(l))
     .at(-1)!;
   return { playlistUrl, segmentUrl: edge.url(`/live/cam1/${segment}`), media };
 }
@@ -241,5 +242,32 @@ describe('the nginx edge', () => {
         corsOrigins: ['https://a.example/path'],
       }),
     ).toThrow(/cors origin/);
+  });
+
+  it('passes LL-HLS blocking reloads to the origin and serves each part from its cache', async () => {
+    const first = await viewer(await token('live/cam1', 'play', 600));
+    const second = await viewer(await token('live/cam1', 'play', 600));
+    const parsed = parseMediaPlaylist(first.media);
+    const edgeSegment = parsed.segments.at(-1)!;
+    const msn = edgeSegment.uri ? edgeSegment.msn + 1 : edgeSegment.msn;
+    const part = edgeSegment.uri ? 0 : edgeSegment.parts.length;
+    // Held at the origin through the edge until the part exists, then answered.
+    const blocked = await fetch(`${first.playlistUrl}&_HLS_msn=${msn}&_HLS_part=${part}`);
+    expect(blocked.status).toBe(200);
+    const text = await blocked.text();
+    expect(llHlsViolations(text)).toEqual([]);
+    const wanted = parseMediaPlaylist(text).segments.find((s) => s.msn === msn)!;
+    expect(wanted.parts.length).toBeGreaterThan(part);
+    // The same part for two viewers, each on its own pass: the origin is asked once.
+    const partUri = wanted.parts[part]!.uri.split('?')[0]!;
+    const passOf = (media: string) => /vs=([^"&\s]+)/.exec(media.split('.m4s?')[1] ?? '')![1];
+    const secondMedia = await (await fetch(second.playlistUrl)).text();
+    const before = await originSegments();
+    const a = await fetch(edge.url(`/live/cam1/${partUri}?vs=${passOf(text)}`));
+    const b = await fetch(edge.url(`/live/cam1/${partUri}?vs=${passOf(secondMedia)}`));
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(b.headers.get('x-cache-status')).toBe('HIT');
+    expect(Buffer.from(await a.arrayBuffer())).toEqual(Buffer.from(await b.arrayBuffer()));
+    expect((await originSegments()) - before).toBe(1);
   });
 });

@@ -106,7 +106,9 @@ describe('faults', () => {
       );
       cleanups.push(() => spawnSync('umount', ['-l', mediaDir]));
       const server = await startServer({
-        ...testConfig(undefined, { hls: { restartBackoffMaxSec: 1, cleanupAfterSec: 0.2 } }),
+        ...testConfig(undefined, {
+          hls: { restartBackoffMaxSec: 1, cleanupAfterSec: 0.2, packager: { enabled: false } },
+        }),
         mediaDir,
       });
       cleanups.push(() => server.stop());
@@ -186,6 +188,8 @@ describe('faults', () => {
       configFile,
       JSON.stringify({
         ...testConfig(),
+        // FFmpeg under load is what is stopped here (a passthrough stream would run none).
+        hls: { packager: { enabled: false } },
         mediaDir,
         stateDir,
         log: { level: 'info', pretty: false },

@@ -17,7 +17,8 @@ let progressPublisher: RunningProcess | undefined;
 let flvFile: string;
 
 beforeAll(async () => {
-  server = await startServer(testConfig());
+  // FFmpeg's progress is what some of these show: FFmpeg makes every stream's HLS here.
+  server = await startServer(testConfig(undefined, { hls: { packager: { enabled: false } } }));
   flvFile = makeSampleFlv(mkdtempSync(join(tmpdir(), 'sd-admin-')), 20);
   rtmpPublisher = publish(
     server.url('live/rtmpcam', await token('live/rtmpcam', 'publish', 300)),

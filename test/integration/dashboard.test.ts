@@ -84,13 +84,16 @@ describe('dashboard', () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     try {
       await page.goto(`http://127.0.0.1:${server.adminPort}/#token=${ADMIN_API_KEY}`);
-      // The stream appears, with its codecs, FFmpeg's progress and its security (key ids only).
+      // The stream appears, with its codecs, its output (a passthrough is packaged in-process, no
+      // FFmpeg) and its security (key ids only).
       const card = page.locator('#streams [data-stream="live/show"]');
       await card.waitFor({ timeout: 20_000 });
-      await card.locator('dd', { hasText: /fps · \d/ }).waitFor({ timeout: 20_000 });
+      await card.locator('dd', { hasText: /segment [\d.]+ s ago/ }).waitFor({ timeout: 20_000 });
       const text = await card.textContent();
       expect(text).toContain('h264 + aac');
-      expect(text).toMatch(/running \(pid \d+\)/);
+      expect(text).toMatch(/packaged in-process · running · segment/);
+      expect(text).toContain('passthrough, no encoder');
+      expect(text).not.toMatch(/pid \d+/);
       expect(text).toMatch(/publish secured · play secured/);
       expect(text).not.toContain(HS_SECRET);
       // The muted preview plays through the admin port, with the admin credential.

@@ -14,7 +14,10 @@ let tags: FlvTag[];
 
 beforeAll(async () => {
   server = await startServer(
-    testConfig(undefined, { hls: { cleanupAfterSec: 0.5, stopTimeoutSec: 1 } }),
+    testConfig(undefined, {
+      // The FFmpeg output is what is tested: the packager would take these passthrough streams.
+      hls: { cleanupAfterSec: 0.5, stopTimeoutSec: 1, packager: { enabled: false } },
+    }),
   );
   tags = readFlvTags(makeSampleFlv(mkdtempSync(join(tmpdir(), 'sd-flv-')), 2));
 });
@@ -61,7 +64,7 @@ describe('the FFmpeg supervisor', () => {
     const playlistPath = join(server.mediaDir, 'live', 'crash', 'copy.m3u8');
     try {
       const transcoder = await eventually(() =>
-        server.stagedoor.outputs!.get('live/crash')?.pid
+        server.stagedoor.outputs!.get('live/crash')?.process?.pid
           ? server.stagedoor.outputs!.get('live/crash')
           : undefined,
       );
@@ -73,10 +76,13 @@ describe('the FFmpeg supervisor', () => {
         20_000,
       );
       const before = readFileSync(playlistPath, 'utf8');
-      const firstPid = transcoder!.pid!;
+      const firstPid = transcoder!.process?.pid!;
       process.kill(firstPid, 'SIGKILL');
       const secondPid = await eventually(
-        () => (transcoder!.pid && transcoder!.pid !== firstPid ? transcoder!.pid : undefined),
+        () =>
+          transcoder!.process?.pid && transcoder!.process?.pid !== firstPid
+            ? transcoder!.process?.pid
+            : undefined,
         10_000,
       );
       expect(secondPid).not.toBe(firstPid);
@@ -90,7 +96,7 @@ describe('the FFmpeg supervisor', () => {
         (l) => l.event === 'ffmpeg_exited' && l.stream === 'live/crash',
       );
       expect(crash).toMatchObject({ kind: 'crashed', signal: 'SIGKILL' });
-      expect(transcoder!.restarts).toBe(1);
+      expect(transcoder!.process?.restarts).toBe(1);
       const result = await probe(
         server.hlsUrl('live/crash', await token('live/crash', 'play')),
         15,
@@ -179,7 +185,7 @@ describe('the FFmpeg supervisor', () => {
       ).toBeDefined();
       for (const tag of tags.slice(0, 40)) client.sendTag(tag.type, tag.timestamp, tag.data);
       if (cycle % 10 === 0)
-        await eventually(() => server.stagedoor.outputs!.get('live/cycle')?.pid, 15_000);
+        await eventually(() => server.stagedoor.outputs!.get('live/cycle')?.process?.pid, 15_000);
       client.destroy();
       await client.closed;
       // The server sees the close a moment later; until then the stream still has its publisher.

@@ -70,7 +70,7 @@ describe('the publisher page (Chromium, fake camera)', () => {
 
     // FFmpeg dies under MediaRecorder's stream: it resumes from the latest key frame and the page never notices.
     const transcoder = server.stagedoor.outputs!.get('live/browser')!;
-    const firstPid = transcoder.pid!;
+    const firstPid = transcoder.process?.pid!;
     const playlistPath = join(server.mediaDir, 'live', 'browser', 'copy.m3u8');
     const lastSegment = () =>
       Math.max(
@@ -82,7 +82,7 @@ describe('the publisher page (Chromium, fake camera)', () => {
     const before = lastSegment();
     process.kill(firstPid, 'SIGKILL');
     await eventually(
-      () => (transcoder.pid && transcoder.pid !== firstPid ? true : undefined),
+      () => (transcoder.process?.pid && transcoder.process?.pid !== firstPid ? true : undefined),
       5000,
     );
     await eventually(() => (lastSegment() >= before + 2 ? true : undefined), 10_000);

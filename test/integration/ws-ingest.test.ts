@@ -138,11 +138,11 @@ describe('WebSocket ingest', () => {
         15_000,
       );
       const transcoder = server.stagedoor.outputs!.get(stream)!;
-      const firstPid = transcoder.pid!;
+      const firstPid = transcoder.process?.pid!;
       const before = readFileSync(playlistPath, 'utf8');
       process.kill(firstPid, 'SIGKILL');
       await eventually(
-        () => (transcoder.pid && transcoder.pid !== firstPid ? true : undefined),
+        () => (transcoder.process?.pid && transcoder.process?.pid !== firstPid ? true : undefined),
         5000,
       );
       await eventually(
@@ -153,7 +153,7 @@ describe('WebSocket ingest', () => {
         8000,
       );
       expect(readFileSync(playlistPath, 'utf8')).toContain('#EXT-X-DISCONTINUITY');
-      expect(transcoder.restarts).toBe(1);
+      expect(transcoder.process?.restarts).toBe(1);
       expect(outcome.closeCode).toBeUndefined();
       expect(ws!.readyState).toBe(ws!.OPEN);
       const result = await probe(server.hlsUrl(stream, await token(stream, 'play')), 15);

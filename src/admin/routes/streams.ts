@@ -54,6 +54,12 @@ export function streamRoutes(
                     transcoder: {
                       type: 'object',
                       properties: {
+                        kind: {
+                          type: 'string',
+                          enum: ['pending', 'packager', 'ffmpeg'],
+                          description:
+                            'packager: packaged in-process (LL-HLS, no FFmpeg); ffmpeg: FFmpeg makes the HLS; pending: codecs not known yet',
+                        },
                         state: { type: 'string' },
                         pid: { type: 'integer' },
                         restarts: { type: 'integer' },
@@ -211,12 +217,13 @@ export function streamRoutes(
 
 /** An output's state and health, as `GET /api/v1/streams` shows it. */
 function describeOutput(output: StreamOutput) {
-  const progress = output.progress;
+  const progress = output.process?.progress;
   const lastSegmentAt = output.lastSegmentAt();
   return {
+    kind: output.kind,
     state: output.state,
-    pid: output.pid,
-    restarts: output.restarts,
+    pid: output.process?.pid,
+    restarts: output.process?.restarts,
     fps: progress?.fps,
     speed: progress?.speed,
     droppedFrames: progress?.droppedFrames,

@@ -8,6 +8,9 @@ export interface AvcFormat {
   chromaFormatIdc: number;
   bitDepthLuma: number;
   bitDepthChroma: number;
+  /** Picture size after cropping; undefined when the SPS ends before it says. */
+  width?: number | undefined;
+  height?: number | undefined;
 }
 
 /** Profiles whose SPS carries chroma format and bit depth (the others are 4:2:0, 8-bit). */
@@ -65,13 +68,73 @@ function parseSps(nal: Buffer): AvcFormat {
   const profileIdc = bits.read(8);
   bits.read(16); // constraint flags, reserved bits, level_idc
   bits.ue(); // seq_parameter_set_id
-  if (!HIGH_PROFILES.has(profileIdc))
-    return { profileIdc, chromaFormatIdc: 1, bitDepthLuma: 8, bitDepthChroma: 8 };
-  const chromaFormatIdc = bits.ue();
-  if (chromaFormatIdc === 3) bits.read(1); // separate_colour_plane_flag
-  const bitDepthLuma = bits.ue() + 8;
-  const bitDepthChroma = bits.ue() + 8;
-  return { profileIdc, chromaFormatIdc, bitDepthLuma, bitDepthChroma };
+  let format: AvcFormat = { profileIdc, chromaFormatIdc: 1, bitDepthLuma: 8, bitDepthChroma: 8 };
+  let separateColourPlane = false;
+  if (HIGH_PROFILES.has(profileIdc)) {
+    const chromaFormatIdc = bits.ue();
+    if (chromaFormatIdc === 3) separateColourPlane = bits.read(1) === 1;
+    const bitDepthLuma = bits.ue() + 8;
+    const bitDepthChroma = bits.ue() + 8;
+    format = { profileIdc, chromaFormatIdc, bitDepthLuma, bitDepthChroma };
+  }
+  try {
+    return { ...format, ...pictureSize(bits, format, separateColourPlane) };
+  } catch {
+    return format; // the SPS ends before its picture size: the format alone is still right
+  }
+}
+
+/** The rest of the SPS up to its size and cropping (§7.3.2.1.1, §7.4.2.1.1 for the crop units). */
+function pictureSize(
+  bits: BitReader,
+  format: AvcFormat,
+  separateColourPlane: boolean,
+): { width: number; height: number } {
+  if (HIGH_PROFILES.has(format.profileIdc)) {
+    bits.read(1); // qpprime_y_zero_transform_bypass_flag
+    if (bits.read(1) === 1) {
+      const lists = format.chromaFormatIdc !== 3 ? 8 : 12;
+      for (let i = 0; i < lists; i++)
+        if (bits.read(1) === 1) skipScalingList(bits, i < 6 ? 16 : 64);
+    }
+  }
+  bits.ue(); // log2_max_frame_num_minus4
+  const pocType = bits.ue();
+  if (pocType === 0) bits.ue();
+  else if (pocType === 1) {
+    bits.read(1);
+    bits.se();
+    bits.se();
+    const cycle = bits.ue();
+    for (let i = 0; i < cycle; i++) bits.se();
+  }
+  bits.ue(); // max_num_ref_frames
+  bits.read(1); // gaps_in_frame_num_value_allowed_flag
+  const widthInMbs = bits.ue() + 1;
+  const heightInMapUnits = bits.ue() + 1;
+  const frameMbsOnly = bits.read(1);
+  if (frameMbsOnly === 0) bits.read(1); // mb_adaptive_frame_field_flag
+  bits.read(1); // direct_8x8_inference_flag
+  let crop = [0, 0, 0, 0];
+  if (bits.read(1) === 1) crop = [bits.ue(), bits.ue(), bits.ue(), bits.ue()];
+  const chroma = separateColourPlane ? 0 : format.chromaFormatIdc;
+  const subWidth = chroma === 1 || chroma === 2 ? 2 : 1;
+  const subHeight = chroma === 1 ? 2 : 1;
+  const cropX = chroma === 0 ? 1 : subWidth;
+  const cropY = (chroma === 0 ? 1 : subHeight) * (2 - frameMbsOnly);
+  return {
+    width: widthInMbs * 16 - cropX * (crop[0]! + crop[1]!),
+    height: (2 - frameMbsOnly) * heightInMapUnits * 16 - cropY * (crop[2]! + crop[3]!),
+  };
+}
+
+function skipScalingList(bits: BitReader, size: number): void {
+  let last = 8;
+  let next = 8;
+  for (let j = 0; j < size; j++) {
+    if (next !== 0) next = (last + bits.se() + 256) % 256;
+    last = next === 0 ? last : next;
+  }
 }
 
 /** Drops the emulation-prevention bytes (00 00 03 → 00 00). */
@@ -114,5 +177,11 @@ class BitReader {
     let zeros = 0;
     while (this.read(1) === 0) if (++zeros > 31) throw new RangeError('bad Exp-Golomb code');
     return 2 ** zeros - 1 + this.read(zeros);
+  }
+
+  /** Signed Exp-Golomb. */
+  se(): number {
+    const k = this.ue();
+    return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
   }
 }

@@ -1,5 +1,10 @@
 import type { RenditionConfig } from '../../config/schema.js';
 import { renditionPlaylist } from './ffmpeg-args.js';
+import {
+  avcCodecString,
+  renderMasterPlaylist,
+  type Variant,
+} from '../../formats/hls/master-playlist.js';
 
 export interface SourceInfo {
   width?: number | undefined;
@@ -18,34 +23,36 @@ export function buildMasterPlaylist(
   renditions: readonly RenditionConfig[],
   source: SourceInfo,
 ): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
-  for (const rendition of renditions) {
-    const attributes: string[] = [];
-    let codecs: string[] = [];
+  const variants: Variant[] = renditions.map((rendition) => {
+    const uri = renditionPlaylist(rendition.name);
+    let variant: Variant;
     if ('copy' in rendition) {
-      attributes.push(`BANDWIDTH=${Math.round(source.bitrate ?? DEFAULT_COPY_BITRATE)}`);
-      if (source.width && source.height)
-        attributes.push(`RESOLUTION=${source.width}x${source.height}`);
-      if (source.videoCodec) codecs = [source.videoCodec];
+      variant = {
+        uri,
+        bandwidth: source.bitrate ?? DEFAULT_COPY_BITRATE,
+        width: source.width,
+        height: source.height,
+        codecs: source.videoCodec ? [source.videoCodec] : [],
+      };
     } else {
       const audio = source.hasAudio ? rendition.audioBitrateKbps : 0;
-      attributes.push(`BANDWIDTH=${Math.round((rendition.videoBitrateKbps * 1.1 + audio) * 1000)}`);
-      if (source.width && source.height) {
-        const width = Math.round((source.width * rendition.height) / source.height / 2) * 2;
-        attributes.push(`RESOLUTION=${width}x${rendition.height}`);
-      }
-      codecs = ['avc1.64001f'];
+      const scaled =
+        source.width && source.height
+          ? Math.round((source.width * rendition.height) / source.height / 2) * 2
+          : undefined;
+      variant = {
+        uri,
+        bandwidth: (rendition.videoBitrateKbps * 1.1 + audio) * 1000,
+        width: scaled,
+        height: scaled === undefined ? undefined : rendition.height,
+        codecs: ['avc1.64001f'],
+      };
     }
-    if (codecs.length > 0 && source.hasAudio) codecs.push('mp4a.40.2');
-    if (codecs.length > 0) attributes.push(`CODECS="${codecs.join(',')}"`);
-    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, renditionPlaylist(rendition.name));
-  }
-  return `${lines.join('\n')}\n`;
+    if (variant.codecs!.length > 0 && source.hasAudio)
+      variant.codecs = [...variant.codecs!, 'mp4a.40.2'];
+    return variant;
+  });
+  return renderMasterPlaylist(variants);
 }
 
-/** `avc1.PPCCLL` from an AVCDecoderConfigurationRecord (version 1, profile, compatibility, level). */
-export function avcCodecString(record: Buffer): string | undefined {
-  if (record.length < 4 || record[0] !== 1) return undefined;
-  const hex = (b: number) => b.toString(16).padStart(2, '0');
-  return `avc1.${hex(record[1]!)}${hex(record[2]!)}${hex(record[3]!)}`;
-}
+export { avcCodecString };

@@ -9,13 +9,13 @@ import { flvFileHeader, flvTag } from '../../formats/flv/flv-mux.js';
 import { buildFfmpegArgs, renditionPlaylist } from './ffmpeg-args.js';
 import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';
 import type { FfmpegProgress } from './ffmpeg-progress.js';
-import { copyDecision } from './copy-check.js';
+import { copyDecision } from '../copy-check.js';
 import { flvHeaderBytes, sourceInfo } from './flv-input.js';
 import { watchPlaylist } from './playlist-watchdog.js';
 import { writeMasterWhenReady } from './master-writer.js';
 import { KeyRotator } from './key-rotator.js';
 import { ResumeBuffer } from './resume-buffer.js';
-import type { StreamOutput } from '../output-manager.js';
+import type { OutputProcess, StreamOutput } from '../output-manager.js';
 import { StreamDirectory } from '../stream-directory.js';
 
 /** FFmpeg is this far behind (bytes queued on its stdin): drop media until the next key frame. */
@@ -59,6 +59,7 @@ type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
  */
 export class Transcoder implements StreamOutput {
   readonly id: string;
+  readonly kind = 'ffmpeg' as const;
   readonly dir: string;
   /** What an operator should know of this stream's output (shown by the admin API). */
   readonly warnings: string[] = [];
@@ -89,6 +90,11 @@ export class Transcoder implements StreamOutput {
     this.#dir = new StreamDirectory(deps.mediaDir, stream.path);
     this.dir = this.#dir.path;
     this.#log = deps.log.child({ component: 'transcoder', stream: stream.key });
+  }
+
+  /** FFmpeg as operators see it: its pid, how often it was restarted, its latest progress. */
+  get process(): OutputProcess {
+    return this;
   }
 
   get pid(): number | undefined {

@@ -1,5 +1,6 @@
 // The admin API reads a SessionDirectory port, not the registry: any implementation plugs in from
 // the wiring (a cluster-wide one later). Driven through fastify's inject(), without a socket.
+import { DiskMediaSource } from '../../../src/delivery/media-source.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +92,7 @@ async function adminWith(directory: SessionDirectory) {
     ),
     hub: new StreamHub({ publisherTakeover: false, gopCacheBytes: 0 }),
     outputs: undefined,
-    mediaDir: stateDir,
+    source: new DiskMediaSource(stateDir),
     security: await StreamSecurity.create(
       [],
       new KeyStore([]),

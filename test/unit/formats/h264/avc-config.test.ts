@@ -36,6 +36,9 @@ describe('H.264 decoder config', () => {
       chromaFormatIdc: 1,
       bitDepthLuma: 8,
       bitDepthChroma: 8,
+      // The picture size after cropping, as the packager's init segment declares it.
+      width: 160,
+      height: 120,
     });
     expect(isWidelyPlayable(yuv420)).toBe(true);
     expect(describeAvcFormat(yuv420)).toBe('High, 4:2:0 8-bit');

@@ -1,9 +1,5 @@
-import type { AccessUnit } from '../../media/media-unit.js';
-import {
-  describeAvcFormat,
-  isWidelyPlayable,
-  parseAvcConfig,
-} from '../../formats/h264/avc-config.js';
+import type { AccessUnit } from '../media/media-unit.js';
+import { describeAvcFormat, isWidelyPlayable, parseAvcConfig } from '../formats/h264/avc-config.js';
 
 /**
  * Whether a copy rendition may pass the publisher's H.264 through as it is. Most players decode

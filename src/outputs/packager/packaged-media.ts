@@ -1,0 +1,84 @@
+import { StagedoorError } from '../../errors.js';
+import { formatStreamPath, type StreamPath } from '../../core/stream-path.js';
+import type { RenditionWindow } from './rendition-window.js';
+
+/** A playlist request as delivery asks it: a blocking reload position, a delta update. */
+export interface PackagedPlaylistRequest {
+  at?: { msn: number; part?: number | undefined } | undefined;
+  skip?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+interface Entry {
+  owner: object;
+  master: string | undefined;
+  windows: Map<string, RenditionWindow>;
+}
+
+/**
+ * The streams packaged in this process, by stream path: what delivery reads for them (master and
+ * media playlists, init segments, segments, parts). Each stream is registered by the output that
+ * makes it; only that output replaces its master or removes it.
+ */
+export class PackagedMedia {
+  readonly #streams = new Map<string, Entry>();
+
+  register(stream: StreamPath, owner: object, window: RenditionWindow): void {
+    const key = formatStreamPath(stream);
+    const entry = this.#streams.get(key);
+    if (entry?.owner === owner) {
+      entry.windows.set(window.name, window);
+      return;
+    }
+    for (const old of entry?.windows.values() ?? []) if (old !== window) old.remove();
+    // A window taken over (the previous process's) keeps the master it was served with.
+    const master = entry && [...entry.windows.values()].includes(window) ? entry.master : undefined;
+    this.#streams.set(key, { owner, master, windows: new Map([[window.name, window]]) });
+  }
+
+  setMaster(stream: StreamPath, owner: object, text: string): void {
+    const entry = this.#streams.get(formatStreamPath(stream));
+    if (entry?.owner === owner) entry.master = text;
+  }
+
+  unregister(stream: StreamPath, owner: object): void {
+    const key = formatStreamPath(stream);
+    if (this.#streams.get(key)?.owner === owner) this.#streams.delete(key);
+  }
+
+  /** The master playlist served for `stream`, if any. */
+  masterOf(stream: StreamPath): string | undefined {
+    return this.#streams.get(formatStreamPath(stream))?.master;
+  }
+
+  has(stream: StreamPath): boolean {
+    return this.#streams.has(formatStreamPath(stream));
+  }
+
+  /** A master (`index.m3u8`) or media playlist's text. */
+  async playlist(
+    stream: StreamPath,
+    file: string,
+    request: PackagedPlaylistRequest = {},
+  ): Promise<string> {
+    const entry = this.#streams.get(formatStreamPath(stream));
+    if (!entry) throw new StagedoorError('NOT_FOUND');
+    if (file === 'index.m3u8') {
+      if (entry.master === undefined) throw new StagedoorError('NOT_FOUND');
+      return entry.master;
+    }
+    const window = entry.windows.get(file.slice(0, -'.m3u8'.length));
+    // Before its first segment a rendition's playlist does not exist, as a file would not.
+    if (!window || (!window.ready && !request.at)) throw new StagedoorError('NOT_FOUND');
+    return window.playlist(request);
+  }
+
+  /** An init segment, segment or part of one of the stream's renditions. */
+  media(stream: StreamPath, file: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const entry = this.#streams.get(formatStreamPath(stream));
+    const rendition = /^(.+)_(?:init\d+\.mp4|[sp]\d+\.m4s)$/.exec(file)?.[1];
+    const window = rendition === undefined ? undefined : entry?.windows.get(rendition);
+    if (!window) return Promise.reject(new StagedoorError('NOT_FOUND'));
+    return window.media(file, signal);
+  }
+}
