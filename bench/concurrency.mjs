@@ -65,10 +65,12 @@ function childPids(parent) {
     .map(Number);
 }
 
+/** A playlist file's text, if it exists yet. */
+const fileText = (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+
 /** Media seconds listed in a playlist so far: media sequence + segments, each ~1 s. */
-function mediaSeconds(playlist) {
-  if (!existsSync(playlist)) return 0;
-  const text = readFileSync(playlist, 'utf8');
+function mediaSeconds(text) {
+  if (text === undefined) return 0;
   const sequence = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? 0);
   const durations = [...text.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
   return sequence + durations.reduce((a, b) => a + b, 0);
@@ -79,12 +81,13 @@ async function runLevel(n, file, urlFor, playlistFor, measure) {
   for (let i = 0; i < n; i++) publishers.push(publishCopy(file, await urlFor(i)));
   await sleep(3000); // warm-up: connections, first segments
   const start = measure();
-  const startMedia = Array.from({ length: n }, (_, i) => mediaSeconds(playlistFor(i)));
+  const startMedia = await Promise.all(
+    Array.from({ length: n }, async (_, i) => mediaSeconds(await playlistFor(i))),
+  );
   await sleep(SECONDS * 1000);
   const end = measure();
-  const produced = Array.from(
-    { length: n },
-    (_, i) => mediaSeconds(playlistFor(i)) - startMedia[i],
+  const produced = await Promise.all(
+    Array.from({ length: n }, async (_, i) => mediaSeconds(await playlistFor(i)) - startMedia[i]),
   );
   for (const p of publishers) p.stop();
   await Promise.all(publishers.map((p) => p.exited));
@@ -102,10 +105,32 @@ async function runLevel(n, file, urlFor, playlistFor, measure) {
   };
 }
 
-async function stagedoorLevels(file) {
-  const { stagedoor, ports, mediaDir } = await startStagedoor(work, secret, {
-    hls: { renditions: [{ name: 'copy', copy: true }], cleanupAfterSec: 1 },
-  });
+/** Stagedoor with its in-process packager (`packager`: no FFmpeg), or FFmpeg packaging each stream. */
+async function stagedoorLevels(file, packager) {
+  const { stagedoor, ports, mediaDir } = await startStagedoor(
+    join(work, packager ? 'p' : 'f'),
+    secret,
+    {
+      hls: {
+        renditions: [{ name: 'copy', copy: true }],
+        cleanupAfterSec: 1,
+        packager: { enabled: packager },
+      },
+    },
+  );
+  // A packaged stream's playlist is in memory: read as a viewer would (two requests per stream).
+  const playlistOf = async (stream) => {
+    if (!packager) return fileText(join(mediaDir, 'live', stream, 'copy.m3u8'));
+    const play = await mint({
+      sub: `live/${stream}`,
+      scope: 'play',
+      exp: Math.floor(Date.now() / 1000) + 600,
+    });
+    const res = await fetch(
+      `http://127.0.0.1:${ports.http.port}/live/${stream}/copy.m3u8?token=${play}`,
+    );
+    return res.status === 200 ? res.text() : undefined;
+  };
   const measure = () => {
     const own = process.cpuUsage();
     let cpu = (own.user + own.system) / 1e6;
@@ -127,7 +152,7 @@ async function stagedoorLevels(file) {
         file,
         async (i) =>
           `rtmp://127.0.0.1:${ports.rtmp.port}/live/c${n}_${i}?token=${await mint({ sub: `live/c${n}_${i}`, scope: 'publish', exp: Math.floor(Date.now() / 1000) + 600 })}`,
-        (i) => join(mediaDir, 'live', `c${n}_${i}`, 'copy.m3u8'),
+        (i) => playlistOf(`c${n}_${i}`),
         measure,
       );
       results.push(r);
@@ -161,7 +186,7 @@ rtmp { server { listen 127.0.0.1:${port}; application live { live on; hls on; hl
         n,
         file,
         async (i) => `rtmp://127.0.0.1:${port}/live/c${n}_${i}`,
-        (i) => join(dir, 'hls', `c${n}_${i}.m3u8`),
+        async (i) => fileText(join(dir, 'hls', `c${n}_${i}.m3u8`)),
         measure,
       );
       results.push(r);
@@ -173,27 +198,87 @@ rtmp { server { listen 127.0.0.1:${port}; application live { live on; hls on; hl
   return results;
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Also measure Stagedoor with FFmpeg packaging each stream (the path before the packager). */
+const WITH_FFMPEG = process.env.BENCH_FFMPEG === '1';
+
+const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+const spread = (values) => `${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)}`;
+
+/** Per level over the rounds: median and range of millicores per publisher and of PSS added per publisher. */
+function summarise(rounds) {
+  const levels = [...new Set(rounds.flat().map((r) => r.n))].sort((x, y) => x - y);
+  return levels.map((n) => {
+    const at = rounds.map((round) => round.find((r) => r.n === n)).filter(Boolean);
+    const mcores = at.map((r) => r.coresPerPublisher * 1000);
+    // PSS per publisher beyond the process with one stream: what each more stream costs.
+    const added = rounds
+      .map((round) => {
+        const one = round.find((r) => r.n === levels[0]);
+        const here = round.find((r) => r.n === n);
+        return one && here && n > one.n ? (here.rssMiB - one.rssMiB) / (n - one.n) : undefined;
+      })
+      .filter((v) => v !== undefined);
+    return {
+      n,
+      runs: at.length,
+      mcoresMedian: median(mcores),
+      mcoresRange: spread(mcores),
+      addedPssMiBMedian: added.length ? median(added) : undefined,
+      addedPssMiBRange: added.length ? spread(added) : undefined,
+      keptUp: at.every((r) => r.keptUp),
+      slowest: Math.min(...at.map((r) => r.slowestStreamRealtime)),
+    };
+  });
+}
+
 async function main() {
   const file = makeSample(work, 30);
-  const stagedoor = await stagedoorLevels(file);
-  const nginx = await nginxLevels(file);
+  const runs = { packager: [], ffmpeg: [], nginx: [] };
+  let skipped;
+  // Alternating runs (ours, the peer's, ours, …): the machine's noise falls on both.
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.packager.push(await stagedoorLevels(file, true));
+    const nginx = await nginxLevels(file);
+    if (nginx.skipped) skipped = nginx.skipped;
+    else runs.nginx.push(nginx);
+    if (WITH_FFMPEG) runs.ffmpeg.push(await stagedoorLevels(file, false));
+  }
   const host = machine();
   console.log(
-    `\nConcurrency (passthrough publishers, ${SECONDS} s per level), ${new Date().toISOString()}, ${host}\n`,
+    `\nConcurrency (passthrough publishers, ${SECONDS} s per level, ${ROUNDS} alternating rounds), ${new Date().toISOString()}, ${host}\n`,
   );
   const row = (r) =>
-    `N=${String(r.n).padStart(2)}  ${r.coresTotal.toFixed(3)} cores (${(r.coresPerPublisher * 1000).toFixed(1)} mcores/publisher)  PSS ${r.rssMiB.toFixed(0)} MiB (${r.rssPerPublisherMiB.toFixed(1)}/publisher)  slowest stream ${(r.slowestStreamRealtime * 100).toFixed(0)}% of real time${r.keptUp ? '' : '  ← fell behind'}`;
-  console.log('  Stagedoor (Node + one FFmpeg per stream):');
-  for (const r of stagedoor) console.log(`    ${row(r)}`);
+    `N=${String(r.n).padStart(3)}  ${r.mcoresMedian.toFixed(1)} mcores/publisher (${r.mcoresRange})  ` +
+    `PSS added ${r.addedPssMiBMedian === undefined ? '—' : `${r.addedPssMiBMedian.toFixed(2)} MiB/publisher (${r.addedPssMiBRange})`}  ` +
+    `slowest stream ${(r.slowest * 100).toFixed(0)}% of real time${r.keptUp ? '' : '  ← fell behind'}`;
+  const summary = {
+    packager: summarise(runs.packager),
+    ffmpeg: WITH_FFMPEG ? summarise(runs.ffmpeg) : undefined,
+    nginx: skipped ? { skipped } : summarise(runs.nginx),
+  };
+  console.log('  Stagedoor, in-process packager (no FFmpeg):');
+  for (const r of summary.packager) console.log(`    ${row(r)}`);
+  if (summary.ffmpeg) {
+    console.log('  Stagedoor, FFmpeg per stream (hls.packager.enabled false):');
+    for (const r of summary.ffmpeg) console.log(`    ${row(r)}`);
+  }
   console.log('  nginx-rtmp HLS (one worker):');
-  if (nginx.skipped) console.log(`    skipped: ${nginx.skipped}`);
-  else for (const r of nginx) console.log(`    ${row(r)}`);
+  if (skipped) console.log(`    skipped: ${skipped}`);
+  else for (const r of summary.nginx) console.log(`    ${row(r)}`);
   console.log('');
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(
     join(here, 'results', 'concurrency.json'),
     JSON.stringify(
-      { date: new Date().toISOString(), machine: host, seconds: SECONDS, stagedoor, nginx },
+      {
+        date: new Date().toISOString(),
+        machine: host,
+        seconds: SECONDS,
+        rounds: ROUNDS,
+        summary,
+        runs,
+      },
       null,
       2,
     ),

@@ -63,6 +63,14 @@ export function renderPlaylist(
   return out;
 }
 
+/** The playlist as it was, with no pass put in (for a reader that authorises otherwise). */
+export function renderWithoutPasses(template: PlaylistTemplate): string {
+  const { parts, slots } = template;
+  return parts
+    .map((part, i) => (i < slots.length ? part.replace(/[?&][^?&=]+=$/, '') : part))
+    .join('');
+}
+
 function slotOf(uri: string): PassSlot {
   const path = uri.split('?')[0]!;
   return path.endsWith('.m3u8') || path.endsWith('.key') ? 'playlist' : 'segment';

@@ -3,7 +3,7 @@ import { StagedoorError } from '../../errors.js';
 import { checkStreamPath } from '../../core/stream-path.js';
 import { mediaKindOf } from '../../core/media-layout.js';
 import type { MediaSource } from '../../delivery/media-source.js';
-import { renderPlaylist } from '../../delivery/playlist-template.js';
+import { renderWithoutPasses } from '../../delivery/playlist-template.js';
 import { blockingRequest } from '../../delivery/hls-routes.js';
 import { bearer, errorSchema } from '../schemas.js';
 
@@ -55,13 +55,12 @@ export function previewRoutes(app: FastifyInstance, deps: { source: MediaSource 
       // Playlists without passes: the preview's requests carry the admin credential instead.
       const bytes =
         kind === 'playlist'
-          ? renderPlaylist(
+          ? renderWithoutPasses(
               await deps.source.playlist(
                 path,
                 file,
                 file === 'index.m3u8' ? {} : blockingRequest(request.query),
               ),
-              { playlist: '', segment: '' },
             )
           : Buffer.from(await deps.source.media(path, file));
       const ext = file.slice(file.lastIndexOf('.') + 1);

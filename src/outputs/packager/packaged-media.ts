@@ -51,6 +51,11 @@ export class PackagedMedia {
     return this.#streams.get(formatStreamPath(stream))?.master;
   }
 
+  /** One rendition's window (what a restart keeps). */
+  windowOf(stream: StreamPath, rendition: string): RenditionWindow | undefined {
+    return this.#streams.get(formatStreamPath(stream))?.windows.get(rendition);
+  }
+
   has(stream: StreamPath): boolean {
     return this.#streams.has(formatStreamPath(stream));
   }

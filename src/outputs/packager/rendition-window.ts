@@ -332,7 +332,10 @@ export class RenditionWindow {
     if (part === undefined) return newestComplete >= msn;
     if (newestComplete >= msn) return true;
     const current = this.#current;
-    return current !== undefined && (current.msn > msn || current.parts.length > part);
+    return (
+      current !== undefined &&
+      (current.msn > msn || (current.msn === msn && current.parts.length > part))
+    );
   }
 
   #findPart(id: number): Part | undefined {
