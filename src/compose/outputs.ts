@@ -111,8 +111,14 @@ export function buildOutputs(
   function packager(stream: LiveStream, hooks: OutputHooks, resume: boolean): Packager {
     const window = resume ? kept.get(stream.key) : undefined;
     kept.delete(stream.key);
+    // A stream published again goes on from its previous run's numbering: an edge may still hold
+    // `copy_p0.m4s` of that run, so no name is used twice.
+    const previous = window
+      ? undefined
+      : packaged.windowOf(stream.path, config.hls.renditions[0]!.name);
     return new Packager(stream, {
       window,
+      start: previous?.position,
       keep: new KeptWindow(new StreamDirectory(config.mediaDir, stream.path)),
       media: packaged,
       rendition: config.hls.renditions[0]!.name,

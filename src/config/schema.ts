@@ -287,6 +287,10 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
     })
+    .refine((hls) => hls.packager.partTargetSec <= hls.segmentSec, {
+      path: ['packager', 'partTargetSec'],
+      message: 'a part cannot be longer than a segment (hls.segmentSec)',
+    })
     .prefault({}),
   streams: z.array(streamRuleSchema).default([]),
   ws: z

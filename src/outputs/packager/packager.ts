@@ -22,6 +22,8 @@ export interface PackagerDeps {
   playlistSize: number;
   hooks: OutputHooks;
   log: Logger;
+  /** Numbering to go on from: the stream's previous run here, so that no file name is reused. */
+  start?: WindowPosition | undefined;
   /** The previous process's window of this stream (a restart while it was live): continued. */
   window?: RenditionWindow | undefined;
   /** Keeps the window for the next process when Stagedoor stops with the publisher live. */
@@ -81,6 +83,7 @@ export class Packager implements StreamOutput {
         segmentTargetSec: deps.segmentTargetSec,
         playlistSize: deps.playlistSize,
         extraSegments: 2,
+        start: deps.start,
         now: deps.now,
       });
     this.#master = deps.window ? deps.media.masterOf(stream.path) : undefined;

@@ -47,6 +47,11 @@ describe('config', () => {
     expect(
       errorOf(() => parseConfig({ auth: { keys: [{ alg: 'none', secret: 'x' }] } })).message,
     ).toContain('"auth.keys[0].alg"');
+    // An LL-HLS part longer than its segment is refused where it is set.
+    expect(
+      errorOf(() => parseConfig({ hls: { segmentSec: 1, packager: { partTargetSec: 1.5 } } }))
+        .message,
+    ).toContain('"hls.packager.partTargetSec"');
   });
 
   it('refuses a key without exactly one source, and HS with a public key', () => {
