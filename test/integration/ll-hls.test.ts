@@ -7,6 +7,7 @@ import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../help
 import { probe, publish, type RunningProcess } from '../helpers/ffmpeg.js';
 import { eventually } from '../helpers/http.js';
 import { token } from '../helpers/tokens.js';
+import { launchChromium } from '../helpers/browser.js';
 import { llHlsViolations, parseMediaPlaylist } from '../helpers/hls-spec.js';
 
 // A passthrough RTMP stream (H.264 + AAC) packaged in-process: CMAF parts and segments in memory,
@@ -175,6 +176,67 @@ describe('a passthrough stream packaged in-process', () => {
         .toString('latin1'),
     ).toBe('ftyp');
   });
+
+  it('plays in Chromium with hls.js in low-latency mode (parts) and without it (segments only)', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${server.httpPort}/healthz`);
+      await page.addScriptTag({ url: '/vendor/hls.min.js' });
+      const url = server.hlsUrl('live/ll', play);
+      await page.evaluate((src) => {
+        const w = window as unknown as Record<string, unknown>;
+        for (const lowLatencyMode of [true, false]) {
+          const video = document.createElement('video');
+          video.muted = true;
+          document.body.append(video);
+          const Hls = w.Hls as new (config: object) => {
+            loadSource(u: string): void;
+            attachMedia(v: HTMLVideoElement): void;
+            on(event: string, f: (e: string, d: { part?: unknown }) => void): void;
+          };
+          const hls = new Hls({ lowLatencyMode });
+          const stats = { parts: 0, fragments: 0, video, errors: [] as string[] };
+          w[lowLatencyMode ? 'low' : 'regular'] = stats;
+          hls.on('hlsFragLoaded', (_e, data) => {
+            if (data.part) stats.parts++;
+            else stats.fragments++;
+          });
+          hls.on(
+            'hlsError',
+            (_e, data) => void stats.errors.push(JSON.stringify(data).slice(0, 200)),
+          );
+          hls.loadSource(src);
+          hls.attachMedia(video);
+          void video.play().catch(() => {});
+        }
+      }, url);
+      const state = () =>
+        page.evaluate(() => {
+          const w = window as unknown as Record<
+            string,
+            { parts: number; fragments: number; video: HTMLVideoElement; errors: string[] }
+          >;
+          const of = (s: (typeof w)[string]) => ({
+            time: s.video.currentTime,
+            parts: s.parts,
+            fragments: s.fragments,
+            errors: s.errors,
+          });
+          return { low: of(w.low!), regular: of(w.regular!) };
+        });
+      const seen = await eventually(async () => {
+        const s = await state();
+        return s.low.time > 2 && s.regular.time > 2 ? s : undefined;
+      }, 40_000);
+      // Low-latency mode loads parts; the regular player reads the same playlist's segments only.
+      expect(seen.low.parts).toBeGreaterThan(0);
+      expect(seen.regular.parts).toBe(0);
+      expect(seen.regular.fragments).toBeGreaterThan(0);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it('holds a preload-hinted part until it exists', async () => {
     const { text } = await media();
