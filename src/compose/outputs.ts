@@ -55,8 +55,12 @@ export function buildOutputs(
   const outputs = new OutputManager({
     hub,
     createOutput: (stream, hooks, { resume }) => {
-      const transcoder = (s: LiveStream) =>
-        new Transcoder(s, {
+      const transcoder = (s: LiveStream) => {
+        // A previous run of the stream packaged here (or kept from the previous process) must not
+        // answer for it any more: delivery would read its stale window instead of FFmpeg's files.
+        packaged.drop(s.path);
+        kept.delete(s.key);
+        return new Transcoder(s, {
           ffmpegPath: ffmpeg.path,
           hls: config.hls,
           stopTimeoutMs: runtime.ms.ffmpegStopTimeout,
@@ -67,6 +71,7 @@ export function buildOutputs(
           onPlayable: hooks.onPlayable,
           resume,
         });
+      };
       return new DeferredOutput(stream, {
         forRaw: transcoder,
         forUnits: (s) => {

@@ -91,6 +91,8 @@ async function held<T>(
     if (!reply.sent) gone.abort(new StagedoorError('NOT_FOUND', 'the client went away'));
   };
   reply.raw.once('close', onClose);
+  // The player may have gone while it was being admitted: its close has been and gone.
+  if (request.raw.socket?.destroyed || reply.raw.destroyed) onClose();
   try {
     return await read(AbortSignal.any([hold.signal, gone.signal]));
   } finally {

@@ -36,6 +36,13 @@ export class PackagedMedia {
     this.#streams.set(key, { owner, master, windows: new Map([[window.name, window]]) });
   }
 
+  /** Forgets a stream's packaged windows whoever made them (FFmpeg makes the stream now). */
+  drop(stream: StreamPath): void {
+    const key = formatStreamPath(stream);
+    for (const window of this.#streams.get(key)?.windows.values() ?? []) window.remove();
+    this.#streams.delete(key);
+  }
+
   setMaster(stream: StreamPath, owner: object, text: string): void {
     const entry = this.#streams.get(formatStreamPath(stream));
     if (entry?.owner === owner) entry.master = text;

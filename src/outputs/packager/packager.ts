@@ -161,7 +161,7 @@ export class Packager implements StreamOutput {
   /** A new publisher: its media follows on the same timeline, after a discontinuity. */
   restartForNewPublisher(): void {
     if (this.#state === 'ending' || this.#state === 'ended') return;
-    this.#flush();
+    this.#flushQuietly();
     this.#configs = { video: undefined, audio: undefined };
     this.#waitingForKey = true;
   }
@@ -174,7 +174,7 @@ export class Packager implements StreamOutput {
 
   async #stop(reason: EndReason | 'shutdown'): Promise<void> {
     this.#state = 'ending';
-    this.#flush();
+    this.#flushQuietly();
     // Stagedoor stopping with the publisher live leaves the playlist open for the next process.
     if (reason !== 'shutdown') this.#window.end();
     else if (this.#deps.keep && this.#window.ready)
@@ -228,7 +228,11 @@ export class Packager implements StreamOutput {
       this.#warn(`the packager cannot take this stream: ${made.refused}`);
       return;
     }
-    if (this.#segmenter) this.#flush();
+    if (this.#segmenter) {
+      this.#flush();
+      // The segment after the discontinuity must start on a key frame (independent segments).
+      if (made.video) this.#waitingForKey = true;
+    }
     this.#tracks = made;
     this.#configs = {
       video: made.video ? Buffer.from(made.video.config) : undefined,

@@ -221,6 +221,13 @@ export class RenditionWindow {
   /** A new init segment (the first, or the codecs changed): the next segment starts with it. */
   setInit(bytes: Uint8Array): void {
     const uri = `${this.name}_init${this.#nextInit++}.mp4`;
+    // Replaced before any segment used it (audio and video configurations arriving one by one).
+    const previous = this.#map;
+    if (
+      previous !== undefined &&
+      ![...this.#segments, this.#current].some((s) => s?.map === previous)
+    )
+      this.#inits.delete(previous);
     this.#inits.set(uri, bytes);
     if (this.#map !== undefined) this.#pendingDiscontinuity = true;
     this.#map = uri;
@@ -301,8 +308,10 @@ export class RenditionWindow {
           'HLS_REQUEST_INVALID',
           `_HLS_msn=${at.msn} is more than two segments past the playlist's last (${last})`,
         );
-      await this.#wait(() => this.#has(at.msn, at.part), request.signal);
+      await this.#wait(() => this.ready && this.#has(at.msn, at.part), request.signal);
     } else await this.#wait(() => this.ready, request.signal);
+    // Ended before its first segment: there is no playlist to give.
+    if (!this.ready) throw new StagedoorError('NOT_FOUND');
     return this.#render(request.skip === true);
   }
 
