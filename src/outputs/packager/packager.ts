@@ -311,7 +311,7 @@ export class Packager implements StreamOutput {
     this.#window.endSegment();
     if (!this.#masterWritten && this.#window.ready) {
       this.#masterWritten = true;
-      const seconds = Math.max(0.5, this.#window.position.nextMsn > 0 ? this.#lastDuration() : 1);
+      const seconds = Math.max(0.5, this.#window.lastSegmentDuration ?? 1);
       const tracks = this.#tracks!;
       this.#master = renderMasterPlaylist([
         {
@@ -329,10 +329,6 @@ export class Packager implements StreamOutput {
         this.#deps.hooks.onPlayable(this.#stream.key, Date.now() - publisher.startedAt);
     }
     this.#segmentBytes = 0;
-  }
-
-  #lastDuration(): number {
-    return this.#window.lastSegmentDuration ?? 1;
   }
 
   #warn(warning: string): void {
