@@ -1,16 +1,12 @@
 import type { Logger } from '../../log/logger.js';
 import type { LiveStream } from '../../media/live-stream.js';
-import type { AccessUnit, MediaUnit } from '../../media/media-unit.js';
+import type { MediaUnit } from '../../media/media-unit.js';
 import type { EndReason } from '../../core/end-reasons.js';
-import { initSegment } from '../../formats/cmaf/init-segment.js';
-import { fragment } from '../../formats/cmaf/fragment.js';
-import type { CmafRun, CmafTrack } from '../../formats/cmaf/cmaf-track.js';
 import { renderMasterPlaylist } from '../../formats/hls/master-playlist.js';
 import type { OutputHooks, StreamOutput } from '../output-manager.js';
-import { StreamClock, TrackClock, type TimedSample } from './track-clock.js';
-import { Segmenter, type ClosedPart } from './segmenter.js';
 import { RenditionWindow, type WindowPosition, type WindowSnapshot } from './rendition-window.js';
-import { streamTracks, type StreamTracks } from './stream-tracks.js';
+import { RenditionPackager } from './rendition-packager.js';
+import type { StreamTracks } from './stream-tracks.js';
 import type { PackagedMedia } from './packaged-media.js';
 
 export interface PackagerDeps {
@@ -52,23 +48,11 @@ export class Packager implements StreamOutput {
   readonly #deps: PackagerDeps;
   readonly #log: Logger;
   readonly #window: RenditionWindow;
+  readonly #rendition: RenditionPackager;
   #state: State = 'waiting';
-  #tracks: StreamTracks | undefined;
-  #configs: { video: Buffer | undefined; audio: Buffer | undefined } = {
-    video: undefined,
-    audio: undefined,
-  };
-  readonly #clock = new StreamClock();
-  #videoClock: TrackClock | undefined;
-  #audioClock: TrackClock | undefined;
-  #segmenter: Segmenter | undefined;
-  #fragments = 1;
   #masterWritten = false;
   #stopped: Promise<void> | undefined;
   #master: string | undefined;
-  #segmentBytes = 0;
-  /** Video before the first key frame (or after a new publisher, before its first) is dropped. */
-  #waitingForKey = true;
 
   constructor(stream: LiveStream, deps: PackagerDeps) {
     this.#stream = stream;
@@ -86,6 +70,14 @@ export class Packager implements StreamOutput {
         start: deps.start,
         now: deps.now,
       });
+    this.#rendition = new RenditionPackager({
+      window: this.#window,
+      partTargetSec: deps.partTargetSec,
+      segmentTargetSec: deps.segmentTargetSec,
+      log: this.#log,
+      onSegment: (bytes, tracks) => this.#segmentEnd(bytes, tracks),
+      onRefused: (why) => this.#warn(`the packager cannot take this stream: ${why}`),
+    });
     this.#master = deps.window ? deps.media.masterOf(stream.path) : undefined;
     if (deps.window) {
       // Its master stays what the previous process wrote; viewers go on from its last segment.
@@ -116,42 +108,17 @@ export class Packager implements StreamOutput {
   }
 
   deliver(unit: MediaUnit): void {
-    if (unit.kind !== 'access-unit' || this.#state === 'ending' || this.#state === 'ended') return;
+    if (this.#state === 'ending' || this.#state === 'ended') return;
     try {
-      this.#deliver(unit);
+      this.#rendition.deliver(unit);
+      if (unit.kind === 'access-unit' && !unit.config && this.#rendition.tracks)
+        this.#state = 'running';
     } catch (error) {
       // A unit the packager cannot take must not take the publisher's connection down with it.
       this.#log.error({ err: error, event: 'packager_failed' }, 'the packager failed on a unit');
       this.#warn(`the packager failed: ${(error as Error).message}`);
-      this.#flushQuietly();
-      this.#waitingForKey = true;
+      this.#rendition.resync();
     }
-  }
-
-  #flushQuietly(): void {
-    try {
-      this.#flush();
-    } catch {
-      /* the next key frame starts afresh */
-    }
-  }
-
-  #deliver(unit: AccessUnit): void {
-    if (unit.config) return this.#configure(unit);
-    if (!this.#segmenter) this.#configure(undefined);
-    const segmenter = this.#segmenter;
-    if (!segmenter) return;
-    if (unit.track === 'video') {
-      if (!this.#videoClock) return;
-      if (this.#waitingForKey && !unit.key) return;
-      this.#waitingForKey = false;
-      this.#take(this.#videoClock.push(unit));
-    } else if (this.#audioClock) {
-      // Audio waits for the video's first key frame, so that the first part starts with it.
-      if (this.#videoClock && this.#waitingForKey) return;
-      this.#take(this.#audioClock.push(unit));
-    }
-    this.#state = 'running';
   }
 
   end(reason: EndReason): void {
@@ -161,9 +128,7 @@ export class Packager implements StreamOutput {
   /** A new publisher: its media follows on the same timeline, after a discontinuity. */
   restartForNewPublisher(): void {
     if (this.#state === 'ending' || this.#state === 'ended') return;
-    this.#flushQuietly();
-    this.#configs = { video: undefined, audio: undefined };
-    this.#waitingForKey = true;
+    this.#rendition.restart();
   }
 
   /** Stops once; every later call waits for that stop (a shutdown's kept window included). */
@@ -174,7 +139,7 @@ export class Packager implements StreamOutput {
 
   async #stop(reason: EndReason | 'shutdown'): Promise<void> {
     this.#state = 'ending';
-    this.#flushQuietly();
+    this.#rendition.flushQuietly();
     // Stagedoor stopping with the publisher live leaves the playlist open for the next process.
     if (reason !== 'shutdown') this.#window.end();
     else if (this.#deps.keep && this.#window.ready)
@@ -209,126 +174,23 @@ export class Packager implements StreamOutput {
     listener();
   }
 
-  /** Decoder configurations: the first ones set the tracks up; different ones start a new init segment. */
-  #configure(unit: AccessUnit | undefined): void {
-    if (unit) {
-      const previous = this.#configs[unit.track];
-      if (previous?.equals(unit.payload)) return;
-      this.#configs[unit.track] = unit.payload;
-      // The tracks are set up with the first media unit; a later change restarts them.
-      if (!this.#segmenter) return;
-    }
-    const headers = this.#stream.headers;
-    const made = streamTracks({
-      metadata: headers.metadata,
-      video: unit?.track === 'video' ? unit : headers.video,
-      audio: unit?.track === 'audio' ? unit : headers.audio,
-    });
-    if ('refused' in made) {
-      this.#warn(`the packager cannot take this stream: ${made.refused}`);
-      return;
-    }
-    if (this.#segmenter) {
-      this.#flush();
-      // The segment after the discontinuity must start on a key frame (independent segments).
-      if (made.video) this.#waitingForKey = true;
-    }
-    this.#tracks = made;
-    this.#configs = {
-      video: made.video ? Buffer.from(made.video.config) : undefined,
-      audio: made.audio ? Buffer.from(made.audio.config) : undefined,
-    };
-    this.#videoClock = made.video
-      ? new TrackClock(this.#clock, {
-          timescale: made.video.timescale,
-          defaultDuration: Math.round(made.video.timescale / 30),
-        })
-      : undefined;
-    this.#audioClock = made.audio
-      ? new TrackClock(this.#clock, {
-          timescale: made.audio.timescale,
-          fixedDuration: made.audio.samplesPerFrame,
-          defaultDuration: made.audio.samplesPerFrame,
-        })
-      : undefined;
-    const lead = made.video ?? made.audio!;
-    this.#segmenter = new Segmenter(
+  #segmentEnd(segmentBytes: number, tracks: StreamTracks): void {
+    if (this.#masterWritten || !this.#window.ready) return;
+    this.#masterWritten = true;
+    const seconds = Math.max(0.5, this.#window.lastSegmentDuration ?? 1);
+    this.#master = renderMasterPlaylist([
       {
-        partTargetSec: this.#deps.partTargetSec,
-        segmentTargetSec: this.#deps.segmentTargetSec,
-        leadTimescale: lead.timescale,
-        leadTrack: lead.kind,
+        uri: `${this.#deps.rendition}.m3u8`,
+        // The first segment's rate with headroom: BANDWIDTH is a peak (RFC 8216bis §4.4.6.2).
+        bandwidth: Math.max(64_000, ((segmentBytes * 8) / seconds) * 1.5),
+        width: tracks.video?.width || undefined,
+        height: tracks.video?.height || undefined,
+        codecs: tracks.codecs,
       },
-      { part: (part) => this.#part(part), segmentEnd: () => this.#segmentEnd() },
-    );
-    this.#window.setInit(initSegment([made.video, made.audio].filter((t) => t !== undefined)));
-    this.#log.info(
-      {
-        event: 'packager_tracks',
-        codecs: made.codecs,
-        width: made.video?.width,
-        height: made.video?.height,
-      },
-      'packaging the stream',
-    );
-  }
-
-  #take(sample: TimedSample | undefined): void {
-    if (sample) this.#segmenter!.take(sample);
-  }
-
-  /** Lets every held sample go and closes the segment (a codec change, a new publisher, the end). */
-  #flush(): void {
-    this.#take(this.#videoClock?.flush());
-    this.#take(this.#audioClock?.flush());
-    this.#segmenter?.endSegment();
-  }
-
-  #part(part: ClosedPart): void {
-    const tracks = this.#tracks!;
-    const runs: CmafRun[] = [];
-    const run = (track: CmafTrack | undefined, samples: TimedSample[]) => {
-      if (!track || samples.length === 0) return;
-      runs.push({
-        track,
-        baseDecodeTime: samples[0]!.decodeTime,
-        samples: samples.map((s) => ({
-          duration: s.duration,
-          compositionOffset: s.compositionOffset,
-          sync: s.unit.track === 'audio' || s.unit.key,
-          data: s.unit.payload,
-        })),
-      });
-    };
-    run(tracks.video, part.video);
-    run(tracks.audio, part.audio);
-    const bytes = fragment(this.#fragments++, runs);
-    this.#segmentBytes += bytes.length;
-    this.#window.addPart(bytes, part.duration, part.independent);
-  }
-
-  #segmentEnd(): void {
-    this.#window.endSegment();
-    if (!this.#masterWritten && this.#window.ready) {
-      this.#masterWritten = true;
-      const seconds = Math.max(0.5, this.#window.lastSegmentDuration ?? 1);
-      const tracks = this.#tracks!;
-      this.#master = renderMasterPlaylist([
-        {
-          uri: `${this.#deps.rendition}.m3u8`,
-          // The first segment's rate with headroom: BANDWIDTH is a peak (RFC 8216bis §4.4.6.2).
-          bandwidth: Math.max(64_000, ((this.#segmentBytes * 8) / seconds) * 1.5),
-          width: tracks.video?.width || undefined,
-          height: tracks.video?.height || undefined,
-          codecs: tracks.codecs,
-        },
-      ]);
-      this.#deps.media.setMaster(this.#stream.path, this, this.#master);
-      const publisher = this.#stream.publisher;
-      if (publisher)
-        this.#deps.hooks.onPlayable(this.#stream.key, Date.now() - publisher.startedAt);
-    }
-    this.#segmentBytes = 0;
+    ]);
+    this.#deps.media.setMaster(this.#stream.path, this, this.#master);
+    const publisher = this.#stream.publisher;
+    if (publisher) this.#deps.hooks.onPlayable(this.#stream.key, Date.now() - publisher.startedAt);
   }
 
   #warn(warning: string): void {
