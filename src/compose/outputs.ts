@@ -4,10 +4,13 @@ import type { Logger } from '../log/logger.js';
 import type { StreamHub } from '../media/stream-hub.js';
 import { locateFfmpeg } from '../outputs/ffmpeg/locate-ffmpeg.js';
 import { Transcoder } from '../outputs/ffmpeg/transcoder.js';
+import type { FfmpegDestination } from '../outputs/ffmpeg/ffmpeg-destination.js';
+import { HlsFilesDestination } from '../outputs/ffmpeg/hls-files-destination.js';
+import { PackagerDestination } from '../outputs/ffmpeg/packager-destination.js';
 import { OutputManager, type OutputHooks } from '../outputs/output-manager.js';
 import type { LiveStream } from '../media/live-stream.js';
 import { DeferredOutput } from '../outputs/deferred-output.js';
-import { packagerFits } from '../outputs/output-choice.js';
+import { encoderDestination, packagerFits } from '../outputs/output-choice.js';
 import { Packager } from '../outputs/packager/packager.js';
 import { PackagedMedia } from '../outputs/packager/packaged-media.js';
 import { KeptWindow, loadKeptWindows } from '../outputs/packager/kept-windows.js';
@@ -55,31 +58,30 @@ export function buildOutputs(
   const outputs = new OutputManager({
     hub,
     createOutput: (stream, hooks, { resume }) => {
-      const transcoder = (s: LiveStream) => {
-        // A previous run of the stream packaged here (or kept from the previous process) must not
-        // answer for it any more: delivery would read its stale window instead of FFmpeg's files.
-        packaged.drop(s.path);
-        kept.delete(s.key);
-        return new Transcoder(s, {
+      const transcoder = (s: LiveStream) =>
+        new Transcoder(s, {
           ffmpegPath: ffmpeg.path,
-          hls: config.hls,
+          destination: destination(s, resume),
           stopTimeoutMs: runtime.ms.ffmpegStopTimeout,
           restartBackoffMaxMs: runtime.ms.ffmpegRestartBackoffMax,
-          mediaDir: config.mediaDir,
           log,
           onRestart: hooks.onRestart,
           onPlayable: hooks.onPlayable,
-          resume,
         });
-      };
       return new DeferredOutput(stream, {
         forRaw: transcoder,
         forUnits: (s) => {
           const fit = packagerFits(config.hls, s.headers);
           if (!fit.fits) {
             outputLog.info(
-              { event: 'output_chosen', stream: s.key, output: 'ffmpeg', why: fit.why },
-              "ffmpeg makes this stream's hls",
+              {
+                event: 'output_chosen',
+                stream: s.key,
+                output: 'ffmpeg',
+                why: fit.why,
+                to: encoderDestination(config.hls).to,
+              },
+              "ffmpeg encodes this stream's renditions",
             );
             return transcoder(s);
           }
@@ -93,17 +95,17 @@ export function buildOutputs(
     },
     mediaDir: config.mediaDir,
     onLeftoverRemoved: (key) => {
-      const window = kept.get(key);
+      const windows = kept.get(key);
       kept.delete(key);
-      if (!window) return;
+      if (!windows) return;
       packaged.unregister(pathOf(key), keptOwner);
-      window.remove();
+      for (const window of windows) window.remove();
     },
     cleanupAfterMs: runtime.ms.hlsCleanupAfter,
     log: outputLog,
   });
   /** Windows the previous process kept (a restart while their streams were live), until claimed. */
-  let kept = new Map<string, RenditionWindow>();
+  let kept = new Map<string, RenditionWindow[]>();
   const pathOf = (key: string): StreamPath =>
     checkStreamPath(...(key.split('/') as [string, string]));
   const keptOwner = {};
@@ -113,8 +115,51 @@ export function buildOutputs(
     playlistSize: config.hls.playlistSize,
     extraSegments: 2,
   };
+  /**
+   * Where a stream's FFmpeg puts its renditions: into the packager (LL-HLS from memory), unless
+   * the packager is off or AES-128 is on (FFmpeg's own encrypted MPEG-TS HLS files then).
+   */
+  function destination(stream: LiveStream, resume: boolean): FfmpegDestination {
+    const encoder = encoderDestination(config.hls);
+    if (encoder.to === 'files') {
+      // A previous run of the stream packaged here (or kept from the previous process) must not
+      // answer for it any more: delivery would read its stale windows instead of FFmpeg's files.
+      packaged.drop(stream.path);
+      kept.delete(stream.key);
+      return new HlsFilesDestination(stream, {
+        hls: config.hls,
+        mediaDir: config.mediaDir,
+        log,
+        resume,
+      });
+    }
+    const keptWindows = resume ? kept.get(stream.key) : undefined;
+    kept.delete(stream.key);
+    const names = config.hls.renditions.map((r) => r.name);
+    // Continued only when the previous process kept every rendition this config has.
+    const windows =
+      keptWindows && names.every((n) => keptWindows.some((w) => w.name === n))
+        ? new Map(keptWindows.map((w) => [w.name, w]))
+        : undefined;
+    const starts = new Map(
+      names.flatMap((n) => {
+        const previous = packaged.windowOf(stream.path, n);
+        return previous ? [[n, previous.position] as const] : [];
+      }),
+    );
+    return new PackagerDestination(stream, {
+      hls: config.hls,
+      media: packaged,
+      log,
+      windows,
+      starts,
+      keep: new KeptWindow(new StreamDirectory(config.mediaDir, stream.path)),
+    });
+  }
+
   function packager(stream: LiveStream, hooks: OutputHooks, resume: boolean): Packager {
-    const window = resume ? kept.get(stream.key) : undefined;
+    const name = config.hls.renditions[0]!.name;
+    const window = resume ? kept.get(stream.key)?.find((w) => w.name === name) : undefined;
     kept.delete(stream.key);
     // A stream published again goes on from its previous run's numbering: an edge may still hold
     // `copy_p0.m4s` of that run, so no name is used twice.
@@ -141,9 +186,9 @@ export function buildOutputs(
       const loaded = await loadKeptWindows(config.mediaDir, windowOptions, outputLog);
       // Served at once, as the previous process left them: players reload them until the
       // publisher is back and the packager continues them.
-      for (const [key, { window, master }] of loaded) {
-        kept.set(key, window);
-        packaged.register(pathOf(key), keptOwner, window);
+      for (const [key, { windows, master }] of loaded) {
+        kept.set(key, windows);
+        packaged.register(pathOf(key), keptOwner, windows);
         if (master !== undefined) packaged.setMaster(pathOf(key), keptOwner, master);
       }
       await outputs.adoptLeftovers();

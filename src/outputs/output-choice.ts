@@ -33,3 +33,15 @@ export function codecsKnownAt(
   const declaresVideo = headers.metadata?.values.videocodecid !== undefined;
   return headers.video === null && !declaresVideo;
 }
+
+/**
+ * Where FFmpeg's renditions go when FFmpeg must encode: the packager, unless it is off or AES-128
+ * is on (FFmpeg's own encrypted MPEG-TS HLS files then).
+ */
+export function encoderDestination(
+  hls: Pick<Config['hls'], 'packager' | 'encryption'>,
+): { to: 'packager' } | { to: 'files'; why: string } {
+  if (!hls.packager.enabled) return { to: 'files', why: 'hls.packager.enabled is false' };
+  if (hls.encryption.enabled) return { to: 'files', why: 'hls.encryption is on' };
+  return { to: 'packager' };
+}

@@ -1,6 +1,4 @@
 // The publisher page in headless Chromium with a fake camera, publishing for real over WebSocket.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
@@ -8,6 +6,7 @@ import { probe } from '../helpers/ffmpeg.js';
 import { eventually } from '../helpers/http.js';
 import { launchChromium } from '../helpers/browser.js';
 import { sign, token } from '../helpers/tokens.js';
+import { parseMediaPlaylist } from '../helpers/hls-spec.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -71,21 +70,24 @@ describe('the publisher page (Chromium, fake camera)', () => {
     // FFmpeg dies under MediaRecorder's stream: it resumes from the latest key frame and the page never notices.
     const transcoder = server.stagedoor.outputs!.get('live/browser')!;
     const firstPid = transcoder.process?.pid!;
-    const playlistPath = join(server.mediaDir, 'live', 'browser', 'copy.m3u8');
-    const lastSegment = () =>
-      Math.max(
-        ...readFileSync(playlistPath, 'utf8')
-          .split('\n')
-          .filter((l) => l.endsWith('.ts'))
-          .map((l) => Number(/_(\d+)\.ts$/.exec(l)![1])),
+    // The playlist as viewers read it (the packager holds it in memory).
+    const lastSegment = async () => {
+      const res = await fetch(server.hlsUrl('live/browser', play, 'copy.m3u8'));
+      const text = res.status === 200 ? await res.text() : '';
+      return Math.max(
+        -1,
+        ...parseMediaPlaylist(text)
+          .segments.filter((s) => s.uri)
+          .map((s) => s.msn),
       );
-    const before = lastSegment();
+    };
+    const before = await lastSegment();
     process.kill(firstPid, 'SIGKILL');
     await eventually(
       () => (transcoder.process?.pid && transcoder.process?.pid !== firstPid ? true : undefined),
       5000,
     );
-    await eventually(() => (lastSegment() >= before + 2 ? true : undefined), 10_000);
+    await eventually(async () => ((await lastSegment()) >= before + 2 ? true : undefined), 10_000);
     expect(
       server.logs.some((l) => l.event === 'ffmpeg_resumed' && l.stream === 'live/browser'),
     ).toBe(true);

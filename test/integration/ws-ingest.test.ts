@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,7 @@ import { eventually } from '../helpers/http.js';
 import { makeSampleFlv, makeSampleFmp4, makeSampleWebm } from '../helpers/flv.js';
 import { openPublisher, sendPaced } from '../helpers/ws-client.js';
 import { sign, token } from '../helpers/tokens.js';
+import { parseMediaPlaylist } from '../helpers/hls-spec.js';
 
 let server: TestServer;
 let flvFile: string;
@@ -126,37 +127,37 @@ describe('WebSocket ingest', () => {
       const stream = `live/wscrash${kind}`;
       const { ws, outcome } = await openPublisher(wsUrl(stream, await token(stream, 'publish')));
       const sending = sendPaced(ws!, kind === 'webm' ? webmFile : mp4File, 8);
-      const playlistPath = join(server.mediaDir, stream, 'copy.m3u8');
-      const segments = (text: string) => text.split('\n').filter((l) => l.endsWith('.ts'));
+      // The playlist as viewers read it (the packager holds it in memory).
+      const play = await token(stream, 'play');
+      const playlist = async () => {
+        const res = await fetch(server.hlsUrl(stream, play, 'copy.m3u8'));
+        return res.status === 200 ? await res.text() : '';
+      };
       const lastSegment = (text: string) =>
-        Math.max(...segments(text).map((l) => Number(/_(\d+)\.ts$/.exec(l)?.[1] ?? -1)));
-      await eventually(
-        () =>
-          existsSync(playlistPath) && segments(readFileSync(playlistPath, 'utf8')).length >= 2
-            ? true
-            : undefined,
-        15_000,
-      );
+        Math.max(
+          -1,
+          ...parseMediaPlaylist(text)
+            .segments.filter((s) => s.uri)
+            .map((s) => s.msn),
+        );
+      await eventually(async () => (lastSegment(await playlist()) >= 1 ? true : undefined), 15_000);
       const transcoder = server.stagedoor.outputs!.get(stream)!;
       const firstPid = transcoder.process?.pid!;
-      const before = readFileSync(playlistPath, 'utf8');
+      const before = await playlist();
       process.kill(firstPid, 'SIGKILL');
       await eventually(
         () => (transcoder.process?.pid && transcoder.process?.pid !== firstPid ? true : undefined),
         5000,
       );
       await eventually(
-        () =>
-          lastSegment(readFileSync(playlistPath, 'utf8')) >= lastSegment(before) + 2
-            ? true
-            : undefined,
+        async () => (lastSegment(await playlist()) >= lastSegment(before) + 2 ? true : undefined),
         8000,
       );
-      expect(readFileSync(playlistPath, 'utf8')).toContain('#EXT-X-DISCONTINUITY');
+      expect(await playlist()).toContain('#EXT-X-DISCONTINUITY');
       expect(transcoder.process?.restarts).toBe(1);
       expect(outcome.closeCode).toBeUndefined();
       expect(ws!.readyState).toBe(ws!.OPEN);
-      const result = await probe(server.hlsUrl(stream, await token(stream, 'play')), 15);
+      const result = await probe(server.hlsUrl(stream, play), 15);
       expect(result.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
       ws!.close();
       await sending;

@@ -31,7 +31,16 @@ export interface MediaPlaylist {
   segments: readonly PlaylistSegment[];
   /** The next part's URI, while the stream goes on. */
   preloadHint?: string | undefined;
+  /** Where the stream's other renditions stand (EXT-X-RENDITION-REPORT), for a player switching. */
+  reports?: readonly RenditionReport[] | undefined;
   ended: boolean;
+}
+
+/** The last part of another rendition's playlist (RFC 8216bis §4.4.5.4). */
+export interface RenditionReport {
+  uri: string;
+  lastMsn: number;
+  lastPart: number | undefined;
 }
 
 const seconds = (value: number): string => value.toFixed(5);
@@ -96,5 +105,10 @@ export function renderMediaPlaylist(
   if (playlist.ended) lines.push('#EXT-X-ENDLIST');
   else if (playlist.preloadHint)
     lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${playlist.preloadHint}"`);
+  if (!playlist.ended)
+    for (const report of playlist.reports ?? [])
+      lines.push(
+        `#EXT-X-RENDITION-REPORT:URI="${report.uri}",LAST-MSN=${report.lastMsn}${report.lastPart === undefined ? '' : `,LAST-PART=${report.lastPart}`}`,
+      );
   return `${lines.join('\n')}\n`;
 }

@@ -33,46 +33,9 @@ export const renditionPlaylist = (name: string): string => `${name}.m3u8`;
  */
 export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
   const { renditions, segmentSec, tracks } = input;
-  const format = input.inputFormat ?? 'flv';
-  // The FLV on stdin starts with metadata and both codec headers, so FFmpeg needs to probe no
-  // further than those: this saves ~300 ms from publish to first playlist. Browser containers
-  // (WebM from MediaRecorder, fragmented MP4) are probed normally.
-  const probe =
-    format === 'flv'
-      ? ['-probesize', String(Math.max(32, input.probeBytes)), '-analyzeduration', '0']
-      : ['-probesize', '5000000', '-analyzeduration', '1500000'];
-  const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'warning',
-    // fps, speed, dropped and duplicated frames each second, on stdout (ffmpeg-progress.ts).
-    '-progress',
-    'pipe:1',
-    '-stats_period',
-    '1',
-    '-fflags',
-    '+genpts',
-    ...probe,
-    '-f',
-    format,
-    '-i',
-    'pipe:0',
-  ];
-
-  // A copy rendition with a source it cannot copy (not H.264, or not 4:2:0 8-bit) is encoded at
-  // source size like a rung.
-  const copyable = input.videoCopyable ?? tracks.videoIsH264;
-  const encoded = renditions.filter((r) => !('copy' in r) || !copyable);
-  if (encoded.length > 0) {
-    const labels = encoded.map((_, i) => `[s${i}]`);
-    const split =
-      encoded.length === 1 ? '[0:v:0]null[s0]' : `[0:v:0]split=${encoded.length}${labels.join('')}`;
-    const scales = encoded.map((r, i) =>
-      'copy' in r ? `[s${i}]null[v${i}]` : `[s${i}]scale=-2:${r.height}[v${i}]`,
-    );
-    args.push('-filter_complex', [split, ...scales].join(';'));
-  }
+  const args = inputArgs(input);
+  const { encoded, filter } = encodePlan(renditions, input.videoCopyable ?? tracks.videoIsH264);
+  if (filter) args.push('-filter_complex', filter);
 
   const streamMap: string[] = [];
   renditions.forEach((rendition, i) => {
@@ -80,29 +43,10 @@ export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
     if (encodeIndex < 0) {
       args.push('-map', '0:v:0', `-c:v:${i}`, 'copy');
     } else {
-      const kbps = 'copy' in rendition ? 4000 : rendition.videoBitrateKbps;
-      const preset = 'copy' in rendition ? 'veryfast' : rendition.preset;
       args.push(
         '-map',
         `[v${encodeIndex}]`,
-        `-c:v:${i}`,
-        'libx264',
-        `-preset:v:${i}`,
-        preset,
-        `-tune:v:${i}`,
-        'zerolatency',
-        `-pix_fmt:v:${i}`,
-        'yuv420p',
-        `-b:v:${i}`,
-        `${kbps}k`,
-        `-maxrate:v:${i}`,
-        `${Math.round(kbps * 1.1)}k`,
-        `-bufsize:v:${i}`,
-        `${kbps * 2}k`,
-        `-force_key_frames:v:${i}`,
-        `expr:gte(t,n_forced*${segmentSec})`,
-        `-sc_threshold:v:${i}`,
-        '0',
+        ...x264Args(rendition, `:v:${i}`, `expr:gte(t,n_forced*${segmentSec})`),
       );
     }
     if (tracks.hasAudio) {
@@ -144,4 +88,86 @@ export function buildFfmpegArgs(input: FfmpegArgsInput): string[] {
   if (input.keyInfoFile) args.push('-hls_key_info_file', input.keyInfoFile);
   args.push('-var_stream_map', streamMap.join(' '), join(input.outputDir, '%v.m3u8'));
   return args;
+}
+
+/** What every FFmpeg run starts with: progress on stdout, the publisher's container on stdin. */
+export function inputArgs(input: Pick<FfmpegArgsInput, 'inputFormat' | 'probeBytes'>): string[] {
+  const format = input.inputFormat ?? 'flv';
+  // The FLV on stdin starts with metadata and both codec headers, so FFmpeg needs to probe no
+  // further than those: this saves ~300 ms from publish to first playlist. Browser containers
+  // (WebM from MediaRecorder, fragmented MP4) are probed normally.
+  const probe =
+    format === 'flv'
+      ? ['-probesize', String(Math.max(32, input.probeBytes)), '-analyzeduration', '0']
+      : ['-probesize', '5000000', '-analyzeduration', '1500000'];
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'warning',
+    // fps, speed, dropped and duplicated frames each second, on stdout (ffmpeg-progress.ts).
+    '-progress',
+    'pipe:1',
+    '-stats_period',
+    '1',
+    '-fflags',
+    '+genpts',
+    ...probe,
+    '-f',
+    format,
+    '-i',
+    'pipe:0',
+  ];
+}
+
+/**
+ * The renditions FFmpeg encodes (a copy rendition too when the source cannot be copied), and the
+ * filter that decodes the source once and scales it for each: `[v<n>]` is the n-th encoded one.
+ */
+export function encodePlan(
+  renditions: readonly RenditionConfig[],
+  copyable: boolean,
+): { encoded: RenditionConfig[]; filter: string | undefined } {
+  const encoded = renditions.filter((r) => !('copy' in r) || !copyable);
+  if (encoded.length === 0) return { encoded, filter: undefined };
+  const labels = encoded.map((_, i) => `[s${i}]`);
+  const split =
+    encoded.length === 1 ? '[0:v:0]null[s0]' : `[0:v:0]split=${encoded.length}${labels.join('')}`;
+  const scales = encoded.map((r, i) =>
+    'copy' in r ? `[s${i}]null[v${i}]` : `[s${i}]scale=-2:${r.height}[v${i}]`,
+  );
+  return { encoded, filter: [split, ...scales].join(';') };
+}
+
+/**
+ * libx264 for one rendition (`specifier`: `:v:<n>` within a multi-stream output, `''` alone in its
+ * own), key frames forced by `keyFrames` and never on scene cuts, so that renditions stay aligned.
+ */
+export function x264Args(
+  rendition: RenditionConfig,
+  specifier: string,
+  keyFrames: string,
+): string[] {
+  const kbps = 'copy' in rendition ? 4000 : rendition.videoBitrateKbps;
+  const preset = 'copy' in rendition ? 'veryfast' : rendition.preset;
+  return [
+    `-c${specifier}`,
+    'libx264',
+    `-preset${specifier}`,
+    preset,
+    `-tune${specifier}`,
+    'zerolatency',
+    `-pix_fmt${specifier}`,
+    'yuv420p',
+    `-b${specifier}`,
+    `${kbps}k`,
+    `-maxrate${specifier}`,
+    `${Math.round(kbps * 1.1)}k`,
+    `-bufsize${specifier}`,
+    `${kbps * 2}k`,
+    `-force_key_frames${specifier}`,
+    keyFrames,
+    `-sc_threshold${specifier}`,
+    '0',
+  ];
 }

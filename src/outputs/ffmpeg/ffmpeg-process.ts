@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { ProgressReader, type FfmpegProgress } from './ffmpeg-progress.js';
 
 /** How an FFmpeg run ended. */
@@ -35,9 +35,14 @@ export class FfmpegProcess {
   readonly exited: Promise<ExitInfo>;
   readonly startedAt = Date.now();
 
-  constructor(ffmpegPath: string, args: readonly string[]) {
+  /** What FFmpeg writes on fd 3 on (`pipe:3`…), one pipe per output the arguments send there. */
+  readonly outputs: readonly Readable[];
+
+  constructor(ffmpegPath: string, args: readonly string[], { outputPipes = 0 } = {}) {
     // stdout carries `-progress pipe:1` reports (if the arguments ask for them).
-    this.#child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: false });
+    const stdio = Array.from({ length: 3 + outputPipes }, () => 'pipe' as const);
+    this.#child = spawn(ffmpegPath, args, { stdio, detached: false });
+    this.outputs = this.#child.stdio.slice(3) as Readable[];
     this.#child.stdout!.setEncoding('utf8');
     this.#child.stdout!.on('data', (chunk: string) => this.#progress.push(chunk));
     this.#child.stdin!.on('error', () => {

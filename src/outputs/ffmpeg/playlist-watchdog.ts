@@ -91,3 +91,51 @@ function readFileSafe(path: string): string {
     return '';
   }
 }
+
+export interface SegmentWatchdogOptions {
+  process: FfmpegProcess;
+  /** When the newest segment was made; it must keep moving. */
+  lastSegmentAt: () => number | undefined;
+  stallMs: number;
+  isCurrent: () => boolean;
+  paused: () => boolean;
+  log: Logger;
+}
+
+/**
+ * The watchdog for an FFmpeg whose output is packaged in memory: a run that makes no new segment
+ * for `stallMs` (a wedged encoder, an output pipe gone quiet) is killed and restarted like a crash.
+ */
+export function watchSegments(options: SegmentWatchdogOptions): () => void {
+  const { process, stallMs, log } = options;
+  let lastHealthy = Date.now();
+  let lastSeen = options.lastSegmentAt();
+  const timer = setInterval(() => {
+    if (!options.isCurrent() || !process.running) {
+      clearInterval(timer);
+      return;
+    }
+    const now = Date.now();
+    const newest = options.lastSegmentAt();
+    if (now - process.startedAt < STARTUP_GRACE_MS || options.paused() || newest !== lastSeen) {
+      lastHealthy = now;
+      lastSeen = newest;
+      return;
+    }
+    if (now - lastHealthy > stallMs) {
+      log.error(
+        {
+          event: 'ffmpeg_stalled',
+          problem: 'no new segment',
+          sinceMs: now - lastHealthy,
+          stderr: process.stderrTail(),
+        },
+        'ffmpeg is not producing segments, killing it',
+      );
+      lastHealthy = now;
+      void process.stop(1000, { finish: false });
+    }
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,22 +1,16 @@
-import { existsSync } from 'node:fs';
 import type { Logger } from '../../log/logger.js';
-import type { Config } from '../../config/schema.js';
 import type { LiveStream } from '../../media/live-stream.js';
 import { isKeyFrame, tracksOf, type MediaUnit } from '../../media/media-unit.js';
 import type { RawInput, RawWrite } from '../../media/raw-input.js';
 import type { EndReason } from '../../core/end-reasons.js';
 import { flvFileHeader, flvTag } from '../../formats/flv/flv-mux.js';
-import { buildFfmpegArgs, renditionPlaylist } from './ffmpeg-args.js';
 import { FfmpegProcess, type ExitInfo } from './ffmpeg-process.js';
 import type { FfmpegProgress } from './ffmpeg-progress.js';
 import { copyDecision } from '../copy-check.js';
-import { flvHeaderBytes, sourceInfo } from './flv-input.js';
-import { watchPlaylist } from './playlist-watchdog.js';
-import { writeMasterWhenReady } from './master-writer.js';
-import { KeyRotator } from './key-rotator.js';
+import { flvHeaderBytes } from './flv-input.js';
 import { ResumeBuffer } from './resume-buffer.js';
+import type { FfmpegDestination } from './ffmpeg-destination.js';
 import type { OutputProcess, StreamOutput } from '../output-manager.js';
-import { StreamDirectory } from '../stream-directory.js';
 
 /** FFmpeg is this far behind (bytes queued on its stdin): drop media until the next key frame. */
 const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
@@ -30,23 +24,17 @@ const MAX_RAW_FAILURES = 5;
 
 export interface TranscoderDeps {
   ffmpegPath: string;
-  /** Renditions, segments, playlist size and encryption. */
-  hls: Config['hls'];
+  /** What FFmpeg makes and where it goes: HLS files, or renditions for the packager. */
+  destination: FfmpegDestination;
   /** Grace for FFmpeg to finish its playlists when stopped, before SIGKILL. */
   stopTimeoutMs: number;
   /** Longest wait between restarts of a crashed FFmpeg. */
   restartBackoffMaxMs: number;
-  mediaDir: string;
   log: Logger;
   /** Counts restarts for metrics and tests. */
   onRestart?: (stream: string) => void;
   /** The stream became playable (its master playlist written), this long after its publish. */
   onPlayable?: (stream: string, sincePublishMs: number) => void;
-  /**
-   * The stream's directory was left by a previous Stagedoor process (a restart): keep it and
-   * continue its playlists, so that players go on, instead of starting empty.
-   */
-  resume?: boolean;
 }
 
 type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
@@ -55,15 +43,14 @@ type State = 'waiting' | 'running' | 'backoff' | 'ending' | 'ended';
  * One live stream's FFmpeg: fed the publisher's units as FLV (or a WebSocket publisher's WebM/MP4
  * bytes, with a resume buffer standing in for the GOP cache) on stdin, supervised (restart with
  * backoff while the publisher is live), stopped gracefully (EXT-X-ENDLIST) when the publisher
- * goes, and its files removed `cleanupAfterSec` later.
+ * goes, and its media removed `cleanupAfterSec` later. What it makes goes to its destination.
  */
 export class Transcoder implements StreamOutput {
   readonly id: string;
   readonly kind = 'ffmpeg' as const;
-  readonly dir: string;
   /** What an operator should know of this stream's output (shown by the admin API). */
   readonly warnings: string[] = [];
-  readonly #dir: StreamDirectory;
+  readonly #destination: FfmpegDestination;
   readonly #stream: LiveStream;
   readonly #deps: TranscoderDeps;
   readonly #log: Logger;
@@ -72,11 +59,8 @@ export class Transcoder implements StreamOutput {
   #runs = 0;
   #failures = 0;
   #backoffTimer: NodeJS.Timeout | undefined;
-  #keys: KeyRotator | undefined;
   #dropUntilKeyFrame = false;
   #bytesFed = 0;
-  #masterWritten = false;
-  #stopWatchdog: (() => void) | undefined;
   #ended: Promise<void> | undefined;
   #ready: Promise<void> = Promise.resolve();
   #raw: RawInput | undefined;
@@ -87,8 +71,7 @@ export class Transcoder implements StreamOutput {
     this.#stream = stream;
     this.#deps = deps;
     this.id = `transcoder:${stream.key}`;
-    this.#dir = new StreamDirectory(deps.mediaDir, stream.path);
-    this.dir = this.#dir.path;
+    this.#destination = deps.destination;
     this.#log = deps.log.child({ component: 'transcoder', stream: stream.key });
   }
 
@@ -114,17 +97,13 @@ export class Transcoder implements StreamOutput {
     return this.#process?.running ? this.#process.progress : undefined;
   }
 
-  /** When the first rendition's playlist last changed (FFmpeg rewrites it with each new segment). */
   lastSegmentAt(): number | undefined {
-    return this.#dir.modifiedAt(renditionPlaylist(this.#deps.hls.renditions[0]!.name));
+    return this.#destination.lastSegmentAt();
   }
 
-  /** Prepares an empty stream directory once `after` settles (a previous run's files are removed). */
+  /** Prepares the destination once `after` settles (a previous run's files are removed). */
   begin(after: Promise<unknown>): Promise<void> {
-    this.#ready = after.then(async () => {
-      if (this.#deps.resume) await this.#dir.ensure();
-      else await this.#dir.prepareEmpty();
-    });
+    this.#ready = after.then(() => this.#destination.prepare());
     return this.#ready;
   }
 
@@ -208,8 +187,6 @@ export class Transcoder implements StreamOutput {
     this.#ended ??= (async () => {
       this.#state = 'ending';
       clearTimeout(this.#backoffTimer);
-      this.#keys?.stop();
-      this.#stopWatchdog?.();
       const process = this.#process;
       if (process) {
         // Stagedoor shutting down with the publisher still live: leave the playlists open for the
@@ -227,26 +204,19 @@ export class Transcoder implements StreamOutput {
           'ffmpeg stopped',
         );
       }
+      await this.#destination.stopped(reason);
       this.#state = 'ended';
     })();
     return this.#ended;
   }
 
-  /** Deletes the stream directory (`cleanupAfterSec` after the stream ended). */
+  /** Removes the stream's media (`cleanupAfterSec` after the stream ended). */
   async removeFiles(): Promise<void> {
-    await this.#dir.remove();
+    await this.#destination.remove();
   }
 
   /** Starts a run; resolves once FFmpeg is spawned (or the start failed and a restart is scheduled). */
   #spawn(): Promise<void> {
-    const hls = this.#deps.hls;
-    const append = this.#runs > 0 || this.#deps.resume === true;
-    if (hls.encryption.enabled && !this.#keys) {
-      this.#keys = new KeyRotator(
-        this.dir,
-        Math.ceil(hls.playlistSize / hls.encryption.rotateEverySegments) + 3,
-      );
-    }
     const raw = this.#raw;
     const tracks = raw?.tracks ?? tracksOf(this.#stream.headers);
     const copy = raw ? undefined : copyDecision(this.#stream.headers.video);
@@ -255,33 +225,37 @@ export class Transcoder implements StreamOutput {
         { event: 'copy_reencoded' },
         this.warnings[this.warnings.push(copy.warning) - 1],
       );
-    const args = buildFfmpegArgs({
-      inputFormat: raw?.format ?? 'flv',
-      outputDir: this.dir,
-      renditions: hls.renditions,
-      segmentSec: hls.segmentSec,
-      playlistSize: hls.playlistSize,
-      tracks,
-      videoCopyable: copy?.copyable,
-      probeBytes: flvHeaderBytes(this.#stream.headers),
-      append,
-      keyInfoFile: this.#keys?.keyInfoFile,
-    });
+    const continues = this.#runs > 0;
     this.#state = 'running';
     const start = async (): Promise<void> => {
-      // FFmpeg cannot create its own output directory; the marker lets cleanup remove it later.
-      await this.#dir.ensure();
-      if (this.#keys && !existsSync(this.#keys.keyInfoFile)) await this.#keys.rotate();
+      const { args, outputPipes } = await this.#destination.nextRun({
+        inputFormat: raw?.format ?? 'flv',
+        tracks,
+        videoCopyable: copy?.copyable,
+        probeBytes: flvHeaderBytes(this.#stream.headers),
+        continues,
+      });
       if (this.#state !== 'running') return;
-      const process = new FfmpegProcess(this.#deps.ffmpegPath, args);
+      const process = new FfmpegProcess(this.#deps.ffmpegPath, args, { outputPipes });
       this.#process = process;
       this.#runs++;
       if (this.#runs > 1) this.#deps.onRestart?.(this.#stream.key);
       this.#log.info(
-        { event: 'ffmpeg_started', pid: process.pid, run: this.#runs, append },
+        { event: 'ffmpeg_started', pid: process.pid, run: this.#runs, continues },
         'ffmpeg started',
       );
       this.#dropUntilKeyFrame = false;
+      this.#destination.started({
+        process,
+        isCurrent: () => this.#process === process,
+        paused: () => !this.#stream.publisher || this.#dropUntilKeyFrame,
+        bytesFed: () => this.#bytesFed,
+        playable: () => {
+          const publisher = this.#stream.publisher;
+          if (publisher)
+            this.#deps.onPlayable?.(this.#stream.key, Date.now() - publisher.startedAt);
+        },
+      });
       if (!raw) {
         process.stdin.write(flvFileHeader(tracks.hasAudio));
         for (const unit of this.#stream.startupUnits()) this.#feed(unit);
@@ -300,42 +274,10 @@ export class Transcoder implements StreamOutput {
           );
       }
       void process.exited.then((info) => this.#onExit(process, info));
-      this.#keys?.rotateEvery(hls.segmentSec * hls.encryption.rotateEverySegments * 1000, (error) =>
-        this.#log.error({ err: error }, 'key rotation failed'),
-      );
-      if (!this.#masterWritten) {
-        void writeMasterWhenReady({
-          dir: this.dir,
-          renditions: hls.renditions,
-          isCurrent: () => this.#process === process && process.running,
-          sourceInfo: (seconds) => sourceInfo(this.#stream.headers, (this.#bytesFed * 8) / seconds),
-          log: this.#log,
-        }).then((written) => {
-          if (!written) return;
-          this.#masterWritten = true;
-          const publisher = this.#stream.publisher;
-          if (publisher)
-            this.#deps.onPlayable?.(this.#stream.key, Date.now() - publisher.startedAt);
-        });
-      }
-      this.#watch(process);
     };
     return start().catch((error: unknown) => {
       this.#log.error({ err: error }, 'ffmpeg start failed');
       this.#scheduleRestart();
-    });
-  }
-
-  #watch(process: FfmpegProcess): void {
-    this.#stopWatchdog?.();
-    this.#stopWatchdog = watchPlaylist({
-      process,
-      dir: this.dir,
-      playlist: renditionPlaylist(this.#deps.hls.renditions[0]!.name),
-      stallMs: Math.max(8_000, this.#deps.hls.segmentSec * 6000),
-      isCurrent: () => this.#process === process,
-      paused: () => !this.#stream.publisher || this.#dropUntilKeyFrame,
-      log: this.#log,
     });
   }
 

@@ -10,18 +10,24 @@ import {
   type WindowSnapshot,
 } from './rendition-window.js';
 
-// A packaged stream lives in memory. When Stagedoor stops with its publisher live (a deploy), the
-// window is written into the stream's directory, and the next process serves it from there and
-// continues it, so that players go on; nothing is on disk while the process runs.
+// A packaged stream lives in memory. When Stagedoor stops with its publisher live (a deploy), its
+// windows (one per rendition) are written into the stream's directory, and the next process serves
+// them from there and continues them, so that players go on; nothing is on disk while it runs.
 
 export const KEPT_WINDOW_FILE = 'packager-window.json';
 
 interface KeptFile {
   master: string | undefined;
-  window: WindowSnapshot;
+  windows: WindowSnapshot[];
 }
 
-/** Where one stream's window is kept across a restart. */
+/** A stream's windows as the previous process kept them, and the master it served. */
+export interface KeptStream {
+  windows: RenditionWindow[];
+  master: string | undefined;
+}
+
+/** Where one stream's windows are kept across a restart. */
 export class KeptWindow {
   readonly #dir: StreamDirectory;
 
@@ -29,9 +35,9 @@ export class KeptWindow {
     this.#dir = dir;
   }
 
-  async save(snapshot: WindowSnapshot, master: string | undefined): Promise<void> {
+  async save(snapshots: WindowSnapshot[], master: string | undefined): Promise<void> {
     await this.#dir.ensure();
-    const kept: KeptFile = { master, window: snapshot };
+    const kept: KeptFile = { master, windows: snapshots };
     await writeFileAtomic(join(this.#dir.path, KEPT_WINDOW_FILE), JSON.stringify(kept));
   }
 
@@ -49,8 +55,8 @@ export async function loadKeptWindows(
   mediaDir: string,
   options: Omit<RenditionWindowOptions, 'name' | 'start'>,
   log: Logger,
-): Promise<Map<string, { window: RenditionWindow; master: string | undefined }>> {
-  const found = new Map<string, { window: RenditionWindow; master: string | undefined }>();
+): Promise<Map<string, KeptStream>> {
+  const found = new Map<string, KeptStream>();
   for (const dir of await StreamDirectory.list(mediaDir)) {
     const file = join(dir.path, KEPT_WINDOW_FILE);
     if (!existsSync(file)) continue;
@@ -58,7 +64,8 @@ export async function loadKeptWindows(
     try {
       const kept = JSON.parse(await readFile(file, 'utf8')) as KeptFile;
       const master = typeof kept.master === 'string' ? kept.master : undefined;
-      found.set(key, { window: RenditionWindow.restore(kept.window, options), master });
+      const windows = kept.windows.map((w) => RenditionWindow.restore(w, options));
+      found.set(key, { windows, master });
     } catch (error) {
       log.warn(
         { err: error, stream: key, event: 'kept_window_unreadable' },

@@ -23,17 +23,22 @@ interface Entry {
 export class PackagedMedia {
   readonly #streams = new Map<string, Entry>();
 
-  register(stream: StreamPath, owner: object, window: RenditionWindow): void {
+  /**
+   * `owner` makes `stream` from now on, with these windows (one per rendition). Windows of an
+   * earlier owner that it does not take over are removed; a master served with windows taken over
+   * (the previous process's) is kept.
+   */
+  register(stream: StreamPath, owner: object, windows: readonly RenditionWindow[]): void {
     const key = formatStreamPath(stream);
     const entry = this.#streams.get(key);
     if (entry?.owner === owner) {
-      entry.windows.set(window.name, window);
+      for (const window of windows) entry.windows.set(window.name, window);
       return;
     }
-    for (const old of entry?.windows.values() ?? []) if (old !== window) old.remove();
-    // A window taken over (the previous process's) keeps the master it was served with.
-    const master = entry && [...entry.windows.values()].includes(window) ? entry.master : undefined;
-    this.#streams.set(key, { owner, master, windows: new Map([[window.name, window]]) });
+    const earlier = [...(entry?.windows.values() ?? [])];
+    for (const old of earlier) if (!windows.includes(old)) old.remove();
+    const master = windows.some((w) => earlier.includes(w)) ? entry?.master : undefined;
+    this.#streams.set(key, { owner, master, windows: new Map(windows.map((w) => [w.name, w])) });
   }
 
   /** Forgets a stream's packaged windows whoever made them (FFmpeg makes the stream now). */

@@ -25,7 +25,7 @@ export interface PackagerDeps {
   /** Keeps the window for the next process when Stagedoor stops with the publisher live. */
   keep?:
     | {
-        save(snapshot: WindowSnapshot, master: string | undefined): Promise<void>;
+        save(snapshots: WindowSnapshot[], master: string | undefined): Promise<void>;
         remove(): Promise<void>;
       }
     | undefined;
@@ -103,7 +103,7 @@ export class Packager implements StreamOutput {
 
   begin(after: Promise<unknown>): Promise<void> {
     return after.then(() => {
-      this.#deps.media.register(this.#stream.path, this, this.#window);
+      this.#deps.media.register(this.#stream.path, this, [this.#window]);
     });
   }
 
@@ -144,7 +144,7 @@ export class Packager implements StreamOutput {
     if (reason !== 'shutdown') this.#window.end();
     else if (this.#deps.keep && this.#window.ready)
       await this.#deps.keep
-        .save(this.#window.snapshot(), this.#master)
+        .save([this.#window.snapshot()], this.#master)
         .catch((error: unknown) =>
           this.#log.error(
             { err: error },

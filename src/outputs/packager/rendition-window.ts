@@ -3,6 +3,7 @@ import {
   renderMediaPlaylist,
   type MediaPlaylist,
   type PlaylistSegment,
+  type RenditionReport,
 } from '../../formats/hls/media-playlist.js';
 
 // One rendition's live window in memory: its init segments, the last complete segments and their
@@ -90,7 +91,9 @@ export class RenditionWindow {
   #ended = false;
   #gone = false;
   #version = 0;
-  #rendered: { version: number; full: string; delta: string | undefined } | undefined;
+  #rendered: { version: string; full: string; delta: string | undefined } | undefined;
+  /** The stream's other renditions, reported in this one's playlist. */
+  #siblings: RenditionWindow[] = [];
   readonly #waiters = new Set<Waiter>();
   /** When the newest segment was completed (ms since the epoch). */
   lastSegmentAt: number | undefined;
@@ -287,6 +290,24 @@ export class RenditionWindow {
     this.#changed();
   }
 
+  /** Reports where the stream's other renditions stand in this one's playlist (a ladder). */
+  reportOn(windows: readonly RenditionWindow[]): void {
+    this.#siblings = windows.filter((w) => w !== this);
+    this.#changed();
+  }
+
+  /** This rendition's last part, as another rendition's playlist reports it. */
+  #report(): RenditionReport | undefined {
+    if (!this.ready) return undefined;
+    const current = this.#current;
+    const last = current && current.parts.length > 0 ? current : this.#segments.at(-1)!;
+    return {
+      uri: `${this.name}.m3u8`,
+      lastMsn: last.msn,
+      lastPart: last.parts.length > 0 ? last.parts.length - 1 : undefined,
+    };
+  }
+
   /** Forgotten (its files are removed): waiting requests get NOT_FOUND. */
   remove(): void {
     this.#gone = true;
@@ -383,6 +404,7 @@ export class RenditionWindow {
       discontinuitySequence: this.#discontinuitySequence,
       segments,
       preloadHint: this.#ended ? undefined : `${this.name}_p${this.#nextPartId}.m4s`,
+      reports: this.#siblings.map((w) => w.#report()).filter((r) => r !== undefined),
       ended: this.#ended,
     };
   }
@@ -392,9 +414,11 @@ export class RenditionWindow {
   }
 
   #render(skip: boolean): string {
-    if (!this.#rendered || this.#rendered.version !== this.#version)
+    // The text changes with this window and with the renditions it reports on.
+    const version = [this.#version, ...this.#siblings.map((w) => w.#version)].join(',');
+    if (!this.#rendered || this.#rendered.version !== version)
       this.#rendered = {
-        version: this.#version,
+        version,
         full: renderMediaPlaylist(this.#model()),
         delta: undefined,
       };
