@@ -22,6 +22,9 @@ beforeAll(async () => {
   server = await startServer(
     testConfig(undefined, {
       hls: {
+        // FFmpeg's own HLS files, read from disk (MPEG-TS, the media root): the packaged path
+        // (CMAF from memory) has its own tests in ll-hls and encoded-packaging.
+        packager: { enabled: false },
         renditions: [
           { name: 'copy', copy: true },
           { name: '180p', height: 180, videoBitrateKbps: 200, preset: 'ultrafast' },

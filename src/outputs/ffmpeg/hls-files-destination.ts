@@ -28,6 +28,7 @@ export class HlsFilesDestination implements FfmpegDestination {
   readonly #dir: StreamDirectory;
   readonly #stream: LiveStream;
   readonly #deps: HlsFilesDeps;
+  readonly #log: Logger;
   #keys: KeyRotator | undefined;
   #masterWritten = false;
   #stopWatchdog: (() => void) | undefined;
@@ -35,6 +36,8 @@ export class HlsFilesDestination implements FfmpegDestination {
   constructor(stream: LiveStream, deps: HlsFilesDeps) {
     this.#stream = stream;
     this.#deps = deps;
+    // The run's lines read as the transcoder's own (they are about its FFmpeg and its files).
+    this.#log = deps.log.child({ component: 'transcoder', stream: stream.key });
     this.#dir = new StreamDirectory(deps.mediaDir, stream.path);
     this.dir = this.#dir.path;
   }
@@ -70,7 +73,8 @@ export class HlsFilesDestination implements FfmpegDestination {
   }
 
   started(run: RunContext): void {
-    const { hls, log } = this.#deps;
+    const hls = this.#deps.hls;
+    const log = this.#log;
     this.#keys?.rotateEvery(hls.segmentSec * hls.encryption.rotateEverySegments * 1000, (error) =>
       log.error({ err: error }, 'key rotation failed'),
     );
