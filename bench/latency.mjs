@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Live-edge latency behind the publisher, hls.js defaults (lowLatencyMode on) in Chromium, 1 s
-// segments: Stagedoor LL-HLS (the packager), Stagedoor regular HLS (FFmpeg) and nginx-rtmp, in
-// alternating rounds (BENCH_ROUNDS, default 3).
-// glass ≈ (now − publish start − media end of the newest listed segment or part) + hls.latency, where the
-// first term is read by polling the playlist from Node (segment availability) and the second from
-// hls.js (how far behind the live edge the player sits). Both servers are measured the same way.
+// Glass-to-glass latency, stock hls.js (`lowLatencyMode` on, its default) in Chromium, 1 s segments:
+// Stagedoor LL-HLS (the packager), Stagedoor regular HLS (FFmpeg's files) and nginx-rtmp, in
+// alternating rounds (BENCH_ROUNDS, default 3), BENCH_SECONDS of playing each.
+// The publisher is a picture made here: every frame carries the wall-clock time it was made as a
+// 32-bit barcode (blocks of black and white), encoded live by libx264 (zerolatency) and sent over
+// RTMP. The page draws each frame the video presents onto a canvas, reads the barcode back and
+// records now − then: capture, encoding, ingest, packaging, delivery, buffering and decoding.
+// Stalls (the video waiting for data after it started) are counted too.
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -16,9 +19,7 @@ import { chromium } from 'playwright-core';
 import {
   freePort,
   machine,
-  makeSample,
   nginxMissing,
-  publishCopy,
   signer,
   sleep,
   startNginx,
@@ -26,75 +27,148 @@ import {
   stats,
 } from './lib.mjs';
 
-const PLAY_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const PLAY_SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sd-bench-lat-'));
 const secret = randomBytes(32).toString('hex');
 const mint = signer(secret, 'bench');
 const hlsJs = readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
 
-/** A page on 127.0.0.1 that plays `src` with hls.js defaults and samples hls.latency. */
+const WIDTH = 640;
+const HEIGHT = 360;
+const FPS = 30;
+/** The barcode: 32 blocks of BLOCK×BLOCK pixels, two rows of 16, most significant bit first. */
+const BLOCK = 40;
+
+/** A gray frame whose barcode says `stamp` (Date.now() modulo 2^32). */
+function frameFor(stamp) {
+  const frame = Buffer.alloc(WIDTH * HEIGHT, 128);
+  for (let bit = 0; bit < 32; bit++) {
+    const on = (stamp >>> (31 - bit)) & 1;
+    const x0 = (bit % 16) * BLOCK;
+    const y0 = Math.floor(bit / 16) * BLOCK;
+    for (let y = y0; y < y0 + BLOCK; y++)
+      frame.fill(on ? 235 : 16, y * WIDTH + x0, y * WIDTH + x0 + BLOCK);
+  }
+  return frame;
+}
+
+/**
+ * A live publisher: frames made now, paced at FPS, encoded by libx264 (1 s GOP, zerolatency) with
+ * a tone, sent to `url` as RTMP.
+ */
+function publishClock(url) {
+  const child = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-nostdin']
+      .concat(['-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${WIDTH}x${HEIGHT}`, '-r', String(FPS)])
+      .concat(['-i', 'pipe:0', '-f', 'lavfi', '-i', 'sine'])
+      .concat([
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-tune',
+        'zerolatency',
+        '-g',
+        String(FPS),
+      ])
+      .concat(['-pix_fmt', 'yuv420p', '-b:v', '800k', '-c:a', 'aac', '-f', 'flv', url]),
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  child.stdin.on('error', () => {});
+  const startedAt = Date.now();
+  let sent = 0;
+  const timer = setInterval(
+    () => {
+      // As many frames as the wall clock says are due: the stream stays real time.
+      const due = Math.floor(((Date.now() - startedAt) * FPS) / 1000);
+      while (sent < due && child.stdin.writable) {
+        child.stdin.write(frameFor(Date.now() % 2 ** 32));
+        sent++;
+      }
+    },
+    1000 / FPS / 2,
+  );
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  return {
+    exited,
+    stop: () => {
+      clearInterval(timer);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/**
+ * A page on 127.0.0.1 that plays `src` with stock hls.js, reads each presented frame's barcode and
+ * keeps now − stamp; counts stalls after the first frame.
+ */
 async function pageServer() {
   const server = createServer((req, res) => {
     if (req.url === '/hls.js')
       return res.writeHead(200, { 'content-type': 'text/javascript' }).end(hlsJs);
     res.writeHead(200, { 'content-type': 'text/html' })
-      .end(`<!doctype html><video id=v muted></video><script src="/hls.js"></script><script>
+      .end(`<!doctype html><video id=v muted></video><canvas id=c width=${WIDTH} height=${BLOCK * 2}></canvas>
+      <script src="/hls.js"></script><script>
       const src = decodeURIComponent(location.hash.slice(1));
       const hls = new Hls(); hls.loadSource(src); hls.attachMedia(v);
       hls.on(Hls.Events.MANIFEST_PARSED, () => v.play());
-      window.samples = [];
-      setInterval(() => { if (v.currentTime > 0 && !v.paused) samples.push({ at: Date.now(), latency: hls.latency }); }, 500);
+      const ctx = c.getContext('2d', { willReadFrequently: true });
+      window.samples = []; window.stalls = 0; window.behind = [];
+      let started = false;
+      v.addEventListener('waiting', () => { if (started) stalls++; });
+      const onFrame = () => {
+        const now = Date.now();
+        ctx.drawImage(v, 0, 0, ${WIDTH}, ${HEIGHT}, 0, 0, ${WIDTH}, ${HEIGHT});
+        const px = ctx.getImageData(0, 0, ${WIDTH}, ${BLOCK * 2}).data;
+        let stamp = 0;
+        for (let bit = 0; bit < 32; bit++) {
+          const x = (bit % 16) * ${BLOCK} + ${BLOCK / 2}, y = Math.floor(bit / 16) * ${BLOCK} + ${BLOCK / 2};
+          stamp = stamp * 2 + (px[(y * ${WIDTH} + x) * 4] > 128 ? 1 : 0);
+        }
+        const lag = (now % 2 ** 32) - stamp;
+        if (lag >= 0 && lag < 60000) { samples.push(lag); started = true; }
+        if (typeof hls.latency === 'number' && hls.latency > 0) behind.push(hls.latency);
+        v.requestVideoFrameCallback(onFrame);
+      };
+      v.requestVideoFrameCallback(onFrame);
     </script>`);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return server;
 }
 
-/** Polls a media playlist and records, over time, the media end of the newest listed segment. */
-function watchPlaylist(read) {
-  const durations = new Map();
-  const trace = [];
-  const timer = setInterval(async () => {
-    const text = await read().catch(() => undefined);
-    if (!text) return;
-    let seq = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? 0);
-    for (const m of text.matchAll(/#EXTINF:([\d.]+)/g)) durations.set(seq++, Number(m[1]));
-    let end = 0;
-    for (let i = 0; durations.has(i); i++) end += durations.get(i);
-    // LL-HLS: the parts listed after the newest complete segment are playable media too.
-    const tail = text.slice(text.lastIndexOf('#EXTINF') + 1);
-    for (const m of tail.matchAll(/#EXT-X-PART:DURATION=([\d.]+)/g)) end += Number(m[1]);
-    trace.push({ at: Date.now(), mediaEnd: end });
-  }, 50);
-  return { trace, stop: () => clearInterval(timer) };
-}
-
-async function measure(browser, file, rtmpUrl, playUrl, readPlaylist) {
+async function measure(browser, rtmpUrl, playUrl) {
   const pages = await pageServer();
-  const publisher = publishCopy(file, rtmpUrl);
-  const t0 = Date.now();
-  const watch = watchPlaylist(readPlaylist);
+  const publisher = publishClock(rtmpUrl);
   try {
-    await sleep(6000);
+    await sleep(4000);
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${pages.address().port}/#${encodeURIComponent(playUrl)}`);
+    // The first seconds are the player finding its place: only the steady state counts.
+    await sleep(5000);
+    await page.evaluate(() => {
+      window.samples.length = 0;
+      window.behind.length = 0;
+      window.stalls = 0;
+    });
     await sleep(PLAY_SECONDS * 1000);
-    const samples = await page.evaluate(() => window.samples);
+    const { samples, stalls, behind } = await page.evaluate(() => ({
+      samples: window.samples,
+      stalls: window.stalls,
+      behind: window.behind,
+    }));
     await page.close();
-    const glass = [];
-    for (const s of samples) {
-      const known = watch.trace.filter((t) => t.at <= s.at).pop();
-      if (!known || known.mediaEnd === 0 || typeof s.latency !== 'number') continue;
-      glass.push((s.at - t0) / 1000 - known.mediaEnd + s.latency);
-    }
-    if (glass.length < 5) throw new Error('the player did not play');
+    if (samples.length < PLAY_SECONDS * 10)
+      throw new Error(`the player showed ${samples.length} frames`);
     return {
-      ...stats(glass.map((g) => g * 1000)),
-      playerBehindEdgeSec: samples.reduce((a, s) => a + s.latency, 0) / samples.length,
+      ...stats(samples),
+      frames: samples.length,
+      stalls,
+      playerBehindEdgeSec: behind.length ? behind.reduce((a, b) => a + b, 0) / behind.length : NaN,
     };
   } finally {
-    watch.stop();
     publisher.stop();
     await publisher.exited;
     pages.close();
@@ -112,11 +186,12 @@ function summary(runs) {
     range: `${(Math.min(...medians) / 1000).toFixed(2)}–${(Math.max(...medians) / 1000).toFixed(2)} s`,
     p95: median(runs.map((r) => r.p95)),
     behind: median(runs.map((r) => r.playerBehindEdgeSec)),
+    stalls: runs.map((r) => r.stalls),
   };
 }
 
 /** One run against Stagedoor: its packager (LL-HLS) or FFmpeg (regular HLS). */
-async function stagedoorRun(browser, file, packager, round) {
+async function stagedoorRun(browser, packager, round) {
   const { stagedoor, ports } = await startStagedoor(join(work, `sd-${packager}-${round}`), secret, {
     hls: {
       renditions: [{ name: 'copy', copy: true }],
@@ -130,20 +205,15 @@ async function stagedoorRun(browser, file, packager, round) {
     const base = `http://127.0.0.1:${ports.http.port}/live/lat`;
     return await measure(
       browser,
-      file,
       `rtmp://127.0.0.1:${ports.rtmp.port}/live/lat?token=${await mint({ sub: 'live/lat', scope: 'publish', exp })}`,
       `${base}/index.m3u8?token=${play}`,
-      async () => {
-        const res = await fetch(`${base}/copy.m3u8?token=${play}`);
-        return res.status === 200 ? res.text() : undefined;
-      },
     );
   } finally {
     await stagedoor.stop();
   }
 }
 
-async function nginxRun(browser, file) {
+async function nginxRun(browser) {
   const missing = nginxMissing({ rtmp: true });
   if (missing) return { skipped: missing };
   const dir = mkdtempSync(join(work, 'nginx-'));
@@ -161,13 +231,8 @@ http { access_log off; server { listen 127.0.0.1:${httpPort}; location /hls/ { r
   try {
     return await measure(
       browser,
-      file,
       `rtmp://127.0.0.1:${rtmpPort}/live/lat`,
       `http://127.0.0.1:${httpPort}/hls/lat.m3u8`,
-      async () =>
-        existsSync(join(dir, 'hls', 'lat.m3u8'))
-          ? readFileSync(join(dir, 'hls', 'lat.m3u8'), 'utf8')
-          : undefined,
     );
   } finally {
     await stop();
@@ -175,7 +240,6 @@ http { access_log off; server { listen 127.0.0.1:${httpPort}; location /hls/ { r
 }
 
 async function main() {
-  const file = makeSample(work, 40);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -196,11 +260,11 @@ async function main() {
   try {
     // Alternating runs: Stagedoor LL-HLS (packager), nginx-rtmp, Stagedoor regular HLS (FFmpeg), …
     for (let round = 0; round < rounds; round++) {
-      runs.packager.push(await stagedoorRun(browser, file, true, round));
-      const nginx = await nginxRun(browser, file);
+      runs.packager.push(await stagedoorRun(browser, true, round));
+      const nginx = await nginxRun(browser);
       if (nginx.skipped) skipped = nginx.skipped;
       else runs.nginx.push(nginx);
-      runs.ffmpeg.push(await stagedoorRun(browser, file, false, round));
+      runs.ffmpeg.push(await stagedoorRun(browser, false, round));
     }
   } finally {
     await browser.close();
@@ -214,9 +278,9 @@ async function main() {
   const line = (r) =>
     r.skipped
       ? `skipped: ${r.skipped}`
-      : `median of ${r.runs} run medians ${(r.median / 1000).toFixed(2)} s (${r.range}), p95 ${(r.p95 / 1000).toFixed(2)} s (hls.js sits ${r.behind.toFixed(2)} s behind the live edge)`;
+      : `median of ${r.runs} run medians ${(r.median / 1000).toFixed(2)} s (${r.range}), p95 ${(r.p95 / 1000).toFixed(2)} s (hls.js sits ${r.behind.toFixed(2)} s behind the live edge), stalls per run ${r.stalls.join('/')}`;
   console.log(
-    `\nLive-edge latency behind the publisher, hls.js defaults, 1 s segments, ${new Date().toISOString()}, ${host}\n`,
+    `\nGlass-to-glass latency (barcoded wall clock read back from the picture), stock hls.js, 1 s segments, ${PLAY_SECONDS} s per run, ${new Date().toISOString()}, ${host}\n`,
   );
   console.log(`  Stagedoor LL-HLS (packager, secured): ${line(results.packager)}`);
   console.log(`  Stagedoor HLS (FFmpeg, secured):      ${line(results.ffmpeg)}`);

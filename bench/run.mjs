@@ -9,10 +9,12 @@ for (const script of [
   'rtmp-flood.mjs',
   'expiry.mjs',
   'hls.mjs',
+  'ladder.mjs',
   'edge.mjs',
   'recovery.mjs',
   'concurrency.mjs',
   'viewers.mjs',
+  'll-viewers.mjs',
   'latency.mjs',
 ]) {
   const result = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], {
