@@ -53,10 +53,13 @@ function encoderPids() {
     });
 }
 
-/** Stagedoor's own CPU plus its live encoders'; a finished child's CPU is counted by the kernel. */
+/** Stagedoor's own CPU and its live encoders'. */
 function cpuNow() {
   const own = process.cpuUsage();
-  return (own.user + own.system) / 1e6 + encoderPids().reduce((a, p) => a + cpuSecondsOf(p), 0);
+  return {
+    node: (own.user + own.system) / 1e6,
+    ffmpeg: encoderPids().reduce((a, p) => a + cpuSecondsOf(p), 0),
+  };
 }
 
 /** One round: publish, wait until every rung plays, then measure SECONDS of CPU. */
@@ -91,10 +94,12 @@ async function round(file, packager, i) {
     if (pids.length === 0) throw new Error('no encoder running');
     const before = cpuNow();
     await sleep(SECONDS * 1000);
-    const cpu = cpuNow() - before;
+    const after = cpuNow();
+    const node = (after.node - before.node) / SECONDS;
+    const ffmpeg = (after.ffmpeg - before.ffmpeg) / SECONDS;
     const counts = await Promise.all(RENDITIONS.map((r) => segmentsOf(r.name)));
     if (counts.some((n) => n < 2)) throw new Error(`a rung stopped: ${counts.join('/')}`);
-    return { cores: cpu / SECONDS, encoders: pids.length };
+    return { cores: node + ffmpeg, node, ffmpeg, encoders: pids.length };
   } finally {
     publisher.stop();
     await publisher.exited;
@@ -113,11 +118,18 @@ async function main() {
   }
   const summary = (list) => {
     const cores = list.map((r) => r.cores);
-    return { median: median(cores), min: Math.min(...cores), max: Math.max(...cores) };
+    return {
+      median: median(cores),
+      min: Math.min(...cores),
+      max: Math.max(...cores),
+      node: median(list.map((r) => r.node)),
+      ffmpeg: median(list.map((r) => r.ffmpeg)),
+    };
   };
   const results = { packager: summary(runs.packager), files: summary(runs.files) };
   const host = machine();
-  const line = (r) => `${r.median.toFixed(2)} cores (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+  const line = (r) =>
+    `${r.median.toFixed(2)} cores (${r.min.toFixed(2)}–${r.max.toFixed(2)}): Node ${r.node.toFixed(3)}, FFmpeg ${r.ffmpeg.toFixed(3)}`;
   console.log(
     `\nLadder 720/480/360 (libx264 veryfast) of one 720p publisher, ${SECONDS} s per round, ${ROUNDS} alternating rounds, ${new Date().toISOString()}, ${host}\n`,
   );
