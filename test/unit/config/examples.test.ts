@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,23 +19,25 @@ describe('shipped configuration and deployment files', () => {
     expect(config.admin.apiKeys[0]?.keyFile).toBe('/run/secrets/stagedoor_admin_key');
   });
 
-  it('every config block of the README loads through the real loader, comments and all', () => {
-    const blocks = configBlocks(readFileSync('README.md', 'utf8'));
+  it('every config block of the README and docs/ loads through the real loader, comments and all', () => {
+    const blocks = configBlocks(documentation());
     expect(blocks.length).toBeGreaterThan(0);
     const dir = mkdtempSync(join(tmpdir(), 'stagedoor-readme-'));
     try {
       blocks.forEach((block, i) => {
         const file = join(dir, `block-${i}.json`);
         writeFileSync(file, block);
-        expect(() => loadConfig({ file, env: {} }), `README config block ${i}`).not.toThrow();
+        expect(() => loadConfig({ file, env: {} }), `config block ${i}:\n${block}`).not.toThrow();
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it("the README's full example names every key the schema has", () => {
-    const full = configBlocks(readFileSync('README.md', 'utf8')).find((b) => b.includes('"rtmp"'));
+  it('the full example (docs/config-example.md) names every key the schema has', () => {
+    const full = configBlocks(readFileSync('docs/config-example.md', 'utf8')).find((b) =>
+      b.includes('"rtmp"'),
+    );
     const shown = new Set(keyPaths(JSON.parse(stripJsonComments(full!)) as object));
     const missing = keyPaths(parseConfig({})).filter((path) => !shown.has(path));
     expect(missing).toEqual([]);
@@ -61,6 +63,15 @@ describe('shipped configuration and deployment files', () => {
     expect(unit).toMatch(/^ReadWritePaths=\S+/m);
   });
 });
+
+/** The README and every page of docs/, one text. */
+function documentation(): string {
+  const pages = readdirSync('docs').filter((f) => f.endsWith('.md'));
+  return [
+    readFileSync('README.md', 'utf8'),
+    ...pages.map((f) => readFileSync(`docs/${f}`, 'utf8')),
+  ].join('\n');
+}
 
 /** Blocks fenced as json or jsonc that hold an object: what a reader would paste into a config file. */
 function configBlocks(readme: string): string[] {
