@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run lint`: the import rules of the layout (README "How it is built") and no import cycle in src/.
+// `npm run lint`: the import rules of the layout (docs/architecture.md "How it is built") and no import cycle in src/.
 // Reads every src/**/*.ts as text, follows its relative imports, and prints each broken rule.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
