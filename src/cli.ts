@@ -7,13 +7,14 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { exportJWK } from 'jose';
-import { loadConfig, resolveConfigPath } from './config/load-config.js';
+import { formatPath, loadConfig, readConfig, resolveConfigPath } from './config/load-config.js';
 import { resolveRuntimeInputs } from './compose/runtime.js';
 import { importTrustedKey } from './auth/import-key.js';
 import { mintToken } from './auth/mint-token.js';
 import { isStagedoorError } from './errors.js';
 import { redactText } from './log/redact.js';
 import { SUPPORTED_ALGS, type SupportedAlg } from './config/schema.js';
+import { parseDuration } from './core/duration.js';
 
 const USAGE = `usage:
   stagedoor [--config FILE]             start the server
@@ -31,18 +32,9 @@ const USAGE = `usage:
   stagedoor config check [--config FILE]
                                         validate the config (file, then STAGEDOOR_* variables; TLS
                                         files read, proxies parsed), print it resolved with secrets
-                                        redacted; exit 1 if it is not valid, as nginx -t does
+                                        redacted and name the variables applied; exit 1 if it is
+                                        not valid, as nginx -t does
 exit status: 0 done, 1 configuration error, 2 usage error`;
-
-/** `90`, `90s`, `15m`, `1h`, `2d` → seconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
-  if (!match) throw new TypeError(`not a duration: ${text} (use 90, 90s, 15m, 1h, 2d)`);
-  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
-  const seconds = Number(match[1]) * unit;
-  if (seconds <= 0) throw new TypeError('the duration must be positive');
-  return seconds;
-}
 
 async function token(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -229,9 +221,16 @@ function redactConfig(value: unknown): unknown {
 function configCheck(args: string[]): void {
   if (args[0] !== 'check') throw new TypeError(`unknown config command ${args[0] ?? ''}`);
   const file = resolveConfigPath(args.slice(1));
-  const config = loadConfig({ file });
+  const { config, overrides } = readConfig({ file });
   resolveRuntimeInputs(config); // TLS files, trusted proxies: what a start would read first
   process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+  // Names only: a variable's value may be a secret.
+  const applied = [...overrides].sort((a, b) => a.variable.localeCompare(b.variable));
+  process.stderr.write(
+    applied.length === 0
+      ? 'stagedoor: no STAGEDOOR_* variable sets a config key\n'
+      : applied.map((o) => `stagedoor: ${o.variable} sets ${formatPath(o.path)}\n`).join(''),
+  );
   process.stderr.write(`stagedoor: ${file}: the configuration is valid\n`);
 }
 

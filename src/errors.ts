@@ -35,6 +35,14 @@ export const ERROR_CODES = {
   },
   STREAM_NAME_INVALID: { status: 400, message: 'app and stream names must match [A-Za-z0-9_-]+' },
   PROTOCOL_ERROR: { status: 400, message: 'the client broke the protocol' },
+  REQUEST_INVALID: {
+    status: 400,
+    message: 'the request is not valid: see the message for the field',
+  },
+  REQUEST_TOO_LARGE: {
+    status: 413,
+    message: 'the request body is larger than this server takes',
+  },
   HLS_REQUEST_INVALID: {
     status: 400,
     message:
@@ -65,6 +73,10 @@ export const ERROR_CODES = {
     message: 'a state file cannot be read; the server does not start without it',
   },
   FFMPEG_MISSING: { status: 500, message: 'FFmpeg is not installed or not working' },
+  PORT_UNAVAILABLE: {
+    status: 500,
+    message: 'a port the configuration names cannot be listened on (in use, or not permitted)',
+  },
   SESSION_ENDED: {
     status: 401,
     message: 'this viewer session has ended; open the playlist again with a token',

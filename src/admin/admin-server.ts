@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
 import { toStagedoorError } from '../errors.js';
 import type { Config } from '../config/schema.js';
-import { installErrorHandlers } from '../http/error-handler.js';
+import { frameworkError, installErrorHandlers } from '../http/error-handler.js';
 import { normalizeAddress } from '../net/address.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import type { SessionDirectory } from '../sessions/session-directory.js';
@@ -60,6 +60,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    frameworkErrors: frameworkError,
   });
   installErrorHandlers(app);
   app.decorateRequest('adminActor', undefined);

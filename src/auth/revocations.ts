@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StagedoorError } from '../errors.js';
+import { parseDuration } from '../core/duration.js';
 import type { Logger } from '../log/logger.js';
 import type { Grant } from './grant.js';
 import type { JsonStateFile } from '../state/json-state-file.js';
@@ -100,8 +101,56 @@ export interface Revocation {
   reason?: string | undefined;
 }
 
+/** What an operator sends to revoke: checked here, whoever calls (the admin API validates it first). */
+export interface RevocationInput {
+  type: unknown;
+  value: unknown;
+  /** An ISO time; one later than the longest a revocation lasts is brought back to it. */
+  until?: unknown;
+  /** A duration from now (`30s`, `15m`, `24h`, `7d`), at most the longest a revocation lasts. */
+  for?: unknown;
+  reason?: unknown;
+}
+
 const DEFAULT_TTL_MS = 24 * 3600_000;
-const MAX_TTL_MS = 366 * 24 * 3600_000;
+const MAX_TTL_DAYS = 366;
+const MAX_TTL_MS = MAX_TTL_DAYS * 24 * 3600_000;
+
+/** When a new revocation ends, in ms: from `until` or `for` (not both), else a day from now. */
+function endOf(input: RevocationInput, now: number): number {
+  if (input.until !== undefined && input.for !== undefined)
+    throw new StagedoorError(
+      'REQUEST_INVALID',
+      'for, until: give one of them (for: a duration such as 24h; until: an ISO time)',
+    );
+  if (input.for !== undefined) {
+    let seconds: number;
+    try {
+      if (typeof input.for !== 'string') throw new TypeError('not a string');
+      seconds = parseDuration(input.for);
+    } catch (cause) {
+      throw new StagedoorError(
+        'REQUEST_INVALID',
+        `for: ${JSON.stringify(input.for)} is not a positive duration: use a whole number and s, m, h or d (30s, 15m, 24h, 7d)`,
+        { cause },
+      );
+    }
+    if (seconds * 1000 > MAX_TTL_MS)
+      throw new StagedoorError(
+        'REQUEST_INVALID',
+        `for: at most ${MAX_TTL_DAYS}d, the longest a revocation lasts`,
+      );
+    return now + seconds * 1000;
+  }
+  if (input.until === undefined) return now + DEFAULT_TTL_MS;
+  const until = typeof input.until === 'string' ? Date.parse(input.until) : NaN;
+  if (!Number.isFinite(until) || until <= now)
+    throw new StagedoorError(
+      'REQUEST_INVALID',
+      'until: must be an ISO time in the future, such as 2026-12-01T00:00:00Z',
+    );
+  return Math.min(until, now + MAX_TTL_MS);
+}
 
 /**
  * The denylist: a `jti` or a `sub` refused until a time. It survives restarts (its store: a state
@@ -178,12 +227,11 @@ export class RevocationList {
     return this.#entries.filter((r) => Date.parse(r.until) > now);
   }
 
-  add(input: {
-    type: unknown;
-    value: unknown;
-    until?: unknown;
-    reason?: unknown;
-  }): Promise<Revocation> {
+  /**
+   * Revokes a `jti` or a `sub` until a time (`until`, an ISO time) or for a while (`for`: `30s`,
+   * `15m`, `24h`, `7d`), a day when neither is given; bad input is REQUEST_INVALID naming the field.
+   */
+  add(input: RevocationInput): Promise<Revocation> {
     return this.#changes.run(() => this.#add(input));
   }
 
@@ -191,27 +239,16 @@ export class RevocationList {
     return this.#changes.run(() => this.#remove(id));
   }
 
-  async #add(input: {
-    type: unknown;
-    value: unknown;
-    until?: unknown;
-    reason?: unknown;
-  }): Promise<Revocation> {
+  async #add(input: RevocationInput): Promise<Revocation> {
     if (input.type !== 'jti' && input.type !== 'sub')
-      throw new StagedoorError('PROTOCOL_ERROR', 'type must be "jti" or "sub"');
+      throw new StagedoorError('REQUEST_INVALID', 'type: must be "jti" or "sub"');
     if (typeof input.value !== 'string' || input.value === '' || input.value.length > 256)
       throw new StagedoorError(
-        'PROTOCOL_ERROR',
-        'value must be a non-empty string of at most 256 characters',
+        'REQUEST_INVALID',
+        'value: must be a non-empty string of at most 256 characters',
       );
     const now = this.#now();
-    let until = now + DEFAULT_TTL_MS;
-    if (input.until !== undefined) {
-      const parsed = typeof input.until === 'string' ? Date.parse(input.until) : NaN;
-      if (!Number.isFinite(parsed) || parsed <= now)
-        throw new StagedoorError('PROTOCOL_ERROR', 'until must be an ISO time in the future');
-      until = Math.min(parsed, now + MAX_TTL_MS);
-    }
+    const until = endOf(input, now);
     const revocation: Revocation = {
       id: `r_${randomBytes(9).toString('base64url')}`,
       type: input.type,

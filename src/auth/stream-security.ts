@@ -291,7 +291,7 @@ export class StreamSecurity {
    * Updates the run-time rule for a pattern with the fields given; omitted fields keep their value
    * (a new rule starts from the settings that governed the pattern, without that rule's keys);
    * `keys: []` removes the keys. Persisted, then applied to live sessions. Bad input is a 400
-   * (`PROTOCOL_ERROR`, `KEY_INVALID`) or a 409 (`KEY_CONFLICT`), and changes nothing.
+   * (`REQUEST_INVALID`, `KEY_INVALID`) or a 409 (`KEY_CONFLICT`), and changes nothing.
    */
   set(match: string, input: unknown): Promise<StreamRule> {
     return this.#changes.run(() => this.#set(match, input));
@@ -305,11 +305,11 @@ export class StreamSecurity {
   async #set(match: string, input: unknown): Promise<StreamRule> {
     if (!PATTERN.test(match))
       throw new StagedoorError(
-        'PROTOCOL_ERROR',
+        'REQUEST_INVALID',
         'a stream pattern is app/name, name, or with * wildcards',
       );
     if (input === null || typeof input !== 'object' || Array.isArray(input))
-      throw new StagedoorError('PROTOCOL_ERROR', 'stream settings are a JSON object');
+      throw new StagedoorError('REQUEST_INVALID', 'stream settings are a JSON object');
     const changes = input as Record<string, unknown>;
     const current = this.#runtime.find((r) => r.match === match);
     const base = current ?? this.#governing(match);
@@ -326,7 +326,7 @@ export class StreamSecurity {
     const parsed = streamSettingsSchema.safeParse(merged);
     if (!parsed.success)
       throw new StagedoorError(
-        'PROTOCOL_ERROR',
+        'REQUEST_INVALID',
         `invalid stream settings: ${issues(parsed.error)}`,
       );
     const config: StreamRuleConfig = { ...parsed.data, match };

@@ -5,6 +5,7 @@ import { AdminAuth } from '../admin/admin-auth.js';
 import { buildAdminServer } from '../admin/admin-server.js';
 import { closeGracefully } from '../http/close-gracefully.js';
 import { listenFastify } from '../http/listen-fastify.js';
+import { listenAs } from './listen-failure.js';
 import type { RuntimeInputs } from './runtime.js';
 import type { AuthArea } from './auth.js';
 import type { Component } from './lifecycle.js';
@@ -59,7 +60,7 @@ export async function buildAdmin(
   });
   const listener: Component = {
     name: 'admin',
-    start: () => listenFastify(admin, runtime.listen.admin),
+    start: () => listenAs('admin', runtime.listen.admin, (target) => listenFastify(admin, target)),
     stop: () => closeGracefully(admin),
   };
   return { admin, components: [listener], readiness };

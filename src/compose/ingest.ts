@@ -9,6 +9,7 @@ import type { Component } from './lifecycle.js';
 import type { MediaArea } from './media.js';
 import type { AccessArea } from './access.js';
 import type { RuntimeInputs } from './runtime.js';
+import { listenAs } from './listen-failure.js';
 import type { SessionsArea } from './sessions.js';
 
 export interface IngestArea {
@@ -66,8 +67,11 @@ export function buildIngest(
     async start() {
       const tls = runtime.rtmpTls;
       addresses = {
-        rtmp: await rtmp.listen(plain),
-        rtmps: tls && rtmps ? await rtmp.listenSecure(rtmps, tls) : undefined,
+        rtmp: await listenAs('rtmp', plain, (target) => rtmp.listen(target)),
+        rtmps:
+          tls && rtmps
+            ? await listenAs('rtmp.tls', rtmps, (target) => rtmp.listenSecure(target, tls))
+            : undefined,
       };
     },
     stop: () => rtmp.close(),

@@ -8,6 +8,7 @@ import { buildHttpServer } from '../http/http-server.js';
 import { registerStaticPages } from '../http/static-pages.js';
 import { closeGracefully } from '../http/close-gracefully.js';
 import { listenFastify } from '../http/listen-fastify.js';
+import { listenAs } from './listen-failure.js';
 import { HlsViewers } from '../delivery/hls-viewers.js';
 import { registerHlsRoutes } from '../delivery/hls-routes.js';
 import { registerIngestKeyRoute } from '../ingest/ingest-key-route.js';
@@ -93,7 +94,7 @@ export function buildPublicHttp(
   });
   const listener: Component = {
     name: 'http',
-    start: () => listenFastify(http, runtime.listen.http),
+    start: () => listenAs('http', runtime.listen.http, (target) => listenFastify(http, target)),
     stop: async () => {
       await closeGracefully(http);
       source.close();

@@ -60,6 +60,20 @@ function pathOf(rest: string): Array<string | number> {
     );
 }
 
+/** The variable that sets a config key, as named above: ['rtmp', 'port'] → `STAGEDOOR_RTMP__PORT`. */
+export function envVariableFor(path: ReadonlyArray<string | number>): string {
+  return (
+    PREFIX +
+    path
+      .map((part) =>
+        typeof part === 'number'
+          ? String(part)
+          : part.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(),
+      )
+      .join('__')
+  );
+}
+
 function parseValue(text: string): unknown {
   try {
     return JSON.parse(text);

@@ -43,7 +43,8 @@ function fromVariable(where: string, overrides: EnvOverride[]): string {
   return hit ? ` (from ${hit.variable})` : '';
 }
 
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
+/** A key's path as the docs write it: `auth.keys[0].secret`. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path
     .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
     .join('');
@@ -55,8 +56,19 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A validated config and the `STAGEDOOR_*` variables that set keys in it. */
+export interface LoadedConfig {
+  config: Config;
+  overrides: EnvOverride[];
+}
+
 /** Reads defaults → file → environment, validates once. */
-export function loadConfig({ file, env = process.env }: LoadConfigOptions): Config {
+export function loadConfig(options: LoadConfigOptions): Config {
+  return readConfig(options).config;
+}
+
+/** As `loadConfig`, also telling which variables were applied (`stagedoor config check` lists them). */
+export function readConfig({ file, env = process.env }: LoadConfigOptions): LoadedConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(stripJsonComments(readFileSync(file, 'utf8')));
@@ -71,7 +83,7 @@ export function loadConfig({ file, env = process.env }: LoadConfigOptions): Conf
   const merged = structuredClone(raw) as Record<string, unknown>;
   const overrides = envOverrides(env);
   applyOverrides(merged, overrides);
-  return parseConfig(merged, overrides);
+  return { config: parseConfig(merged, overrides), overrides };
 }
 
 /** Picks the config file: `--config FILE`, else STAGEDOOR_CONFIG, else config/default.json (here, or the package's). */

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { StagedoorError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
-import { installErrorHandlers } from './error-handler.js';
+import { frameworkError, installErrorHandlers } from './error-handler.js';
 
 export interface HttpServerDeps {
   log: Logger;
@@ -56,6 +56,7 @@ export function buildHttpServer({
       maxHeaderSize: 16 * 1024,
     },
     return503OnClosing: true,
+    frameworkErrors: frameworkError,
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -1,6 +1,15 @@
 // The real program, as `npm start` runs it: default config, banner, signals, exit codes.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,11 +23,20 @@ afterEach(() => {
   for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function startMain(args: string[], env: Record<string, string>, cwd: string, script = MAIN) {
+const CLI = resolve('dist/cli.js');
+
+function startMain(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  script = MAIN,
+  as: { uid?: number; gid?: number } = {},
+) {
   const child = spawn(process.execPath, [script, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   started.push(child);
   let stdout = '';
@@ -240,9 +258,72 @@ describe('the stagedoor process', () => {
     );
     const secondExit = await second.exited;
     expect(secondExit.code).toBe(1);
-    expect(second.stderr()).toContain('EADDRINUSE');
+    expect(second.stderr()).toBe(
+      `stagedoor: cannot start: PORT_UNAVAILABLE: rtmp.port ${port} is already in use on 127.0.0.1 (set rtmp.port in the config or STAGEDOOR_RTMP__PORT)\n`,
+    );
     first.child.kill('SIGINT');
     expect((await first.exited).code).toBe(0);
+  });
+
+  it('a port in use, a port it may not open or a host that is not this machine: one line naming the setting and its variable, exit 1', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sd-main-'));
+    const start = (
+      env: Record<string, string>,
+      as: { uid?: number; gid?: number } = {},
+      dir = cwd,
+    ) =>
+      startMain(
+        ['--config', resolve('config/default.json')],
+        { ...loopback, ...env },
+        dir,
+        CLI,
+        as,
+      );
+    const refusal = async (run: ReturnType<typeof start>) => {
+      const exit = await run.exited;
+      return { code: exit.code, stderr: run.stderr() };
+    };
+    const line = (message: string) => ({
+      code: 1,
+      stderr: `stagedoor: cannot start: PORT_UNAVAILABLE: ${message}\n`,
+    });
+    const holder = createServer();
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      // The legacy single-underscore variables put the port there; the message names the current ones.
+      expect(await refusal(start({ STAGEDOOR_HTTP_PORT: String(port) }))).toEqual(
+        line(
+          `http.port ${port} is already in use on 127.0.0.1 (set http.port in the config or STAGEDOOR_HTTP__PORT)`,
+        ),
+      );
+      expect(
+        await refusal(start({ STAGEDOOR_ADMIN_PORT: '', STAGEDOOR_ADMIN__PORT: String(port) })),
+      ).toEqual(
+        line(
+          `admin.port ${port} is already in use on 127.0.0.1 (set admin.port in the config or STAGEDOOR_ADMIN__PORT)`,
+        ),
+      );
+    } finally {
+      holder.close();
+    }
+    expect(await refusal(start({ STAGEDOOR_RTMP_HOST: '192.0.2.1' }))).toEqual(
+      line(
+        'rtmp.host 192.0.2.1 is not an address of this machine (set rtmp.host in the config or STAGEDOOR_RTMP__HOST)',
+      ),
+    );
+    // A port below 1024 as an unprivileged user (this test runs as root, which may open it).
+    if (process.getuid?.() === 0) {
+      const nobodys = mkdtempSync(join(tmpdir(), 'sd-main-'));
+      chmodSync(nobodys, 0o777);
+      expect(
+        await refusal(start({ STAGEDOOR_RTMP_PORT: '1' }, { uid: 65534, gid: 65534 }, nobodys)),
+      ).toEqual(
+        line(
+          'rtmp.port 1 on 127.0.0.1 is not permitted to this process: ports below 1024 need root or CAP_NET_BIND_SERVICE (set rtmp.port in the config or STAGEDOOR_RTMP__PORT)',
+        ),
+      );
+    }
   });
 
   it('stagedoor config check: prints the resolved config with secrets redacted, or the error, exit 1', async () => {
@@ -263,8 +344,22 @@ describe('the stagedoor process', () => {
         cwd,
         resolve('dist/cli.js'),
       );
-    const ok = check({ STAGEDOOR_HLS__SEGMENT_SEC: '2' });
+    const envKey = 'config-check-env-key-0123456789';
+    const ok = check({
+      STAGEDOOR_HLS__SEGMENT_SEC: '2',
+      STAGEDOOR_ADMIN__API_KEYS__0__KEY: envKey,
+    });
     expect((await ok.exited).code).toBe(0);
+    // The variables applied are named, their values (a secret here) are not.
+    expect(ok.stderr()).toBe(
+      [
+        'stagedoor: STAGEDOOR_ADMIN__API_KEYS__0__KEY sets admin.apiKeys[0].key',
+        'stagedoor: STAGEDOOR_HLS__SEGMENT_SEC sets hls.segmentSec',
+        `stagedoor: ${join(cwd, 'c.json')}: the configuration is valid`,
+        '',
+      ].join('\n'),
+    );
+    expect(ok.stdout()).not.toContain(envKey);
     const printed = JSON.parse(ok.stdout()) as {
       auth: { keys: Array<{ secret: string }> };
       admin: { apiKeys: Array<{ key: string }> };
@@ -286,6 +381,7 @@ describe('the stagedoor process', () => {
     const shipped = startMain(['config', 'check'], {}, resolve('.'), resolve('dist/cli.js'));
     expect((await shipped.exited).code).toBe(0);
     expect(shipped.stderr()).toContain('config/default.json: the configuration is valid');
+    expect(shipped.stderr()).toContain('stagedoor: no STAGEDOOR_* variable sets a config key\n');
     const usage = startMain(['config', 'chek'], {}, cwd, resolve('dist/cli.js'));
     expect((await usage.exited).code).toBe(2);
   });
@@ -325,6 +421,56 @@ describe('the stagedoor process', () => {
     );
     expect(existsSync(join(cwd, 'media'))).toBe(false); // a check writes nothing
   });
+
+  it('`npx stagedoor` runs in a checkout without dist/ (as right after `npm ci`): prepare builds it; `npm ci --omit=dev` finishes, saying why it did not build', async () => {
+    const copy = (parts: string[]) => {
+      const dir = mkdtempSync(join(tmpdir(), 'sd-npx-'));
+      for (const part of parts) cpSync(resolve(part), join(dir, part), { recursive: true });
+      return dir;
+    };
+    const run = async (
+      command: string,
+      args: string[],
+      cwd: string,
+      env: Record<string, string> = {},
+    ) => {
+      const child = spawn(command, args, {
+        cwd,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      started.push(child);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((done) => child.on('exit', done));
+      return { code, out };
+    };
+    const sources = ['src', 'scripts', 'config', 'public', 'tsconfig.json', 'package.json'];
+    // npx links the checkout into its own cache, running its prepare, then runs the bin.
+    const checkout = copy([...sources, 'package-lock.json']);
+    symlinkSync(resolve('node_modules'), join(checkout, 'node_modules'));
+    // (Its own npx cache: the link it makes points at this temporary checkout.)
+    const help = await run('npx', ['--offline', '--yes', 'stagedoor', 'help'], checkout, {
+      npm_config_cache: join(checkout, '.npm-cache'),
+    });
+    expect(help.code, help.out).toBe(0);
+    expect(help.out).toContain('stagedoor config check [--config FILE]');
+    expect(existsSync(join(checkout, 'dist', 'cli.js'))).toBe(true);
+    // Production dependencies only (from the npm cache the repository's own install filled): no
+    // TypeScript, so no build, and the install still succeeds.
+    const production = copy([...sources, 'package-lock.json']);
+    const install = await run(
+      'npm',
+      ['ci', '--prefer-offline', '--omit=dev', '--no-audit'],
+      production,
+    );
+    expect(install.code, install.out).toBe(0);
+    expect(install.out).toContain(
+      'stagedoor: prepare: TypeScript is not installed (dev dependencies omitted), dist/ not built',
+    );
+    expect(existsSync(join(production, 'dist'))).toBe(false);
+  }, 90_000);
 
   it('npm start (scripts/start.mjs) builds dist/ when it is missing, and runs the server without building when it is current', async () => {
     // A checkout without dist/: its own copy of the sources, the repository's node_modules.

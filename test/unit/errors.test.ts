@@ -32,6 +32,8 @@ describe('error codes', () => {
       RATE_LIMITED: 429,
       STREAM_NAME_INVALID: 400,
       PROTOCOL_ERROR: 400,
+      REQUEST_INVALID: 400,
+      REQUEST_TOO_LARGE: 413,
       HLS_REQUEST_INVALID: 400,
       KEY_INVALID: 400,
       KEY_CONFLICT: 409,
@@ -43,6 +45,7 @@ describe('error codes', () => {
       CONFIG_INVALID: 500,
       STATE_UNREADABLE: 500,
       FFMPEG_MISSING: 500,
+      PORT_UNAVAILABLE: 500,
       SESSION_ENDED: 401,
       INTERNAL_ERROR: 500,
     });

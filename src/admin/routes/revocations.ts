@@ -25,11 +25,14 @@ export function revocationRoutes(
     async () => ({ revocations: deps.revocations.list() }),
   );
 
-  app.post<{ Body: { type: string; value: string; until?: string; reason?: string } }>(
+  app.post<{
+    Body: { type: string; value: string; until?: string; for?: string; reason?: string };
+  }>(
     '/api/v1/revocations',
     {
       schema: {
-        summary: 'Revoke a token (jti) or a subject (sub) until a time; matching sessions end now',
+        summary:
+          'Revoke a token (jti) or a subject (sub) until a time or for a while; matching sessions end now',
         security: bearer,
         body: {
           type: 'object',
@@ -38,7 +41,18 @@ export function revocationRoutes(
           properties: {
             type: { type: 'string', enum: ['jti', 'sub'] },
             value: { type: 'string', minLength: 1, maxLength: 256 },
-            until: { type: 'string', format: 'date-time' },
+            until: {
+              type: 'string',
+              format: 'date-time',
+              description:
+                'When the entry ends (at most 366 days from now: a later time is brought back)',
+            },
+            for: {
+              type: 'string',
+              maxLength: 32,
+              description:
+                'Instead of until: how long from now, as 30s, 15m, 24h or 7d (at most 366d); neither means 24h',
+            },
             reason: { type: 'string', maxLength: 500 },
           },
         },

@@ -61,14 +61,58 @@ describe('revocations', () => {
       log,
     );
     await expect(list.add({ type: 'email', value: 'x' })).rejects.toMatchObject({
-      code: 'PROTOCOL_ERROR',
+      code: 'REQUEST_INVALID',
     });
     await expect(list.add({ type: 'sub', value: '' })).rejects.toMatchObject({
-      code: 'PROTOCOL_ERROR',
+      code: 'REQUEST_INVALID',
     });
     await expect(
       list.add({ type: 'sub', value: 'a', until: '2000-01-01T00:00:00Z' }),
-    ).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+    ).rejects.toMatchObject({ code: 'REQUEST_INVALID' });
+  });
+
+  it('takes a duration ("for") beside "until", keeps it as the same ISO "until", and refuses what it cannot read', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sd-rev-')), 'revocations.json');
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const list = await RevocationList.create(
+      new FileRevocationStore(new JsonStateFile<Revocation[]>(file, log), log),
+      log,
+      () => now,
+    );
+    for (const [duration, ms] of [
+      ['30s', 30_000],
+      ['15m', 15 * 60_000],
+      ['24h', 24 * 3600_000],
+      ['7d', 7 * 86_400_000],
+      ['366d', 366 * 86_400_000],
+    ] as const) {
+      const added = await list.add({ type: 'jti', value: `for-${duration}`, for: duration });
+      expect(added.until, duration).toBe(new Date(now + ms).toISOString());
+    }
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, unknown>>;
+    expect(stored.find((r) => r.value === 'for-15m')).toEqual({
+      id: expect.stringMatching(/^r_/),
+      type: 'jti',
+      value: 'for-15m',
+      until: '2026-01-01T00:15:00.000Z',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    const refusal = (input: Record<string, unknown>) =>
+      list.add({ type: 'sub', value: 'x', ...input }).then(
+        () => undefined,
+        (error: { code: string; message: string }) => `${error.code} ${error.message}`,
+      );
+    expect(await refusal({ for: '1h', until: '2026-01-02T00:00:00Z' })).toMatch(
+      /^REQUEST_INVALID for, until: give one of them/,
+    );
+    for (const bad of ['2x', '1.5h', '0s', '', 'h', -5, 3600])
+      expect(await refusal({ for: bad }), String(bad)).toMatch(
+        /^REQUEST_INVALID for: .* is not a positive duration: use a whole number and s, m, h or d/,
+      );
+    expect(await refusal({ for: '367d' })).toBe(
+      'REQUEST_INVALID for: at most 366d, the longest a revocation lasts',
+    );
+    expect(list.list().map((r) => r.value)).not.toContain('x');
   });
 
   it('refuses to start on a state file it cannot read at all, naming the file, and leaves it as it is', async () => {

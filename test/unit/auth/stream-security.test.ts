@@ -90,13 +90,13 @@ describe('stream security', () => {
   it('refuses bad patterns and settings with a clear error', async () => {
     const { security } = await create(mkdtempSync(join(tmpdir(), 'sd-sec-')));
     await expect(security.set('../x', { play: 'open' })).rejects.toMatchObject({
-      code: 'PROTOCOL_ERROR',
+      code: 'REQUEST_INVALID',
     });
     await expect(security.set('live/x', { play: 'maybe' })).rejects.toMatchObject({
-      code: 'PROTOCOL_ERROR',
+      code: 'REQUEST_INVALID',
     });
     await expect(security.set('live/x', { play: 'open', extra: 1 })).rejects.toMatchObject({
-      code: 'PROTOCOL_ERROR',
+      code: 'REQUEST_INVALID',
     });
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, resolveConfigPath } from '../../../src/config/load-config.js';
 import type { StagedoorError } from '../../../src/errors.js';
+import { envOverrides, envVariableFor } from '../../../src/config/env-overrides.js';
 
 function errorOf(fn: () => unknown): StagedoorError {
   try {
@@ -110,6 +111,23 @@ describe('config', () => {
       ['a', 's'.repeat(40)],
       ['b', '12345678901234567890123456789012'],
     ]);
+  });
+
+  it('names the variable of a key as the environment reads it back (for messages that say what to set)', () => {
+    for (const path of [
+      ['rtmp', 'port'],
+      ['rtmp', 'tls', 'port'],
+      ['hls', 'segmentSec'],
+      ['stateDir'],
+      ['admin', 'apiKeys', 0, 'key'],
+    ]) {
+      const variable = envVariableFor(path);
+      expect(
+        envOverrides({ [variable]: '1' }).map((o) => o.path),
+        variable,
+      ).toEqual([path]);
+    }
+    expect(envVariableFor(['http', 'trustedProxies'])).toBe('STAGEDOOR_HTTP__TRUSTED_PROXIES');
   });
 
   it('names the variable when a key from the environment is wrong or unknown', () => {
