@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../../src/errors.js';
 
 const readme = readFileSync('README.md', 'utf8');
 const pages = [
@@ -64,5 +65,16 @@ describe('the README and docs/', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+
+  it('the refusal code table lists every code with its status', () => {
+    const table = readFileSync('docs/tokens-and-security.md', 'utf8');
+    const missing = Object.entries(ERROR_CODES)
+      .filter(([code, { status }]) => {
+        const row = new RegExp(`^\\| [^|]*\`${code}\`[^|]*\\| (\\d+|—) \\|`, 'm').exec(table);
+        return !row || (row[1] !== '—' && Number(row[1]) !== status);
+      })
+      .map(([code]) => code);
+    expect(missing).toEqual([]);
   });
 });
