@@ -18,7 +18,8 @@ export async function startAll(components: readonly Component[]): Promise<void> 
  * begun (so sessions are cut before listeners close), then all are awaited together.
  */
 export async function stopAll(components: readonly Component[]): Promise<void> {
-  const stopping: Array<Promise<void> | void> = [];
-  for (const component of [...components].reverse()) stopping.push(component.stop());
+  const stopping: Array<Promise<void>> = [];
+  for (const component of [...components].reverse())
+    stopping.push(Promise.resolve(component.stop()));
   await Promise.all(stopping);
 }

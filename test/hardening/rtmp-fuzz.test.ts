@@ -69,8 +69,8 @@ function send(port: number, bytes: Buffer, random: () => number): Promise<void> 
     socket.on('error', () => {});
     socket.on('close', () => resolve());
     socket.resume();
-    socket.on('connect', async () => {
-      // Odd segmentation: the parser must not depend on how bytes arrive.
+    // Odd segmentation: the parser must not depend on how bytes arrive.
+    const writeInPieces = async (): Promise<void> => {
       let at = 0;
       while (at < bytes.length && !socket.destroyed) {
         const size = 1 + Math.floor(random() * 3000);
@@ -79,6 +79,9 @@ function send(port: number, bytes: Buffer, random: () => number): Promise<void> 
         if (random() < 0.1) await sleep(1);
       }
       setTimeout(() => socket.destroy(), 50 + Math.floor(random() * 200));
+    };
+    socket.on('connect', () => {
+      writeInPieces().catch(() => socket.destroy());
     });
   });
 }
