@@ -167,6 +167,7 @@ const streamRuleSchema = streamSettingsSchema.extend({ match: z.string().min(1) 
 export type StreamRuleConfig = z.infer<typeof streamRuleSchema>;
 
 export const configSchema = z.strictObject({
+  /** RTMP ingest and playback (OBS, ffmpeg). */
   rtmp: z
     .strictObject({
       host: host.default('0.0.0.0'),
@@ -190,6 +191,7 @@ export const configSchema = z.strictObject({
       admissionTimeoutSec: z.number().positive().max(300).default(10),
       /** Connections waiting for admission (handshake, connect, token check), in all and per client address; more are dropped at accept. */
       maxPendingConnections: z.number().int().min(1).default(1000),
+      /** Of those, at most this many from one client address. */
       maxPendingPerAddress: z.number().int().min(1).default(64),
       /** Bytes of the latest GOP kept for fast start of new viewers. */
       gopCacheBytes: z
@@ -204,6 +206,7 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  /** The public HTTP port: HLS, the player and publisher pages, WebSocket ingest, ingest-key exchange. */
   http: z
     .strictObject({
       host: host.default('0.0.0.0'),
@@ -224,13 +227,17 @@ export const configSchema = z.strictObject({
       tls: tlsFiles.optional(),
     })
     .prefault({}),
+  /** HLS output: the packager, FFmpeg encoding, renditions, encryption. */
   hls: z
     .strictObject({
       enabled: z.boolean().default(true),
       /** FFmpeg binary; else $STAGEDOOR_FFMPEG, else `ffmpeg` on PATH. */
       ffmpegPath: z.string().min(1).optional(),
+      /** Target segment length (seconds); segments start on key frames. */
       segmentSec: z.number().min(0.5).max(10).default(1),
+      /** Segments listed in a media playlist. */
       playlistSize: z.number().int().min(2).max(60).default(6),
+      /** The ladder: one copy rendition (passthrough, packaged in-process) and/or libx264 rungs encoded by FFmpeg. */
       renditions: z
         .array(renditionSchema)
         .min(1)
@@ -247,6 +254,7 @@ export const configSchema = z.strictObject({
           partTargetSec: z.number().min(0.1).max(2).default(0.2),
         })
         .prefault({}),
+      /** AES-128 encryption of segments (FFmpeg's MPEG-TS files; keys served only to viewers with a valid token). */
       encryption: z
         .strictObject({
           enabled: z.boolean().default(false),
@@ -260,6 +268,7 @@ export const configSchema = z.strictObject({
       cleanupAfterSec: z.number().min(0).max(86_400).default(30),
       /** Grace between SIGTERM and SIGKILL when stopping FFmpeg. */
       stopTimeoutSec: z.number().positive().max(60).default(3),
+      /** Longest wait between restarts of a failing FFmpeg. */
       restartBackoffMaxSec: z.number().positive().max(300).default(10),
       /** Viewer passes (`vs=`): see the README, "Passes, restarts and edges". */
       passes: z
@@ -292,7 +301,9 @@ export const configSchema = z.strictObject({
       message: 'a part cannot be longer than a segment (hls.segmentSec)',
     })
     .prefault({}),
+  /** Per-stream security rules (patterns such as `live/*`); streams no rule matches are secured. */
   streams: z.array(streamRuleSchema).default([]),
+  /** WebSocket ingest (browser publishers) on the HTTP port. */
   ws: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -315,6 +326,7 @@ export const configSchema = z.strictObject({
       maxAheadSec: z.number().positive().default(10),
     })
     .prefault({}),
+  /** The admin API, dashboard, metrics and readiness, on their own port. */
   admin: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -336,6 +348,7 @@ export const configSchema = z.strictObject({
         .default([]),
     })
     .prefault({}),
+  /** Where media and kept HLS windows are written. */
   mediaDir: z.string().min(1).default('media'),
   /** Run-time state that survives restarts: revocations, used tokens, stream security changes. */
   stateDir: z.string().min(1).default('.stagedoor/state'),
@@ -346,6 +359,7 @@ export const configSchema = z.strictObject({
    */
   cluster: z
     .strictObject({
+      /** The Redis the nodes share. */
       redis: z.strictObject({
         /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
         url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
@@ -360,8 +374,10 @@ export const configSchema = z.strictObject({
       commandTimeoutSec: z.number().min(0.1).max(30).default(2),
     })
     .optional(),
+  /** Logs (JSON lines on stdout unless `destination` is set). */
   log: z
     .strictObject({
+      /** Lowest level written. */
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       /** `stdout`, or a file the JSON lines are appended to. */
       destination: z.string().min(1).default('stdout'),
@@ -369,9 +385,12 @@ export const configSchema = z.strictObject({
       pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     })
     .prefault({}),
+  /** Who may publish and play: keys, OpenID issuers, token rules. */
   auth: z
     .strictObject({
+      /** Static keys (HS secrets, public keys as PEM or JWK, or files), each with the actions its tokens may have. */
       keys: z.array(keySchema).default([]),
+      /** OpenID issuers whose JWKS keys are trusted. */
       issuers: z.array(issuerSchema).default([]),
       /** Most entries in each `access.allow` list of a token. */
       maxAccessRuleEntries: z.number().int().min(1).max(100).default(5),
@@ -383,7 +402,9 @@ export const configSchema = z.strictObject({
         .default(366 * 86_400),
       /** A publish token's `jti` may be used once (remembered until its exp). */
       singleUsePublish: z.boolean().default(false),
+      /** Seconds of clock skew allowed on exp, nbf and iat. */
       clockToleranceSec: z.number().min(0).max(300).default(0),
+      /** Refuse tokens without exp (`CLAIM_INVALID`). */
       requireExp: z.boolean().default(true),
       /** Verified tokens kept in memory (each until its exp). */
       cacheMaxEntries: z.number().int().min(0).default(10_000),
@@ -394,24 +415,29 @@ export const configSchema = z.strictObject({
           maxKeys: z.number().int().min(1).max(1_000_000).default(10_000),
           /** Exchanges a minute from one client address, and for one subject (429 RATE_LIMITED past it). */
           perAddressPerMinute: z.number().int().min(1).default(30),
+          /** Exchanges a minute for one subject, on each node. */
           perSubjectPerMinute: z.number().int().min(1).default(10),
         })
         .prefault({}),
     })
     .prefault({}),
+  /** The startup banner: how to publish and play, with tokens. */
   banner: z
     .strictObject({
       enabled: z.boolean().default(true),
       /** Host name printed in the ready-made URLs. */
       publicHost: host.default('localhost'),
+      /** App of the banner's example stream. */
       app: z
         .string()
         .regex(/^[A-Za-z0-9_-]+$/)
         .default('live'),
+      /** Name of the banner's example stream. */
       stream: z
         .string()
         .regex(/^[A-Za-z0-9_-]+$/)
         .default('cam1'),
+      /** Lifetime of the banner's tokens (seconds). */
       tokenTtlSec: z.number().int().positive().default(3600),
     })
     .prefault({}),

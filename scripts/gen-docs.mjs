@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+// `npm run docs` (after `npm run build`): writes the references that are generated, never edited by hand:
+//  - docs/configuration.md from the config schema (src/config/schema.ts): every key, its type, its
+//    default, its STAGEDOOR_* variable and its meaning (the doc comment above the key in the schema);
+//  - docs/openapi.json and docs/admin-api.md from the admin server's own OpenAPI description.
+// `--check` writes nothing and exits 1 when a committed file differs from what it would write.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const check = process.argv.includes('--check');
+
+/**
+ * The doc comment of each key of `configSchema`, by dotted path, read from the schema's source:
+ * one source of truth for the meaning, next to the key it explains.
+ */
+function keyComments(source) {
+  const start = source.indexOf('export const configSchema');
+  const lines = source.slice(start).split('\n');
+  const comments = new Map();
+  const stack = [];
+  let depth = 0;
+  let pending;
+  let inComment;
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (inComment !== undefined) {
+      inComment += ' ' + line.replace(/\*\/$/, '').replace(/^\*\s?/, '');
+      if (line.endsWith('*/')) {
+        pending = inComment.trim();
+        inComment = undefined;
+      }
+      continue;
+    }
+    const oneLine = /^\/\*\*\s*(.*?)\s*\*\/$/.exec(line);
+    if (oneLine) {
+      pending = oneLine[1];
+      continue;
+    }
+    if (line.startsWith('/**')) {
+      inComment = line.slice(3);
+      continue;
+    }
+    const key = /^(\w+):/.exec(line);
+    if (key && depth >= 1) {
+      stack.length = depth - 1;
+      stack[depth - 1] = key[1];
+      if (pending) comments.set(stack.join('.'), pending.replace(/\s+/g, ' '));
+    }
+    if (!line.startsWith('//')) pending = key ? undefined : pending;
+    // Braces outside strings and regular expressions give the object depth.
+    const code = line
+      .replace(/\/\^.*?\$\//g, '')
+      .replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`/g, '');
+    for (const ch of code) {
+      if (ch === '{') depth++;
+      else if (ch === '}') depth--;
+    }
+    if (depth <= 0 && stack.length) break;
+  }
+  return comments;
+}
+
+const typeOf = (node) => {
+  if (!node) return '';
+  if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' \\| ');
+  if (node.const !== undefined) return JSON.stringify(node.const);
+  if (node.anyOf || node.oneOf)
+    return (node.anyOf ?? node.oneOf)
+      .map(typeOf)
+      .filter((t, i, all) => t && all.indexOf(t) === i)
+      .join(' \\| ');
+  if (node.type === 'array') return `array of ${typeOf(node.items) || 'values'}`;
+  if (node.type === 'integer' || node.type === 'number') {
+    const bounds = [];
+    if (node.minimum !== undefined) bounds.push(`≥ ${node.minimum}`);
+    if (node.exclusiveMinimum !== undefined) bounds.push(`> ${node.exclusiveMinimum}`);
+    if (node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER)
+      bounds.push(`≤ ${node.maximum}`);
+    return bounds.length ? `${node.type} (${bounds.join(', ')})` : node.type;
+  }
+  return node.type ?? '';
+};
+
+/** Meanings of keys that mean the same wherever they are (listeners, TLS files, switches). */
+const GENERIC = {
+  host: 'Address to listen on (`0.0.0.0`: every IPv4 interface; `::` for IPv6 too).',
+  port: 'Port to listen on (0: a free port, for tests).',
+  enabled: 'Turns this part on or off.',
+  cert: 'PEM certificate file (chain after the certificate).',
+  key: 'PEM private key file.',
+};
+
+const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+async function configurationReference() {
+  const { configSchema } = await import('../dist/config/schema.js');
+  const { envVariableFor } = await import('../dist/config/env-overrides.js');
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+  const comments = keyComments(readFileSync(`${root}src/config/schema.ts`, 'utf8'));
+  const rows = [];
+  const walk = (node, path) => {
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      const here = [...path, key];
+      const dotted = here.join('.');
+      const object = child.type === 'object' && child.properties;
+      const secret = /secret|password|apiKeys/i.test(dotted);
+      rows.push(
+        `| \`${dotted}\` | ${cell(object ? 'object' : typeOf(child))} | ${
+          child.default === undefined ? '' : cell(`\`${JSON.stringify(child.default)}\``)
+        } | ${object ? '' : `\`${envVariableFor(here)}\``} | ${cell(comments.get(dotted) ?? child.description ?? GENERIC[key] ?? '')}${
+          secret ? ' (secret: prefer a file or the variable)' : ''
+        } |`,
+      );
+      if (object) walk(child, here);
+    }
+  };
+  walk(schema, []);
+  return `# Configuration reference
+
+[← README](../README.md) · generated by \`npm run docs\` from \`src/config/schema.ts\`; do not edit by hand.
+
+The configuration is JSON (comments allowed), read from \`--config FILE\`, else \`STAGEDOOR_CONFIG\`, else
+\`config/default.json\`. Every key can be set by its environment variable (a JSON value, or a plain string),
+which wins over the file; \`stagedoor config check\` shows the result and the variables it applied. Unknown
+keys are refused, naming the key. Arrays of objects (keys, issuers, renditions, stream rules) are listed
+once; their entries are described in [a full configuration](config-example.md).
+
+| key | type | default | variable | meaning |
+| --- | --- | --- | --- | --- |
+${rows.join('\n')}
+`;
+}
+
+async function adminReference() {
+  const { parseConfig } = await import('../dist/config/load-config.js');
+  const { createStagedoor } = await import('../dist/app.js');
+  const { pino } = await import('pino');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'stagedoor-docs-'));
+  const config = parseConfig({
+    rtmp: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    hls: { enabled: false },
+    banner: { enabled: false },
+    mediaDir: join(dir, 'media'),
+    stateDir: join(dir, 'state'),
+    auth: { keys: [{ kid: 'docs', alg: 'HS256', secret: 'x'.repeat(32) }] },
+  });
+  const stagedoor = await createStagedoor(config, pino({ level: 'silent' }));
+  const ports = await stagedoor.start();
+  try {
+    const res = await fetch(`http://127.0.0.1:${ports.admin.port}/api/v1/openapi.json`);
+    if (res.status !== 200) throw new Error(`openapi.json answered ${res.status}`);
+    const api = await res.json();
+    return { json: `${JSON.stringify(api, null, 2)}\n`, markdown: apiMarkdown(api) };
+  } finally {
+    await stagedoor.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function schemaSummary(node) {
+  if (!node) return '';
+  if (node.type === 'object' && node.properties) {
+    const required = new Set(node.required ?? []);
+    return Object.entries(node.properties)
+      .map(([k, v]) => `\`${k}\`${required.has(k) ? '' : '?'}: ${typeOf(v) || 'object'}`)
+      .join(', ');
+  }
+  return typeOf(node);
+}
+
+function apiMarkdown(api) {
+  const out = [
+    '# Admin API reference',
+    '',
+    "[← README](../README.md) · generated by `npm run docs` from the admin server's OpenAPI description",
+    '([`openapi.json`](openapi.json), also served at `GET /api/v1/openapi.json` on the admin port); do not edit by hand.',
+    '',
+    `${api.info?.title ?? 'Stagedoor admin API'} ${api.info?.version ?? ''}. ${api.info?.description ?? ''}`.trim(),
+    '',
+  ];
+  for (const [path, methods] of Object.entries(api.paths ?? {}).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
+    for (const [method, op] of Object.entries(methods)) {
+      out.push(`## \`${method.toUpperCase()} ${path}\``, '');
+      if (op.summary) out.push(op.summary, '');
+      if (op.description) out.push(op.description, '');
+      out.push(
+        op.security?.length === 0
+          ? 'No credential.'
+          : 'Needs `Authorization: Bearer <admin credential>`.',
+        '',
+      );
+      const params = op.parameters ?? [];
+      if (params.length) {
+        out.push(
+          '| parameter | in | type | required | meaning |',
+          '| --- | --- | --- | --- | --- |',
+        );
+        for (const p of params)
+          out.push(
+            `| \`${p.name}\` | ${p.in} | ${cell(typeOf(p.schema))} | ${p.required ? 'yes' : 'no'} | ${cell(p.description ?? p.schema?.description ?? '')} |`,
+          );
+        out.push('');
+      }
+      const body = op.requestBody?.content?.['application/json']?.schema;
+      if (body) out.push(`Body (JSON): ${schemaSummary(body)}`, '');
+      const responses = Object.entries(op.responses ?? {});
+      if (responses.length) {
+        out.push('| status | meaning |', '| --- | --- |');
+        for (const [status, r] of responses)
+          out.push(`| ${status} | ${cell(r.description ?? '')} |`);
+        out.push('');
+      }
+    }
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+const files = {
+  'docs/configuration.md': await configurationReference(),
+};
+const admin = await adminReference();
+files['docs/openapi.json'] = admin.json;
+files['docs/admin-api.md'] = admin.markdown;
+
+let stale = [];
+for (const [file, text] of Object.entries(files)) {
+  let current;
+  try {
+    current = readFileSync(`${root}${file}`, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current === text) continue;
+  if (check) stale.push(file);
+  else writeFileSync(`${root}${file}`, text);
+}
+if (stale.length) {
+  console.error(`stale: ${stale.join(', ')} (run npm run docs)`);
+  process.exit(1);
+}
