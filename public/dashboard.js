@@ -30,6 +30,15 @@ const state = {
   ingestKbps: {},
   security: new Map(),
   following: false,
+  /**
+   * none (no credential), connecting, connected, refused (the credential is not accepted) or
+   * unreachable. Until the server has answered, the page shows no figures rather than zeros.
+   */
+  connection: 'none',
+  /** The streams and sessions above are the server's answer (connected, or stale while unreachable). */
+  hasData: false,
+  /** The feed has been seeded with the sessions live at connect. */
+  seeded: false,
 };
 window.stagedoorDashboard = {
   sessions: () => state.sessions,
@@ -37,6 +46,9 @@ window.stagedoorDashboard = {
   refusals: state.refusals,
   get following() {
     return state.following;
+  },
+  get connection() {
+    return state.connection;
   },
   charts: () => charts,
 };
@@ -68,6 +80,76 @@ function el(tag, attrs = {}, ...children) {
 function setStatus(text, cls = 'muted') {
   $('status').textContent = text;
   $('status').className = cls;
+}
+
+/** The connection changes: the status line says so in words, the lists say whether they are real. */
+function setConnection(connection, text) {
+  state.connection = connection;
+  const cls = { connected: 'ok', connecting: 'muted' }[connection] ?? 'bad';
+  setStatus(text, cls);
+  document.body.dataset.connection = connection;
+  if (connection === 'none' || connection === 'refused') {
+    state.streams = [];
+    state.sessions = [];
+    state.hasData = false;
+    state.seeded = false;
+  }
+  renderStreams();
+  renderSessions();
+}
+
+/** Why the admin API refused the credential, for an operator (not the bare code). */
+function refusalWords(status, body) {
+  const code = body.error?.code;
+  const jwt = token.startsWith('eyJ');
+  switch (code) {
+    case 'TOKEN_MISSING':
+      return 'not connected: enter an admin token or API key';
+    case 'SIGNATURE_INVALID':
+      return jwt
+        ? 'this admin token is not accepted: its signature does not verify'
+        : 'this API key is not accepted: check it and connect again';
+    case 'TOKEN_EXPIRED':
+      return 'this admin token has expired: enter a new one';
+    case 'TOKEN_REVOKED':
+      return 'this admin token has been revoked';
+    case 'SCOPE_DENIED':
+      return 'this token does not grant admin access';
+    default:
+      if (status === 401 || status === 403)
+        return `this admin token is not accepted: ${body.error?.message ?? `refused (${status})`}`;
+      return `the server answered ${status}${body.error ? `: ${body.error.message}` : ''}`;
+  }
+}
+
+// ---- units ----------------------------------------------------------------------------------------
+
+/** 512 B, 3.4 KiB, 12.1 MiB, 1.02 GiB. */
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** h:mm:ss, e.g. 0:09:57, 12:00:00. */
+function formatDuration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+}
+
+/** Copies text to the clipboard; outside a secure context (plain http to a remote host), by selection. */
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  const area = el('textarea', { value: text, readOnly: true });
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand('copy');
+  area.remove();
+  if (!ok) throw new Error('copy refused');
 }
 
 // ---- charts (uPlot) -------------------------------------------------------------------------------
@@ -180,6 +262,7 @@ function streamCard(key) {
   const dl = el('dl');
   for (const [label, name] of [
     ['publisher', 'publisher'],
+    ['live for', 'uptime'],
     ['codecs', 'codecs'],
     ['bitrate', 'bitrate'],
     ['output', 'output'],
@@ -193,7 +276,19 @@ function streamCard(key) {
     'article',
     { class: 'stream', 'data-stream': key },
     video,
-    el('div', {}, el('h3', {}, key), dl, warnings),
+    el(
+      'div',
+      {},
+      el(
+        'h3',
+        {},
+        key,
+        ' ',
+        el('button', { class: 'copy', 'data-copy': key, title: 'copy the stream key' }, 'copy'),
+      ),
+      dl,
+      warnings,
+    ),
   );
   const card = { root, fields, video, warnings, hls: undefined, retry: undefined };
   startPreview(key, card);
@@ -256,6 +351,9 @@ function renderStreams() {
     const f = card.fields;
     const p = s.publisher || {};
     f.publisher.textContent = `${p.subject ?? '—'} · ${p.protocol ?? ''} · ${p.address ?? ''}`;
+    f.uptime.textContent = p.startedAt
+      ? formatDuration((Date.now() - Date.parse(p.startedAt)) / 1000)
+      : '—';
     f.codecs.textContent = [s.codecs?.video, s.codecs?.audio].filter(Boolean).join(' + ') || '—';
     const now = state.ingestKbps[s.stream];
     f.bitrate.textContent = `${Math.round(now ?? s.bitrateKbps)} kbit/s${s.renditions?.length ? ` · ${s.renditions.join(', ')}` : ''}`;
@@ -267,8 +365,8 @@ function renderStreams() {
       t?.kind === 'packager'
         ? 'passthrough, no encoder'
         : t?.fps !== undefined
-        ? `${t.fps.toFixed(1)} fps · ${t.speed.toFixed(2)}×${t.droppedFrames ? ` · ${t.droppedFrames} dropped` : ''}`
-        : '—';
+          ? `${t.fps.toFixed(1)} fps · ${t.speed.toFixed(2)}×${t.droppedFrames ? ` · ${t.droppedFrames} dropped` : ''}`
+          : '—';
     f.speed.className = t?.speed !== undefined && t.speed < 0.95 ? 'bad' : '';
     const viewers = Object.entries(s.viewers || {});
     f.viewers.textContent = viewers.length
@@ -284,14 +382,27 @@ function renderStreams() {
       cards.delete(key);
       state.security.delete(key);
     }
-  $('stream-count').textContent = `(${state.streams.length})`;
-  document.querySelector('#streams .empty').hidden = state.streams.length > 0;
+  const empty = document.querySelector('#streams .empty');
+  $('stream-count').textContent = state.hasData ? `(${state.streams.length})` : '';
+  empty.textContent = state.hasData ? 'no live stream' : notConnectedText();
+  empty.hidden = state.streams.length > 0;
+}
+
+/** What the lists say when the server has not answered: never "none" when it was not asked. */
+function notConnectedText() {
+  return state.connection === 'connecting' ? 'connecting…' : 'not connected';
 }
 
 // ---- sessions, refusals, revocations, feed ----------------------------------------------------------
 
 function renderSessions() {
-  $('count').textContent = `(${state.sessions.length})`;
+  $('count').textContent = state.hasData ? `(${state.sessions.length})` : '';
+  if (!state.hasData) {
+    $('sessions').replaceChildren(
+      el('tr', {}, el('td', { class: 'muted', colSpan: 8 }, notConnectedText())),
+    );
+    return;
+  }
   const rows = state.sessions.map((s) => {
     const left = s.expiresAt
       ? Math.max(0, Math.round((Date.parse(s.expiresAt) - Date.now()) / 1000))
@@ -311,8 +422,8 @@ function renderSessions() {
       el('td', { class: 'mono' }, s.stream),
       el('td', {}, s.subject ?? '—'),
       el('td', { class: 'mono' }, s.address),
-      el('td', { class: cls }, left === undefined ? 'never' : `${left} s`),
-      el('td', { class: 'mono' }, `${s.bytesIn} / ${s.bytesOut}`),
+      el('td', { class: cls }, left === undefined ? 'never' : formatDuration(left)),
+      el('td', { class: 'mono' }, `${formatBytes(s.bytesIn)} / ${formatBytes(s.bytesOut)}`),
       actions,
     );
   });
@@ -347,6 +458,10 @@ function renderRevocations() {
 
 function describeEvent(e) {
   switch (e.type) {
+    case 'live': {
+      const { kind, stream, protocol, subject } = e.session;
+      return `live: ${kind} ${stream} (${protocol})${subject && subject !== stream ? ` ${subject}` : ''}`;
+    }
     case 'session_start':
       return `+ ${e.session.kind} ${e.session.protocol} ${e.session.stream} ${e.session.subject ?? ''}`;
     case 'session_refreshed':
@@ -373,14 +488,36 @@ function addToFeed(e) {
   while ($('feed').children.length > FEED_SIZE) $('feed').lastChild.remove();
 }
 
+/** At connect the feed starts with what is live already, oldest first, as of its start time. */
+function seedFeed() {
+  if (state.seeded) return;
+  state.seeded = true;
+  const live = [...state.sessions].sort(
+    (a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt),
+  );
+  for (const session of live) addToFeed({ type: 'live', at: session.startedAt, session });
+}
+
 // ---- data ----------------------------------------------------------------------------------------
 
+/** Reads streams and sessions; false (and the status line says why) when the server did not answer them. */
 async function poll() {
-  const [streams, sessions] = await Promise.all([api('/api/v1/streams'), api('/api/v1/sessions')]);
+  let streams, sessions;
+  try {
+    [streams, sessions] = await Promise.all([api('/api/v1/streams'), api('/api/v1/sessions')]);
+  } catch {
+    setConnection(
+      'unreachable',
+      `not connected: the server cannot be reached${state.hasData ? ' (figures below are from before)' : ''}; retrying`,
+    );
+    return false;
+  }
   if (!streams.ok || !sessions.ok) {
     const failed = streams.ok ? sessions : streams;
     const body = await failed.json().catch(() => ({}));
-    setStatus(`refused: ${failed.status} ${body.error ? body.error.code : ''}`, 'bad');
+    const words = refusalWords(failed.status, body);
+    if (failed.status === 401 || failed.status === 403) setConnection('refused', words);
+    else setConnection('unreachable', `not connected: ${words}; retrying`);
     return false;
   }
   state.streams = (await streams.json()).streams;
@@ -398,9 +535,8 @@ async function poll() {
   }
   state.lastBytes = bytes;
   state.lastPollAt = now;
-  setStatus('connected');
-  renderStreams();
-  renderSessions();
+  state.hasData = true;
+  setConnection('connected', 'connected');
   return true;
 }
 
@@ -452,33 +588,67 @@ async function follow() {
 }
 
 let running = false;
+let reconnect;
+/** Connects with the credential entered; keeps trying while the server cannot be reached. */
 async function start() {
-  if (!token || running) return;
-  if (!(await poll())) return;
+  clearTimeout(reconnect);
+  if (!token) {
+    setConnection('none', 'not connected: enter an admin token or API key');
+    return;
+  }
+  if (running) return;
+  setConnection('connecting', 'connecting…');
+  if (!(await poll())) {
+    if (state.connection === 'unreachable') reconnect = setTimeout(start, POLL_MS);
+    return;
+  }
+  seedFeed();
   running = true;
-  await loadRevocations();
-  const keepFollowing = () =>
-    follow()
+  await loadRevocations().catch(() => {});
+  const keepFollowing = () => {
+    const next = state.connection === 'connected' ? follow() : Promise.resolve();
+    next
       .catch(() => {})
       .finally(() => {
         state.following = false;
         setTimeout(keepFollowing, 2000); // reconnect
       });
+  };
   keepFollowing();
   setInterval(async () => {
-    await poll().catch(() => setStatus('server unreachable', 'bad'));
+    // A refused credential is not tried again until a new one is entered.
+    if (state.connection === 'refused') return;
+    if (!(await poll())) return; // no sample: a gap in the charts, not zeros
+    seedFeed();
     sample();
   }, POLL_MS);
-  setInterval(loadRevocations, 10_000);
+  setInterval(() => {
+    if (state.connection === 'connected') loadRevocations().catch(() => {});
+  }, 10_000);
 }
 
 // ---- actions --------------------------------------------------------------------------------------
 
-$('login').addEventListener('submit', (e) => {
+$('login').addEventListener('submit', async (e) => {
   e.preventDefault();
   token = $('token').value.trim();
   sessionStorage.setItem('stagedoorAdmin', token);
-  start();
+  if (!running) return start();
+  setConnection('connecting', 'connecting…');
+  if (await poll()) seedFeed();
+});
+
+$('streams').addEventListener('click', async (e) => {
+  const button = e.target.closest('button.copy');
+  if (!button) return;
+  try {
+    await copyText(button.dataset.copy);
+    button.textContent = 'copied';
+  } catch {
+    button.textContent = 'copy failed';
+  }
+  clearTimeout(button.reset);
+  button.reset = setTimeout(() => (button.textContent = 'copy'), 2000);
 });
 
 $('sessions').addEventListener('click', async (e) => {

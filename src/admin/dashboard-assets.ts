@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 const resolve = createRequire(import.meta.url).resolve;
 
-/** What the dashboard page loads, all from this port: no CDN, no build step. */
+/** What the dashboard page loads (its icon too), all from this port: no CDN, no build step. */
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/dashboard.js': { file: `${PUBLIC_DIR}dashboard.js`, type: 'text/javascript; charset=utf-8' },
   '/dashboard.css': { file: `${PUBLIC_DIR}dashboard.css`, type: 'text/css; charset=utf-8' },
@@ -18,6 +18,9 @@ const ASSETS: Record<string, { file: string; type: string }> = {
     file: resolve('uplot/dist/uPlot.min.css'),
     type: 'text/css; charset=utf-8',
   },
+  '/favicon.svg': { file: `${PUBLIC_DIR}favicon.svg`, type: 'image/svg+xml' },
+  // For browsers that ask for it whatever the page links.
+  '/favicon.ico': { file: `${PUBLIC_DIR}favicon.svg`, type: 'image/svg+xml' },
   '/assets/hls.js': {
     file: resolve('hls.js/dist/hls.min.js'),
     type: 'text/javascript; charset=utf-8',

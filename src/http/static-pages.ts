@@ -6,7 +6,8 @@ import type { FastifyInstance } from 'fastify';
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 
 /**
- * The built-in pages (player, publisher) and the one vendored script they use, read once at start.
+ * The built-in pages (player, publisher), their icon and the one vendored script they use, read once
+ * at start.
  * The player may be framed by this server and `playerEmbedOrigins`; the publisher page (camera,
  * token) never by another site.
  */
@@ -18,6 +19,7 @@ export function registerStaticPages(
   const player = readFileSync(`${PUBLIC_DIR}player.html`);
   const publisher = readFileSync(`${PUBLIC_DIR}publish.html`);
   const hlsJs = readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
+  const icon = readFileSync(`${PUBLIC_DIR}favicon.svg`);
   app.get('/player.html', async (_request, reply) =>
     reply
       .header('content-type', 'text/html; charset=utf-8')
@@ -45,4 +47,12 @@ export function registerStaticPages(
       .header('cache-control', 'public, max-age=86400')
       .send(hlsJs),
   );
+  // The pages link /favicon.svg; /favicon.ico too, for browsers that ask for it regardless.
+  for (const path of ['/favicon.svg', '/favicon.ico'])
+    app.get(path, async (_request, reply) =>
+      reply
+        .header('content-type', 'image/svg+xml')
+        .header('cache-control', 'public, max-age=86400')
+        .send(icon),
+    );
 }

@@ -1,6 +1,7 @@
 // The dashboard on the admin port, in headless Chromium, driven as an operator would: a live session
 // and its kick; a live stream with its preview, progress and security; charts; a viewer kicked, a
-// subject revoked and lifted, refusals counted as they happen.
+// subject revoked and lifted, refusals counted as they happen; what it says when it cannot ask
+// (no key, a wrong key, the server unreachable); figures with their units; a stream key copied.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
@@ -49,7 +50,13 @@ describe('dashboard', () => {
     const row = page.locator('#sessions tr', { hasText: 'live/dash' });
     await row.waitFor({ timeout: 10_000 });
     expect(await row.textContent()).toMatch(/publisher\s*rtmp\s*live\/dash\s*live\/dash/);
-    expect(await row.locator('td').nth(5).textContent()).toMatch(/^\d+ s$/);
+    // Units: the time left as h:mm:ss, bytes as B/KiB/MiB.
+    expect(await row.locator('td').nth(5).textContent()).toMatch(/^0:(09|10):\d\d$/);
+    expect(await row.locator('td').nth(6).textContent()).toMatch(
+      /^\d+(\.\d)? (B|KiB|MiB) \/ \d+(\.\d)? (B|KiB|MiB)$/,
+    );
+    // The feed starts with what was live before the page opened.
+    await page.locator('#feed li', { hasText: 'live: publisher live/dash (rtmp)' }).waitFor();
 
     // A refused request shows up in the refusal counts through the live event feed.
     await followingEvents(page);
@@ -72,6 +79,89 @@ describe('dashboard', () => {
     expect(end.reason).toBe('kicked');
     expect(server.logs.find((l) => l.event === 'session_kicked')?.actor).toBe('api-key:ops');
     await page.close();
+  });
+
+  it('says when it is not connected: no key, a wrong key in words, the server unreachable; then connects and copies a stream key', async () => {
+    const publisher = await RawRtmpClient.open(server.rtmpPort);
+    await publisher.handshake();
+    publisher.connectApp('live');
+    publisher.publish(`nokey?token=${await token('live/nokey', 'publish', 600)}`);
+    await publisher.waitForStatus((s) => s.code === 'NetStream.Publish.Start');
+    const context = await browser.newContext({
+      permissions: ['clipboard-read', 'clipboard-write'],
+    });
+    const page = await context.newPage();
+    // Chromium asks for the page's icon (or /favicon.ico) by itself; a 404 shows as a console error.
+    const iconErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error' && message.location().url.includes('/favicon'))
+        iconErrors.push(message.text());
+    });
+    const adminUrl = `http://127.0.0.1:${server.adminPort}/`;
+    const status = page.locator('#status');
+    const shown = async () => ({
+      streams: (await page.locator('#streams').innerText()).trim(),
+      streamCount: await page.textContent('#stream-count'),
+      sessions: (await page.locator('#sessions').innerText()).trim(),
+      sessionCount: await page.textContent('#count'),
+    });
+    const notConnected = {
+      streams: 'not connected',
+      streamCount: '',
+      sessions: 'not connected',
+      sessionCount: '',
+    };
+    try {
+      // No key: it says so, and does not claim there is no stream or no session.
+      await page.goto(adminUrl);
+      await status.filter({ hasText: 'not connected: enter an admin token or API key' }).waitFor();
+      await page.waitForTimeout(1500); // the lists are redrawn every second: let that happen
+      expect(await shown()).toEqual(notConnected);
+
+      // A wrong key: named in words, not as SIGNATURE_INVALID.
+      await page.fill('#token', 'not-the-key-0123456789abcdef');
+      await page.click('#login button');
+      await status.filter({ hasText: 'this API key is not accepted' }).waitFor();
+      expect(await status.textContent()).not.toContain('SIGNATURE_INVALID');
+      expect(await shown()).toEqual(notConnected);
+
+      // The server cannot be reached (the API fails at the network level): said, and retried.
+      await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+      await page.fill('#token', ADMIN_API_KEY);
+      await page.click('#login button');
+      await status
+        .filter({ hasText: 'not connected: the server cannot be reached; retrying' })
+        .waitFor();
+      expect(await shown()).toEqual(notConnected);
+      await page.unroute('**/api/v1/**');
+
+      // Reachable again: it connects by itself, with the stream and the feed seeded.
+      await status.filter({ hasText: /^connected$/ }).waitFor({ timeout: 10_000 });
+      const card = page.locator('#streams [data-stream="live/nokey"]');
+      await card.waitFor();
+      await page.locator('#feed li', { hasText: 'live: publisher live/nokey (rtmp)' }).waitFor();
+      expect(await page.textContent('#count')).toMatch(/^\(\d+\)$/);
+      // Units on the card: how long it has been live, and the bitrate.
+      expect(await card.locator('dd').nth(1).textContent()).toMatch(/^\d+:\d\d:\d\d$/);
+      expect(await card.locator('dd').nth(3).textContent()).toMatch(/^\d+ kbit\/s/);
+
+      // One click copies the stream key, and the button says so.
+      const copy = card.locator('button.copy');
+      await copy.click();
+      await copy.filter({ hasText: 'copied' }).waitFor();
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('live/nokey');
+
+      expect(
+        await page.evaluate(async () => {
+          const href = document.querySelector<HTMLLinkElement>('link[rel="icon"]')!.href;
+          return [new URL(href).pathname, (await fetch(href)).status];
+        }),
+      ).toEqual(['/favicon.svg', 200]);
+      expect(iconErrors).toEqual([]);
+    } finally {
+      publisher.destroy();
+      await context.close();
+    }
   });
 
   it('shows a live stream with its preview, progress and security; a viewer kicked, a subject revoked and lifted, refusals counted', async () => {

@@ -81,7 +81,7 @@ describe('hls.js in Chromium', () => {
     const later = await state();
     expect(later.currentTime).toBeGreaterThan(first.currentTime + 1);
     expect(later.refusal).toBeUndefined();
-    expect(later.text).toMatch(/playing .* s left on the token/);
+    expect(later.text).toMatch(/^Playing live\/web · \d+ min left on the token$/);
     // hls.js transmuxes in a blob: worker when the page's CSP lets it (worker-src blob:).
     expect(workers.some((url) => url.startsWith('blob:'))).toBe(true);
     expect(blocked).toEqual([]);
@@ -98,6 +98,11 @@ describe('hls.js in Chromium', () => {
     );
     const { page, state } = await openPlayer('live/web', short);
     await eventually(async () => ((await state()).currentTime > 0.5 ? true : undefined), 20_000);
+    await eventually(async () =>
+      (await state()).text === 'Playing live/web · less than a minute left on the token'
+        ? true
+        : undefined,
+    );
     const session = server.stagedoor.registry.list().find((s) => s.grant.jti === 'player-1')!;
     // As a user would: paste the new token and press Play.
     const fresh = await sign(
@@ -105,7 +110,7 @@ describe('hls.js in Chromium', () => {
       { kid: 'hs' },
     );
     await page.fill('#token', fresh);
-    await page.click('button');
+    await page.click('#play');
     await eventually(() => (session.grant.jti === 'player-2' ? true : undefined), 10_000);
     await sleep(Math.max(0, exp - Date.now()) + 2000);
     const before = (await state()).currentTime;
@@ -128,8 +133,16 @@ describe('hls.js in Chromium', () => {
     }, 20_000);
     expect(Date.now()).toBeGreaterThan(exp);
     expect(refused.refusal).toEqual({ status: 401, code: 'TOKEN_EXPIRED' });
-    expect(refused.text).toBe('refused: 401 TOKEN_EXPIRED');
-    // Playback halts: whatever was buffered before exp plays out, then time stands still.
+    expect(refused.text).toBe(
+      'Your token has expired. Paste a new token in the token field above and press Play.',
+    );
+    // Playback halts: whatever was buffered before exp plays out, then the video pauses (no
+    // spinner waiting for media that will not come) and time stands still.
+    await page.waitForFunction(
+      () => (document.getElementById('video') as HTMLVideoElement).paused,
+      undefined,
+      { timeout: 20_000 },
+    );
     const stalledAt = await eventually(async () => {
       const a = (await state()).currentTime;
       await sleep(1500);
