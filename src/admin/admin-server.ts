@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
 import { toStagedoorError } from '../errors.js';
@@ -49,6 +50,8 @@ const PUBLIC_PATHS = new Set([
   '/metrics',
   '/api/v1/openapi.json',
 ]);
+/** The interactive API reference (swagger-ui), public like the dashboard's files. */
+const API_DOCS = '/api/docs';
 /** Preview media: a request a second per preview, so not one `admin_call` line each. */
 const PREVIEW_MEDIA = /^\/api\/v1\/streams\/[^/]+\/[^/]+\/hls\//;
 
@@ -80,9 +83,13 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     },
   });
 
+  // The interactive reference: swagger-ui's own files, served from this port (nothing from a CDN);
+  // it holds no data, and its "try it out" calls carry the credential typed into it.
+  await app.register(swaggerUi, { routePrefix: API_DOCS, staticCSP: true });
+
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0]!;
-    if (PUBLIC_PATHS.has(path)) return;
+    if (PUBLIC_PATHS.has(path) || path === API_DOCS || path.startsWith(`${API_DOCS}/`)) return;
     try {
       request.adminActor = await deps.auth.authenticate({
         authorization: request.headers.authorization,

@@ -3,7 +3,8 @@
 // what the generator writes now is stale, and fails here.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { configSchema } from '../../src/config/schema.js';
 
 function generatorCheck(): Promise<{ code: number | null; stderr: string }> {
@@ -38,5 +39,34 @@ describe('generated references', () => {
     );
     expect(routes.length).toBeGreaterThan(5);
     for (const route of routes) expect(reference).toContain(route);
+  });
+});
+
+describe('the interactive API reference', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(testConfig(undefined, { hls: { enabled: false } }));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('is served by the admin port, from its own files, with no credential; not by the public port', async () => {
+    const admin = `http://127.0.0.1:${server.adminPort}`;
+    const page = await fetch(`${admin}/api/docs/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('swagger-ui');
+    // Every script and style it loads comes from this server.
+    for (const [, src] of html.matchAll(/(?:src|href)="([^"]+)"/g))
+      expect(src, src).not.toMatch(/^(https?:)?\/\//);
+    const description = await fetch(`${admin}/api/docs/json`);
+    expect(description.status).toBe(200);
+    expect(((await description.json()) as { paths: object }).paths).toHaveProperty(
+      '/api/v1/sessions',
+    );
+    // The API itself still needs the credential.
+    expect((await fetch(`${admin}/api/v1/sessions`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${server.httpPort}/api/docs/`)).status).toBe(404);
   });
 });
