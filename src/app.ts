@@ -30,7 +30,7 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
   const observability = buildObservability(log, auth, sessions, outputs);
   const access = buildAccess(auth, sessions, media, observability);
   const ingest = buildIngest(config, log, runtime, { access, auth, sessions, media });
-  const passes = await buildPasses(config, log);
+  const passes = await buildPasses(config, log, cluster.passKeys);
   const built = { auth, sessions, media, outputs, observability, access, ingest, passes };
   const http = buildPublicHttp(config, log, runtime, built);
   const admin = await buildAdmin(config, log, runtime, built);

@@ -12,6 +12,8 @@ import type { StreamRuleStore } from '../auth/stream-security.js';
 import type { IngestKeyStore } from '../auth/ingest-keys.js';
 import { RedisIngestKeyStore } from '../cluster/redis/redis-ingest-key-store.js';
 import { RedisUsedTokens } from '../cluster/redis/redis-used-tokens.js';
+import { sharedPassKeys } from '../cluster/redis/redis-pass-keys.js';
+import type { PassKey } from '../delivery/pass/pass-keys.js';
 import type { SharedStateFreshness, UsedTokenStore } from '../auth/authenticator.js';
 import type { Component } from './lifecycle.js';
 import type { RuntimeInputs } from './runtime.js';
@@ -27,6 +29,8 @@ export interface ClusterArea {
   usedTokens: UsedTokenStore | undefined;
   /** Refuses new admissions while this node's copy of the shared lists may miss a change. */
   sharedState: SharedStateFreshness | undefined;
+  /** Pass keys shared by every node (created once in Redis); undefined: this node keeps its own. */
+  passKeys: ((prefix: string) => Promise<PassKey[]>) | undefined;
   components: Component[];
 }
 
@@ -46,6 +50,7 @@ export async function buildCluster(
       ingestKeyStore: undefined,
       usedTokens: undefined,
       sharedState: undefined,
+      passKeys: undefined,
       components: [],
     };
   const clusterLog = log.child({ component: 'cluster', node: nodeId });
@@ -95,6 +100,7 @@ export async function buildCluster(
         for (const hash of hashes) hash.assertCurrent();
       },
     },
+    passKeys: (prefix) => sharedPassKeys(redis, prefix),
     components: [component],
   };
 }

@@ -13,17 +13,43 @@ export interface PassesArea {
 }
 
 /**
- * The keys viewer passes are sealed and signed with: configured, or generated on a first start and
- * kept in stateDir (never logged), so that passes survive a restart.
+ * The keys viewer passes are sealed and signed with: configured; else, in a cluster, created once in
+ * Redis and shared by every node (a pass from one node verifies on another); else generated on a
+ * first start and kept in stateDir. Never logged.
  */
-export async function buildPasses(config: Config, log: Logger): Promise<PassesArea> {
+export async function buildPasses(
+  config: Config,
+  log: Logger,
+  shared?: (prefix: string) => Promise<PassKey[]>,
+): Promise<PassesArea> {
   const state = stateFiles(config, log);
   const { keys, edgeKeys } = config.hls.passes;
-  const playlistKeys = await PassKeyring.load(keys, state<PassKey[]>('pass-keys.json'), 'pk');
-  const segmentKeys = await PassKeyring.load(edgeKeys, state<PassKey[]>('edge-keys.json'), 'ek');
+  const ring = async (configured: PassKey[], file: string, prefix: string) =>
+    configured.length === 0 && shared
+      ? new PassKeyring(await shared(prefix))
+      : PassKeyring.load(configured, state<PassKey[]>(file), prefix);
+  const playlistKeys = await ring(keys, 'pass-keys.json', 'pk');
+  const segmentKeys = await ring(edgeKeys, 'edge-keys.json', 'ek');
+  log.info(
+    {
+      event: 'pass_keys',
+      playlist: passKeysFrom(keys, shared),
+      segment: passKeysFrom(edgeKeys, shared),
+    },
+    'viewer pass keys loaded',
+  );
   return {
     playlistPasses: new PlaylistPasses(playlistKeys),
     segmentPasses: new SegmentPasses(segmentKeys),
     edgeKeys: segmentKeys,
   };
+}
+
+/** Where a kind of pass key comes from, as `config check` and the start log say it. */
+export function passKeysFrom(
+  configured: readonly PassKey[],
+  shared: unknown,
+): 'config' | 'redis' | 'stateDir' {
+  if (configured.length > 0) return 'config';
+  return shared ? 'redis' : 'stateDir';
 }

@@ -39,6 +39,27 @@ afterAll(async () => {
 });
 
 describe('a cluster of two nodes on Redis', () => {
+  it('shares one set of pass keys, created once in Redis, instead of one key ring per node', () => {
+    const playlist = redis.cli('GET', 'test:pass-keys:pk');
+    const segment = redis.cli('GET', 'test:pass-keys:ek');
+    expect(JSON.parse(playlist)).toEqual([
+      { kid: expect.stringMatching(/^pk-/), secret: expect.any(String) },
+    ]);
+    expect(JSON.parse(segment)).toEqual([
+      { kid: expect.stringMatching(/^ek-/), secret: expect.any(String) },
+    ]);
+    for (const server of [a, b]) {
+      expect(server.logs.find((l) => l.event === 'pass_keys')).toMatchObject({
+        playlist: 'redis',
+        segment: 'redis',
+      });
+      // The shared secret is never logged.
+      expect(
+        server.logs.some((l) => JSON.stringify(l).includes(JSON.parse(playlist)[0].secret)),
+      ).toBe(false);
+    }
+  });
+
   it('lets one publisher hold a stream across the nodes, and frees it when that publisher ends', async () => {
     const first = await publishOn(a, 'one');
     expect(first.status.code).toBe('NetStream.Publish.Start');
