@@ -15,6 +15,7 @@ import { addressOf, buildPublicHttp, where } from './compose/public-http.js';
 import { buildAdmin } from './compose/admin.js';
 import { buildPasses } from './compose/passes.js';
 import { buildCluster } from './compose/cluster.js';
+import { buildDirectory } from './compose/directory.js';
 
 export type { Stagedoor } from './stagedoor.js';
 
@@ -24,20 +25,32 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
   const runtime = resolveRuntimeInputs(config);
   const cluster = await buildCluster(config, runtime, log);
   const auth = await buildAuth(config, log, cluster);
-  const sessions = buildSessions(log, auth);
+  const sessions = buildSessions(log, auth, cluster);
   const media = buildMedia(config, cluster);
   const outputs = buildOutputs(config, runtime, media.hub, log);
   const observability = buildObservability(log, auth, sessions, outputs);
+  const directory = buildDirectory(config, cluster, { sessions, media, outputs, observability });
   const access = buildAccess(auth, sessions, media, observability);
-  const ingest = buildIngest(config, log, runtime, { access, auth, sessions, media });
+  const ingest = buildIngest(config, log, runtime, { access, media });
   const passes = await buildPasses(config, log, cluster.passKeys);
-  const built = { auth, sessions, media, outputs, observability, access, ingest, passes };
+  const built = {
+    auth,
+    sessions,
+    media,
+    outputs,
+    observability,
+    access,
+    ingest,
+    passes,
+    directory,
+  };
   const http = buildPublicHttp(config, log, runtime, built);
   const admin = await buildAdmin(config, log, runtime, built);
   // Started in this order, stopped in reverse: readiness off, sessions cut, then listeners and FFmpeg.
   // The cluster's connection first up, last down: sessions cut at stop still give their leases back.
   const components = [
     ...cluster.components,
+    ...directory.components,
     ...auth.components,
     ...outputs.components,
     ...ingest.components,

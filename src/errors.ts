@@ -62,6 +62,10 @@ export const ERROR_CODES = {
     status: 503,
     message: 'the cluster store (Redis) cannot be reached; try again shortly',
   },
+  NODE_UNREACHABLE: {
+    status: 503,
+    message: 'the cluster node that holds this did not answer; try again shortly',
+  },
   HLS_WAIT_TIMEOUT: {
     status: 503,
     message: 'the playlist update or part asked for did not appear in time; ask again',

@@ -59,7 +59,7 @@ export interface AdmissionDeps {
   hub: Pick<StreamHub, 'assertCanPublish' | 'claim' | 'release'>;
   /** One publisher per stream: this node's leases, or a cluster's. */
   leases: StreamLeases;
-  registry: Pick<SessionRegistry, 'open'>;
+  registry: Pick<SessionRegistry, 'open' | 'renew'>;
   /** Times each decision (stagedoor_admission_duration_seconds). */
   metrics?: Pick<Metrics, 'admissionDuration'> | undefined;
 }
@@ -94,6 +94,21 @@ export class Admission {
         { protocol: applicant.protocol, action: applicant.action, outcome },
         (performance.now() - started) / 1000,
       );
+    try {
+      const admitted = await this.authorize(applicant);
+      timed('admitted');
+      return admitted;
+    } catch (error) {
+      timed('refused');
+      throw this.refused(applicant, error, pathOrUndefined(applicant));
+    }
+  }
+
+  /**
+   * The decision of `check` without its audit line and metric, for a caller that audits each of
+   * its requests itself (HLS: one playlist or segment request is one decision).
+   */
+  async authorize(applicant: Applicant): Promise<Admitted> {
     let stream: StreamPath | undefined;
     let token: string | undefined;
     try {
@@ -111,12 +126,65 @@ export class Admission {
         origin: applicant.origin,
       });
       if (applicant.action === 'publish') this.#deps.hub.assertCanPublish(stream);
-      timed('admitted');
       return { stream, grant };
     } catch (error) {
-      timed('refused');
-      throw this.refused(applicant, withCutTokenHint(applicant, stream, token, error), stream);
+      throw withCutTokenHint(applicant, stream, token, error);
     }
+  }
+
+  /**
+   * Checks a grant admitted earlier against the rules as they are now and this request (revocation,
+   * key still trusted, the stream's rule, the token's access rules): an HLS viewer's pass.
+   */
+  recheck(
+    admitted: Admitted,
+    applicant: Pick<Applicant, 'protocol' | 'action' | 'address' | 'origin'>,
+  ): Promise<void> {
+    return this.#deps.authenticator.check(admitted.grant, {
+      action: applicant.action,
+      protocol: applicant.protocol,
+      stream: admitted.stream,
+      address: applicant.address,
+      origin: applicant.origin,
+    });
+  }
+
+  /**
+   * Opens the session of a viewer authorised already (HLS: its first request, or its pass after it
+   * idled out). Not audited: the caller's request is.
+   */
+  async openViewer(
+    applicant: Pick<Applicant, 'protocol' | 'address'>,
+    admitted: Admitted,
+    terminate: (reason: EndReason) => void,
+  ): Promise<Session> {
+    const held = { lease: undefined, reservation: undefined };
+    return this.#open({ ...applicant, action: 'play' }, admitted, held, terminate).session;
+  }
+
+  /** A live session's new token, authenticated for what the session does, then `renew`. */
+  async refresh(session: Session, token: string | undefined, origin?: string): Promise<void> {
+    const grant = await this.#deps.authenticator.authenticate({
+      token,
+      action: session.kind === 'publisher' ? 'publish' : 'play',
+      protocol: session.protocol,
+      stream: session.stream,
+      address: session.address,
+      origin,
+    });
+    this.renew(session, grant);
+  }
+
+  /**
+   * A live session goes on under a new token (a WebSocket refresh message, an HLS player that swapped
+   * its Bearer): same subject, a single-use token used up, its expiry re-armed at the new `exp`.
+   */
+  renew(session: Session, grant: Grant): void {
+    if (grant.subject !== session.grant.subject)
+      throw new StagedoorError('STREAM_DENIED', 'a refresh token must have the same subject');
+    if (session.closed) return;
+    this.#deps.authenticator.consume(grant, session.kind === 'publisher' ? 'publish' : 'play');
+    this.#deps.registry.renew(session, grant);
   }
 
   /**
@@ -139,7 +207,11 @@ export class Admission {
       reservation?.release();
       return undefined;
     }
-    return this.#open(applicant, admitted, { lease, reservation }, client.terminate);
+    try {
+      return this.#open(applicant, admitted, { lease, reservation }, client.terminate);
+    } catch (error) {
+      throw this.refused(applicant, error, admitted.stream);
+    }
   }
 
   /**
@@ -148,7 +220,7 @@ export class Admission {
    * whatever ends it.
    */
   #open(
-    applicant: Applicant,
+    applicant: Pick<Applicant, 'protocol' | 'action' | 'address'>,
     admitted: Admitted,
     held: { lease: StreamLease | undefined; reservation: TokenReservation | undefined },
     terminate: (reason: EndReason) => void,
@@ -182,7 +254,7 @@ export class Admission {
       lease?.release();
       reservation?.release();
       session?.close('error');
-      throw this.refused(applicant, error, admitted.stream);
+      throw error;
     }
   }
 
@@ -204,6 +276,15 @@ export class Admission {
       ...(applicant.extra ? { extra: applicant.extra } : {}),
     });
     return coded;
+  }
+}
+
+/** The applicant's stream path if it is a valid one (what a refusal's audit line names). */
+function pathOrUndefined(applicant: Applicant): StreamPath | undefined {
+  try {
+    return checkStreamPath(applicant.app, applicant.name);
+  } catch {
+    return undefined;
   }
 }
 

@@ -9,12 +9,13 @@ import { frameworkError, installErrorHandlers } from '../http/error-handler.js';
 import { normalizeAddress } from '../net/address.js';
 import { requestOrigin } from '../auth/access-rules.js';
 import type { SessionDirectory } from '../sessions/session-directory.js';
+import type { StreamView } from './views/stream-views.js';
 import type { RevocationList } from '../auth/revocations.js';
 import type { StreamHub } from '../media/stream-hub.js';
 import type { OutputManager } from '../outputs/output-manager.js';
 import type { StreamSecurity } from '../auth/stream-security.js';
 import type { IssuerStore } from '../auth/oidc/issuer-store.js';
-import type { Audit } from '../observability/audit.js';
+import type { Audit, EventFeed } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
 import { actorLabel, type AdminAuth } from './admin-auth.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -30,7 +31,10 @@ export interface AdminDeps {
   auth: AdminAuth;
   audit: Audit;
   metrics: Metrics;
-  directory: SessionDirectory;
+  /** Sessions and streams: this node's, or every node's in a cluster. */
+  directory: SessionDirectory<StreamView>;
+  /** The live feed: this node's events, or every node's. */
+  events: EventFeed;
   revocations: RevocationList;
   hub: StreamHub;
   outputs: Pick<OutputManager, 'list' | 'get'> | undefined;
@@ -153,7 +157,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   sessionRoutes(app, deps);
   streamRoutes(app, deps);
   revocationRoutes(app, deps);
-  eventRoutes(app, deps);
+  eventRoutes(app, { events: deps.events });
   previewRoutes(app, deps);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

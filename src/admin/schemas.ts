@@ -16,6 +16,7 @@ export const sessionSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
+    node: { type: 'string', description: 'the node that holds the session' },
     kind: { type: 'string', enum: ['publisher', 'viewer'] },
     protocol: { type: 'string', enum: ['rtmp', 'ws', 'hls', 'http'] },
     stream: { type: 'string' },
@@ -31,6 +32,20 @@ export const sessionSchema = {
     bytesOut: { type: 'integer' },
   },
   required: ['id', 'kind', 'protocol', 'stream', 'address', 'startedAt', 'bytesIn', 'bytesOut'],
+} as const;
+
+/** A node as a cluster-wide listing reached it (one entry, this node, outside a cluster). */
+export const nodeStatusSchema = {
+  type: 'object',
+  properties: {
+    node: { type: 'string' },
+    self: { type: 'boolean', description: 'the node that answered this request' },
+    reachable: { type: 'boolean', description: 'false: its sessions are missing from the list' },
+    sessions: { type: 'integer' },
+    streams: { type: 'integer' },
+    error: { type: 'string' },
+  },
+  required: ['node', 'self', 'reachable'],
 } as const;
 
 export const streamParams = {

@@ -12,7 +12,7 @@ import type { Component } from './lifecycle.js';
 import type { MediaArea } from './media.js';
 import type { OutputsArea } from './outputs.js';
 import type { ObservabilityArea } from './observability.js';
-import type { SessionsArea } from './sessions.js';
+import type { DirectoryArea } from './directory.js';
 
 export interface AdminArea {
   /** Undefined when `admin.enabled` is false. */
@@ -29,7 +29,7 @@ export async function buildAdmin(
   runtime: RuntimeInputs,
   areas: {
     auth: AuthArea;
-    sessions: SessionsArea;
+    directory: DirectoryArea;
     media: MediaArea;
     outputs: OutputsArea;
     observability: ObservabilityArea;
@@ -42,13 +42,14 @@ export async function buildAdmin(
     stop: () => void (listening = false),
   };
   if (!config.admin.enabled) return { admin: undefined, components: [], readiness };
-  const { auth, sessions, media, outputs, observability } = areas;
+  const { auth, directory, media, outputs, observability } = areas;
   const admin = await buildAdminServer({
     log,
     auth: new AdminAuth(config.admin.apiKeys, auth.authenticator),
     audit: observability.audit,
     metrics: observability.metrics,
-    directory: sessions.directory,
+    directory: directory.directory,
+    events: directory.events,
     revocations: auth.revocations,
     hub: media.hub,
     outputs: outputs.outputs,

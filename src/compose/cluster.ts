@@ -16,6 +16,11 @@ import { sharedPassKeys } from '../cluster/redis/redis-pass-keys.js';
 import type { PassKey } from '../delivery/pass/pass-keys.js';
 import type { SharedStateFreshness, UsedTokenStore } from '../auth/authenticator.js';
 import type { Component } from './lifecycle.js';
+import type { NodeView, SessionDirectory, StreamEntry } from '../sessions/session-directory.js';
+import { RedisNodeRegistry } from '../cluster/redis/redis-node-registry.js';
+import { RedisNodeBus } from '../cluster/redis/redis-node-bus.js';
+import { ClusterDirectory } from '../cluster/cluster-directory.js';
+import { RedisEventRelay, type NodeEventFeed } from '../cluster/redis/redis-event-relay.js';
 import type { RuntimeInputs } from './runtime.js';
 
 export interface ClusterArea {
@@ -31,8 +36,18 @@ export interface ClusterArea {
   sharedState: SharedStateFreshness | undefined;
   /** Pass keys shared by every node (created once in Redis); undefined: this node keeps its own. */
   passKeys: ((prefix: string) => Promise<PassKey[]>) | undefined;
+  /**
+   * Every node's sessions, streams and live events from this node's own (undefined outside a
+   * cluster: the node's own are all there is).
+   */
+  directory: ClusterDirectoryFactory | undefined;
   components: Component[];
 }
+
+export type ClusterDirectoryFactory = <S extends StreamEntry, E extends { node: string }>(
+  view: NodeView<S>,
+  events: NodeEventFeed<E>,
+) => { directory: SessionDirectory<S>; events: NodeEventFeed<E>; components: Component[] };
 
 /** Nothing without `cluster`; with `cluster.redis`, the parts several nodes share through Redis. */
 export async function buildCluster(
@@ -40,7 +55,8 @@ export async function buildCluster(
   runtime: RuntimeInputs,
   log: Logger,
 ): Promise<ClusterArea> {
-  const nodeId = config.cluster?.nodeId ?? `${hostname()}:${process.pid}`;
+  const nodeId =
+    config.cluster?.nodeId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}:${process.pid}`;
   if (!config.cluster)
     return {
       nodeId,
@@ -51,6 +67,7 @@ export async function buildCluster(
       usedTokens: undefined,
       sharedState: undefined,
       passKeys: undefined,
+      directory: undefined,
       components: [],
     };
   const clusterLog = log.child({ component: 'cluster', node: nodeId });
@@ -101,6 +118,33 @@ export async function buildCluster(
       },
     },
     passKeys: (prefix) => sharedPassKeys(redis, prefix),
+    directory: (view, events) => {
+      const nodes = new RedisNodeRegistry(redis, {
+        info: { node: nodeId, internalUrl: undefined, startedAt: new Date().toISOString() },
+        ttlMs: runtime.ms.clusterLeaseTtl,
+        log: clusterLog,
+      });
+      const bus = new RedisNodeBus(redis, {
+        node: nodeId,
+        timeoutMs: runtime.ms.clusterCommandTimeout,
+        log: clusterLog,
+      });
+      const directory = new ClusterDirectory(view, bus, nodes, clusterLog);
+      const relay = new RedisEventRelay(redis, events, nodeId, clusterLog);
+      const joined: Component = {
+        name: 'cluster directory',
+        start: async () => {
+          await bus.start(directory.handler);
+          await relay.start();
+          await nodes.start();
+        },
+        stop: async () => {
+          relay.stop();
+          await nodes.stop();
+        },
+      };
+      return { directory, events: relay, components: [joined] };
+    },
     components: [component],
   };
 }

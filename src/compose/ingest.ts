@@ -4,13 +4,11 @@ import type { Logger } from '../log/logger.js';
 import { RtmpServer } from '../ingest/rtmp/rtmp-server.js';
 import { adoptNmsLogger } from '../formats/flv/nms.js';
 import { WsIngest } from '../ingest/ws/ws-ingest.js';
-import type { AuthArea } from './auth.js';
 import type { Component } from './lifecycle.js';
 import type { MediaArea } from './media.js';
 import type { AccessArea } from './access.js';
 import type { RuntimeInputs } from './runtime.js';
 import { listenAs } from './listen-failure.js';
-import type { SessionsArea } from './sessions.js';
 
 export interface IngestArea {
   rtmp: RtmpServer;
@@ -28,12 +26,10 @@ export function buildIngest(
   runtime: RuntimeInputs,
   areas: {
     access: AccessArea;
-    auth: AuthArea;
-    sessions: SessionsArea;
     media: MediaArea;
   },
 ): IngestArea {
-  const { access, auth, sessions, media } = areas;
+  const { access, media } = areas;
   adoptNmsLogger(log.child({ component: 'rtmp' }));
   const rtmp = new RtmpServer({
     admission: access.admission,
@@ -50,8 +46,6 @@ export function buildIngest(
   const ws = config.ws.enabled
     ? new WsIngest({
         admission: access.admission,
-        authenticator: auth.authenticator,
-        registry: sessions.registry,
         log: log.child({ component: 'ws' }),
         allowedOrigins: config.ws.allowedOrigins,
         maxMessageBytes: config.ws.maxMessageBytes,

@@ -19,7 +19,6 @@ import type { PassesArea } from './passes.js';
 import type { Component } from './lifecycle.js';
 import type { ObservabilityArea } from './observability.js';
 import type { RuntimeInputs } from './runtime.js';
-import type { SessionsArea } from './sessions.js';
 
 export interface PublicHttpArea {
   http: FastifyInstance;
@@ -35,19 +34,18 @@ export function buildPublicHttp(
   areas: {
     access: AccessArea;
     auth: AuthArea;
-    sessions: SessionsArea;
     observability: ObservabilityArea;
     ingest: IngestArea;
     passes: PassesArea;
     outputs: Pick<OutputsArea, 'source'>;
   },
 ): PublicHttpArea {
-  const { access, auth, sessions, observability, ingest, passes, outputs } = areas;
+  const { access, auth, observability, ingest, passes, outputs } = areas;
   const { admission } = access;
   const { metrics } = observability;
   const { trustedProxies } = runtime;
   const hlsViewers = new HlsViewers(
-    { authenticator: auth.authenticator, registry: sessions.registry, ...passes },
+    { admission, ...passes },
     { idleMs: runtime.ms.hlsViewerIdle, segmentPassMs: runtime.ms.segmentPass },
   );
   // The packager's memory for the streams it makes, files FFmpeg writes for the others.

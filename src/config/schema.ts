@@ -366,8 +366,11 @@ export const configSchema = z.strictObject({
         /** Prefix of every key and channel: several deployments can share one Redis. */
         keyPrefix: z.string().min(1).default('stagedoor:'),
       }),
-      /** This node's name in the cluster (leases, logs). Default: host name and process id. */
-      nodeId: z.string().min(1).max(100).optional(),
+      /** This node's name in the cluster (leases, logs, session ids `s_…@<node>`). Default: host name and process id. */
+      nodeId: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - (at most 100)')
+        .optional(),
       /** A node that stops renewing its publishers' leases (it died) frees their streams after this. */
       leaseTtlSec: z.number().min(2).max(300).default(10),
       /** Longest wait for one Redis command before it counts as Redis being away. */

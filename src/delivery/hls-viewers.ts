@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { StagedoorError } from '../errors.js';
-import type { Authenticator } from '../auth/authenticator.js';
 import type { Grant } from '../auth/grant.js';
 import { formatStreamPath, type StreamPath } from '../core/stream-path.js';
-import type { SessionRegistry } from '../sessions/session-registry.js';
+import type { Admission } from '../access/admission.js';
 import type { Session } from '../sessions/session.js';
 import { refusalAfter } from '../core/end-reasons.js';
 import type { PlaylistPasses } from './pass/playlist-pass.js';
@@ -33,6 +32,8 @@ interface Viewer {
   segmentPassUntil: number;
   /** Requests it holds open (blocking reloads, preload hints): cut at once when it is. */
   held: Set<AbortController>;
+  /** Its session being opened (admission is asynchronous): concurrent requests wait for the one. */
+  opening: Promise<Session> | undefined;
 }
 
 /** A request held open until its part exists: aborted with the viewer's refusal when it is cut. */
@@ -58,8 +59,8 @@ export interface HlsAdmission {
 }
 
 export interface HlsViewersDeps {
-  authenticator: Authenticator;
-  registry: SessionRegistry;
+  /** Decides, opens and renews viewers' sessions, as for every protocol (HLS audits per request). */
+  admission: Pick<Admission, 'authorize' | 'recheck' | 'openViewer' | 'renew'>;
   playlistPasses: PlaylistPasses;
   segmentPasses: SegmentPasses;
 }
@@ -132,13 +133,10 @@ export class HlsViewers {
       // key still trusted, the stream's current rule, the token's access rules for this request),
       // unless the token was authenticated for this very request (a viewer taken back).
       if (!checked)
-        await this.deps.authenticator.check(viewer.grant, {
-          action: 'play',
-          protocol: 'hls',
-          stream: request.stream,
-          address: request.address,
-          origin: request.origin,
-        });
+        await this.deps.admission.recheck(
+          { stream: request.stream, grant: viewer.grant },
+          { protocol: 'hls', action: 'play', address: request.address, origin: request.origin },
+        );
       return this.#continue(viewer, this.#now());
     }
     const grant = await this.#authenticate(request, request.token);
@@ -202,18 +200,20 @@ export class HlsViewers {
     return { viewer: revived, checked: true };
   }
 
-  #authenticate(
+  async #authenticate(
     request: Parameters<HlsViewers['admit']>[0],
     token: string | undefined,
   ): Promise<Grant> {
-    return this.deps.authenticator.authenticate({
-      token,
-      action: 'play',
+    const admitted = await this.deps.admission.authorize({
       protocol: 'hls',
-      stream: request.stream,
+      action: 'play',
+      app: request.stream.app,
+      name: request.stream.name,
       address: request.address,
       origin: request.origin,
+      credentials: () => ({ token }),
     });
+    return admitted.grant;
   }
 
   #add(
@@ -238,6 +238,7 @@ export class HlsViewers {
       segmentPass: '',
       segmentPassUntil: 0,
       held: new Set(),
+      opening: undefined,
     };
     this.#byId.set(viewer.id, viewer);
     this.#byKey.set(key, viewer);
@@ -283,7 +284,7 @@ export class HlsViewers {
     key: string,
     streamKey: string,
     now: number,
-  ): HlsAdmission {
+  ): Promise<HlsAdmission> {
     const stale = this.#byKey.get(key);
     if (stale && stale !== viewer) this.#forget(stale);
     if (this.#byKey.get(viewer.key) === viewer) this.#byKey.delete(viewer.key);
@@ -294,7 +295,7 @@ export class HlsViewers {
     this.#byPass.set(viewer.pass, viewer);
     this.#byKey.set(key, viewer);
     const session = viewer.session;
-    if (session && !session.closed) this.deps.registry.renew(session, grant);
+    if (session && !session.closed) this.deps.admission.renew(session, grant);
     return this.#continue(viewer, now);
   }
 
@@ -329,17 +330,17 @@ export class HlsViewers {
     return viewer.segmentPass;
   }
 
-  #continue(viewer: Viewer, now: number): HlsAdmission {
+  async #continue(viewer: Viewer, now: number): Promise<HlsAdmission> {
     if (viewer.refusedWith) throw viewer.refusedWith;
     if (viewer.grant.expiresAt !== undefined && viewer.grant.expiresAt <= now) {
       viewer.session?.close('expired');
       throw new StagedoorError('TOKEN_EXPIRED');
     }
     viewer.lastSeen = now;
-    if (!viewer.session || viewer.session.closed) viewer.session = this.#open(viewer);
-    if (viewer.session.closed) throw viewer.refusedWith ?? new StagedoorError('TOKEN_EXPIRED');
+    const session = await this.#sessionOf(viewer);
+    if (session.closed) throw viewer.refusedWith ?? new StagedoorError('TOKEN_EXPIRED');
     return {
-      session: viewer.session,
+      session,
       passes: { playlist: viewer.pass, segment: this.#segmentPass(viewer, now) },
       hold: () => this.#hold(viewer),
     };
@@ -359,26 +360,32 @@ export class HlsViewers {
     return { signal: controller.signal, release: () => viewer.held.delete(controller) };
   }
 
-  #open(viewer: Viewer): Session {
-    return this.deps.registry.open({
-      kind: 'viewer',
-      protocol: 'hls',
-      stream: viewer.stream,
-      grant: viewer.grant,
-      address: viewer.address,
-      // An end that forbids playing (expired, revoked, kicked …) refuses the viewer's later requests;
-      // others, like idle, let its pass open a new session.
-      terminate: (reason) => {
-        viewer.refusedWith = refusalAfter(reason);
-        // A held request is answered with the refusal now, not when its part arrives. Stagedoor
-        // stopping is no refusal: the player asks again (the next process takes it back).
-        const refusal =
-          reason === 'shutdown'
-            ? new StagedoorError('HLS_WAIT_TIMEOUT', 'the server is restarting; ask again')
-            : viewer.refusedWith;
-        if (refusal) for (const held of viewer.held) held.abort(refusal);
-      },
+  /** The viewer's live session: opened through admission on its first request, or after it idled out. */
+  async #sessionOf(viewer: Viewer): Promise<Session> {
+    if (viewer.session && !viewer.session.closed) return viewer.session;
+    viewer.opening ??= this.#open(viewer).finally(() => {
+      viewer.opening = undefined;
     });
+    return viewer.opening;
+  }
+
+  async #open(viewer: Viewer): Promise<Session> {
+    const admitted = { stream: viewer.stream, grant: viewer.grant };
+    const applicant = { protocol: 'hls', address: viewer.address } as const;
+    // An end that forbids playing (expired, revoked, kicked …) refuses the viewer's later requests;
+    // others, like idle, let its pass open a new session.
+    const session = await this.deps.admission.openViewer(applicant, admitted, (reason) => {
+      viewer.refusedWith = refusalAfter(reason);
+      // A held request is answered with the refusal now, not when its part arrives. Stagedoor
+      // stopping is no refusal: the player asks again (the next process takes it back).
+      const refusal =
+        reason === 'shutdown'
+          ? new StagedoorError('HLS_WAIT_TIMEOUT', 'the server is restarting; ask again')
+          : viewer.refusedWith;
+      if (refusal) for (const held of viewer.held) held.abort(refusal);
+    });
+    viewer.session = session;
+    return session;
   }
 
   /** Ends sessions idle for longer than `idleMs` and forgets viewers whose token has expired. */

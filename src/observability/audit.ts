@@ -6,8 +6,8 @@ import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { SessionSnapshot } from '../sessions/session.js';
 import type { Metrics } from './metrics.js';
 
-/** What the live event feed carries (admin `/api/v1/events`). */
-export type AuditEvent =
+/** What the live event feed carries (admin `/api/v1/events`); `node` says where it happened. */
+export type AuditEvent = { node: string } & (
   | { type: 'session_start'; at: string; session: SessionSnapshot }
   | { type: 'session_refreshed'; at: string; session: SessionSnapshot }
   | { type: 'session_end'; at: string; session: SessionSnapshot; reason: string }
@@ -21,7 +21,20 @@ export type AuditEvent =
       code: string;
       reason: string;
     }
-  | { type: 'kick'; at: string; sessionId: string; actor: string };
+  | { type: 'kick'; at: string; sessionId: string; actor: string }
+);
+
+/** Where the live feed's events come from: this node's audit, or every node's in a cluster. */
+export interface EventFeed {
+  onEvent(listener: (event: AuditEvent) => void): () => void;
+}
+
+/** An event before it is stamped with this node's name. */
+type Unstamped = AuditEvent extends infer E
+  ? E extends AuditEvent
+    ? Omit<E, 'node'>
+    : never
+  : never;
 
 export interface RefusalRecord {
   protocol: Protocol;
@@ -36,7 +49,8 @@ export interface RefusalRecord {
  * The audit trail: refusals are recorded here (log line, metric, live event) by every protocol;
  * session starts, token refreshes and ends come from the registry. Tokens never appear; codes always do.
  */
-export class Audit {
+export class Audit implements EventFeed {
+  readonly #node: string;
   readonly #log: Logger;
   readonly #metrics: Metrics | undefined;
   readonly #listeners = new Set<(event: AuditEvent) => void>();
@@ -44,6 +58,7 @@ export class Audit {
   constructor(log: Logger, registry: SessionRegistry, metrics?: Metrics) {
     this.#log = log;
     this.#metrics = metrics;
+    this.#node = registry.node;
     registry.onChange((event, session, reason) => {
       const at = new Date().toISOString();
       if (event === 'start') this.#emit({ type: 'session_start', at, session: session.snapshot() });
@@ -110,7 +125,8 @@ export class Audit {
     return () => this.#listeners.delete(listener);
   }
 
-  #emit(event: AuditEvent): void {
+  #emit(unstamped: Unstamped): void {
+    const event = { node: this.#node, ...unstamped } as AuditEvent;
     for (const listener of this.#listeners) {
       try {
         listener(event);

@@ -1,6 +1,6 @@
 import type { Logger } from '../log/logger.js';
 import { armExpiryTimer, type ExpiryTimer } from './expiry-timer.js';
-import { Session, type SessionInit } from './session.js';
+import { newSessionId, Session, type SessionInit } from './session.js';
 import type { EndReason } from '../core/end-reasons.js';
 
 export type SessionListener = (
@@ -20,10 +20,25 @@ export class SessionRegistry {
   readonly #listeners = new Set<SessionListener>();
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #node: { name: string; inIds: boolean };
 
-  constructor(log: Logger, now: () => number = Date.now) {
+  /**
+   * `cluster`: this node's name goes into every session id (`s_…@<node>`) so that any node can route
+   * a kick to it; on one node ids stay short and name it only in snapshots.
+   */
+  constructor(
+    log: Logger,
+    now: () => number = Date.now,
+    node: { name: string; inIds: boolean } = { name: 'local', inIds: false },
+  ) {
     this.#log = log;
     this.#now = now;
+    this.#node = node;
+  }
+
+  /** The node these sessions live on. */
+  get node(): string {
+    return this.#node.name;
   }
 
   get size(): number {
@@ -32,9 +47,12 @@ export class SessionRegistry {
 
   /** Registers a session and arms its expiry timer; an already-expired grant closes it at once. */
   open(init: SessionInit): Session {
-    const session = new Session(init, this.#log, this.#now(), (s, reason) =>
-      this.#onClosed(s, reason),
-    );
+    const node = this.#node.name;
+    const id = newSessionId(this.#node.inIds ? node : undefined);
+    const session = new Session(init, this.#log, this.#now(), (s, r) => this.#onClosed(s, r), {
+      id,
+      node,
+    });
     this.#sessions.set(session.id, session);
     session.log.info(
       {

@@ -22,6 +22,8 @@ export interface SessionInit {
 
 export interface SessionSnapshot {
   id: string;
+  /** The node that holds the session (its connection, its expiry timer). */
+  node: string;
   kind: SessionKind;
   protocol: Protocol;
   stream: string;
@@ -37,9 +39,25 @@ export interface SessionSnapshot {
   bytesOut: number;
 }
 
+/** Marks the node in a cluster's session ids: `s_<random>@<node>`. */
+const NODE_MARK = '@';
+
+/** A new session id; in a cluster it says which node owns the session, so a kick can be routed. */
+export function newSessionId(node?: string): string {
+  const id = `s_${randomBytes(9).toString('base64url')}`;
+  return node === undefined ? id : `${id}${NODE_MARK}${node}`;
+}
+
+/** The node a session id names; undefined for an id of a node outside a cluster. */
+export function nodeOfSessionId(id: string): string | undefined {
+  const at = id.indexOf(NODE_MARK);
+  return at < 0 ? undefined : id.slice(at + 1);
+}
+
 /** One publisher or one viewer. Only the registry creates sessions; `close` is idempotent. */
 export class Session {
-  readonly id = `s_${randomBytes(9).toString('base64url')}`;
+  readonly id: string;
+  readonly node: string;
   readonly kind: SessionKind;
   readonly protocol: Protocol;
   readonly stream: StreamPath;
@@ -58,7 +76,10 @@ export class Session {
     log: Logger,
     startedAt: number,
     onClosed: (session: Session, reason: EndReason) => void,
+    where: { id: string; node: string },
   ) {
+    this.id = where.id;
+    this.node = where.node;
     this.kind = init.kind;
     this.protocol = init.protocol;
     this.stream = init.stream;
@@ -97,6 +118,7 @@ export class Session {
   snapshot(): SessionSnapshot {
     return {
       id: this.id,
+      node: this.node,
       kind: this.kind,
       protocol: this.protocol,
       stream: formatStreamPath(this.stream),

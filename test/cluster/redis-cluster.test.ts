@@ -1,7 +1,7 @@
 // Two Stagedoor nodes sharing a real redis-server: one publisher per stream across the nodes, a
 // revocation made on one node cuts sessions on the other, and what happens while Redis is away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { RawRtmpClient } from '../helpers/raw-rtmp-client.js';
 import { admin, publishOn, publishOnceAdmitted, publishWith } from '../helpers/cluster-publish.js';
 import { eventually } from '../helpers/http.js';
@@ -265,6 +265,69 @@ describe('a cluster of two nodes on Redis', () => {
     expect(end.reason).toBe('taken-over');
     expect(a.logs.some((l) => l.event === 'lease_lost' && l.stream === 'live/lost')).toBe(true);
     redis.cli('DEL', 'test:lease:live/lost');
+  });
+
+  it("lists every node's sessions and streams on any node, and kicks a session on its owner", async () => {
+    const publisher = await publishOn(a, 'everywhere');
+    expect(publisher.status.code).toBe('NetStream.Publish.Start');
+    type Listed = {
+      sessions: Array<{ id: string; node: string; stream: string; kind: string }>;
+      nodes: Array<{ node: string; self: boolean; reachable: boolean }>;
+    };
+    const listed = await eventually(async () => {
+      const body = (await (await admin(b, '/api/v1/sessions')).json()) as Listed;
+      return body.sessions.some((s) => s.stream === 'live/everywhere') ? body : undefined;
+    }, 5000);
+    const session = listed.sessions.find((s) => s.stream === 'live/everywhere')!;
+    expect(session).toMatchObject({ node: 'a', kind: 'publisher' });
+    expect(session.id).toMatch(/^s_[\w-]+@a$/);
+    expect(listed.nodes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ node: 'b', self: true, reachable: true }),
+        expect.objectContaining({ node: 'a', self: false, reachable: true }),
+      ]),
+    );
+    const streams = (await (await admin(b, '/api/v1/streams')).json()) as {
+      streams: Array<{ stream: string; node: string }>;
+    };
+    expect(streams.streams).toContainEqual(
+      expect.objectContaining({ stream: 'live/everywhere', node: 'a' }),
+    );
+    const one = await admin(b, `/api/v1/sessions/${session.id}`);
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({ id: session.id, node: 'a' });
+
+    // B's live feed carries A's events, each naming its node.
+    const feed = await fetch(`http://127.0.0.1:${b.adminPort}/api/v1/events`, {
+      headers: { authorization: `Bearer ${ADMIN_API_KEY}` },
+    });
+    const reader = feed.body!.getReader();
+    let seen = '';
+    const ended = (async () => {
+      const decoder = new TextDecoder();
+      while (!seen.includes('"reason":"kicked"')) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        seen += decoder.decode(chunk.value);
+      }
+    })();
+
+    const kicked = await admin(b, `/api/v1/sessions/${session.id}`, { method: 'DELETE' });
+    expect(kicked.status).toBe(200);
+    // Answered once the owner has cut it: the connection is already closing on A.
+    const cut = a.logs.find(
+      (l) => l.event === 'session_end' && l.stream === 'live/everywhere' && l.reason === 'kicked',
+    );
+    expect(cut).toBeDefined();
+    await publisher.client.closed;
+    await ended;
+    await reader.cancel();
+    expect(seen).toMatch(/"node":"a"[^\n]*"reason":"kicked"|"reason":"kicked"[^\n]*"node":"a"/);
+    expect((await admin(b, `/api/v1/sessions/${session.id}`, { method: 'DELETE' })).status).toBe(
+      404,
+    );
+    // An id of a node that is not in the cluster: nobody holds it.
+    expect((await admin(b, '/api/v1/sessions/s_nobody@zz')).status).toBe(404);
   });
 
   it('with Redis away: live publishers go on, new publishes and revocations are refused 503; back: all resumes', async () => {

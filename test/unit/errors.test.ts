@@ -40,6 +40,7 @@ describe('error codes', () => {
       STREAM_RULE_INVALID: 503,
       INGEST_KEYS_FULL: 503,
       CLUSTER_UNAVAILABLE: 503,
+      NODE_UNREACHABLE: 503,
       HLS_WAIT_TIMEOUT: 503,
       NOT_FOUND: 404,
       CONFIG_INVALID: 500,

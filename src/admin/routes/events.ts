@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import type { Audit } from '../../observability/audit.js';
+import type { EventFeed } from '../../observability/audit.js';
 import { bearer } from '../schemas.js';
 
 /** Server-Sent Events: session start/end, refusals and kicks as they happen. */
-export function eventRoutes(app: FastifyInstance, deps: { audit: Audit }): void {
+export function eventRoutes(app: FastifyInstance, deps: { events: EventFeed }): void {
   app.get(
     '/api/v1/events',
     {
       schema: {
         summary:
-          'Live feed (text/event-stream) of session_start, session_refreshed, session_end, refusal and kick events',
+          'Live feed (text/event-stream) of session_start, session_refreshed, session_end, refusal and kick events of every node (each names its node)',
         security: bearer,
       },
     },
@@ -23,7 +23,7 @@ export function eventRoutes(app: FastifyInstance, deps: { audit: Audit }): void 
         'x-accel-buffering': 'no',
       });
       out.write(': stagedoor events\n\n');
-      const unsubscribe = deps.audit.onEvent((event) => {
+      const unsubscribe = deps.events.onEvent((event) => {
         // A reader that does not keep up is dropped rather than buffered without bound.
         if (out.writableLength > 1024 * 1024) {
           out.destroy();

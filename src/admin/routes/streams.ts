@@ -5,8 +5,8 @@ import type { SessionDirectory } from '../../sessions/session-directory.js';
 import type { OutputManager } from '../../outputs/output-manager.js';
 import type { StreamSecurity } from '../../auth/stream-security.js';
 import { StagedoorError } from '../../errors.js';
-import type { StreamOutput } from '../../outputs/output-manager.js';
-import { bearer, errorSchema, securitySchema, streamParams } from '../schemas.js';
+import { bearer, errorSchema, nodeStatusSchema, securitySchema, streamParams } from '../schemas.js';
+import { countViewers, streamViewSchema } from '../views/stream-views.js';
 
 /** Live streams, and each stream's security settings. */
 export function streamRoutes(
@@ -29,91 +29,26 @@ export function streamRoutes(
           200: {
             type: 'object',
             properties: {
-              streams: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    stream: { type: 'string' },
-                    publisher: {
-                      type: 'object',
-                      properties: {
-                        sessionId: { type: 'string' },
-                        subject: { type: 'string' },
-                        protocol: { type: 'string' },
-                        address: { type: 'string' },
-                        startedAt: { type: 'string' },
-                      },
-                    },
-                    codecs: {
-                      type: 'object',
-                      properties: { video: { type: 'string' }, audio: { type: 'string' } },
-                    },
-                    bitrateKbps: { type: 'number' },
-                    renditions: { type: 'array', items: { type: 'string' } },
-                    transcoder: {
-                      type: 'object',
-                      properties: {
-                        kind: {
-                          type: 'string',
-                          enum: ['pending', 'packager', 'ffmpeg'],
-                          description:
-                            'packager: packaged in-process (LL-HLS, no FFmpeg); ffmpeg: FFmpeg makes the HLS; pending: codecs not known yet',
-                        },
-                        state: { type: 'string' },
-                        pid: { type: 'integer' },
-                        restarts: { type: 'integer' },
-                        fps: { type: 'number' },
-                        speed: { type: 'number', description: 'below 1: falling behind real time' },
-                        droppedFrames: { type: 'integer' },
-                        duplicatedFrames: { type: 'integer' },
-                        lastSegmentAgeSec: { type: 'number' },
-                        warnings: { type: 'array', items: { type: 'string' } },
-                      },
-                    },
-                    viewers: { type: 'object', additionalProperties: { type: 'integer' } },
-                  },
-                },
-              },
+              streams: { type: 'array', items: streamViewSchema },
+              nodes: { type: 'array', items: nodeStatusSchema },
             },
           },
         },
       },
     },
     async () => {
-      const sessions = deps.directory.list();
-      const streams = deps.hub
-        .list()
-        .filter((s) => s.publisher && !s.publisher.closed)
-        .map((stream) => {
-          const publisher = stream.publisher!;
-          const viewers: Record<string, number> = {};
-          for (const s of sessions)
-            if (s.kind === 'viewer' && s.stream === stream.key)
-              viewers[s.protocol] = (viewers[s.protocol] ?? 0) + 1;
-          const { video, audio } = stream.headers;
-          const seconds = Math.max(1, (Date.now() - publisher.startedAt) / 1000);
-          const transcoder = deps.outputs?.get(stream.key);
-          return {
-            stream: stream.key,
-            publisher: {
-              sessionId: publisher.id,
-              subject: publisher.grant.subject,
-              protocol: publisher.protocol,
-              address: publisher.address,
-              startedAt: new Date(publisher.startedAt).toISOString(),
-            },
-            codecs: {
-              video: video ? video.codec : publisher.protocol === 'ws' ? 'container' : undefined,
-              audio: audio ? audio.codec : undefined,
-            },
-            bitrateKbps: Math.round((publisher.bytesIn * 8) / seconds / 1000),
-            renditions: transcoder ? deps.hls.renditions.map((r) => r.name) : [],
-            transcoder: transcoder ? describeOutput(transcoder) : undefined,
-            viewers,
-          };
-        });
-      return { streams };
+      // Each node describes its own streams; viewers are counted over every node's sessions.
+      const [streams, sessions] = await Promise.all([
+        deps.directory.streams(),
+        deps.directory.list(),
+      ]);
+      return {
+        streams: streams.items.map((view) => ({
+          ...view,
+          viewers: countViewers(view.stream, sessions.items),
+        })),
+        nodes: streams.nodes,
+      };
     },
   );
 
@@ -213,25 +148,4 @@ export function streamRoutes(
       return describe(request.params.app, request.params.stream);
     },
   );
-}
-
-/** An output's state and health, as `GET /api/v1/streams` shows it. */
-function describeOutput(output: StreamOutput) {
-  const progress = output.process?.progress;
-  const lastSegmentAt = output.lastSegmentAt();
-  return {
-    kind: output.kind,
-    state: output.state,
-    pid: output.process?.pid,
-    restarts: output.process?.restarts,
-    fps: progress?.fps,
-    speed: progress?.speed,
-    droppedFrames: progress?.droppedFrames,
-    duplicatedFrames: progress?.duplicatedFrames,
-    lastSegmentAgeSec:
-      lastSegmentAt === undefined
-        ? undefined
-        : Math.round(Math.max(0, Date.now() - lastSegmentAt) / 100) / 10,
-    warnings: [...output.warnings],
-  };
 }

@@ -5,9 +5,7 @@ import { WebSocketServer } from 'ws';
 import { StagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { redactText } from '../../log/redact.js';
-import type { Authenticator } from '../../auth/authenticator.js';
 import { formatStreamPath } from '../../core/stream-path.js';
-import type { SessionRegistry } from '../../sessions/session-registry.js';
 import type { BlockList } from 'node:net';
 import { clientAddress } from '../../net/client-address.js';
 import { requestOrigin } from '../../auth/access-rules.js';
@@ -17,10 +15,6 @@ import type { Admission, Applicant, Opened } from '../../access/admission.js';
 
 export interface WsIngestDeps {
   admission: Admission;
-  /** For token refreshes of live publishers. */
-  authenticator: Authenticator;
-  /** For token refreshes of live publishers. */
-  registry: Pick<SessionRegistry, 'renew'>;
   log: Logger;
   allowedOrigins: readonly string[];
   maxMessageBytes: number;
@@ -125,8 +119,7 @@ export class WsIngest {
         ws,
         { session, stream: stream!, origin: client.origin, formatHint: client.formatHint },
         {
-          authenticator: this.#deps.authenticator,
-          registry: this.#deps.registry,
+          admission: this.#deps.admission,
           log: this.#deps.log,
           limits: {
             maxBufferedBytes: this.#deps.maxBufferedBytes,

@@ -1,8 +1,7 @@
 import type { WebSocket, RawData } from 'ws';
 import { StagedoorError, toStagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import type { Authenticator } from '../../auth/authenticator.js';
-import type { SessionRegistry } from '../../sessions/session-registry.js';
+import type { Admission } from '../../access/admission.js';
 import type { Session } from '../../sessions/session.js';
 import type { EndReason } from '../../core/end-reasons.js';
 import type { LiveStream } from '../../media/live-stream.js';
@@ -18,8 +17,8 @@ import {
 import { closeFrameFor } from '../../core/end-reasons.js';
 
 export interface WsPublisherDeps {
-  authenticator: Authenticator;
-  registry: Pick<SessionRegistry, 'renew'>;
+  /** Renews the session on a refresh message's token (the same subject). */
+  admission: Pick<Admission, 'refresh'>;
   log: Logger;
   limits: { maxBufferedBytes: number; maxAheadMs: number; maxTagBytes: number };
 }
@@ -256,19 +255,9 @@ export class WsPublisher {
       return;
     }
     try {
-      const grant = await this.#deps.authenticator.authenticate({
-        token: typeof message.token === 'string' ? message.token : undefined,
-        action: 'publish',
-        protocol: 'ws',
-        stream: this.session.stream,
-        address: this.session.address,
-        origin: this.#origin,
-      });
-      if (grant.subject !== this.session.grant.subject)
-        throw new StagedoorError('STREAM_DENIED', 'a refresh token must have the same subject');
+      const token = typeof message.token === 'string' ? message.token : undefined;
+      await this.#deps.admission.refresh(this.session, token, this.#origin);
       if (this.session.closed) return;
-      this.#deps.authenticator.consume(grant, 'publish');
-      this.#deps.registry.renew(this.session, grant);
       this.#send({ type: 'refreshed', expiresAt: this.#expiresAtIso() });
     } catch (error) {
       const coded = toStagedoorError(error);

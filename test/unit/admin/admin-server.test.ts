@@ -26,7 +26,9 @@ import {
 } from '../../../src/auth/revocations.js';
 import { JsonStateFile } from '../../../src/state/json-state-file.js';
 import { parseConfig } from '../../../src/config/load-config.js';
-import type { SessionDirectory } from '../../../src/sessions/session-directory.js';
+import type { Listing, SessionDirectory } from '../../../src/sessions/session-directory.js';
+import { StagedoorError } from '../../../src/errors.js';
+import type { StreamView } from '../../../src/admin/views/stream-views.js';
 import type { SessionSnapshot } from '../../../src/sessions/session.js';
 import type { Authenticator } from '../../../src/auth/authenticator.js';
 
@@ -35,6 +37,7 @@ const KEY = 'admin-api-key-for-the-unit-test-0123';
 
 const snapshot = (id: string, stream: string, kind: 'publisher' | 'viewer'): SessionSnapshot => ({
   id,
+  node: 'node-b',
   kind,
   protocol: 'rtmp',
   stream,
@@ -51,25 +54,36 @@ const snapshot = (id: string, stream: string, kind: 'publisher' | 'viewer'): Ses
 });
 
 /** An in-memory directory, as a cluster's would answer for sessions on other nodes. */
-class FakeDirectory implements SessionDirectory {
+class FakeDirectory implements SessionDirectory<StreamView> {
   readonly kicked: string[] = [];
   readonly #sessions = new Map([
     ['s_remote1', snapshot('s_remote1', 'live/elsewhere', 'publisher')],
     ['s_remote2', snapshot('s_remote2', 'live/elsewhere', 'viewer')],
   ]);
-  list(): SessionSnapshot[] {
-    return [...this.#sessions.values()];
+  readonly #nodes = [
+    { node: 'node-a', self: true, reachable: true, sessions: 0 },
+    { node: 'node-b', self: false, reachable: true, sessions: 2 },
+  ];
+  async list(): Promise<Listing<SessionSnapshot>> {
+    return { items: [...this.#sessions.values()], nodes: this.#nodes };
   }
-  get(id: string): SessionSnapshot | undefined {
+  async get(id: string): Promise<SessionSnapshot | undefined> {
+    if (id === 's_x@node-c') throw new StagedoorError('NODE_UNREACHABLE');
     return this.#sessions.get(id);
   }
-  kick(id: string): boolean {
+  async kick(id: string): Promise<SessionSnapshot | undefined> {
+    if (id === 's_x@node-c') throw new StagedoorError('NODE_UNREACHABLE');
     this.kicked.push(id);
-    return this.#sessions.delete(id);
+    const found = this.#sessions.get(id);
+    this.#sessions.delete(id);
+    return found;
+  }
+  async streams(): Promise<Listing<StreamView>> {
+    return { items: [], nodes: this.#nodes };
   }
 }
 
-async function adminWith(directory: SessionDirectory) {
+async function adminWith(directory: SessionDirectory<StreamView>) {
   const registry = new SessionRegistry(log);
   const issuers = new IssuerStore([], log);
   const metrics = new Metrics({ registry, issuers, outputs: undefined });
@@ -80,10 +94,12 @@ async function adminWith(directory: SessionDirectory) {
     consume: () => {},
   };
   const stateDir = mkdtempSync(join(tmpdir(), 'sd-admin-unit-'));
+  const audit = new Audit(log, registry, metrics);
   return buildAdminServer({
     log,
     auth: new AdminAuth([{ name: 'ops', key: KEY }], refuseTokens),
-    audit: new Audit(log, registry, metrics),
+    audit,
+    events: audit,
     metrics,
     directory,
     revocations: await RevocationList.create(
@@ -120,6 +136,17 @@ describe('admin API over a session directory port', () => {
     });
     expect(listed.statusCode).toBe(200);
     expect(listed.json().sessions.map((s: SessionSnapshot) => s.id)).toEqual(['s_remote2']);
+    expect(listed.json().nodes.map((n: { node: string }) => n.node)).toEqual(['node-a', 'node-b']);
+    // A session of a node that does not answer: 503 NODE_UNREACHABLE, for a look and for a kick.
+    for (const method of ['GET', 'DELETE'] as const) {
+      const silent = await admin.inject({
+        method,
+        url: '/api/v1/sessions/s_x@node-c',
+        headers: auth,
+      });
+      expect(silent.statusCode).toBe(503);
+      expect(silent.json().error.code).toBe('NODE_UNREACHABLE');
+    }
     expect(
       (
         await admin.inject({ method: 'GET', url: '/api/v1/sessions/s_remote1', headers: auth })

@@ -2,6 +2,9 @@
 // an idle viewer comes back on its pass, an end that forbids playing is never undone by it, and
 // passes outlive the process: another instance with the same keys takes a playlist pass back (its
 // sealed token checked again) and serves a segment on an unexpired segment pass alone.
+import { Admission } from '../../../src/access/admission.js';
+import { LocalStreamLeases } from '../../../src/media/stream-leases.js';
+import { StreamHub } from '../../../src/media/stream-hub.js';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HlsViewers } from '../../../src/delivery/hls-viewers.js';
@@ -60,8 +63,15 @@ const keys = {
 function setup() {
   const authenticator = new FakeAuthenticator();
   const registry = new SessionRegistry(log, () => now);
+  const admission = new Admission({
+    authenticator,
+    audit: { refusal: () => {} },
+    hub: new StreamHub({ publisherTakeover: false, gopCacheBytes: 1 << 20 }),
+    leases: new LocalStreamLeases({ takeover: false }),
+    registry,
+  });
   const hls = new HlsViewers(
-    { authenticator, registry, ...keys },
+    { admission, ...keys },
     { idleMs: 1000, segmentPassMs: 8000, now: () => now },
   );
   viewers.push(hls);

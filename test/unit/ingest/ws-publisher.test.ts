@@ -1,6 +1,8 @@
 // A WebSocket publisher over a fake socket: FLV bytes reach the stream hub however they are split,
 // control messages refresh the token (checked with the upgrade's Origin) or are answered as errors,
 // and each end of the session is told with its close frame.
+import { Admission } from '../../../src/access/admission.js';
+import { LocalStreamLeases } from '../../../src/media/stream-leases.js';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,8 +92,13 @@ function setup(expiresAt?: number) {
     socket as unknown as WebSocket,
     { session, stream, origin: 'https://studio.example', formatHint: undefined },
     {
-      authenticator,
-      registry,
+      admission: new Admission({
+        authenticator,
+        audit: { refusal: () => {} },
+        hub,
+        leases: new LocalStreamLeases({ takeover: false }),
+        registry,
+      }),
       log,
       limits: { maxBufferedBytes: 1 << 20, maxAheadMs: 3_600_000, maxTagBytes: 1 << 20 },
     },
