@@ -16,6 +16,7 @@ import { buildAdmin } from './compose/admin.js';
 import { buildPasses } from './compose/passes.js';
 import { buildCluster } from './compose/cluster.js';
 import { buildDirectory } from './compose/directory.js';
+import { buildMediaHop } from './compose/hop.js';
 
 export type { Stagedoor } from './stagedoor.js';
 
@@ -33,11 +34,14 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
   const access = buildAccess(auth, sessions, media, observability);
   const ingest = buildIngest(config, log, runtime, { access, media });
   const passes = await buildPasses(config, log, cluster.passKeys);
+  const hop = buildMediaHop(config, log, cluster, { media, outputs });
+  // Delivery (and the dashboard's preview) read media through the hop: this node's, or its owner's.
+  const delivered = { ...outputs, source: hop.source };
   const built = {
     auth,
     sessions,
     media,
-    outputs,
+    outputs: delivered,
     observability,
     access,
     ingest,
@@ -50,6 +54,7 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
   // The cluster's connection first up, last down: sessions cut at stop still give their leases back.
   const components = [
     ...cluster.components,
+    ...hop.components,
     ...directory.components,
     ...auth.components,
     ...outputs.components,

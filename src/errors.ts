@@ -62,6 +62,10 @@ export const ERROR_CODES = {
     status: 503,
     message: 'the cluster store (Redis) cannot be reached; try again shortly',
   },
+  NODE_CREDENTIAL_INVALID: {
+    status: 401,
+    message: "only this cluster's nodes may use the internal listener (a signed request)",
+  },
   NODE_UNREACHABLE: {
     status: 503,
     message: 'the cluster node that holds this did not answer; try again shortly',

@@ -19,6 +19,7 @@ import type { Component } from './lifecycle.js';
 import type { NodeView, SessionDirectory, StreamEntry } from '../sessions/session-directory.js';
 import { RedisNodeRegistry } from '../cluster/redis/redis-node-registry.js';
 import { RedisNodeBus } from '../cluster/redis/redis-node-bus.js';
+import { RedisStreamOwners } from '../cluster/redis/redis-stream-owners.js';
 import { ClusterDirectory } from '../cluster/cluster-directory.js';
 import { RedisEventRelay, type NodeEventFeed } from '../cluster/redis/redis-event-relay.js';
 import type { RuntimeInputs } from './runtime.js';
@@ -41,6 +42,14 @@ export interface ClusterArea {
    * cluster: the node's own are all there is).
    */
   directory: ClusterDirectoryFactory | undefined;
+  /** Who publishes each stream (its node's internal listener), and where this node's is. */
+  media:
+    | {
+        owners: RedisStreamOwners;
+        /** Tells the other nodes where this node's internal listener listens (before it joins). */
+        announce(url: string): void;
+      }
+    | undefined;
   components: Component[];
 }
 
@@ -68,6 +77,7 @@ export async function buildCluster(
       sharedState: undefined,
       passKeys: undefined,
       directory: undefined,
+      media: undefined,
       components: [],
     };
   const clusterLog = log.child({ component: 'cluster', node: nodeId });
@@ -98,6 +108,17 @@ export async function buildCluster(
     { event: 'cluster_joined' },
     'sharing stream leases, revocations, stream security, ingest keys and used tokens through Redis',
   );
+  // The nodes alive (each one's internal address), and requests from one node to another.
+  const nodes = new RedisNodeRegistry(redis, {
+    info: { node: nodeId, internalUrl: undefined, startedAt: new Date().toISOString() },
+    ttlMs: runtime.ms.clusterLeaseTtl,
+    log: clusterLog,
+  });
+  const bus = new RedisNodeBus(redis, {
+    node: nodeId,
+    timeoutMs: runtime.ms.clusterCommandTimeout,
+    log: clusterLog,
+  });
   const component: Component = {
     name: 'cluster',
     stop: async () => {
@@ -119,16 +140,6 @@ export async function buildCluster(
     },
     passKeys: (prefix) => sharedPassKeys(redis, prefix),
     directory: (view, events) => {
-      const nodes = new RedisNodeRegistry(redis, {
-        info: { node: nodeId, internalUrl: undefined, startedAt: new Date().toISOString() },
-        ttlMs: runtime.ms.clusterLeaseTtl,
-        log: clusterLog,
-      });
-      const bus = new RedisNodeBus(redis, {
-        node: nodeId,
-        timeoutMs: runtime.ms.clusterCommandTimeout,
-        log: clusterLog,
-      });
       const directory = new ClusterDirectory(view, bus, nodes, clusterLog);
       const relay = new RedisEventRelay(redis, events, nodeId, clusterLog);
       const joined: Component = {
@@ -144,6 +155,10 @@ export async function buildCluster(
         },
       };
       return { directory, events: relay, components: [joined] };
+    },
+    media: {
+      owners: new RedisStreamOwners(redis, nodes, nodeId),
+      announce: (url) => nodes.setInternalUrl(url),
     },
     components: [component],
   };

@@ -375,6 +375,28 @@ export const configSchema = z.strictObject({
       leaseTtlSec: z.number().min(2).max(300).default(10),
       /** Longest wait for one Redis command before it counts as Redis being away. */
       commandTimeoutSec: z.number().min(0.1).max(30).default(2),
+      /**
+       * The internal listener through which nodes read each other's media, so that any node serves
+       * any viewer: a viewer of a stream published on another node is authorised here and its
+       * playlists, segments and parts fetched from the owner. Only nodes can use it: every request is
+       * signed with `secret` (HMAC-SHA256). Bind it to the cluster's private network, never the public one.
+       */
+      internal: z
+        .strictObject({
+          /** Address to listen on (a private interface). */
+          host: z.string().min(1).default('127.0.0.1'),
+          port: z.number().int().min(0).max(65_535),
+          /** How the other nodes reach this one. Default: `http://<host>:<port>`. */
+          url: z
+            .string()
+            .regex(/^https?:\/\/[^/]+$/, 'http(s)://host:port, no path')
+            .optional(),
+          /** Shared by every node (at least 32 characters; `STAGEDOOR_CLUSTER__INTERNAL__SECRET`). */
+          secret: z.string().min(32, 'at least 32 characters'),
+          /** Media fetched from owners kept in memory for this node's viewers (MB). */
+          cacheMb: z.number().int().min(1).max(4096).default(64),
+        })
+        .optional(),
     })
     .optional(),
   /** Logs (JSON lines on stdout unless `destination` is set). */

@@ -41,6 +41,7 @@ describe('error codes', () => {
       INGEST_KEYS_FULL: 503,
       CLUSTER_UNAVAILABLE: 503,
       NODE_UNREACHABLE: 503,
+      NODE_CREDENTIAL_INVALID: 401,
       HLS_WAIT_TIMEOUT: 503,
       NOT_FOUND: 404,
       CONFIG_INVALID: 500,

@@ -35,6 +35,11 @@ export class RedisNodeRegistry {
     return this.#options.info;
   }
 
+  /** Where the other nodes reach this one's internal listener, once it listens (before `start`). */
+  setInternalUrl(url: string): void {
+    this.#options.info = { ...this.#options.info, internalUrl: url };
+  }
+
   /** Announces this node and keeps announcing it; a failed round is retried on the next one. */
   async start(): Promise<void> {
     await this.#announce();
