@@ -11,20 +11,25 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A real redis-server on 127.0.0.1, in memory only; it can be killed and started again on its port. */
+/**
+ * A real redis-server on 127.0.0.1, in memory only (or with an append-only file in `aofDir`, as
+ * the cluster example configures it); it can be killed and started again on its port.
+ */
 export class TestRedis {
   readonly port: number;
   readonly #password: string | undefined;
+  readonly #aofDir: string | undefined;
   #child: ChildProcess | undefined;
 
-  private constructor(port: number, password: string | undefined) {
+  private constructor(port: number, password: string | undefined, aofDir: string | undefined) {
     this.port = port;
     this.#password = password;
+    this.#aofDir = aofDir;
   }
 
   /** Started on a free port; with `password`, clients must authenticate (`requirepass`). */
-  static async start(options: { password?: string } = {}): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort(), options.password);
+  static async start(options: { password?: string; aofDir?: string } = {}): Promise<TestRedis> {
+    const redis = new TestRedis(await freePort(), options.password, options.aofDir);
     await redis.restart();
     return redis;
   }
@@ -44,8 +49,9 @@ export class TestRedis {
         '127.0.0.1',
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...(this.#aofDir !== undefined
+          ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.#aofDir]
+          : ['--appendonly', 'no']),
         ...(this.#password !== undefined ? ['--requirepass', this.#password] : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },

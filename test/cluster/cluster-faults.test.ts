@@ -1,0 +1,167 @@
+// Faults of a cluster with live sessions on two nodes: node B in this process, node C a process of
+// its own that is SIGKILLed. Redis (with an append-only file, as in the cluster example) SIGKILLed
+// and started again loses no live session and the cluster view comes back; a killed node leaves
+// no lease, node entry or session in the others' view after the TTL, and its streams' viewers on
+// other nodes get a prompt 404 or 503, never a hang.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { publish, sleep, type RunningProcess } from '../helpers/ffmpeg.js';
+import { eventually } from '../helpers/http.js';
+import { token } from '../helpers/tokens.js';
+import { TestRedis } from '../helpers/redis-server.js';
+import { admin, publishOn } from '../helpers/cluster-publish.js';
+
+const SECRET = 'cluster-secret-for-the-faults-test-0123456789';
+const TTL_SEC = 2;
+let redis: TestRedis;
+let b: TestServer;
+let c: { child: ChildProcess; out: string[]; rtmpPort: number; httpPort: number };
+let publisher: RunningProcess;
+let play: string;
+
+const clusterOf = (nodeId: string) => ({
+  redis: { url: redis.url, keyPrefix: 'faults:' },
+  nodeId,
+  leaseTtlSec: TTL_SEC,
+  commandTimeoutSec: 0.5,
+  internal: { host: '127.0.0.1', port: 0, secret: SECRET },
+});
+
+/** Node C: `node dist/main.js` with the same keys, its JSON log lines kept. */
+async function startNodeC() {
+  const config = {
+    ...testConfig(),
+    cluster: clusterOf('c'),
+    log: { level: 'debug', pretty: false },
+  };
+  const file = join(mkdtempSync(join(tmpdir(), 'sd-faults-')), 'c.json');
+  writeFileSync(file, JSON.stringify(config));
+  const child = spawn(process.execPath, [resolve('dist/main.js'), '--config', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: string[] = [];
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    out.push(...lines);
+  });
+  const listening = await eventually(
+    () => out.find((l) => l.includes('"event":"listening"')),
+    20_000,
+  );
+  const ports = JSON.parse(listening) as { rtmp: string; http: string };
+  const port = (address: string) => Number(address.split(':').pop());
+  return { child, out, rtmpPort: port(ports.rtmp), httpPort: port(ports.http) };
+}
+
+type Listing = {
+  sessions: Array<{ id: string; node: string; stream: string; kind: string }>;
+  nodes: Array<{ node: string; reachable: boolean }>;
+};
+const sessionsOn = async (server: TestServer) =>
+  (await (await admin(server, '/api/v1/sessions')).json()) as Listing;
+const viewOnB = (signal?: AbortSignal) =>
+  fetch(b.hlsUrl('live/onc', play, 'copy.m3u8'), { signal: signal ?? AbortSignal.timeout(8000) });
+
+beforeAll(async () => {
+  redis = await TestRedis.start({ aofDir: mkdtempSync(join(tmpdir(), 'sd-aof-')) });
+  b = await startServer(testConfig(undefined, { cluster: clusterOf('b') }));
+  c = await startNodeC();
+  publisher = publish(
+    `rtmp://127.0.0.1:${c.rtmpPort}/live/onc?token=${await token('live/onc', 'publish', 600)}`,
+    120,
+    '320x180',
+  );
+  play = await token('live/onc', 'play', 600);
+  await eventually(async () => ((await viewOnB()).status === 200 ? true : undefined), 20_000);
+}, 60_000);
+
+afterAll(async () => {
+  publisher?.stop();
+  if (c?.child.exitCode === null) c.child.kill('SIGKILL');
+  await b?.stop();
+  await redis?.stop();
+});
+
+describe('faults in a cluster with live sessions', () => {
+  it('Redis killed and started again: no live session lost, the cluster view comes back', async () => {
+    const onB = await publishOn(b, 'onb');
+    expect(onB.status.code).toBe('NetStream.Publish.Start');
+    const before = await eventually(async () => {
+      const listing = await sessionsOn(b);
+      const streams = new Set(listing.sessions.map((s) => `${s.node} ${s.stream} ${s.kind}`));
+      return streams.has('c live/onc publisher') &&
+        streams.has('b live/onb publisher') &&
+        streams.has('b live/onc viewer')
+        ? listing
+        : undefined;
+    }, 10_000);
+
+    await redis.kill();
+    await sleep(3000);
+    // While it is away: the sessions go on, each node lists its own and says the rest is unknown.
+    const away = await sessionsOn(b);
+    expect(away.sessions.map((s) => s.id)).toEqual(
+      expect.arrayContaining(before.sessions.filter((s) => s.node === 'b').map((s) => s.id)),
+    );
+    expect(away.nodes.some((n) => !n.reachable)).toBe(true);
+    await redis.restart();
+
+    const after = await eventually(async () => {
+      const listing = await sessionsOn(b);
+      return listing.nodes.length === 2 && listing.nodes.every((n) => n.reachable)
+        ? listing
+        : undefined;
+    }, 15_000);
+    // The same sessions, none ended: the publishers' and the viewer's.
+    for (const session of before.sessions)
+      expect(after.sessions.map((s) => s.id)).toContain(session.id);
+    expect(b.logs.some((l) => l.event === 'session_end' && l.stream === 'live/onb')).toBe(false);
+    expect(c.out.some((l) => l.includes('"event":"session_end"'))).toBe(false);
+    // The leases are held again, by their nodes.
+    await eventually(
+      () => (redis.cli('GET', 'faults:lease:live/onc').startsWith('c ') ? true : undefined),
+      10_000,
+    );
+    expect(redis.cli('GET', 'faults:lease:live/onb')).toMatch(/^b /);
+    expect((await viewOnB()).status).toBe(200);
+    onB.client.destroy();
+  }, 60_000);
+
+  it('a node SIGKILLed: its lease, node entry and sessions leave the view after the TTL; its viewers elsewhere get a prompt answer', async () => {
+    c.child.kill('SIGKILL');
+    // Before the lease lapses: a prompt answer (503, the owner is silent; at first a playlist
+    // B still holds for a quarter second), never a hang: each request is bounded by viewOnB.
+    const early = await eventually(async () => {
+      const res = await viewOnB();
+      return res.status === 200 ? undefined : res.status;
+    }, 3000);
+    expect([404, 503]).toContain(early);
+    await eventually(
+      async () => {
+        const listing = await sessionsOn(b);
+        return listing.sessions.every((s) => s.node !== 'c') &&
+          listing.nodes.every((n) => n.node !== 'c')
+          ? true
+          : undefined;
+      },
+      (TTL_SEC + 5) * 1000,
+    );
+    await eventually(
+      () =>
+        redis.cli('EXISTS', 'faults:lease:live/onc') === '0' &&
+        redis.cli('EXISTS', 'faults:node:c') === '0'
+          ? true
+          : undefined,
+      (TTL_SEC + 5) * 1000,
+    );
+    await eventually(async () => ((await viewOnB()).status === 404 ? true : undefined), 5000);
+    // B's own viewer session of the gone stream is not a phantom of C's.
+    expect((await sessionsOn(b)).sessions.every((s) => s.node === 'b')).toBe(true);
+  }, 30_000);
+});
