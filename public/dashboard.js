@@ -3,6 +3,8 @@
 //   GET /api/v1/streams, /api/v1/sessions, /api/v1/revocations, /api/v1/streams/:app/:stream/security
 //   GET /api/v1/events (Server-Sent Events, read with fetch), DELETE /api/v1/sessions/:id,
 //   POST/DELETE /api/v1/revocations, GET /api/v1/streams/:app/:stream/hls/* (the muted previews).
+// In a cluster the listings cover every node: each session and stream names its node, and `nodes`
+// says which nodes answered (a node that did not is shown, its sessions are missing from the list).
 'use strict';
 
 const POLL_MS = 2000;
@@ -19,6 +21,8 @@ $('token').value = token;
 const state = {
   sessions: [],
   streams: [],
+  /** The nodes the listings asked: { node, self, reachable, error? } (one, self, outside a cluster). */
+  nodes: [],
   revocations: [],
   /** Refusals by code since the page opened (from the event feed). */
   refusals: {},
@@ -43,6 +47,7 @@ const state = {
 window.stagedoorDashboard = {
   sessions: () => state.sessions,
   streams: () => state.streams,
+  nodes: () => state.nodes,
   refusals: state.refusals,
   get following() {
     return state.following;
@@ -91,6 +96,7 @@ function setConnection(connection, text) {
   if (connection === 'none' || connection === 'refused') {
     state.streams = [];
     state.sessions = [];
+    state.nodes = [];
     state.hasData = false;
     state.seeded = false;
   }
@@ -269,6 +275,7 @@ function streamCard(key) {
     ['fps / speed', 'speed'],
     ['viewers', 'viewers'],
     ['security', 'security'],
+    ['node', 'node'],
   ])
     dl.append(el('dt', {}, label), field(name));
   const warnings = el('div', { class: 'warn warnings' });
@@ -373,6 +380,7 @@ function renderStreams() {
       ? viewers.map(([proto, n]) => `${proto} ${n}`).join(' · ')
       : '0';
     f.security.textContent = describeSecurity(state.security.get(s.stream)?.value);
+    f.node.textContent = s.node ?? '—';
     card.warnings.textContent = (t?.warnings || []).join(' ');
   }
   for (const [key, card] of cards)
@@ -393,13 +401,88 @@ function notConnectedText() {
   return state.connection === 'connecting' ? 'connecting…' : 'not connected';
 }
 
+// ---- nodes ----------------------------------------------------------------------------------------
+
+/** Several nodes, or one that did not answer: the strip lists them all; else just this node's name. */
+const clustered = () => state.nodes.length > 1 || state.nodes.some((n) => !n.reachable);
+
+/** `*` stands for the nodes a listing could not even enumerate (the cluster store away). */
+const nodeLabel = (node) => (node === '*' ? 'other nodes' : node);
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** One entry per node, from both listings: a node either listing could not ask is unreachable. */
+function mergeNodes(...listings) {
+  const byNode = new Map();
+  for (const nodes of listings)
+    for (const n of nodes || []) {
+      const seen = byNode.get(n.node);
+      if (!seen)
+        byNode.set(n.node, { node: n.node, self: n.self, reachable: n.reachable, error: n.error });
+      else if (!n.reachable && seen.reachable)
+        Object.assign(seen, { reachable: false, error: n.error });
+    }
+  return [...byNode.values()];
+}
+
+function renderNodes() {
+  const strip = $('cluster');
+  strip.hidden = state.nodes.length === 0;
+  const full = clustered();
+  strip.className = full ? 'full' : 'compact';
+  if (!full) {
+    const self = state.nodes[0];
+    $('node-summary').textContent = 'node';
+    $('nodes').replaceChildren(
+      ...(self
+        ? [el('li', { class: 'node ok', 'data-node': self.node, 'data-self': '' }, self.node)]
+        : []),
+    );
+    return;
+  }
+  const down = state.nodes.filter((n) => !n.reachable).length;
+  $('node-summary').textContent =
+    `${plural(state.nodes.length, 'node')}${down ? `, ${down} unreachable` : ''}:`;
+  $('nodes').replaceChildren(
+    ...state.nodes.map((n) => {
+      const li = el(
+        'li',
+        {
+          class: `node ${n.reachable ? 'ok' : 'bad'}`,
+          'data-node': n.node,
+          'data-self': n.self ? '' : undefined,
+          'data-reachable': String(n.reachable),
+          title: n.error,
+        },
+        el('strong', {}, nodeLabel(n.node)),
+      );
+      if (n.self) li.append(' ', el('span', { class: 'muted' }, '(this node)'));
+      if (n.reachable) {
+        const sessions = state.sessions.filter((s) => s.node === n.node).length;
+        const streams = state.streams.filter((s) => s.node === n.node).length;
+        li.append(` · ${plural(sessions, 'session')} · ${plural(streams, 'stream')}`);
+      } else
+        li.append(
+          ' ',
+          el(
+            'span',
+            { class: 'bad' },
+            `unreachable: ${n.error ?? 'no answer'} (its sessions and streams are not listed)`,
+          ),
+        );
+      return li;
+    }),
+  );
+}
+
 // ---- sessions, refusals, revocations, feed ----------------------------------------------------------
 
 function renderSessions() {
   $('count').textContent = state.hasData ? `(${state.sessions.length})` : '';
+  renderNodes();
   if (!state.hasData) {
     $('sessions').replaceChildren(
-      el('tr', {}, el('td', { class: 'muted', colSpan: 8 }, notConnectedText())),
+      el('tr', {}, el('td', { class: 'muted', colSpan: 9 }, notConnectedText())),
     );
     return;
   }
@@ -424,6 +507,7 @@ function renderSessions() {
       el('td', { class: 'mono' }, s.address),
       el('td', { class: cls }, left === undefined ? 'never' : formatDuration(left)),
       el('td', { class: 'mono' }, `${formatBytes(s.bytesIn)} / ${formatBytes(s.bytesOut)}`),
+      el('td', { class: 'mono node' }, s.node ?? '—'),
       actions,
     );
   });
@@ -482,8 +566,15 @@ function addToFeed(e) {
     e.type === 'refusal' || (e.type === 'session_end' && e.reason !== 'client-closed')
       ? 'warn'
       : '';
+  // In a cluster the feed carries every node's events: each says where it happened.
+  const node = e.node ?? e.session?.node;
+  const where = clustered() && node ? ` [${node}]` : '';
   $('feed').prepend(
-    el('li', { class: cls, title: JSON.stringify(e) }, `${e.at.slice(11, 19)} ${describeEvent(e)}`),
+    el(
+      'li',
+      { class: cls, title: JSON.stringify(e) },
+      `${e.at.slice(11, 19)}${where} ${describeEvent(e)}`,
+    ),
   );
   while ($('feed').children.length > FEED_SIZE) $('feed').lastChild.remove();
 }
@@ -520,8 +611,10 @@ async function poll() {
     else setConnection('unreachable', `not connected: ${words}; retrying`);
     return false;
   }
-  state.streams = (await streams.json()).streams;
-  state.sessions = (await sessions.json()).sessions;
+  const [streamList, sessionList] = [await streams.json(), await sessions.json()];
+  state.streams = streamList.streams;
+  state.sessions = sessionList.sessions;
+  state.nodes = mergeNodes(sessionList.nodes, streamList.nodes);
   const now = Date.now();
   const seconds = state.lastPollAt ? (now - state.lastPollAt) / 1000 : 0;
   const bytes = new Map();
@@ -651,11 +744,47 @@ $('streams').addEventListener('click', async (e) => {
   button.reset = setTimeout(() => (button.textContent = 'copy'), 2000);
 });
 
+/** Why a kick did not happen, for an operator: the session's node, and what to do. */
+function kickWords(res, body, id) {
+  const s = state.sessions.find((x) => x.id === id);
+  const what = s ? `${s.kind} ${s.protocol} ${s.stream}` : id;
+  const node = s?.node ?? (id.includes('@') ? id.slice(id.lastIndexOf('@') + 1) : undefined);
+  switch (body.error?.code) {
+    case 'NODE_UNREACHABLE':
+      return `not kicked: ${what} is on node ${node ?? '(unknown)'}, which did not answer (${body.error.message}); it may still be live there, try again shortly`;
+    case 'CLUSTER_UNAVAILABLE':
+      return `not kicked: ${what}: the cluster store (Redis) cannot be reached; try again shortly`;
+    case 'NOT_FOUND':
+      return `not kicked: ${what} has already ended`;
+    default:
+      return `not kicked: ${what}: ${refusalWords(res.status, body)}`;
+  }
+}
+
+function setSessionMessage(text) {
+  const message = $('session-message');
+  message.textContent = text;
+  message.hidden = !text;
+}
+
+async function kick(id) {
+  setSessionMessage('');
+  let res;
+  try {
+    res = await api(`/api/v1/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  } catch {
+    setSessionMessage(`not kicked: ${id}: the server cannot be reached`);
+    return;
+  }
+  if (res.ok) return;
+  const body = await res.json().catch(() => ({}));
+  setSessionMessage(kickWords(res, body, id));
+}
+
 $('sessions').addEventListener('click', async (e) => {
   const button = e.target.closest('button');
   if (!button) return;
-  if (button.classList.contains('kick'))
-    await api(`/api/v1/sessions/${encodeURIComponent(button.dataset.id)}`, { method: 'DELETE' });
+  if (button.classList.contains('kick')) await kick(button.dataset.id);
   if (button.classList.contains('revoke') && confirm(`Revoke ${button.dataset.sub} for 24 h?`)) {
     await api('/api/v1/revocations', {
       method: 'POST',

@@ -20,7 +20,7 @@ function setLine(text, find, replacement) {
 
 /**
  * The edge config with: `dir` holding pass.js and edge-keys.conf, `origin` (host:port of
- * Stagedoor's HTTP port), `listen` (what nginx's `listen` takes), `cache` (a writable directory),
+ * Stagedoor's HTTP port, or a list: a cluster's nodes), `listen` (what nginx's `listen` takes), `cache` (a writable directory),
  * and optionally `corsOrigins` (the origin's http.corsOrigins: a list, or a string separated by
  * spaces or commas), `workers`, `jsModule` (an absolute module path) and `prelude` (lines put first).
  */
@@ -45,7 +45,12 @@ export function renderEdgeConfig({
     conf = setLine(conf, /^worker_processes auto;/, `worker_processes ${workers};`);
   conf = setLine(conf, /^\s*js_path \S+;/, `    js_path ${dir}/;`);
   conf = setLine(conf, /^\s*include \S+edge-keys\.conf;/, `    include ${dir}/edge-keys.conf;`);
-  conf = setLine(conf, /^\s*server 127\.0\.0\.1:8080;/, `        server ${origin};`);
+  // Several origins (a cluster's nodes, any of which serves any stream): nginx spreads over them.
+  const servers = [origin]
+    .flat()
+    .map((o) => `        server ${o};`)
+    .join('\n');
+  conf = setLine(conf, /^\s*server 127\.0\.0\.1:8080;/, servers);
   conf = setLine(conf, /proxy_cache_path \S+/, `proxy_cache_path ${cache}`);
   conf = setLine(conf, /^\s*listen 8088;/, `        listen ${listen};`);
   if (corsOrigins !== undefined) {
@@ -101,5 +106,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       );
       process.exit(2);
     }
-  process.stdout.write(renderEdgeConfig({ ...args, corsOrigins: args['cors-origins'] }));
+  // --origin a:8080,b:8080: a cluster's nodes.
+  const origin = args.origin.split(',');
+  process.stdout.write(renderEdgeConfig({ ...args, origin, corsOrigins: args['cors-origins'] }));
 }

@@ -1,7 +1,9 @@
 // The dashboard on the admin port, in headless Chromium, driven as an operator would: a live session
 // and its kick; a live stream with its preview, progress and security; charts; a viewer kicked, a
 // subject revoked and lifted, refusals counted as they happen; what it says when it cannot ask
-// (no key, a wrong key, the server unreachable); figures with their units; a stream key copied.
+// (no key, a wrong key, the server unreachable); figures with their units; a stream key copied; the
+// node of each session and stream, and the node strip (compact on one node; with stubbed listings, a
+// cluster with a silent node, and a kick its node cannot answer said in words).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
@@ -25,6 +27,16 @@ afterAll(async () => {
   await browser?.close();
   await server.stop();
 });
+
+/** The name the server gives itself in its listings (the one node, outside a cluster). */
+async function selfNode(): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${server.adminPort}/api/v1/sessions`, {
+    headers: { authorization: `Bearer ${ADMIN_API_KEY}` },
+  });
+  const body = (await res.json()) as { nodes: { node: string; self: boolean }[] };
+  expect(body.nodes.length).toBe(1);
+  return body.nodes.find((n) => n.self)!.node;
+}
 
 /** Waits until the page reads the live event feed (a refusal made before would not show). */
 async function followingEvents(page: Page): Promise<void> {
@@ -55,6 +67,18 @@ describe('dashboard', () => {
     expect(await row.locator('td').nth(6).textContent()).toMatch(
       /^\d+(\.\d)? (B|KiB|MiB) \/ \d+(\.\d)? (B|KiB|MiB)$/,
     );
+    // The node that holds the session: on one node, the server's own name; the node strip stays
+    // compact (just that name, marked as this node), with no count of nodes and nothing unreachable.
+    const node = await selfNode();
+    expect(await row.locator('td').nth(7).textContent()).toBe(node);
+    const strip = page.locator('#cluster');
+    await strip.waitFor();
+    expect(await strip.getAttribute('class')).toBe('compact');
+    const self = page.locator('#nodes li');
+    expect(await self.count()).toBe(1);
+    expect(await self.getAttribute('data-node')).toBe(node);
+    expect(await self.getAttribute('data-self')).toBe('');
+    expect((await strip.innerText()).replace(/\s+/g, ' ')).toBe(`node ${node}`);
     // The feed starts with what was live before the page opened.
     await page.locator('#feed li', { hasText: 'live: publisher live/dash (rtmp)' }).waitFor();
 
@@ -141,9 +165,10 @@ describe('dashboard', () => {
       await card.waitFor();
       await page.locator('#feed li', { hasText: 'live: publisher live/nokey (rtmp)' }).waitFor();
       expect(await page.textContent('#count')).toMatch(/^\(\d+\)$/);
-      // Units on the card: how long it has been live, and the bitrate.
+      // Units on the card: how long it has been live, and the bitrate; and the node it is on.
       expect(await card.locator('dd').nth(1).textContent()).toMatch(/^\d+:\d\d:\d\d$/);
       expect(await card.locator('dd').nth(3).textContent()).toMatch(/^\d+ kbit\/s/);
+      expect(await card.locator('dd').last().textContent()).toBe(await selfNode());
 
       // One click copies the stream key, and the button says so.
       const copy = card.locator('button.copy');
@@ -258,6 +283,115 @@ describe('dashboard', () => {
     } finally {
       publisher.stop();
       viewer?.stop();
+      await page.close();
+    }
+  });
+
+  it('in a cluster (stubbed listings): a node column, a strip naming the unreachable node, a kick its node cannot answer said in words', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const startedAt = new Date(Date.now() - 60_000).toISOString();
+    const far = {
+      id: 's_far0001@node-c',
+      node: 'node-c',
+      kind: 'viewer',
+      protocol: 'hls',
+      stream: 'live/far',
+      subject: 'viewer-far',
+      address: '10.0.0.3',
+      startedAt,
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      bytesIn: 0,
+      bytesOut: 2048,
+    };
+    const others = [
+      {
+        node: 'node-b',
+        self: false,
+        reachable: false,
+        error: 'node node-b did not answer within 2000 ms',
+      },
+      { node: 'node-c', self: false, reachable: true },
+    ];
+    // The real server's answers, with two more nodes: node-b silent, node-c holding one session.
+    await page.route('**/api/v1/sessions', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { sessions: unknown[]; nodes: unknown[] };
+      await route.fulfill({
+        response,
+        json: {
+          sessions: [...body.sessions, far],
+          nodes: [
+            ...body.nodes,
+            ...others.map((n) => ({ ...n, ...(n.reachable ? { sessions: 1 } : {}) })),
+          ],
+        },
+      });
+    });
+    await page.route('**/api/v1/streams', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { streams: unknown[]; nodes: unknown[] };
+      await route.fulfill({
+        response,
+        json: {
+          streams: body.streams,
+          nodes: [
+            ...body.nodes,
+            ...others.map((n) => ({ ...n, ...(n.reachable ? { streams: 0 } : {}) })),
+          ],
+        },
+      });
+    });
+    // node-c holds the session but does not answer the kick: the server says 503 NODE_UNREACHABLE.
+    const kicks: string[] = [];
+    await page.route('**/api/v1/sessions/*', async (route) => {
+      if (route.request().method() !== 'DELETE') return route.continue();
+      kicks.push(new URL(route.request().url()).pathname);
+      await route.fulfill({
+        status: 503,
+        json: {
+          error: {
+            code: 'NODE_UNREACHABLE',
+            message: 'node node-c did not answer within 2000 ms',
+          },
+        },
+      });
+    });
+    try {
+      const node = await selfNode();
+      await page.goto(`http://127.0.0.1:${server.adminPort}/#token=${ADMIN_API_KEY}`);
+      const strip = page.locator('#cluster.full');
+      await strip.waitFor({ timeout: 10_000 });
+      expect(await page.textContent('#node-summary')).toBe('3 nodes, 1 unreachable:');
+      const self = page.locator('#nodes li[data-self]');
+      expect(await self.getAttribute('data-node')).toBe(node);
+      expect(await self.innerText()).toMatch(/\(this node\) · \d+ sessions? · \d+ streams?$/);
+      const silent = page.locator('#nodes li[data-node="node-b"]');
+      expect(await silent.getAttribute('data-reachable')).toBe('false');
+      expect(await silent.innerText()).toBe(
+        'node-b unreachable: node node-b did not answer within 2000 ms (its sessions and streams are not listed)',
+      );
+      expect(await page.locator('#nodes li[data-node="node-c"]').innerText()).toBe(
+        'node-c · 1 session · 0 streams',
+      );
+
+      // The node column names where each session is; the feed says on which node.
+      const row = page.locator('#sessions tr', { hasText: 'live/far' });
+      await row.waitFor();
+      expect(await row.getAttribute('data-id')).toBe('s_far0001@node-c');
+      expect(await row.locator('td.node').textContent()).toBe('node-c');
+      await page.locator('#feed li', { hasText: '[node-c] live: viewer live/far (hls)' }).waitFor();
+
+      // The kick goes to the id with its @ encoded; the 503 is said in words, not as a code.
+      const message = page.locator('#session-message');
+      expect(await message.isHidden()).toBe(true);
+      await row.locator('button.kick').click();
+      await message.filter({ hasText: 'not kicked' }).waitFor({ timeout: 5000 });
+      expect(kicks).toEqual(['/api/v1/sessions/s_far0001%40node-c']);
+      expect(await message.textContent()).toBe(
+        'not kicked: viewer hls live/far is on node node-c, which did not answer (node node-c did not answer within 2000 ms); it may still be live there, try again shortly',
+      );
+      expect(await message.textContent()).not.toContain('NODE_UNREACHABLE');
+    } finally {
       await page.close();
     }
   });

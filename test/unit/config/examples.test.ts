@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +52,66 @@ describe('shipped configuration and deployment files', () => {
     expect(out).toContain('stagedoor:');
     expect(out).toContain('network_mode: service:stagedoor');
     expect(readFileSync('docker-compose.yml', 'utf8')).not.toMatch(/^version:/m);
+  });
+
+  it.runIf(hasCompose)(
+    'docker-compose.cluster.yml validates offline: Redis with AOF, two nodes, the edge; it will not start without its secrets',
+    () => {
+      const env = {
+        ...process.env,
+        STAGEDOOR_CLUSTER_SECRET: 'c'.repeat(44),
+        STAGEDOOR_EDGE_KEY: 'e'.repeat(44),
+      };
+      const out = execFileSync('docker-compose', ['-f', 'docker-compose.cluster.yml', 'config'], {
+        encoding: 'utf8',
+        env,
+      });
+      for (const part of ['redis:', 'stagedoor-a:', 'stagedoor-b:', 'edge:', '--appendonly'])
+        expect(out).toContain(part);
+      expect(out).toContain('STAGEDOOR_CLUSTER__NODE_ID: a');
+      expect(out).toContain('STAGEDOOR_CLUSTER__NODE_ID: b');
+      const bare = { ...process.env };
+      delete bare.STAGEDOOR_CLUSTER_SECRET;
+      delete bare.STAGEDOOR_EDGE_KEY;
+      const refused = spawnSync('docker-compose', ['-f', 'docker-compose.cluster.yml', 'config'], {
+        encoding: 'utf8',
+        env: bare,
+      });
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/STAGEDOOR_CLUSTER_SECRET/);
+    },
+  );
+
+  it('config/cluster.json loads with what docker-compose.cluster.yml sets, and refuses to run without the cluster secret', () => {
+    const env = {
+      STAGEDOOR_CLUSTER__NODE_ID: 'a',
+      STAGEDOOR_CLUSTER__INTERNAL__URL: 'http://stagedoor-a:8090',
+      STAGEDOOR_CLUSTER__INTERNAL__SECRET: 'c'.repeat(44),
+      STAGEDOOR_HLS__PASSES__EDGE_KEYS__0__KID: 'ek1',
+      STAGEDOOR_HLS__PASSES__EDGE_KEYS__0__SECRET: 'e'.repeat(44),
+    };
+    const config = loadConfig({ file: 'config/cluster.json', env });
+    expect(config.cluster).toMatchObject({
+      nodeId: 'a',
+      redis: { url: 'redis://redis:6379' },
+      internal: { port: 8090, url: 'http://stagedoor-a:8090' },
+    });
+    expect(config.hls.passes.edgeKeys[0]?.kid).toBe('ek1');
+    expect(() => loadConfig({ file: 'config/cluster.json', env: {} })).toThrow(
+      /cluster\.internal\.secret/,
+    );
+  });
+
+  it('deploy/cluster/nginx.conf is the shipped edge config rendered for the two nodes', async () => {
+    const { clusterEdgeConfig } = (await import(
+      pathToFileURL(resolve('deploy/cluster/render.mjs')).href
+    )) as {
+      clusterEdgeConfig: () => string;
+    };
+    const shipped = readFileSync('deploy/cluster/nginx.conf', 'utf8');
+    expect(shipped).toBe(clusterEdgeConfig());
+    expect(shipped).toContain('server stagedoor-a:8080;');
+    expect(shipped).toContain('server stagedoor-b:8080;');
   });
 
   it.runIf(hasSystemdAnalyze)('the systemd units parse without a warning, hardened', () => {
