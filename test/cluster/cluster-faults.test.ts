@@ -102,8 +102,16 @@ describe('faults in a cluster with live sessions', () => {
         : undefined;
     }, 10_000);
 
+    // A viewer on B that follows its passes, as players do.
+    const master = await (await fetch(b.hlsUrl('live/onc', play))).text();
+    const variant = master.split('\n').find((l) => l.startsWith('copy.m3u8?vs='))!;
+    const followed = () => fetch(`http://127.0.0.1:${b.httpPort}/live/onc/${variant}`);
+    expect((await followed()).status).toBe(200);
+
     await redis.kill();
     await sleep(3000);
+    // It goes on watching C's stream through B: the owner last known is still believed.
+    expect((await followed()).status).toBe(200);
     // While it is away: the sessions go on, each node lists its own and says the rest is unknown.
     const away = await sessionsOn(b);
     expect(away.sessions.map((s) => s.id)).toEqual(

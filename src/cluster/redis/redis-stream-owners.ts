@@ -1,4 +1,4 @@
-import { StagedoorError } from '../../errors.js';
+import { StagedoorError, toStagedoorError } from '../../errors.js';
 import { formatStreamPath, type StreamPath } from '../../core/stream-path.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { RedisNodeRegistry } from './redis-node-registry.js';
@@ -10,7 +10,8 @@ const BELIEVED_MS = 1000;
  * Which node publishes a stream, from its lease in Redis (`<node> <random>`) and the node
  * registry (where that node's internal listener is). Undefined when nobody publishes it or this
  * node does; NODE_UNREACHABLE when its node is not alive or has no internal listener. Answers are
- * kept for a second: a viewer's every request does not ask Redis.
+ * kept for a second: a viewer's every request does not ask Redis. While Redis is away the owner
+ * last known stays believed.
  */
 export class RedisStreamOwners {
   readonly #redis: RedisConnection;
@@ -39,7 +40,12 @@ export class RedisStreamOwners {
     const now = this.#now();
     const known = this.#known.get(key);
     if (known && known.until > now) return known.owner;
-    const owner = this.#lookUp(key);
+    // Redis away: the owner last known goes on serving this node's viewers (their sessions go on too).
+    const last = known?.owner;
+    const owner = this.#lookUp(key).catch((error: unknown) => {
+      if (last && toStagedoorError(error).code === 'CLUSTER_UNAVAILABLE') return last;
+      throw error;
+    });
     this.#known.set(key, { until: now + BELIEVED_MS, owner });
     owner.catch(() => this.#known.delete(key));
     if (this.#known.size > 10_000) this.#known.delete(this.#known.keys().next().value as string);
