@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { exportJWK } from 'jose';
 import { formatPath, loadConfig, readConfig, resolveConfigPath } from './config/load-config.js';
 import { resolveRuntimeInputs } from './compose/runtime.js';
+import { passKeysFrom } from './compose/passes.js';
 import { importTrustedKey } from './auth/import-key.js';
 import { mintToken } from './auth/mint-token.js';
 import { isStagedoorError } from './errors.js';
@@ -230,6 +231,17 @@ function configCheck(args: string[]): void {
     applied.length === 0
       ? 'stagedoor: no STAGEDOOR_* variable sets a config key\n'
       : applied.map((o) => `stagedoor: ${o.variable} sets ${formatPath(o.path)}\n`).join(''),
+  );
+  // Where viewer passes are sealed and signed from: a cluster's nodes must agree on it.
+  const { keys, edgeKeys } = config.hls.passes;
+  const from = (configured: typeof keys) => passKeysFrom(configured, config.cluster);
+  const where = {
+    config: 'the config',
+    redis: 'Redis (created once, shared)',
+    stateDir: 'stateDir (this node only)',
+  };
+  process.stderr.write(
+    `stagedoor: playlist pass keys from ${where[from(keys)]}, segment pass keys from ${where[from(edgeKeys)]}\n`,
   );
   process.stderr.write(`stagedoor: ${file}: the configuration is valid\n`);
 }

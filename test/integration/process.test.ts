@@ -355,6 +355,7 @@ describe('the stagedoor process', () => {
       [
         'stagedoor: STAGEDOOR_ADMIN__API_KEYS__0__KEY sets admin.apiKeys[0].key',
         'stagedoor: STAGEDOOR_HLS__SEGMENT_SEC sets hls.segmentSec',
+        'stagedoor: playlist pass keys from stateDir (this node only), segment pass keys from stateDir (this node only)',
         `stagedoor: ${join(cwd, 'c.json')}: the configuration is valid`,
         '',
       ].join('\n'),
@@ -370,6 +371,12 @@ describe('the stagedoor process', () => {
     expect(printed.admin.apiKeys[0]!.key).toBe('[REDACTED]');
     expect(ok.stdout() + ok.stderr()).not.toContain(secret);
     expect(ok.stdout() + ok.stderr()).not.toContain(apiKey);
+    // In a cluster without configured pass keys, every node shares one set from Redis.
+    const clustered = check({ STAGEDOOR_CLUSTER__REDIS__URL: 'redis://127.0.0.1:1' });
+    expect((await clustered.exited).code).toBe(0);
+    expect(clustered.stderr()).toContain(
+      'playlist pass keys from Redis (created once, shared), segment pass keys from Redis (created once, shared)',
+    );
     const bad = check({ STAGEDOOR_HTTP__PORT: 'eighty' });
     expect((await bad.exited).code).toBe(1);
     expect(bad.stderr()).toMatch(/CONFIG_INVALID: .*"http\.port".*\(from STAGEDOOR_HTTP__PORT\)/);
