@@ -6,10 +6,14 @@ export interface NodeEventFeed<E extends { node: string }> {
   onEvent(listener: (event: E) => void): () => void;
 }
 
+/** At most this many of this node's events a second go to the others (a flood of refused requests is not relayed whole). */
+const MAX_RELAYED_PER_SEC = 500;
+
 /**
  * Every node's live events on every node: this node's are published on the channel `events`, the
  * others' heard there. Best effort, like the feed itself: events published while Redis is away
- * are not replayed (the session list is the truth; the feed says what changed).
+ * are not replayed, and past 500 a second the rest of that second's are dropped (counted in the
+ * log) — the session list is the truth; the feed says what changed.
  */
 export class RedisEventRelay<E extends { node: string }> implements NodeEventFeed<E> {
   readonly #redis: RedisConnection;
@@ -18,6 +22,9 @@ export class RedisEventRelay<E extends { node: string }> implements NodeEventFee
   readonly #log: Logger;
   readonly #listeners = new Set<(event: E) => void>();
   #relaying: (() => void) | undefined;
+  #second = 0;
+  #sent = 0;
+  #dropped = 0;
 
   constructor(redis: RedisConnection, local: NodeEventFeed<E>, node: string, log: Logger) {
     this.#redis = redis;
@@ -37,6 +44,7 @@ export class RedisEventRelay<E extends { node: string }> implements NodeEventFee
       if (event.node !== this.#node) this.#deliver(event);
     });
     this.#relaying = this.#local.onEvent((event) => {
+      if (!this.#withinRate()) return;
       this.#redis.publish('events', JSON.stringify(event)).catch(() => {});
     });
   }
@@ -52,6 +60,26 @@ export class RedisEventRelay<E extends { node: string }> implements NodeEventFee
       local();
       this.#listeners.delete(listener);
     };
+  }
+
+  #withinRate(): boolean {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.#second) {
+      if (this.#dropped > 0)
+        this.#log.warn(
+          { event: 'events_not_relayed', dropped: this.#dropped },
+          'too many live events in one second: the rest were not relayed to the other nodes',
+        );
+      this.#second = second;
+      this.#sent = 0;
+      this.#dropped = 0;
+    }
+    if (this.#sent < MAX_RELAYED_PER_SEC) {
+      this.#sent++;
+      return true;
+    }
+    this.#dropped++;
+    return false;
   }
 
   #deliver(event: E): void {
