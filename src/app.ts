@@ -31,7 +31,7 @@ export async function createStagedoor(input: Config, log: Logger): Promise<Stage
   const outputs = buildOutputs(config, runtime, media.hub, log);
   const observability = buildObservability(log, auth, sessions, outputs);
   const directory = buildDirectory(config, cluster, { sessions, media, outputs, observability });
-  const access = buildAccess(auth, sessions, media, observability);
+  const access = buildAccess(auth, sessions, media, observability, cluster);
   const ingest = buildIngest(config, log, runtime, { access, media });
   const passes = await buildPasses(config, log, cluster.passKeys);
   const hop = buildMediaHop(config, log, cluster, { media, outputs });

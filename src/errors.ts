@@ -28,6 +28,10 @@ export const ERROR_CODES = {
   IP_DENIED: { status: 403, message: 'the client address is not allowed by the token' },
   ORIGIN_DENIED: { status: 403, message: 'the request origin is not allowed by the token' },
   COUNTRY_DENIED: { status: 403, message: 'the client country is not allowed by the token' },
+  SESSION_LIMIT: {
+    status: 403,
+    message: 'the subject holds as many concurrent sessions as its limit allows',
+  },
   STREAM_BUSY: { status: 409, message: 'the stream already has a publisher' },
   RATE_LIMITED: {
     status: 429,

@@ -10,6 +10,12 @@ import type { LiveStream } from '../media/live-stream.js';
 import type { StreamLease, StreamLeases } from '../media/stream-leases.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { Session } from '../sessions/session.js';
+import {
+  LocalSessionSlots,
+  type SessionSlot,
+  type SessionSlots,
+} from '../sessions/session-slots.js';
+import type { SessionLimit } from '../auth/session-limit.js';
 import type { Audit } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -44,6 +50,8 @@ export type RefusedApplicant = Pick<
 export interface Admitted {
   stream: StreamPath;
   grant: Grant;
+  /** The concurrent-session limit its session opens under (as the authenticator resolved it); none if undefined. */
+  limit?: SessionLimit | undefined;
 }
 
 /** An admitted client's open session, and for a publisher the stream it now holds. */
@@ -59,7 +67,9 @@ export interface AdmissionDeps {
   hub: Pick<StreamHub, 'assertCanPublish' | 'claim' | 'release'>;
   /** One publisher per stream: this node's leases, or a cluster's. */
   leases: StreamLeases;
-  registry: Pick<SessionRegistry, 'open' | 'renew'>;
+  registry: Pick<SessionRegistry, 'open' | 'renew' | 'newId'>;
+  /** Concurrent sessions per subject: this node's (the default, in memory), or a cluster's. */
+  slots?: SessionSlots | undefined;
   /** Times each decision (stagedoor_admission_duration_seconds). */
   metrics?: Pick<Metrics, 'admissionDuration'> | undefined;
 }
@@ -75,15 +85,18 @@ export interface AdmissionClient {
 /**
  * The one admission path for RTMP, WebSocket and HLS. `check` answers whether a client may go on:
  * stream path, the protocol's gate, credentials, authenticate, and for a publish that the stream is
- * free here (what a preflight asks). `admit` goes all the way: check, the stream's lease, then in
- * one synchronous step a single-use token used up, the session opened and the stream claimed;
- * lease and claim go back when the session ends. Every refusal is audited here, once.
+ * free here (what a preflight asks). `admit` goes all the way: check, the stream's lease, a slot of
+ * the subject's when a concurrent-session limit applies, then in one synchronous step a single-use
+ * token used up, the session opened and the stream claimed; lease, slot and claim go back when the
+ * session ends. Every refusal is audited here, once.
  */
 export class Admission {
   readonly #deps: AdmissionDeps;
+  readonly #slots: SessionSlots;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
+    this.#slots = deps.slots ?? new LocalSessionSlots();
   }
 
   /** Decides whether the applicant may go on; throws the (already audited) refusal. */
@@ -126,7 +139,9 @@ export class Admission {
         origin: applicant.origin,
       });
       if (applicant.action === 'publish') this.#deps.hub.assertCanPublish(stream);
-      return { stream, grant };
+      // Resolved here, so that a limited token without a subject is refused with the decision.
+      const limit = this.#deps.authenticator.sessionLimit(grant, applicant.action, stream);
+      return { stream, grant, limit };
     } catch (error) {
       throw withCutTokenHint(applicant, stream, token, error);
     }
@@ -151,15 +166,30 @@ export class Admission {
 
   /**
    * Opens the session of a viewer authorised already (HLS: its first request, or its pass after it
-   * idled out). Not audited: the caller's request is.
+   * idled out), in one of its subject's slots when a limit applies (under the rules as they are now):
+   * the slot is `holder`'s (the viewer, across requests and nodes; else the session's) until the
+   * session ends (idle included). Not audited: the caller's request is (SESSION_LIMIT, CLUSTER_UNAVAILABLE when a cluster's slots cannot be reached).
    */
   async openViewer(
     applicant: Pick<Applicant, 'protocol' | 'address'>,
     admitted: Admitted,
     terminate: (reason: EndReason) => void,
+    holder?: string,
   ): Promise<Session> {
-    const held = { lease: undefined, reservation: undefined };
+    const id = this.#deps.registry.newId();
+    const limit = this.#deps.authenticator.sessionLimit(admitted.grant, 'play', admitted.stream);
+    const slot = await this.#slot('play', limit, holder ?? id);
+    const held = { lease: undefined, reservation: undefined, slot, id };
     return this.#open({ ...applicant, action: 'play' }, admitted, held, terminate).session;
+  }
+
+  /** One of the subject's slots for `holder` (a session id, or an HLS viewer's), when a limit applies. */
+  async #slot(
+    action: 'publish' | 'play',
+    limit: SessionLimit | undefined,
+    holder: string,
+  ): Promise<SessionSlot | undefined> {
+    return limit ? this.#slots.acquire({ action, limit, holder }) : undefined;
   }
 
   /** A live session's new token, authenticated for what the session does, then `renew`. */
@@ -193,22 +223,28 @@ export class Admission {
    */
   async admit(applicant: Applicant, client: AdmissionClient): Promise<Opened | undefined> {
     const admitted = await this.check(applicant);
+    const id = this.#deps.registry.newId();
     let lease: StreamLease | undefined;
     let reservation: TokenReservation | undefined;
+    let slot: SessionSlot | undefined;
     try {
       if (applicant.action === 'publish') lease = await this.#deps.leases.acquire(admitted.stream);
       reservation = await this.#deps.authenticator.reserve(admitted.grant, applicant.action);
+      // Last before opening: a `replace-oldest` limit cuts the subject's oldest session here.
+      slot = await this.#slot(applicant.action, admitted.limit, id);
     } catch (error) {
       lease?.release();
+      reservation?.release();
       throw this.refused(applicant, error, admitted.stream);
     }
     if (client.gone()) {
       lease?.release();
       reservation?.release();
+      slot?.release();
       return undefined;
     }
     try {
-      return this.#open(applicant, admitted, { lease, reservation }, client.terminate);
+      return this.#open(applicant, admitted, { lease, reservation, slot, id }, client.terminate);
     } catch (error) {
       throw this.refused(applicant, error, admitted.stream);
     }
@@ -216,16 +252,21 @@ export class Admission {
 
   /**
    * In one synchronous step: the stream still free here, a single-use token used up (now, not
-   * before), the session opened, and a publisher made the stream's own until its session ends,
-   * whatever ends it.
+   * before), the session opened (as `held.id`, the id its slot names), and a publisher made the
+   * stream's own until its session ends, whatever ends it; lease and slot go back then.
    */
   #open(
     applicant: Pick<Applicant, 'protocol' | 'action' | 'address'>,
     admitted: Admitted,
-    held: { lease: StreamLease | undefined; reservation: TokenReservation | undefined },
+    held: {
+      lease: StreamLease | undefined;
+      reservation: TokenReservation | undefined;
+      slot: SessionSlot | undefined;
+      id: string;
+    },
     terminate: (reason: EndReason) => void,
   ): Opened {
-    const { lease, reservation } = held;
+    const { lease, reservation, slot } = held;
     const { hub, registry, authenticator } = this.#deps;
     const publish = applicant.action === 'publish';
     let stream: LiveStream | undefined;
@@ -233,26 +274,33 @@ export class Admission {
     try {
       if (publish) hub.assertCanPublish(admitted.stream);
       authenticator.consume(admitted.grant, applicant.action);
-      session = registry.open({
-        kind: publish ? 'publisher' : 'viewer',
-        protocol: applicant.protocol,
-        stream: admitted.stream,
-        grant: admitted.grant,
-        address: applicant.address,
-        terminate: (reason) => {
-          if (stream && session) hub.release(stream, session);
-          lease?.release();
-          terminate(reason);
+      session = registry.open(
+        {
+          kind: publish ? 'publisher' : 'viewer',
+          protocol: applicant.protocol,
+          stream: admitted.stream,
+          grant: admitted.grant,
+          address: applicant.address,
+          terminate: (reason) => {
+            if (stream && session) hub.release(stream, session);
+            lease?.release();
+            slot?.release();
+            terminate(reason);
+          },
         },
-      });
+        held.id,
+      );
       if (publish && !session.closed) stream = hub.claim(admitted.stream, session);
       const opened = session;
       // Another node took the stream (a takeover, or this node's lease lapsed): stop publishing here.
       lease?.onLost(() => opened.close('taken-over'));
+      // A newer session of the subject took this one's slot (`replace-oldest`), here or on another node.
+      slot?.onReplaced(() => opened.close('limit-replaced'));
       return { session, stream };
     } catch (error) {
       lease?.release();
       reservation?.release();
+      slot?.release();
       session?.close('error');
       throw error;
     }

@@ -57,6 +57,19 @@ export const streamParams = {
   required: ['app', 'stream'],
 } as const;
 
+/** `maxSessionsPerSubject`, as the config and the stream security API take it. */
+export const sessionLimitsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'Concurrent sessions one subject may hold, cluster-wide (a token may lower it with its max_sessions claim)',
+  properties: {
+    play: { type: 'integer', minimum: 1 },
+    publish: { type: 'integer', minimum: 1 },
+    onLimit: { type: 'string', enum: ['refuse', 'replace-oldest'] },
+  },
+} as const;
+
 export const securitySchema = {
   type: 'object',
   properties: {
@@ -66,6 +79,7 @@ export const securitySchema = {
     play: { type: 'string', enum: ['secured', 'open'] },
     requireExp: { type: 'boolean' },
     maxTokenLifetimeSec: { type: 'integer' },
+    maxSessionsPerSubject: sessionLimitsSchema,
     keys: {
       type: 'array',
       items: { type: 'object', properties: { kid: { type: 'string' }, alg: { type: 'string' } } },

@@ -16,6 +16,7 @@ import {
   type CompiledAccessRules,
 } from './access-rules.js';
 import { verifyToken } from './verify-token.js';
+import { resolveSessionLimit, type SessionLimit } from './session-limit.js';
 
 /** What a protocol server knows about a request; it never decides access itself. */
 export interface AccessRequest {
@@ -43,6 +44,12 @@ export interface Authenticator {
   reserve(grant: Grant, action: Action): Promise<TokenReservation | undefined>;
   /** Uses up a single-use token for the session admitted now (call right before opening it). */
   consume(grant: Grant, action: Action): void;
+  /**
+   * The concurrent-session limit a new session of this grant opens under (the stream's rule, else
+   * the signing key's or issuer's, lowered by the token's `max_sessions`); undefined: none.
+   * CLAIM_INVALID (claim `sub`) for a limited token without a subject.
+   */
+  sessionLimit(grant: Grant, action: Action, stream: StreamPath): SessionLimit | undefined;
 }
 
 /** A single-use token held for a session about to open; given back if the session does not open. */
@@ -248,6 +255,16 @@ export class TokenAuthenticator implements Authenticator {
   /** Uses up a single-use publish token for the session being admitted now (TOKEN_REUSED if it was). */
   consume(grant: Grant, action: Action): void {
     if (this.#singleUse(grant, action)) this.#options.usedTokens?.use(grant.jti, grant.expiresAt);
+  }
+
+  sessionLimit(grant: Grant, action: Action, stream: StreamPath): SessionLimit | undefined {
+    if (action === 'admin') return undefined;
+    return resolveSessionLimit(
+      grant,
+      action,
+      this.#options.security.ruleFor(stream),
+      isAnonymous(grant),
+    );
   }
 
   #singleUse(grant: Grant, action: Action): boolean {

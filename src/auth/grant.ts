@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import type { Action } from '../config/schema.js';
+import type { Action, SessionLimitsConfig } from '../config/schema.js';
 
 /**
  * Which trusted key verified a token: a static or stream key (by its identity in the key store),
@@ -39,5 +39,7 @@ export interface Grant {
   signer: KeyRef | undefined;
   /** Stream patterns the signing key is limited to (a stream's own keys); undefined: any stream. */
   keyStreams?: readonly string[] | undefined;
+  /** The signing key's or issuer's `maxSessionsPerSubject` (a stream rule's comes first). */
+  keySessionLimits?: SessionLimitsConfig | undefined;
   claims: Readonly<JWTPayload>;
 }

@@ -5,7 +5,7 @@ import { writeFileAtomicSync } from '../state/atomic-write.js';
 import { dirname } from 'node:path';
 import { importJWK, importSPKI, type CryptoKey, type JWK } from 'jose';
 import { configError } from '../config/config-error.js';
-import type { Action, KeyConfig, SupportedAlg } from '../config/schema.js';
+import type { Action, KeyConfig, SessionLimitsConfig, SupportedAlg } from '../config/schema.js';
 
 /** A key ready for verification: its alg is pinned and never taken from the token. */
 export interface TrustedKey {
@@ -24,6 +24,8 @@ export interface TrustedKey {
   source: string;
   /** Stream patterns this key is limited to (keys of a stream's own security settings). */
   streams?: readonly string[];
+  /** Concurrent sessions per subject for this key's tokens (`maxSessionsPerSubject`). */
+  sessionLimits?: SessionLimitsConfig;
 }
 
 const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
@@ -83,6 +85,7 @@ export async function importTrustedKey(
     requireSub: config.requireSub,
     source: where,
     ...(streams ? { streams } : {}),
+    ...(config.maxSessionsPerSubject ? { sessionLimits: config.maxSessionsPerSubject } : {}),
   };
   if (config.secret !== undefined || config.secretFile !== undefined) {
     let text: string;

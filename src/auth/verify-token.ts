@@ -12,6 +12,7 @@ import { StagedoorError } from '../errors.js';
 import type { Grant } from './grant.js';
 import type { KeyStore } from './key-store.js';
 import { readScopes } from './policy.js';
+import { readMaxSessionsClaim } from './session-limit.js';
 
 export interface VerifyOptions {
   clockToleranceSec: number;
@@ -139,6 +140,7 @@ export async function verifyToken(
       keySource: key.source,
       signer: { kind: 'static', key },
       keyStreams: key.streams,
+      keySessionLimits: key.sessionLimits,
       scoped: false,
     });
   }
@@ -200,6 +202,7 @@ async function verifyIssuerToken(
     keySource: `issuer ${issuer.issuer}`,
     signer: { kind: 'issuer', issuer: issuer.issuer, kid },
     keyStreams: undefined,
+    keySessionLimits: issuer.sessionLimits,
     scoped: true,
     extraScopes: unscoped ? issuer.defaultScopes : (permissions as string[] | undefined),
   });
@@ -214,6 +217,7 @@ interface Signer {
   keySource: string;
   signer: Grant['signer'];
   keyStreams: readonly string[] | undefined;
+  keySessionLimits: Grant['keySessionLimits'];
   scoped: boolean;
   /** Permissions from an issuer's permissions claim, read like scopes. */
   extraScopes?: readonly string[] | undefined;
@@ -262,6 +266,7 @@ function checkExtraClaims(payload: JWTPayload, options: VerifyOptions, now: numb
   }
   if (payload.sub !== undefined && typeof payload.sub !== 'string')
     throw new StagedoorError('CLAIM_INVALID', 'sub must be a string', { claim: 'sub' });
+  readMaxSessionsClaim(payload); // CLAIM_INVALID unless absent or an integer ≥ 1
   if (payload.jti !== undefined && (typeof payload.jti !== 'string' || payload.jti.length > 256)) {
     throw new StagedoorError('CLAIM_INVALID', 'jti must be a string of at most 256 characters', {
       claim: 'jti',

@@ -3,6 +3,7 @@ import type { AuthArea } from './auth.js';
 import type { MediaArea } from './media.js';
 import type { ObservabilityArea } from './observability.js';
 import type { SessionsArea } from './sessions.js';
+import type { ClusterArea } from './cluster.js';
 
 export interface AccessArea {
   admission: Admission;
@@ -14,6 +15,7 @@ export function buildAccess(
   sessions: SessionsArea,
   media: MediaArea,
   observability: ObservabilityArea,
+  cluster: Pick<ClusterArea, 'slots'>,
 ): AccessArea {
   return {
     admission: new Admission({
@@ -22,6 +24,8 @@ export function buildAccess(
       hub: media.hub,
       leases: media.leases,
       registry: sessions.registry,
+      // Concurrent sessions per subject: the cluster's (Redis), else this node's (in memory).
+      slots: cluster.slots,
       metrics: observability.metrics,
     }),
   };

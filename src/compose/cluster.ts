@@ -23,6 +23,8 @@ import { RedisStreamOwners } from '../cluster/redis/redis-stream-owners.js';
 import { ClusterDirectory } from '../cluster/cluster-directory.js';
 import { RedisEventRelay, type NodeEventFeed } from '../cluster/redis/redis-event-relay.js';
 import type { RuntimeInputs } from './runtime.js';
+import type { SessionSlots } from '../sessions/session-slots.js';
+import { RedisSessionSlots } from '../cluster/redis/redis-session-slots.js';
 
 export interface ClusterArea {
   /** This node's name: `cluster.nodeId`, else host name and process id. */
@@ -35,6 +37,8 @@ export interface ClusterArea {
   usedTokens: UsedTokenStore | undefined;
   /** Refuses new admissions while this node's copy of the shared lists may miss a change. */
   sharedState: SharedStateFreshness | undefined;
+  /** Concurrent sessions per subject counted across the cluster; undefined: this node's own. */
+  slots: SessionSlots | undefined;
   /** Pass keys shared by every node (created once in Redis); undefined: this node keeps its own. */
   passKeys: ((prefix: string) => Promise<PassKey[]>) | undefined;
   /**
@@ -75,6 +79,7 @@ export async function buildCluster(
       ingestKeyStore: undefined,
       usedTokens: undefined,
       sharedState: undefined,
+      slots: undefined,
       passKeys: undefined,
       directory: undefined,
       media: undefined,
@@ -119,10 +124,17 @@ export async function buildCluster(
     timeoutMs: runtime.ms.clusterCommandTimeout,
     log: clusterLog,
   });
+  const slots = new RedisSessionSlots(redis, {
+    nodeId,
+    ttlMs: runtime.ms.clusterLeaseTtl,
+    log: clusterLog,
+  });
+  await slots.start();
   const component: Component = {
     name: 'cluster',
     stop: async () => {
       leases.stop();
+      slots.stop();
       await redis.close();
     },
   };
@@ -138,6 +150,7 @@ export async function buildCluster(
         for (const hash of hashes) hash.assertCurrent();
       },
     },
+    slots,
     passKeys: (prefix) => sharedPassKeys(redis, prefix),
     directory: (view, events) => {
       const directory = new ClusterDirectory(view, bus, nodes, clusterLog);

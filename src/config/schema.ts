@@ -47,6 +47,20 @@ const edgeKeySchema = passKeySchema.extend({
   ),
 });
 
+/**
+ * How many sessions one subject (a token's `sub`) may hold at once, cluster-wide, per action; a token
+ * may lower it with its `max_sessions` claim, never raise it.
+ */
+export const sessionLimitsSchema = z.strictObject({
+  /** Concurrent viewers (RTMP players, HLS viewers) per subject. */
+  play: z.number().int().min(1).optional(),
+  /** Concurrent publishers (RTMP, WebSocket) per subject. */
+  publish: z.number().int().min(1).optional(),
+  /** At the limit: `refuse` the new session (SESSION_LIMIT), or `replace-oldest` (cut it, `limit-replaced`). */
+  onLimit: z.enum(['refuse', 'replace-oldest']).default('refuse'),
+});
+export type SessionLimitsConfig = z.infer<typeof sessionLimitsSchema>;
+
 const keySchema = z
   .strictObject({
     kid: z.string().min(1).optional(),
@@ -61,6 +75,8 @@ const keySchema = z
     subject: z.enum(['stream', 'principal']).default('stream'),
     /** For `subject: stream` keys: refuse tokens without `sub` (by default `sub` is optional and, when present, binds the token to that stream). */
     requireSub: z.boolean().default(false),
+    /** Concurrent sessions per subject for this key's tokens (a stream rule's own limit comes first). */
+    maxSessionsPerSubject: sessionLimitsSchema.optional(),
   })
   .superRefine((key, ctx) => {
     const sources = (['secret', 'secretFile', 'publicKey', 'publicKeyFile', 'jwk'] as const).filter(
@@ -130,6 +146,8 @@ const issuerSchema = z.strictObject({
   jwksCooldownSec: z.number().min(0).default(30),
   jwksRefreshSec: z.number().positive().default(600),
   timeoutSec: z.number().positive().max(60).default(5),
+  /** Concurrent sessions per subject for this issuer's tokens (a stream rule's own limit comes first). */
+  maxSessionsPerSubject: sessionLimitsSchema.optional(),
 });
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 
@@ -160,6 +178,8 @@ export const streamSettingsSchema = z.strictObject({
   maxTokenLifetimeSec: z.number().int().positive().optional(),
   /** Keys valid only for these streams (per-stream secrets, per-video keys). */
   keys: z.array(keySchema).default([]),
+  /** Concurrent sessions per subject on these streams; per action, before the signing key's or issuer's. */
+  maxSessionsPerSubject: sessionLimitsSchema.optional(),
 });
 export type StreamSettings = z.infer<typeof streamSettingsSchema>;
 

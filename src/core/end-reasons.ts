@@ -31,6 +31,17 @@ export const END_REASONS = {
   'client-closed': { ws: [1000, 'CLIENT_CLOSED'] },
   /** Another admitted publisher took the stream over (`rtmp.publisherTakeover`). */
   'taken-over': { ws: [4409, 'TAKEN_OVER'] },
+  /**
+   * A newer session of its subject took its slot (`maxSessionsPerSubject.onLimit: replace-oldest`):
+   * an HLS viewer must present its token again, which cuts the then-oldest in turn.
+   */
+  'limit-replaced': {
+    ws: [4403, 'SESSION_LIMIT'],
+    later: [
+      'SESSION_LIMIT',
+      'a newer session of this subject replaced this viewer; open the playlist again with a token',
+    ],
+  },
   /** A player whose socket buffered more than `rtmp.maxViewerBufferBytes`. */
   'slow-consumer': { ws: [4429, 'INGEST_TOO_FAST'] },
   'protocol-error': { ws: [4400, 'PROTOCOL_ERROR'] },

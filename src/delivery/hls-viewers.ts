@@ -374,16 +374,21 @@ export class HlsViewers {
     const applicant = { protocol: 'hls', address: viewer.address } as const;
     // An end that forbids playing (expired, revoked, kicked …) refuses the viewer's later requests;
     // others, like idle, let its pass open a new session.
-    const session = await this.deps.admission.openViewer(applicant, admitted, (reason) => {
-      viewer.refusedWith = refusalAfter(reason);
-      // A held request is answered with the refusal now, not when its part arrives. Stagedoor
-      // stopping is no refusal: the player asks again (the next process takes it back).
-      const refusal =
-        reason === 'shutdown'
-          ? new StagedoorError('HLS_WAIT_TIMEOUT', 'the server is restarting; ask again')
-          : viewer.refusedWith;
-      if (refusal) for (const held of viewer.held) held.abort(refusal);
-    });
+    const session = await this.deps.admission.openViewer(
+      applicant,
+      admitted,
+      (reason) => {
+        viewer.refusedWith = refusalAfter(reason);
+        // A held request is answered with the refusal now, not when its part arrives. Stagedoor
+        // stopping is no refusal: the player asks again (the next process takes it back).
+        const refusal =
+          reason === 'shutdown'
+            ? new StagedoorError('HLS_WAIT_TIMEOUT', 'the server is restarting; ask again')
+            : viewer.refusedWith;
+        if (refusal) for (const held of viewer.held) held.abort(refusal);
+      },
+      `hls:${viewer.id}`, // its slot, if limited: one per viewer, whichever node serves it
+    );
     viewer.session = session;
     return session;
   }

@@ -45,10 +45,17 @@ export class SessionRegistry {
     return this.#sessions.size;
   }
 
-  /** Registers a session and arms its expiry timer; an already-expired grant closes it at once. */
-  open(init: SessionInit): Session {
+  /** A new session id for this node, for an admission that must name its session before opening it. */
+  newId(): string {
+    return newSessionId(this.#node.inIds ? this.#node.name : undefined);
+  }
+
+  /**
+   * Registers a session (under `id`, one from `newId`, or a new one) and arms its expiry timer; an
+   * already-expired grant closes it at once.
+   */
+  open(init: SessionInit, id: string = this.newId()): Session {
     const node = this.#node.name;
-    const id = newSessionId(this.#node.inIds ? node : undefined);
     const session = new Session(init, this.#log, this.#now(), (s, r) => this.#onClosed(s, r), {
       id,
       node,

@@ -2,8 +2,10 @@
 // its own that is SIGKILLed. Redis (with an append-only file, as in the cluster example) SIGKILLed
 // and started again loses no live session and the cluster view comes back; a killed node leaves
 // no lease, node entry or session in the others' view after the TTL, and its streams' viewers on
-// other nodes get a prompt 404 or 503, never a hang.
+// other nodes get a prompt 404 or 503, never a hang. Concurrent-session slots ride out Redis and
+// lapse with their node.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { publish, sleep, type RunningProcess } from '../helpers/ffmpeg.js';
 import { eventually } from '../helpers/http.js';
-import { token } from '../helpers/tokens.js';
+import { HS_SECRET, nowSec, sign, token } from '../helpers/tokens.js';
 import { TestRedis } from '../helpers/redis-server.js';
-import { admin, publishOn } from '../helpers/cluster-publish.js';
+import { admin, publishOn, publishWith } from '../helpers/cluster-publish.js';
 
 const SECRET = 'cluster-secret-for-the-faults-test-0123456789';
 const TTL_SEC = 2;
@@ -22,6 +24,36 @@ let b: TestServer;
 let c: { child: ChildProcess; out: string[]; rtmpPort: number; httpPort: number };
 let publisher: RunningProcess;
 let play: string;
+
+/** Every node's keys: the tests' own, and one whose subjects may publish once at a time. */
+const PRINCIPAL_SECRET = randomBytes(32).toString('hex');
+const auth: NonNullable<Parameters<typeof testConfig>[1]>['auth'] = {
+  keys: [
+    { kid: 'hs', alg: 'HS256', secret: HS_SECRET, actions: ['publish', 'play', 'admin'] },
+    {
+      kid: 'people',
+      alg: 'HS256',
+      secret: PRINCIPAL_SECRET,
+      actions: ['publish', 'play'],
+      subject: 'principal',
+      maxSessionsPerSubject: { publish: 1 },
+    },
+  ],
+};
+/** An RTMP publish of `stream` by `sub` with a `people` token, on a node's RTMP port. */
+const publishAs = async (rtmpPort: number, sub: string, stream: string) => {
+  const personal = await sign(
+    {
+      sub,
+      scope: `publish:live/${stream}`,
+      exp: nowSec() + 600,
+      jti: randomBytes(6).toString('hex'),
+    },
+    { kid: 'people' },
+    new TextEncoder().encode(PRINCIPAL_SECRET),
+  );
+  return publishWith({ rtmpPort } as TestServer, `${stream}?token=${personal}`);
+};
 
 const clusterOf = (nodeId: string) => ({
   redis: { url: redis.url, keyPrefix: 'faults:' },
@@ -34,7 +66,7 @@ const clusterOf = (nodeId: string) => ({
 /** Node C: `node dist/main.js` with the same keys, its JSON log lines kept. */
 async function startNodeC() {
   const config = {
-    ...testConfig(),
+    ...testConfig(undefined, { auth }),
     cluster: clusterOf('c'),
     log: { level: 'debug', pretty: false },
   };
@@ -70,7 +102,7 @@ const viewOnB = (signal?: AbortSignal) =>
 
 beforeAll(async () => {
   redis = await TestRedis.start({ aofDir: mkdtempSync(join(tmpdir(), 'sd-aof-')) });
-  b = await startServer(testConfig(undefined, { cluster: clusterOf('b') }));
+  b = await startServer(testConfig(undefined, { auth, cluster: clusterOf('b') }));
   c = await startNodeC();
   publisher = publish(
     `rtmp://127.0.0.1:${c.rtmpPort}/live/onc?token=${await token('live/onc', 'publish', 600)}`,
@@ -92,6 +124,9 @@ describe('faults in a cluster with live sessions', () => {
   it('Redis killed and started again: no live session lost, the cluster view comes back', async () => {
     const onB = await publishOn(b, 'onb');
     expect(onB.status.code).toBe('NetStream.Publish.Start');
+    // Dave, who may publish once at a time, publishes on B.
+    const dave = await publishAs(b.rtmpPort, 'dave', 'dave1');
+    expect(dave.status.code).toBe('NetStream.Publish.Start');
     const before = await eventually(async () => {
       const listing = await sessionsOn(b);
       const streams = new Set(listing.sessions.map((s) => `${s.node} ${s.stream} ${s.kind}`));
@@ -118,6 +153,13 @@ describe('faults in a cluster with live sessions', () => {
       expect.arrayContaining(before.sessions.filter((s) => s.node === 'b').map((s) => s.id)),
     );
     expect(away.nodes.some((n) => !n.reachable)).toBe(true);
+    // A limit that cannot be counted is not waived: a new session of a limited subject waits.
+    const meanwhile = await publishAs(b.rtmpPort, 'dave', 'dave2');
+    expect(meanwhile.status.level).toBe('error');
+    meanwhile.client.destroy();
+    expect(
+      (await b.waitForLog((l) => l.event === 'access_refused' && l.stream === 'live/dave2')).code,
+    ).toBe('CLUSTER_UNAVAILABLE');
     await redis.restart();
 
     const after = await eventually(async () => {
@@ -138,10 +180,24 @@ describe('faults in a cluster with live sessions', () => {
     );
     expect(redis.cli('GET', 'faults:lease:live/onb')).toMatch(/^b /);
     expect((await viewOnB()).status).toBe(200);
+    // Dave's slot is held again: his second publish, on C, is refused SESSION_LIMIT.
+    expect(b.logs.some((l) => l.event === 'session_end' && l.stream === 'live/dave1')).toBe(false);
+    expect(redis.cli('ZCARD', 'faults:slots:{publish:sub:dave}:order')).toBe('1');
+    const second = await publishAs(c.rtmpPort, 'dave', 'dave3');
+    expect(second.status.level).toBe('error');
+    second.client.destroy();
+    await eventually(
+      () => c.out.find((l) => l.includes('"live/dave3"') && l.includes('"SESSION_LIMIT"')),
+      5000,
+    );
+    dave.client.destroy();
     onB.client.destroy();
   }, 60_000);
 
-  it('a node SIGKILLed: its lease, node entry and sessions leave the view after the TTL; its viewers elsewhere get a prompt answer', async () => {
+  it('a node SIGKILLed: its lease, slots, node entry and sessions leave the view after the TTL; its viewers elsewhere get a prompt answer', async () => {
+    // Erin, who may publish once at a time, publishes on C.
+    const erin = await publishAs(c.rtmpPort, 'erin', 'erin1');
+    expect(erin.status.code).toBe('NetStream.Publish.Start');
     c.child.kill('SIGKILL');
     // Before the lease lapses: a prompt answer (503, the owner is silent; at first a playlist
     // B still holds for a quarter second), never a hang: each request is bounded by viewOnB.
@@ -169,6 +225,15 @@ describe('faults in a cluster with live sessions', () => {
       (TTL_SEC + 5) * 1000,
     );
     await eventually(async () => ((await viewOnB()).status === 404 ? true : undefined), 5000);
+    // Erin's slot lapsed with C: she publishes on B.
+    const again = await eventually(async () => {
+      const attempt = await publishAs(b.rtmpPort, 'erin', 'erin2');
+      if (attempt.status.code === 'NetStream.Publish.Start') return attempt;
+      attempt.client.destroy();
+      return undefined;
+    }, 5000);
+    again.client.destroy();
+    erin.client.destroy();
     // B's own viewer session of the gone stream is not a phantom of C's.
     expect((await sessionsOn(b)).sessions.every((s) => s.node === 'b')).toBe(true);
   }, 30_000);

@@ -28,6 +28,7 @@ describe('error codes', () => {
       IP_DENIED: 403,
       ORIGIN_DENIED: 403,
       COUNTRY_DENIED: 403,
+      SESSION_LIMIT: 403,
       STREAM_BUSY: 409,
       RATE_LIMITED: 429,
       STREAM_NAME_INVALID: 400,

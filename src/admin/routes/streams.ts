@@ -5,7 +5,14 @@ import type { SessionDirectory } from '../../sessions/session-directory.js';
 import type { OutputManager } from '../../outputs/output-manager.js';
 import type { StreamSecurity } from '../../auth/stream-security.js';
 import { StagedoorError } from '../../errors.js';
-import { bearer, errorSchema, nodeStatusSchema, securitySchema, streamParams } from '../schemas.js';
+import {
+  bearer,
+  errorSchema,
+  nodeStatusSchema,
+  securitySchema,
+  sessionLimitsSchema,
+  streamParams,
+} from '../schemas.js';
 import { countViewers, streamViewSchema } from '../views/stream-views.js';
 
 /** Live streams, and each stream's security settings. */
@@ -62,6 +69,7 @@ export function streamRoutes(
       play: settings.play,
       requireExp: settings.requireExp,
       maxTokenLifetimeSec: settings.maxTokenLifetimeSec,
+      maxSessionsPerSubject: settings.maxSessionsPerSubject,
       // Key material never leaves the server: ids and algorithms only.
       keys: settings.keys.map((k) => ({ kid: k.kid, alg: k.alg })),
       // A saved rule that could not be loaded: its streams are refused until it is fixed.
@@ -98,6 +106,7 @@ export function streamRoutes(
             play: { type: 'string', enum: ['secured', 'open'] },
             requireExp: { type: 'boolean' },
             maxTokenLifetimeSec: { type: 'integer', minimum: 1 },
+            maxSessionsPerSubject: sessionLimitsSchema,
             keys: {
               type: 'array',
               items: {
@@ -117,6 +126,7 @@ export function streamRoutes(
                   },
                   subject: { type: 'string', enum: ['stream', 'principal'] },
                   requireSub: { type: 'boolean' },
+                  maxSessionsPerSubject: sessionLimitsSchema,
                 },
                 required: ['alg'],
               },

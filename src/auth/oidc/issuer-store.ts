@@ -1,5 +1,10 @@
 import { StagedoorError } from '../../errors.js';
-import type { Action, IssuerConfig, SupportedAlg } from '../../config/schema.js';
+import type {
+  Action,
+  IssuerConfig,
+  SessionLimitsConfig,
+  SupportedAlg,
+} from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
 import { IssuerKeys } from './issuer-keys.js';
 
@@ -13,6 +18,8 @@ export interface TrustedIssuer {
   permissionsClaim: string | undefined;
   /** Scope values of a token that carries no scope and no permissions claim. */
   defaultScopes: readonly string[];
+  /** Concurrent sessions per subject for this issuer's tokens (`maxSessionsPerSubject`). */
+  sessionLimits: SessionLimitsConfig | undefined;
   keys: IssuerKeys;
 }
 
@@ -98,6 +105,7 @@ export class IssuerStore {
         subject: config.subject,
         permissionsClaim: config.permissionsClaim,
         defaultScopes: config.defaultScopes,
+        sessionLimits: config.maxSessionsPerSubject,
         keys,
       });
       const timer = setInterval(() => {

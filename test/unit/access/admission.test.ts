@@ -20,6 +20,9 @@ import type {
 import type { Grant } from '../../../src/auth/grant.js';
 import { testGrant } from '../../helpers/grants.js';
 import type { StreamPath } from '../../../src/core/stream-path.js';
+import type { SessionLimit } from '../../../src/auth/session-limit.js';
+import { LocalSessionSlots } from '../../../src/sessions/session-slots.js';
+import type { EndReason } from '../../../src/core/end-reasons.js';
 
 const log = pino({ level: 'silent' });
 
@@ -39,7 +42,13 @@ class FakeAuthenticator implements Authenticator {
     return { release: () => this.reserved.delete(g.jti!) };
   }
   consume(g: Grant): void {
+    if (g.jti === 'reused') throw new StagedoorError('TOKEN_REUSED');
     this.consumed.push(g.jti!);
+  }
+  /** The limit every session opens under (as a key, issuer or stream rule would set it). */
+  limit: SessionLimit | undefined;
+  sessionLimit(): SessionLimit | undefined {
+    return this.limit;
   }
 }
 
@@ -60,15 +69,28 @@ function setup(leases: StreamLeases) {
   const authenticator = new FakeAuthenticator();
   const registry = new SessionRegistry(log);
   const hub = new StreamHub({ publisherTakeover: false, gopCacheBytes: 0 });
+  const slots = new LocalSessionSlots();
   const admission = new Admission({
     authenticator,
     audit: { refusal: (r) => void refusals.push({ code: r.error.code, protocol: r.protocol }) },
     hub,
     leases,
     registry,
+    slots,
   });
-  return { admission, authenticator, registry, hub, refusals };
+  return { admission, authenticator, registry, hub, refusals, slots };
 }
+
+const player = (name: string, token = name): Applicant => ({
+  ...publisher(name, token),
+  action: 'play',
+});
+
+/** A client that records how its session ended. */
+const recording = () => {
+  const ended: EndReason[] = [];
+  return { ended, gone: () => false, terminate: (reason: EndReason) => void ended.push(reason) };
+};
 
 const publisher = (name: string, token = name): Applicant => ({
   protocol: 'rtmp',
@@ -144,5 +166,127 @@ describe('Admission', () => {
     });
     expect(refusals).toEqual([{ code: 'SIGNATURE_INVALID', protocol: 'rtmp' }]);
     expect(leases.size).toBe(0);
+  });
+});
+
+describe('Admission with a concurrent-session limit', () => {
+  const limit = (onLimit: SessionLimit['onLimit'], max = 2): SessionLimit => ({
+    subject: 'alice',
+    max,
+    onLimit,
+  });
+
+  it('refuses the session past the limit SESSION_LIMIT, audited once, with nothing held, and admits it once a slot is free', async () => {
+    const leases = new ClusterLeases('live/elsewhere');
+    const { admission, authenticator, registry, refusals, slots } = setup(leases);
+    authenticator.limit = limit('refuse');
+    const first = await admission.admit(player('one', 'a'), client());
+    await admission.admit(player('two', 'b'), client());
+    await expect(admission.admit(player('three', 'c'), client())).rejects.toMatchObject({
+      code: 'SESSION_LIMIT',
+    });
+    expect(refusals).toEqual([{ code: 'SESSION_LIMIT', protocol: 'rtmp' }]);
+    expect(authenticator.reserved).toEqual(new Set(['a', 'b'])); // the refused one's given back
+    expect(registry.size).toBe(2);
+    expect(slots.size).toBe(2);
+    // A refused publisher gives its lease back too.
+    await admission.admit(publisher('cam8', 'd'), client());
+    await admission.admit(publisher('cam9', 'e'), client());
+    await expect(admission.admit(publisher('cam10', 'f'), client())).rejects.toMatchObject({
+      code: 'SESSION_LIMIT',
+    });
+    expect(leases.out).toEqual(new Set(['live/cam8', 'live/cam9']));
+    first!.session.close('client-closed');
+    expect(slots.size).toBe(3);
+    const third = await admission.admit(player('three', 'c'), client());
+    expect(third!.session.closed).toBe(false);
+    expect(slots.size).toBe(4);
+  });
+
+  it('counts play and publish apart', async () => {
+    const { admission, authenticator } = setup(new LocalStreamLeases({ takeover: false }));
+    authenticator.limit = limit('refuse', 1);
+    await admission.admit(player('one', 'a'), client());
+    const publishing = await admission.admit(publisher('cam1', 'b'), client());
+    expect(publishing!.session.closed).toBe(false);
+  });
+
+  it('cuts the oldest session limit-replaced with replace-oldest, gives its lease back, and keeps the newer ones', async () => {
+    const leases = new ClusterLeases('live/elsewhere');
+    const { admission, authenticator, registry, slots } = setup(leases);
+    authenticator.limit = limit('replace-oldest');
+    const oldest = recording();
+    const first = await admission.admit(publisher('one', 'a'), oldest);
+    const second = await admission.admit(publisher('two', 'b'), client());
+    const third = await admission.admit(publisher('three', 'c'), client());
+    expect(oldest.ended).toEqual(['limit-replaced']);
+    expect(first!.session.endReason).toBe('limit-replaced');
+    expect(second!.session.closed).toBe(false);
+    expect(third!.session.closed).toBe(false);
+    expect(leases.out).toEqual(new Set(['live/two', 'live/three']));
+    expect(registry.size).toBe(2);
+    expect(slots.size).toBe(2);
+  });
+
+  it('gives the slot back when the client left while it was checked, and when its session cannot open', async () => {
+    const { admission, authenticator, registry, slots } = setup(
+      new LocalStreamLeases({ takeover: false }),
+    );
+    authenticator.limit = limit('refuse', 1);
+    expect(await admission.admit(player('one', 'a'), client(true))).toBeUndefined();
+    expect(slots.size).toBe(0);
+    await expect(admission.admit(publisher('cam1', 'reused'), client())).rejects.toMatchObject({
+      code: 'TOKEN_REUSED',
+    });
+    expect(slots.size).toBe(0);
+    expect(registry.size).toBe(0);
+    const admitted = await admission.admit(player('one', 'a'), client());
+    expect(admitted!.session.closed).toBe(false);
+  });
+
+  it('holds an HLS viewer in its slot for the life of its session, refuses the one past the limit without auditing it, and frees the slot when it idles out', async () => {
+    const { admission, authenticator, refusals, slots } = setup(
+      new LocalStreamLeases({ takeover: false }),
+    );
+    authenticator.limit = limit('refuse', 1);
+    const admitted = { stream: { app: 'live', name: 'cam1' }, grant: grant('v1') };
+    const applicant = { protocol: 'hls', address: '127.0.0.1' } as const;
+    const ended: EndReason[] = [];
+    const viewer = await admission.openViewer(applicant, admitted, (r) => void ended.push(r));
+    await expect(admission.openViewer(applicant, admitted, () => {})).rejects.toMatchObject({
+      code: 'SESSION_LIMIT',
+    });
+    expect(refusals).toEqual([]); // the HLS route audits its request
+    expect(slots.size).toBe(1);
+    viewer.close('idle');
+    expect(slots.size).toBe(0);
+    const again = await admission.openViewer(applicant, admitted, () => {});
+    expect(again.closed).toBe(false);
+    // replace-oldest: the viewer holding the slot is cut, and its later requests are refused.
+    authenticator.limit = limit('replace-oldest', 1);
+    await admission.openViewer(applicant, admitted, () => {});
+    expect(again.endReason).toBe('limit-replaced');
+    expect(ended).toEqual(['idle']);
+  });
+
+  it('opens the session under the id its slot names', async () => {
+    const names: string[] = [];
+    const { authenticator, registry } = setup(new LocalStreamLeases({ takeover: false }));
+    authenticator.limit = limit('refuse');
+    const admission = new Admission({
+      authenticator,
+      audit: { refusal: () => {} },
+      hub: new StreamHub({ publisherTakeover: false, gopCacheBytes: 0 }),
+      leases: new LocalStreamLeases({ takeover: false }),
+      registry,
+      slots: {
+        acquire: (request) => {
+          names.push(request.holder);
+          return new LocalSessionSlots().acquire(request);
+        },
+      },
+    });
+    const opened = await admission.admit(player('one', 'a'), client());
+    expect(names).toEqual([opened!.session.id]);
   });
 });

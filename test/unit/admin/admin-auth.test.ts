@@ -21,6 +21,9 @@ class RecordingAuthenticator implements Authenticator {
     return undefined;
   }
   consume(): void {}
+  sessionLimit(): undefined {
+    return undefined;
+  }
 }
 
 const caller = (authorization: string | undefined) => ({

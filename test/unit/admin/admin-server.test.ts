@@ -92,6 +92,7 @@ async function adminWith(directory: SessionDirectory<StreamView>) {
     check: () => Promise.resolve(),
     reserve: () => Promise.resolve(undefined),
     consume: () => {},
+    sessionLimit: () => undefined,
   };
   const stateDir = mkdtempSync(join(tmpdir(), 'sd-admin-unit-'));
   const audit = new Audit(log, registry, metrics);

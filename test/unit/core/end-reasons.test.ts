@@ -26,6 +26,7 @@ describe('end reasons', () => {
       'publisher-gone': '1000 PUBLISHER_GONE | may come back',
       'client-closed': '1000 CLIENT_CLOSED | may come back',
       'taken-over': '4409 TAKEN_OVER | may come back',
+      'limit-replaced': '4403 SESSION_LIMIT | SESSION_LIMIT',
       'slow-consumer': '4429 INGEST_TOO_FAST | may come back',
       'protocol-error': '4400 PROTOCOL_ERROR | may come back',
       error: '4500 TRANSCODER_FAILED | may come back',

@@ -52,6 +52,9 @@ class FakeAuthenticator implements Authenticator {
     return undefined;
   }
   consume(): void {}
+  sessionLimit(): undefined {
+    return undefined;
+  }
 }
 
 const keys = {

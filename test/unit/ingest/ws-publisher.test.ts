@@ -66,6 +66,9 @@ class FakeAuthenticator implements Authenticator {
     return undefined;
   }
   consume(): void {}
+  sessionLimit(): undefined {
+    return undefined;
+  }
 }
 
 function setup(expiresAt?: number) {
