@@ -230,8 +230,9 @@ export class Admission {
     try {
       if (applicant.action === 'publish') lease = await this.#deps.leases.acquire(admitted.stream);
       reservation = await this.#deps.authenticator.reserve(admitted.grant, applicant.action);
-      // Last before opening: a `replace-oldest` limit cuts the subject's oldest session here.
-      slot = await this.#slot(applicant.action, admitted.limit, id);
+      // Last before opening, and not for a client gone already: a `replace-oldest` limit cuts the
+      // subject's oldest session here.
+      if (!client.gone()) slot = await this.#slot(applicant.action, admitted.limit, id);
     } catch (error) {
       lease?.release();
       reservation?.release();

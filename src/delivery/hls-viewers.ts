@@ -407,7 +407,9 @@ export class HlsViewers {
     clearInterval(this.#sweeper);
   }
 
+  /** Forgets a viewer, and ends its session if it still has one (that session must not live on unseen, slot and all). */
   #forget(viewer: Viewer): void {
+    if (viewer.session && !viewer.session.closed) viewer.session.close('idle');
     this.#byId.delete(viewer.id);
     if (this.#byPass.get(viewer.pass) === viewer) this.#byPass.delete(viewer.pass);
     if (this.#byKey.get(viewer.key) === viewer) this.#byKey.delete(viewer.key);

@@ -43,6 +43,21 @@ export function limitReached(request: SlotRequest): StagedoorError {
   );
 }
 
+/**
+ * How long a replaced holder stays refused: an HLS viewer cut `limit-replaced` may come back on its
+ * pass (to a node that did not know, or after a restart) for as long as its token lasts; it must
+ * present a token again, which is a new viewer.
+ */
+export const REPLACED_REFUSED_MS = 24 * 3600_000;
+
+/** The refusal of a holder that a newer session of its subject replaced. */
+export function replacedRefusal(): StagedoorError {
+  return new StagedoorError(
+    'SESSION_LIMIT',
+    'a newer session of this subject replaced this one; open the playlist again with a token',
+  );
+}
+
 /** A slot as its holder sees it; `replace` is the store's word that a newer session took it. */
 export class HeldSlot implements SessionSlot {
   readonly holder: string;
@@ -83,6 +98,13 @@ export class HeldSlot implements SessionSlot {
 /** This node's slots: in memory, in the order their holders started; one holder, one slot. */
 export class LocalSessionSlots implements SessionSlots {
   readonly #bySubject = new Map<string, HeldSlot[]>();
+  /** Replaced holders, until when they are refused. */
+  readonly #replaced = new Map<string, number>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   /** Slots held now (by distinct holders). */
   get size(): number {
@@ -93,11 +115,17 @@ export class LocalSessionSlots implements SessionSlots {
 
   acquire(request: SlotRequest): Promise<SessionSlot> {
     const key = `${request.action} ${request.limit.subject}`;
+    const now = this.#now();
+    this.#prune(now);
+    if ((this.#replaced.get(`${key} ${request.holder}`) ?? 0) > now)
+      return Promise.reject(replacedRefusal());
     const held = this.#bySubject.get(key) ?? [];
     const holders = [...new Set(held.map((s) => s.holder))];
     if (!holders.includes(request.holder) && holders.length >= request.limit.max) {
       if (request.limit.onLimit !== 'replace-oldest') return Promise.reject(limitReached(request));
       const oldest = new Set(holders.slice(0, holders.length - request.limit.max + 1));
+      for (const holder of oldest)
+        this.#replaced.set(`${key} ${holder}`, now + REPLACED_REFUSED_MS);
       for (const slot of held.filter((s) => oldest.has(s.holder))) {
         held.splice(held.indexOf(slot), 1);
         slot.replace();
@@ -112,5 +140,13 @@ export class LocalSessionSlots implements SessionSlots {
     held.push(slot);
     this.#bySubject.set(key, held);
     return Promise.resolve(slot);
+  }
+
+  /** Forgets replaced holders whose refusal is over: the oldest first (all are refused as long). */
+  #prune(now: number): void {
+    for (const [holder, until] of this.#replaced) {
+      if (until > now) return;
+      this.#replaced.delete(holder);
+    }
   }
 }

@@ -10,6 +10,7 @@ import { token } from '../helpers/tokens.js';
 import { TestRedis } from '../helpers/redis-server.js';
 import { parseMediaPlaylist } from '../helpers/hls-spec.js';
 import { HopSigner } from '../../src/delivery/hop/hop-signature.js';
+import { launchChromium } from '../helpers/browser.js';
 
 const SECRET = 'cluster-secret-for-the-hop-test-0123456789';
 let redis: TestRedis;
@@ -71,6 +72,52 @@ describe('a viewer on node B of a stream published on node A', () => {
       b.stagedoor.hub.get({ app: 'live', name: 'hop' })?.publisher ?? undefined,
     ).toBeUndefined();
   });
+
+  it('plays through B in Chromium with hls.js in low-latency mode (parts and blocking reloads)', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${b.httpPort}/healthz`);
+      await page.addScriptTag({ url: '/vendor/hls.min.js' });
+      await page.evaluate(
+        (src) => {
+          const w = window as unknown as Record<string, unknown>;
+          const video = document.createElement('video');
+          video.muted = true;
+          document.body.append(video);
+          const Hls = w.Hls as new (config: object) => {
+            loadSource(u: string): void;
+            attachMedia(v: HTMLVideoElement): void;
+            on(event: string, f: (e: string, d: { part?: unknown; fatal?: boolean }) => void): void;
+          };
+          const hls = new Hls({ lowLatencyMode: true });
+          const stats = { parts: 0, video, fatal: [] as string[] };
+          w.stats = stats;
+          hls.on('hlsFragLoaded', (_e, data) => void (data.part && stats.parts++));
+          hls.on('hlsError', (_e, data) => {
+            if (data.fatal) stats.fatal.push(JSON.stringify(data).slice(0, 200));
+          });
+          hls.loadSource(src);
+          hls.attachMedia(video);
+          void video.play().catch(() => {});
+        },
+        b.hlsUrl('live/hop', play),
+      );
+      const seen = await eventually(async () => {
+        const s = await page.evaluate(() => {
+          const w = window as unknown as {
+            stats: { parts: number; video: HTMLVideoElement; fatal: string[] };
+          };
+          return { time: w.stats.video.currentTime, parts: w.stats.parts, fatal: w.stats.fatal };
+        });
+        return s.time > 2 || s.fatal.length > 0 ? s : undefined;
+      }, 40_000);
+      expect(seen.fatal).toEqual([]);
+      expect(seen.parts).toBeGreaterThan(0);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it('answers a blocking reload held on B once A has the part', async () => {
     const text = await (await onB('copy.m3u8')).text();

@@ -2,6 +2,8 @@ import type { Logger } from '../../log/logger.js';
 import {
   HeldSlot,
   limitReached,
+  REPLACED_REFUSED_MS,
+  replacedRefusal,
   type SessionSlot,
   type SessionSlots,
   type SlotRequest,
@@ -10,7 +12,8 @@ import type { RedisConnection } from './redis-connection.js';
 
 /*
  * A subject's slots for one action are three keys, all named in KEYS (one subject, one hash slot):
- *   order    ZSET holder → when it first took its slot (ms): the oldest goes first at replace-oldest;
+ *   order    ZSET holder → when it first took its slot (µs, later than the newest before it): the
+ *            oldest goes first at replace-oldest;
  *   beats    HASH "<holder> <node>" → until when that node holds it (ms): renewed by heartbeats, so
  *            that a dead node's slots lapse; a holder lives while any node holds it (an HLS viewer
  *            served by two nodes is one slot);
@@ -20,6 +23,7 @@ import type { RedisConnection } from './redis-connection.js';
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function live()
   local alive = {}
   local beats = redis.call('HGETALL', KEYS[2])
@@ -36,25 +40,28 @@ local function live()
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 end
 local function keep(ttl)
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl * 3 + 60000) end
+  for i = 1, 2 do redis.call('PEXPIRE', KEYS[i], ttl * 3 + 60000) end
 end
 `;
 
 /**
- * ARGV: holder, node, max, onLimit, ttl (ms). Returns {1, now, replaced holders…} when the slot
- * is given, {0} at the limit with `refuse`.
+ * ARGV: holder, node, max, onLimit, ttl (ms), how long a replaced holder is refused (ms). Returns
+ * {1, its start (µs), replaced holders…} when the slot is given, {0} at the limit with `refuse`, {-1} when this
+ * holder was replaced itself (an HLS viewer coming back on its pass to a node that did not know).
  */
 const ACQUIRE = `${PRELUDE}
 live()
-local holder, node, max, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
-local out = {1, now}
-if not redis.call('ZSCORE', KEYS[1], holder) then
+local holder, node, max, ttl, forget = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
+if redis.call('ZSCORE', KEYS[3], holder) then return {-1} end
+local out = {1, 0}
+local held = redis.call('ZSCORE', KEYS[1], holder)
+if held then out[2] = tonumber(held) else
   local count = redis.call('ZCARD', KEYS[1])
   if count >= max then
     if ARGV[4] ~= 'replace-oldest' then return {0} end
     for _, old in ipairs(redis.call('ZRANGE', KEYS[1], 0, count - max)) do
       redis.call('ZREM', KEYS[1], old)
-      redis.call('ZADD', KEYS[3], now + ttl * 3, old)
+      redis.call('ZADD', KEYS[3], now + forget, old)
       table.insert(out, old)
     end
     local beats = redis.call('HKEYS', KEYS[2])
@@ -62,10 +69,15 @@ if not redis.call('ZSCORE', KEYS[1], holder) then
       local of = string.match(field, '^(.*) ')
       for i = 3, #out do if of == out[i] then redis.call('HDEL', KEYS[2], field) end end
     end
+    redis.call('PEXPIRE', KEYS[3], forget + 60000)
   end
-  redis.call('ZADD', KEYS[1], now, holder)
+  -- In start order, ties included: never before the newest holder.
+  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local start = micros
+  if newest[2] and tonumber(newest[2]) >= start then start = tonumber(newest[2]) + 1 end
+  redis.call('ZADD', KEYS[1], start, holder)
+  out[2] = start
 end
-redis.call('ZREM', KEYS[3], holder)
 redis.call('HSET', KEYS[2], holder .. ' ' .. node, now + ttl)
 keep(ttl)
 return out`;
@@ -115,7 +127,10 @@ interface Holding {
  *
  * Redis away: a new limited session is refused CLUSTER_UNAVAILABLE (a limit that cannot be counted
  * is not waived); live sessions keep their slots and go on, and when Redis returns each node puts
- * its holders back (after a restart that lost them too) before anything else is counted.
+ * its holders back (after a restart that lost them too) before it counts a new one. Another node
+ * may count first: after a restart that lost the slots, for up to one heartbeat a subject can get
+ * more than its limit (Redis with persistence keeps them). A replaced holder stays refused for
+ * REPLACED_REFUSED_MS, on every node.
  */
 export class RedisSessionSlots implements SessionSlots {
   readonly #redis: RedisConnection;
@@ -124,6 +139,8 @@ export class RedisSessionSlots implements SessionSlots {
   readonly #holdings = new Map<string, Holding>();
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
+  /** This node's slots being put back after Redis returned: new acquires wait for it. */
+  #resync: Promise<void> | undefined;
 
   constructor(redis: RedisConnection, options: RedisSessionSlotsOptions) {
     this.#redis = redis;
@@ -139,7 +156,11 @@ export class RedisSessionSlots implements SessionSlots {
   async start(): Promise<void> {
     await this.#redis.subscribe('slots-replaced', (message) => this.#heard(message));
     this.#redis.onAvailability((up) => {
-      if (up) void this.#beatAll();
+      if (!up) return;
+      const resync = this.#beatAll().finally(() => {
+        if (this.#resync === resync) this.#resync = undefined;
+      });
+      this.#resync = resync;
     });
     this.#timer = setInterval(() => void this.#beatAll(), Math.max(200, this.#options.ttlMs / 3));
     this.#timer.unref();
@@ -154,17 +175,28 @@ export class RedisSessionSlots implements SessionSlots {
     const { action, holder, limit } = request;
     const keys = this.#keys(action, limit.subject);
     const { nodeId, ttlMs } = this.#options;
-    const answer = await this.#redis.command<Array<number | string>>([
-      'EVAL',
-      ACQUIRE,
-      '3',
-      ...keys,
-      holder,
-      nodeId,
-      String(limit.max),
-      limit.onLimit,
-      String(ttlMs),
-    ]);
+    // Redis just came back: this node's own slots are put back before a new one is counted.
+    await this.#resync;
+    let answer: Array<number | string>;
+    try {
+      answer = await this.#redis.command<Array<number | string>>([
+        'EVAL',
+        ACQUIRE,
+        '3',
+        ...keys,
+        holder,
+        nodeId,
+        String(limit.max),
+        limit.onLimit,
+        String(ttlMs),
+        String(REPLACED_REFUSED_MS),
+      ]);
+    } catch (error) {
+      // Timed out, it may have run all the same: the slot is given back rather than left to lapse.
+      this.#giveBack(keys, holder);
+      throw error;
+    }
+    if (answer[0] === -1) throw replacedRefusal();
     if (answer[0] !== 1) throw limitReached(request);
     const startedAt = Number(answer[1]);
     const replaced = answer.slice(2).map(String);
@@ -200,11 +232,15 @@ export class RedisSessionSlots implements SessionSlots {
     holding.slots.delete(slot);
     if (holding.slots.size > 0 || this.#holdings.get(id) !== holding) return;
     this.#holdings.delete(id);
+    this.#giveBack(holding.keys, holding.holder);
+  }
+
+  #giveBack(keys: string[], holder: string): void {
     this.#redis
-      .command(['EVAL', RELEASE, '3', ...holding.keys, holding.holder, this.#options.nodeId])
+      .command(['EVAL', RELEASE, '3', ...keys, holder, this.#options.nodeId])
       .catch((error: unknown) =>
         this.#options.log.warn(
-          { err: error, event: 'session_slot_release_failed', subject: holding.subject },
+          { err: error, event: 'session_slot_release_failed', holder },
           'could not give a session slot back; it lapses by itself',
         ),
       );

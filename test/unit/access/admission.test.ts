@@ -228,6 +228,15 @@ describe('Admission with a concurrent-session limit', () => {
     expect(slots.size).toBe(2);
   });
 
+  it('cuts no session for a newcomer gone before it opened (replace-oldest)', async () => {
+    const { admission, authenticator, slots } = setup(new LocalStreamLeases({ takeover: false }));
+    authenticator.limit = limit('replace-oldest', 1);
+    const held = await admission.admit(player('one', 'a'), client());
+    expect(await admission.admit(player('two', 'b'), client(true))).toBeUndefined();
+    expect(held!.session.closed).toBe(false);
+    expect(slots.size).toBe(1);
+  });
+
   it('gives the slot back when the client left while it was checked, and when its session cannot open', async () => {
     const { admission, authenticator, registry, slots } = setup(
       new LocalStreamLeases({ takeover: false }),

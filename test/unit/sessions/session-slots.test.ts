@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LocalSessionSlots, type SlotRequest } from '../../../src/sessions/session-slots.js';
+import {
+  LocalSessionSlots,
+  REPLACED_REFUSED_MS,
+  type SlotRequest,
+} from '../../../src/sessions/session-slots.js';
 
 const ask = (
   sessionId: string,
@@ -61,5 +65,21 @@ describe('LocalSessionSlots', () => {
     let late = false;
     held[1]!.onReplaced(() => (late = true));
     expect(late).toBe(true);
+  });
+
+  it('refuses a replaced holder that comes back (an HLS viewer on its pass) for REPLACED_REFUSED_MS, then forgets it', async () => {
+    let now = 1_000_000;
+    const slots = new LocalSessionSlots(() => now);
+    await slots.acquire(ask('v1', { onLimit: 'replace-oldest', max: 1 }));
+    await slots.acquire(ask('v2', { onLimit: 'replace-oldest', max: 1 }));
+    await expect(
+      slots.acquire(ask('v1', { onLimit: 'replace-oldest', max: 1 })),
+    ).rejects.toMatchObject({
+      code: 'SESSION_LIMIT',
+      message: expect.stringContaining('replaced'),
+    });
+    expect(slots.size).toBe(1); // v2 keeps its slot
+    now += REPLACED_REFUSED_MS + 1;
+    await slots.acquire(ask('v1', { onLimit: 'replace-oldest', max: 1 }));
   });
 });
