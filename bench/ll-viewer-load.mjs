@@ -4,11 +4,17 @@
 // next part (`_HLS_msn`/`_HLS_part`), then that part, again and again.
 // Prints, per part, the earliest moment a blocking reload announcing it was answered (≈ when the
 // part came to exist) and when each viewer had the part's bytes; bench/ll-viewers.mjs merges them.
-// argv: <httpPort> <stream> <viewers> <seconds> <secret>
+// With a sixth argument `timings` (bench/cluster-hop.mjs), also how long each part fetch and each
+// blocking reload took after the first 3 s (ms, 0.1 ms steps) and the process's own CPU time.
+// argv: <httpPort> <stream> <viewers> <seconds> <secret> [timings]
 import { Agent, request } from 'node:http';
 import { SignJWT } from 'jose';
 
-const [port, stream, viewersArg, secondsArg, secret] = process.argv.slice(2);
+const [port, stream, viewersArg, secondsArg, secret, extra] = process.argv.slice(2);
+const timings = extra === 'timings' ? { partMs: [], reloadMs: [] } : undefined;
+const startedAt = Date.now();
+/** Timings are kept in steady state only: a viewer's first seconds (token, master, start) are not. */
+const steadyFrom = startedAt + 3000;
 const viewers = Number(viewersArg);
 const seconds = Number(secondsArg);
 const key = new TextEncoder().encode(secret);
@@ -34,9 +40,12 @@ function get(url) {
   });
 }
 
-async function fetchOk(url) {
+async function fetchOk(url, timed) {
   requests++;
+  const started = performance.now();
   const res = await get(url);
+  if (timed && Date.now() >= steadyFrom)
+    timed.push(Math.round((performance.now() - started) * 10) / 10);
   if (res?.status !== 200) {
     errors++;
     return undefined;
@@ -84,12 +93,26 @@ async function viewer(i, deadline) {
       seen.add(name);
       const at = Date.now();
       if (!(name in announced) || announced[name] > at) announced[name] = at;
-      if ((await fetchOk(base + newest)) !== undefined) (delivered[name] ??= []).push(Date.now());
+      if ((await fetchOk(base + newest, timings?.partMs)) !== undefined)
+        (delivered[name] ??= []).push(Date.now());
     }
-    text = await fetchOk(`${base}${variant}&_HLS_msn=${next.msn}&_HLS_part=${next.part}`);
+    text = await fetchOk(
+      `${base}${variant}&_HLS_msn=${next.msn}&_HLS_part=${next.part}`,
+      timings?.reloadMs,
+    );
   }
 }
 
-const deadline = Date.now() + seconds * 1000;
+const deadline = startedAt + seconds * 1000;
 await Promise.all(Array.from({ length: viewers }, (_, i) => viewer(i, deadline)));
-process.stdout.write(JSON.stringify({ viewers, requests, errors, announced, delivered }));
+const cpu = process.cpuUsage();
+process.stdout.write(
+  JSON.stringify({
+    viewers,
+    requests,
+    errors,
+    announced,
+    delivered,
+    ...(timings && { ...timings, cpuSec: (cpu.user + cpu.system) / 1e6 }),
+  }),
+);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createClient } from '@redis/client';
 import { StagedoorError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
@@ -41,6 +42,8 @@ export class RedisConnection {
   /** What the server said last (WRONGPASS, NOAUTH …): reported instead of a bare timeout. */
   #lastError: Error | undefined;
   #down = false;
+  /** Scripts' SHA-1 by source. */
+  readonly #shas = new Map<string, string>();
 
   private constructor(client: Client, subscriber: Client, options: RedisConnectionOptions) {
     this.#client = client;
@@ -123,6 +126,25 @@ export class RedisConnection {
         `Redis at ${this.#where}: ${(cause as Error).message}`,
         { cause },
       );
+    }
+  }
+
+  /**
+   * Runs a Lua script by its SHA-1 (EVALSHA), sending its text only when Redis does not have it
+   * (first use, or after a restart): a script run thousands of times a second costs its arguments.
+   */
+  async script<T = unknown>(source: string, keys: string[], args: string[]): Promise<T> {
+    let sha = this.#shas.get(source);
+    if (!sha) {
+      sha = createHash('sha1').update(source).digest('hex');
+      this.#shas.set(source, sha);
+    }
+    const rest = [String(keys.length), ...keys, ...args];
+    try {
+      return await this.command<T>(['EVALSHA', sha, ...rest]);
+    } catch (error) {
+      if (!(error as Error).message.includes('NOSCRIPT')) throw error;
+      return this.command<T>(['EVAL', source, ...rest]);
     }
   }
 

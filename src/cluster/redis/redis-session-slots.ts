@@ -101,6 +101,9 @@ redis.call('HDEL', KEYS[2], ARGV[1] .. ' ' .. ARGV[2])
 live()
 return 1`;
 
+/** Heartbeats sent together, pipelined. */
+const BEATS_AT_ONCE = 256;
+
 export interface RedisSessionSlotsOptions {
   nodeId: string;
   /** A slot lapses this long after its node's last heartbeat (a heartbeat every third of it). */
@@ -179,11 +182,7 @@ export class RedisSessionSlots implements SessionSlots {
     await this.#resync;
     let answer: Array<number | string>;
     try {
-      answer = await this.#redis.command<Array<number | string>>([
-        'EVAL',
-        ACQUIRE,
-        '3',
-        ...keys,
+      answer = await this.#redis.script<Array<number | string>>(ACQUIRE, keys, [
         holder,
         nodeId,
         String(limit.max),
@@ -237,7 +236,7 @@ export class RedisSessionSlots implements SessionSlots {
 
   #giveBack(keys: string[], holder: string): void {
     this.#redis
-      .command(['EVAL', RELEASE, '3', ...keys, holder, this.#options.nodeId])
+      .script(RELEASE, keys, [holder, this.#options.nodeId])
       .catch((error: unknown) =>
         this.#options.log.warn(
           { err: error, event: 'session_slot_release_failed', holder },
@@ -274,15 +273,11 @@ export class RedisSessionSlots implements SessionSlots {
     if (!this.#redis.ready || this.#holdings.size === 0) return;
     const { nodeId, ttlMs } = this.#options;
     let failed = 0;
-    for (const [id, holding] of [...this.#holdings]) {
-      if (this.#holdings.get(id) !== holding) continue; // released meanwhile: not put back
+    const beat = async (id: string, holding: Holding) => {
+      if (this.#holdings.get(id) !== holding) return; // released meanwhile: not put back
       let kept: unknown;
       try {
-        kept = await this.#redis.command([
-          'EVAL',
-          BEAT,
-          '3',
-          ...holding.keys,
+        kept = await this.#redis.script(BEAT, holding.keys, [
           holding.holder,
           nodeId,
           String(ttlMs),
@@ -290,10 +285,15 @@ export class RedisSessionSlots implements SessionSlots {
         ]);
       } catch {
         failed++;
-        continue; // Redis went away mid-round: the next round (or its return) tries again
+        return; // Redis went away mid-round: the next round (or its return) tries again
       }
       if (kept === 0) this.#replaceHere(holding.action, holding.subject, [holding.holder]);
-    }
+    };
+    // Many at a time (pipelined on the one connection), so that tens of thousands of slots are
+    // renewed well within a third of the TTL.
+    const all = [...this.#holdings];
+    for (let at = 0; at < all.length; at += BEATS_AT_ONCE)
+      await Promise.all(all.slice(at, at + BEATS_AT_ONCE).map(([id, h]) => beat(id, h)));
     if (failed > 0 && !this.#failing)
       this.#options.log.warn(
         { event: 'session_slots_heartbeat_failed', failed, held: this.#holdings.size },
