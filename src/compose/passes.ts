@@ -4,12 +4,16 @@ import { stateFiles } from './state-files.js';
 import { PassKeyring, type PassKey } from '../delivery/pass/pass-keys.js';
 import { PlaylistPasses } from '../delivery/pass/playlist-pass.js';
 import { SegmentPasses } from '../delivery/pass/segment-pass.js';
+import type { CdnTokenWriter } from '../delivery/pass/cdn/cdn-token.js';
+import { cdnTokenWriter } from '../delivery/pass/cdn/cdn-token-writer.js';
 
 export interface PassesArea {
   playlistPasses: PlaylistPasses;
   segmentPasses: SegmentPasses;
   /** The segment pass keys, as an edge must be given them. */
   edgeKeys: PassKeyring;
+  /** A CDN's own token beside each segment pass (`hls.passes.cdn`); undefined: none. */
+  cdnTokens: CdnTokenWriter | undefined;
 }
 
 /**
@@ -23,7 +27,8 @@ export async function buildPasses(
   shared?: (prefix: string) => Promise<PassKey[]>,
 ): Promise<PassesArea> {
   const state = stateFiles(config, log);
-  const { keys, edgeKeys } = config.hls.passes;
+  const { keys, edgeKeys, cdn } = config.hls.passes;
+  const cdnTokens = cdn ? cdnTokenWriter(cdn) : undefined; // bad key material stops the start
   const ring = async (configured: PassKey[], file: string, prefix: string) =>
     configured.length === 0 && shared
       ? new PassKeyring(await shared(prefix))
@@ -35,6 +40,7 @@ export async function buildPasses(
       event: 'pass_keys',
       playlist: passKeysFrom(keys, shared),
       segment: passKeysFrom(edgeKeys, shared),
+      cdn: cdnTokens?.format ?? 'none',
     },
     'viewer pass keys loaded',
   );
@@ -42,6 +48,7 @@ export async function buildPasses(
     playlistPasses: new PlaylistPasses(playlistKeys),
     segmentPasses: new SegmentPasses(segmentKeys),
     edgeKeys: segmentKeys,
+    cdnTokens,
   };
 }
 

@@ -84,6 +84,7 @@ export function buildPublicHttp(
         viewers: hlsViewers,
         corsOrigins: config.http.corsOrigins,
         trustedProxies,
+        cdnParams: passes.cdnTokens?.params,
         edgeCacheSec:
           config.hls.passes.edgeCacheSec ??
           Math.ceil((config.hls.playlistSize + 2) * config.hls.segmentSec),

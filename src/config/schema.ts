@@ -48,6 +48,54 @@ const edgeKeySchema = passKeySchema.extend({
 });
 
 /**
+ * A CDN's own signed-URL token, written on every segment, init and part URI beside Stagedoor's pass,
+ * so that the CDN verifies them by configuration alone (`hls.passes.cdn`): see docs/cdn.md.
+ */
+const cdnPassSchema = z.discriminatedUnion('format', [
+  z.strictObject({
+    format: z.literal('akamai'),
+    /** The property's token key, hex (Auth Token 2.0 "Token key"). */
+    key: z.string().regex(/^([0-9a-fA-F]{2}){16,}$/, 'a hex key of at least 16 bytes'),
+    /** The query parameter the property reads (Akamai's `hdnts` by default). */
+    tokenName: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default('hdnts'),
+    algorithm: z.enum(['sha256', 'sha1', 'md5']).default('sha256'),
+    /** Put the viewer's address in the token (`ip=`): only if the CDN sees the same address. */
+    bindAddress: z.boolean().default(false),
+  }),
+  z.strictObject({
+    format: z.literal('cloudfront'),
+    /** The public key's id in the distribution's trusted key group. */
+    keyPairId: z.string().regex(/^[A-Z0-9]{6,64}$/, 'a CloudFront public key id (K…)'),
+    /** The private key, PEM (or `privateKeyFile`). */
+    privateKey: z.string().optional(),
+    privateKeyFile: z.string().optional(),
+    /** How viewers reach the distribution: `https://d111111abcdef8.cloudfront.net` or your domain. */
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    algorithm: z.enum(['SHA1', 'SHA256']).default('SHA1'),
+    bindAddress: z.boolean().default(false),
+  }),
+  z.strictObject({
+    format: z.literal('google'),
+    /** The signed URL key's name on the backend bucket or service. */
+    keyName: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a Cloud CDN key name'),
+    /** The key, base64url of its 16 bytes (as `gcloud compute sign-url` takes it). */
+    key: z.string().regex(/^[A-Za-z0-9_-]{22}={0,2}$/, 'base64url of 16 bytes'),
+    /** How viewers reach the CDN: `https://media.example.com`. */
+    baseUrl: z.url({ protocol: /^https?$/ }),
+  }),
+  z.strictObject({
+    format: z.literal('bunny'),
+    /** The pull zone's URL token authentication key. */
+    key: z.string().min(16),
+    bindAddress: z.boolean().default(false),
+  }),
+]);
+export type CdnPassConfig = z.infer<typeof cdnPassSchema>;
+
+/**
  * How many sessions one subject (a token's `sub`) may hold at once, cluster-wide, per action; a token
  * may lower it with its `max_sessions` claim, never raise it.
  */
@@ -301,6 +349,8 @@ export const configSchema = z.strictObject({
           segmentPassSec: z.number().positive().max(3600).optional(),
           /** How long an edge may cache a segment (X-Accel-Expires, CDN-Cache-Control); 0: neither header. Default: the playlist window plus 2 segments. */
           edgeCacheSec: z.number().int().min(0).max(3600).optional(),
+          /** A CDN's own token on segment, init and part URIs (akamai, cloudfront, google, bunny), for the pass window. */
+          cdn: cdnPassSchema.optional(),
         })
         .superRefine((passes, ctx) => {
           for (const list of ['keys', 'edgeKeys'] as const) {

@@ -27,6 +27,8 @@ export interface HlsRoutesDeps {
    * pass itself); browsers and unknown caches are told `private`.
    */
   edgeCacheSec: number;
+  /** Query parameters a CDN's token occupies beside a viewer pass (`hls.passes.cdn`): not credentials. */
+  cdnParams?: readonly string[] | undefined;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -175,7 +177,11 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
           kind,
           pass: typeof vs === 'string' ? vs : undefined,
           token: tokenFromRequest({
-            query: request.query,
+            // Beside a pass, a CDN's own token is the CDN's (Bunny's `token=`), not a viewer's JWT.
+            query:
+              typeof vs === 'string'
+                ? withoutCdnParams(request.query, deps.cdnParams)
+                : request.query,
             authorization: request.headers.authorization,
             cookie: request.headers.cookie,
           }),
@@ -246,4 +252,14 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
       return reply.send(range.kind === 'partial' ? body.subarray(start, end + 1) : body);
     },
   );
+}
+
+function withoutCdnParams(
+  query: Record<string, unknown>,
+  params: readonly string[] | undefined,
+): Record<string, unknown> {
+  if (!params?.length) return query;
+  const rest = { ...query };
+  for (const name of params) delete rest[name];
+  return rest;
 }

@@ -8,6 +8,7 @@ import { refusalAfter } from '../core/end-reasons.js';
 import type { PlaylistPasses } from './pass/playlist-pass.js';
 import type { SegmentPasses } from './pass/segment-pass.js';
 import { streamDirInUrl, type MediaKind } from '../core/media-layout.js';
+import type { CdnTokenWriter } from './pass/cdn/cdn-token.js';
 
 /** One HLS viewer: a token (or open access) at an address watching a stream, across requests. */
 interface Viewer {
@@ -29,6 +30,8 @@ interface Viewer {
   pass: string;
   /** Its current segment pass, re-signed when half its life is gone. */
   segmentPass: string;
+  /** The CDN's token for the same window (`hls.passes.cdn`), signed with it; '' without a CDN format. */
+  cdnToken: string;
   segmentPassUntil: number;
   /** Requests it holds open (blocking reloads, preload hints): cut at once when it is. */
   held: Set<AbortController>;
@@ -48,6 +51,8 @@ export interface ViewerPasses {
   playlist: string;
   /** On segment, init and part URIs: short-lived, verifiable alone by an edge. */
   segment: string;
+  /** A CDN's own token for the same window, put beside `segment` (query parameters); '' if none. */
+  cdn: string;
 }
 
 export interface HlsAdmission {
@@ -63,6 +68,8 @@ export interface HlsViewersDeps {
   admission: Pick<Admission, 'authorize' | 'recheck' | 'openViewer' | 'renew'>;
   playlistPasses: PlaylistPasses;
   segmentPasses: SegmentPasses;
+  /** Writes a CDN's token for each segment pass window (`hls.passes.cdn`); none by default. */
+  cdnTokens?: CdnTokenWriter | undefined;
 }
 
 export interface HlsViewersOptions {
@@ -83,7 +90,7 @@ export interface HlsViewersOptions {
  * the viewer's token, so this node after a restart (or another node with the same keys) takes the
  * viewer back by checking that token again; a segment pass is short-lived and verifiable alone.
  */
-const NO_PASSES: ViewerPasses = { playlist: '', segment: '' };
+const NO_PASSES: ViewerPasses = { playlist: '', segment: '', cdn: '' };
 
 /** A request served on a pass alone: held until its own time-out; no viewer here to cut it. */
 function unboundHold(): HeldRequest {
@@ -236,6 +243,7 @@ export class HlsViewers {
       until: 0,
       pass: '',
       segmentPass: '',
+      cdnToken: '',
       segmentPassUntil: 0,
       held: new Set(),
       opening: undefined,
@@ -321,11 +329,17 @@ export class HlsViewers {
     const life = this.options.segmentPassMs;
     if (viewer.segmentPassUntil - now > life / 2) return viewer.segmentPass;
     const until = Math.min(now + life, viewer.grant.expiresAt ?? Infinity);
-    viewer.segmentPass = this.deps.segmentPasses.sign(
-      viewer.id,
-      until,
-      streamDirInUrl(viewer.stream),
-    );
+    const dir = streamDirInUrl(viewer.stream);
+    viewer.segmentPass = this.deps.segmentPasses.sign(viewer.id, until, dir);
+    // The CDN's token for the same window: signed once here, put on every URI until the next.
+    viewer.cdnToken =
+      this.deps.cdnTokens?.sign({
+        dir,
+        expiresAt: until,
+        viewerId: viewer.id,
+        address: viewer.address,
+        segmentPass: viewer.segmentPass,
+      }) ?? '';
     viewer.segmentPassUntil = until;
     return viewer.segmentPass;
   }
@@ -341,7 +355,11 @@ export class HlsViewers {
     if (session.closed) throw viewer.refusedWith ?? new StagedoorError('TOKEN_EXPIRED');
     return {
       session,
-      passes: { playlist: viewer.pass, segment: this.#segmentPass(viewer, now) },
+      passes: {
+        playlist: viewer.pass,
+        segment: this.#segmentPass(viewer, now),
+        cdn: viewer.cdnToken,
+      },
       hold: () => this.#hold(viewer),
     };
   }

@@ -51,15 +51,19 @@ export function preparePlaylist(text: string, param: string): PlaylistTemplate {
   return { parts, slots };
 }
 
-/** The template with a viewer's passes put in. */
+/**
+ * The template with a viewer's passes put in; `cdn`, when given, is a CDN's own token (query
+ * parameters) put after the segment pass on segment, init and part URIs.
+ */
 export function renderPlaylist(
   template: PlaylistTemplate,
-  passes: { playlist: string; segment: string },
+  passes: { playlist: string; segment: string; cdn?: string | undefined },
 ): string {
   const { parts, slots } = template;
+  const segment = passes.cdn ? `${passes.segment}&${passes.cdn}` : passes.segment;
   let out = parts[0]!;
   for (let i = 0; i < slots.length; i++)
-    out += (slots[i] === 'playlist' ? passes.playlist : passes.segment) + parts[i + 1]!;
+    out += (slots[i] === 'playlist' ? passes.playlist : segment) + parts[i + 1]!;
   return out;
 }
 

@@ -1,0 +1,129 @@
+// Verifiers of each CDN's signed-URL format, written from the vendor's documentation (not from our
+// signers), as the CDN applies them to a request: the tests check that what Stagedoor writes passes
+// them, and that tampered, expired, other-path and other-stream URLs do not.
+import { createHash, createHmac, createVerify, timingSafeEqual, type KeyObject } from 'node:crypto';
+
+export type Verdict = 'ok' | 'missing' | 'bad-signature' | 'expired' | 'other-path';
+
+const equal = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Akamai Auth Token 2.0 (EdgeAuth), as a property with token verification checks it: the token in
+ * `tokenName`, fields `name=value` joined by `~`, `hmac=` last over the others (key hex-decoded),
+ * `exp` in the future, `st` (if any) in the past, `acl` a path pattern (`*` any characters, `!`
+ * between several) matching the request path.
+ */
+export function verifyAkamai(url: URL, keyHex: string, now: number, tokenName = 'hdnts'): Verdict {
+  const token = url.searchParams.get(tokenName);
+  if (!token) return 'missing';
+  const at = token.lastIndexOf('~hmac=');
+  if (at < 0) return 'missing';
+  const body = token.slice(0, at);
+  const given = token.slice(at + '~hmac='.length);
+  const expected = createHmac('sha256', Buffer.from(keyHex, 'hex')).update(body).digest('hex');
+  if (!equal(given, expected)) return 'bad-signature';
+  const fields = new Map(body.split('~').map((f) => f.split('=', 2) as [string, string]));
+  if (!(Number(fields.get('exp')) > now / 1000)) return 'expired';
+  if (fields.has('st') && Number(fields.get('st')) > now / 1000) return 'expired';
+  const acl = fields.get('acl');
+  if (!acl) return 'missing';
+  const allowed = acl.split('!').some((pattern) => wildcard(pattern).test(url.pathname));
+  return allowed ? 'ok' : 'other-path';
+}
+
+/** CloudFront's URL-safe base64 (`+`→`-`, `=`→`_`, `/`→`~`), back to bytes. */
+const fromCloudFront = (text: string) =>
+  Buffer.from(text.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
+
+/**
+ * Amazon CloudFront signed URL with a custom policy, as CloudFront checks it: `Policy` (base64 of the
+ * JSON), `Signature` (RSA-SHA1, or SHA-256 with `Hash-Algorithm=SHA256`, over the policy's bytes),
+ * `Key-Pair-Id` naming a trusted public key; the URL without those parameters must match the
+ * statement's `Resource` (`*` any characters) and `DateLessThan` be in the future.
+ */
+export function verifyCloudFront(url: URL, keys: Record<string, KeyObject>, now: number): Verdict {
+  const policy = url.searchParams.get('Policy');
+  const signature = url.searchParams.get('Signature');
+  const key = keys[url.searchParams.get('Key-Pair-Id') ?? ''];
+  if (!policy || !signature || !key) return 'missing';
+  const json = fromCloudFront(policy);
+  const hash = url.searchParams.get('Hash-Algorithm') === 'SHA256' ? 'SHA256' : 'SHA1';
+  if (!createVerify(hash).update(json).verify(key, fromCloudFront(signature)))
+    return 'bad-signature';
+  const statement = (
+    JSON.parse(json.toString()) as {
+      Statement: Array<{
+        Resource: string;
+        Condition: { DateLessThan: { 'AWS:EpochTime': number } };
+      }>;
+    }
+  ).Statement[0]!;
+  if (!(statement.Condition.DateLessThan['AWS:EpochTime'] > now / 1000)) return 'expired';
+  const rest = new URL(url);
+  for (const name of ['Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'])
+    rest.searchParams.delete(name);
+  return wildcard(statement.Resource).test(rest.href) ? 'ok' : 'other-path';
+}
+
+/**
+ * Google Cloud CDN signed URL prefix, as Cloud CDN checks it: `URLPrefix` (URL-safe base64 of the
+ * prefix), `Expires`, `KeyName`, `Signature` = URL-safe base64 of HMAC-SHA1(key, the query from
+ * `URLPrefix=` up to `&Signature`); the request URL must start with the prefix, before `Expires`.
+ */
+export function verifyGoogle(url: URL, keys: Record<string, string>, now: number): Verdict {
+  const query = url.search.slice(1);
+  const start = query.indexOf('URLPrefix=');
+  const end = query.indexOf('&Signature=');
+  if (start < 0 || end < start) return 'missing';
+  const signed = query.slice(start, end);
+  const params = new URLSearchParams(signed);
+  const key = keys[params.get('KeyName') ?? ''];
+  if (!key) return 'missing';
+  const expected = createHmac('sha1', Buffer.from(key, 'base64url'))
+    .update(signed)
+    .digest('base64')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
+  if (!equal(query.slice(end + '&Signature='.length), expected)) return 'bad-signature';
+  if (!(Number(params.get('Expires')) > now / 1000)) return 'expired';
+  const prefix = Buffer.from(params.get('URLPrefix')!, 'base64url').toString();
+  return `${url.origin}${url.pathname}`.startsWith(prefix) ? 'ok' : 'other-path';
+}
+
+/**
+ * Bunny CDN token authentication (SHA-256), query form, as BunnyWay documents and signs it: every
+ * query parameter but `token` and `expires`, sorted by name, `k=v` joined with `&` (values
+ * decoded); the signed path is `token_path` when present (the request path must start with it),
+ * else the request path; token = URL-safe unpadded base64 of SHA-256(key + path + expires + those
+ * parameters + the client address when the zone checks it).
+ */
+export function verifyBunny(url: URL, key: string, now: number, clientAddress = ''): Verdict {
+  const token = url.searchParams.get('token');
+  const expires = url.searchParams.get('expires');
+  if (!token || !expires) return 'missing';
+  const rest = [...url.searchParams.entries()]
+    .filter(([k]) => k !== 'token' && k !== 'expires')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const path = url.searchParams.get('token_path') ?? url.pathname;
+  const base = `${key}${path}${expires}${rest.map(([k, v]) => `${k}=${v}`).join('&')}${clientAddress}`;
+  const expected = createHash('sha256')
+    .update(base)
+    .digest('base64')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=/g, '');
+  if (!equal(token, expected)) return 'bad-signature';
+  if (!(Number(expires) > now / 1000)) return 'expired';
+  return url.pathname.startsWith(path) ? 'ok' : 'other-path';
+}
+
+/** A pattern where `*` stands for any characters, the rest literal. */
+function wildcard(pattern: string): RegExp {
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+}

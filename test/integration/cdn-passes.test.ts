@@ -1,0 +1,224 @@
+// Viewers through a CDN that checks its own signed-URL format: for each format Stagedoor writes
+// (hls.passes.cdn), a real ffmpeg publishes, ffprobe (and, for one format, hls.js in Chromium) plays
+// through a stand-in that verifies every segment, init and part request the way that CDN does, and
+// passes playlists and keys to the origin. Tampered and other-stream URLs are refused at the
+// stand-in; a revoked viewer is refused at its next playlist reload by the origin.
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
+import { probe, publish, type RunningProcess } from '../helpers/ffmpeg.js';
+import { eventually } from '../helpers/http.js';
+import { nowSec, sign, token } from '../helpers/tokens.js';
+import { startCdnStandIn, type CdnStandIn } from '../helpers/cdn-stand-in.js';
+import {
+  verifyAkamai,
+  verifyBunny,
+  verifyCloudFront,
+  verifyGoogle,
+  type Verdict,
+} from '../helpers/cdn-verifiers.js';
+import { launchChromium } from '../helpers/browser.js';
+import type { CdnPassConfig } from '../../src/config/schema.js';
+
+interface Format {
+  name: string;
+  publicBase: string;
+  config: Record<string, unknown>;
+  verify: (url: URL, now: number) => Verdict;
+  /** The query parameter that holds the CDN's signature. */
+  signature: string;
+}
+
+const akamaiKey = randomBytes(32).toString('hex');
+const cloudfront = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const googleKey = randomBytes(16).toString('base64url');
+const bunnyKey = randomBytes(24).toString('hex');
+const publicKeys: Record<string, KeyObject> = { K3CDNSTANDIN: cloudfront.publicKey };
+
+const FORMATS: Format[] = [
+  {
+    name: 'akamai',
+    signature: 'hdnts',
+    publicBase: 'https://akamai.example.com',
+    config: { format: 'akamai', key: akamaiKey },
+    verify: (url, now) => verifyAkamai(url, akamaiKey, now),
+  },
+  {
+    name: 'cloudfront',
+    signature: 'Signature',
+    publicBase: 'https://d111111abcdef8.cloudfront.net',
+    config: {
+      format: 'cloudfront',
+      keyPairId: 'K3CDNSTANDIN',
+      privateKey: cloudfront.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      baseUrl: 'https://d111111abcdef8.cloudfront.net',
+    },
+    verify: (url, now) => verifyCloudFront(url, publicKeys, now),
+  },
+  {
+    name: 'google',
+    signature: 'Signature',
+    publicBase: 'https://media.example.com',
+    config: {
+      format: 'google',
+      keyName: 'stand-in',
+      key: googleKey,
+      baseUrl: 'https://media.example.com',
+    },
+    verify: (url, now) => verifyGoogle(url, { 'stand-in': googleKey }, now),
+  },
+  {
+    name: 'bunny',
+    signature: 'token',
+    publicBase: 'https://zone.b-cdn.net',
+    config: { format: 'bunny', key: bunnyKey },
+    verify: (url, now) => verifyBunny(url, bunnyKey, now),
+  },
+];
+
+describe.each(FORMATS)('a viewer through a CDN checking $name tokens', (format) => {
+  let server: TestServer;
+  let publisher: RunningProcess;
+  let cdn: CdnStandIn;
+  const viaCdn = (path: string) => fetch(`http://127.0.0.1:${cdn.port}${path}`);
+
+  beforeAll(async () => {
+    server = await startServer(
+      testConfig(undefined, {
+        hls: { segmentSec: 1, passes: { cdn: format.config as CdnPassConfig } },
+      }),
+    );
+    publisher = publish(server.url('live/cdn', await token('live/cdn', 'publish', 600)), 60);
+    const play = await token('live/cdn', 'play', 600);
+    await eventually(
+      async () =>
+        (await fetch(server.hlsUrl('live/cdn', play, 'copy.m3u8'))).status === 200
+          ? true
+          : undefined,
+      20_000,
+    );
+    cdn = await startCdnStandIn(server.httpPort, format.publicBase, (url) =>
+      format.verify(url, Date.now()),
+    );
+  }, 40_000);
+
+  afterAll(async () => {
+    publisher?.stop();
+    await cdn?.stop();
+    await server?.stop();
+  });
+
+  it('plays with ffprobe, every segment and part verified by the CDN', async () => {
+    const play = await token('live/cdn', 'play', 600);
+    const probed = await probe(`http://127.0.0.1:${cdn.port}/live/cdn/index.m3u8?token=${play}`);
+    expect(probed.code).toBe(0);
+    expect(probed.streams.map((s) => s.codec_name)).toContain('h264');
+    expect(cdn.checked.length).toBeGreaterThan(0);
+    expect(cdn.checked.filter((c) => c.verdict !== 'ok')).toEqual([]);
+  }, 30_000);
+
+  it('refuses tampered and other-stream URLs at the CDN; a revoked viewer is refused at its next reload', async () => {
+    const jti = `cdn-${format.name}-${randomBytes(4).toString('hex')}`;
+    const play = await sign({ sub: 'live/cdn', scope: 'play', exp: nowSec() + 600, jti });
+    const variant = await (await viaCdn(`/live/cdn/copy.m3u8?token=${play}`)).text();
+    const segment = variant.split('\n').find((l) => /\.(m4s|mp4)\?/.test(l) && !l.startsWith('#'))!;
+    expect((await viaCdn(`/live/cdn/${segment}`)).status).toBe(200);
+    // The CDN's signature changed by one character, and the same token on another stream.
+    const url0 = new URL(`/live/cdn/${segment}`, format.publicBase);
+    const value = url0.searchParams.get(format.signature)!;
+    const at = value.length - 5;
+    url0.searchParams.set(
+      format.signature,
+      `${value.slice(0, at)}${value[at] === 'a' ? 'b' : 'a'}${value.slice(at + 1)}`,
+    );
+    const tampered = `${segment.split('?')[0]}${url0.search}`;
+    expect((await viaCdn(`/live/cdn/${tampered}`)).status).toBe(403);
+    expect((await viaCdn(`/live/other/${segment}`)).status).toBe(403);
+    // Past its window (the segment pass's, never past the token's exp) the CDN refuses it by itself.
+    const url = new URL(`/live/cdn/${segment}`, format.publicBase);
+    expect(format.verify(url, Date.now())).toBe('ok');
+    expect(format.verify(url, Date.now() + 600_000)).toBe('expired');
+    // Revoked: the viewer's next playlist reload, which the CDN passes to the origin, is refused.
+    const added = await fetch(`http://127.0.0.1:${server.adminPort}/api/v1/revocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'jti', value: jti }),
+    });
+    expect(added.status).toBe(201);
+    const reload = await viaCdn(`/live/cdn/copy.m3u8?token=${play}`);
+    expect(reload.status).toBe(401);
+  }, 30_000);
+});
+
+describe('hls.js in Chromium through a CDN checking Akamai tokens', () => {
+  it('plays LL-HLS, every part verified', async () => {
+    const format = FORMATS[0]!;
+    const server = await startServer(
+      testConfig(undefined, {
+        hls: { segmentSec: 1, passes: { cdn: format.config as CdnPassConfig } },
+      }),
+    );
+    const publisher = publish(
+      server.url('live/cdnjs', await token('live/cdnjs', 'publish', 600)),
+      60,
+    );
+    const cdn = await startCdnStandIn(server.httpPort, format.publicBase, (url) =>
+      format.verify(url, Date.now()),
+    );
+    const browser = await launchChromium();
+    try {
+      const play = await token('live/cdnjs', 'play', 600);
+      await eventually(
+        async () =>
+          (await fetch(server.hlsUrl('live/cdnjs', play, 'copy.m3u8'))).status === 200
+            ? true
+            : undefined,
+        20_000,
+      );
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${cdn.port}/healthz`);
+      await page.addScriptTag({ url: '/vendor/hls.min.js' });
+      await page.evaluate((src) => {
+        const w = window as unknown as Record<string, unknown>;
+        const video = document.createElement('video');
+        video.muted = true;
+        document.body.append(video);
+        const Hls = w.Hls as new (config: object) => {
+          loadSource(u: string): void;
+          attachMedia(v: HTMLVideoElement): void;
+          on(event: string, f: (e: string, d: { part?: unknown; fatal?: boolean }) => void): void;
+        };
+        const hls = new Hls({ lowLatencyMode: true });
+        const stats = { parts: 0, video, fatal: [] as string[] };
+        w.stats = stats;
+        hls.on('hlsFragLoaded', (_e, data) => void (data.part && stats.parts++));
+        hls.on('hlsError', (_e, data) => {
+          if (data.fatal) stats.fatal.push(JSON.stringify(data).slice(0, 200));
+        });
+        hls.loadSource(src);
+        hls.attachMedia(video);
+        void video.play().catch(() => {});
+      }, `http://127.0.0.1:${cdn.port}/live/cdnjs/index.m3u8?token=${play}`);
+      const seen = await eventually(async () => {
+        const s = await page.evaluate(() => {
+          const w = window as unknown as {
+            stats: { parts: number; video: HTMLVideoElement; fatal: string[] };
+          };
+          return { time: w.stats.video.currentTime, parts: w.stats.parts, fatal: w.stats.fatal };
+        });
+        return s.time > 2 || s.fatal.length > 0 ? s : undefined;
+      }, 40_000);
+      expect(seen.fatal).toEqual([]);
+      expect(seen.parts).toBeGreaterThan(0);
+      expect(cdn.checked.some((c) => c.path.includes('part') || c.path.endsWith('.m4s'))).toBe(
+        true,
+      );
+      expect(cdn.checked.filter((c) => c.verdict !== 'ok')).toEqual([]);
+    } finally {
+      await browser.close();
+      publisher.stop();
+      await cdn.stop();
+      await server.stop();
+    }
+  }, 90_000);
+});

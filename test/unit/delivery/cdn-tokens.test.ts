@@ -1,0 +1,216 @@
+// Each CDN token writer against the vendor's own signer where there is one (akamai-edgeauth,
+// @aws-sdk/cloudfront-signer) and against a verifier written from the vendor's documentation
+// (test/helpers/cdn-verifiers.ts): ours verifies; tampered, expired, other-path and other-stream
+// URLs do not.
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { AkamaiTokenWriter } from '../../../src/delivery/pass/cdn/akamai-token.js';
+import { CloudFrontTokenWriter } from '../../../src/delivery/pass/cdn/cloudfront-token.js';
+import { GoogleTokenWriter } from '../../../src/delivery/pass/cdn/google-token.js';
+import { BunnyTokenWriter } from '../../../src/delivery/pass/cdn/bunny-token.js';
+import { cdnTokenWriter } from '../../../src/delivery/pass/cdn/cdn-token-writer.js';
+import {
+  verifyAkamai,
+  verifyBunny,
+  verifyCloudFront,
+  verifyGoogle,
+} from '../../helpers/cdn-verifiers.js';
+
+const EdgeAuth = createRequire(import.meta.url)('akamai-edgeauth') as new (options: object) => {
+  generateACLToken(acl: string): string;
+};
+
+const now = Date.UTC(2026, 11, 4, 12, 0, 0);
+const window = {
+  dir: '/live/cam1/',
+  expiresAt: now + 8000,
+  viewerId: 'v-1',
+  address: '198.51.100.7',
+  segmentPass: 'ek1.123.v-1.mac',
+};
+/** A segment URI as a player asks for it: our pass, then the CDN's token. */
+const uri = (base: string, token: string, path = '/live/cam1/seg12.m4s') =>
+  new URL(`${base}${path}?vs=${window.segmentPass}&${token}`);
+
+describe('Akamai Auth Token 2.0', () => {
+  const key = randomBytes(32).toString('hex');
+  const writer = new AkamaiTokenWriter({
+    key,
+    tokenName: 'hdnts',
+    algorithm: 'sha256',
+    bindAddress: false,
+  });
+
+  it('writes exactly the token akamai-edgeauth makes for the same inputs', () => {
+    const ours = writer.sign(window);
+    const theirs = new EdgeAuth({
+      key,
+      tokenName: 'hdnts',
+      endTime: Math.floor(window.expiresAt / 1000),
+      sessionId: 'v-1',
+    }).generateACLToken('/live/cam1/*');
+    expect(ours).toBe(`hdnts=${theirs}`);
+    const bound = new AkamaiTokenWriter({
+      key,
+      tokenName: 'hdnts',
+      algorithm: 'sha256',
+      bindAddress: true,
+    }).sign(window);
+    const theirsBound = new EdgeAuth({
+      key,
+      tokenName: 'hdnts',
+      endTime: Math.floor(window.expiresAt / 1000),
+      sessionId: 'v-1',
+      ip: '198.51.100.7',
+    }).generateACLToken('/live/cam1/*');
+    expect(bound).toBe(`hdnts=${theirsBound}`);
+  });
+
+  it('verifies for the stream’s segments and parts until the window ends, and for nothing else', () => {
+    const token = writer.sign(window);
+    const base = 'https://cdn.example.com';
+    expect(verifyAkamai(uri(base, token), key, now)).toBe('ok');
+    expect(verifyAkamai(uri(base, token, '/live/cam1/part12.3.m4s'), key, now)).toBe('ok');
+    expect(verifyAkamai(uri(base, token, '/live/cam2/seg12.m4s'), key, now)).toBe('other-path');
+    expect(verifyAkamai(uri(base, token, '/live/cam10/seg12.m4s'), key, now)).toBe('other-path');
+    expect(verifyAkamai(uri(base, token), key, window.expiresAt + 1000)).toBe('expired');
+    const tampered = token.replace(/exp=\d+/, `exp=${Math.floor(now / 1000) + 86_400}`);
+    expect(verifyAkamai(uri(base, tampered), key, now)).toBe('bad-signature');
+    expect(verifyAkamai(uri(base, token), randomBytes(32).toString('hex'), now)).toBe(
+      'bad-signature',
+    );
+  });
+});
+
+describe('Amazon CloudFront signed URLs (custom policy)', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const base = 'https://d111111abcdef8.cloudfront.net';
+  const writer = new CloudFrontTokenWriter({
+    keyPairId: 'K2JCJMDEHXQW5F',
+    privateKey: pem,
+    baseUrl: `${base}/`,
+    algorithm: 'SHA1',
+    bindAddress: false,
+  });
+  const keys = { K2JCJMDEHXQW5F: publicKey };
+
+  it('writes a wildcard policy over the stream’s directory that CloudFront’s check accepts, and refuses the rest', () => {
+    const token = writer.sign(window);
+    expect(Object.fromEntries(new URLSearchParams(token).entries())).toEqual({
+      Policy: expect.any(String),
+      Signature: expect.any(String),
+      'Key-Pair-Id': 'K2JCJMDEHXQW5F',
+    });
+    expect(JSON.parse(writer.policy(window))).toEqual({
+      Statement: [
+        {
+          Resource: `${base}/live/cam1/*`,
+          Condition: { DateLessThan: { 'AWS:EpochTime': Math.floor(window.expiresAt / 1000) } },
+        },
+      ],
+    });
+    expect(verifyCloudFront(uri(base, token), keys, now)).toBe('ok');
+    expect(verifyCloudFront(uri(base, token, '/live/cam1/init.mp4'), keys, now)).toBe('ok');
+    expect(verifyCloudFront(uri(base, token, '/live/cam2/seg12.m4s'), keys, now)).toBe(
+      'other-path',
+    );
+    expect(verifyCloudFront(uri(base, token), keys, window.expiresAt + 1000)).toBe('expired');
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+    expect(verifyCloudFront(uri(base, token), { K2JCJMDEHXQW5F: other }, now)).toBe(
+      'bad-signature',
+    );
+    // A policy changed by the viewer (a longer window, another resource) no longer verifies.
+    const forged = new CloudFrontTokenWriter({
+      keyPairId: 'K2JCJMDEHXQW5F',
+      privateKey: pem,
+      baseUrl: base,
+      algorithm: 'SHA1',
+      bindAddress: false,
+    }).sign({ ...window, expiresAt: now + 86_400_000 });
+    const mixed = new URLSearchParams(token);
+    mixed.set('Policy', new URLSearchParams(forged).get('Policy')!);
+    expect(verifyCloudFront(uri(base, mixed.toString()), keys, now)).toBe('bad-signature');
+  });
+
+  it('signs SHA-256 and ECDSA keys too, and refuses a key that is no private key at start', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const ecWriter = cdnTokenWriter({
+      format: 'cloudfront',
+      keyPairId: 'KEC256',
+      privateKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      baseUrl: base,
+      algorithm: 'SHA256',
+      bindAddress: false,
+    });
+    const token = ecWriter.sign(window);
+    expect(token).toContain('Hash-Algorithm=SHA256');
+    expect(verifyCloudFront(uri(base, token), { KEC256: ec.publicKey }, now)).toBe('ok');
+    const spki = createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+    expect(() =>
+      cdnTokenWriter({
+        format: 'cloudfront',
+        keyPairId: 'KEC256',
+        privateKey: spki,
+        baseUrl: base,
+        algorithm: 'SHA1',
+        bindAddress: false,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+});
+
+describe('Google Cloud CDN signed URL prefix', () => {
+  const key = randomBytes(16).toString('base64url');
+  const base = 'https://media.example.com';
+  const writer = new GoogleTokenWriter({ keyName: 'live-key', key, baseUrl: base });
+
+  it('signs the stream’s directory as the URL prefix, verified as Cloud CDN does, and nothing else', () => {
+    const token = writer.sign(window);
+    const params = new URLSearchParams(token);
+    expect([...params.keys()]).toEqual(['URLPrefix', 'Expires', 'KeyName', 'Signature']);
+    expect(Buffer.from(params.get('URLPrefix')!, 'base64url').toString()).toBe(
+      `${base}/live/cam1/`,
+    );
+    const keys = { 'live-key': key };
+    expect(verifyGoogle(uri(base, token), keys, now)).toBe('ok');
+    expect(verifyGoogle(uri(base, token, '/live/cam2/seg12.m4s'), keys, now)).toBe('other-path');
+    expect(verifyGoogle(uri(base, token), keys, window.expiresAt + 1000)).toBe('expired');
+    const tampered = token.replace(/Expires=\d+/, 'Expires=9999999999');
+    expect(verifyGoogle(uri(base, tampered), keys, now)).toBe('bad-signature');
+    expect(
+      verifyGoogle(uri(base, token), { 'live-key': randomBytes(16).toString('base64url') }, now),
+    ).toBe('bad-signature');
+  });
+});
+
+describe('Bunny CDN token authentication (SHA-256, token_path)', () => {
+  const key = '229248f0-f007-4bf9-ba1f-bbf1b4ad9d40';
+  const base = 'https://zone.b-cdn.net';
+  const writer = new BunnyTokenWriter({ key, bindAddress: false });
+
+  it('signs the stream’s directory and the URL’s other parameters, verified as Bunny does, and nothing else', () => {
+    const token = writer.sign(window);
+    expect([...new URLSearchParams(token).keys()]).toEqual(['token', 'token_path', 'expires']);
+    expect(verifyBunny(uri(base, token), key, now)).toBe('ok');
+    expect(verifyBunny(uri(base, token, '/live/cam1/part3.1.m4s'), key, now)).toBe('ok');
+    expect(verifyBunny(uri(base, token, '/live/cam2/seg12.m4s'), key, now)).toBe('other-path');
+    expect(verifyBunny(uri(base, token), key, window.expiresAt + 1000)).toBe('expired');
+    // Another viewer's pass beside this token, a moved path or a longer life: refused.
+    const otherPass = new URL(uri(base, token));
+    otherPass.searchParams.set('vs', 'ek1.123.v-2.mac');
+    expect(verifyBunny(otherPass, key, now)).toBe('bad-signature');
+    const widened = token.replace(/token_path=[^&]+/, 'token_path=%2Flive%2F');
+    expect(verifyBunny(uri(base, widened, '/live/cam2/seg1.m4s'), key, now)).toBe('bad-signature');
+    expect(
+      verifyBunny(uri(base, token.replace(/expires=\d+/, 'expires=9999999999')), key, now),
+    ).toBe('bad-signature');
+  });
+
+  it('binds the viewer’s address when asked', () => {
+    const bound = new BunnyTokenWriter({ key, bindAddress: true }).sign(window);
+    expect(verifyBunny(uri(base, bound), key, now, '198.51.100.7')).toBe('ok');
+    expect(verifyBunny(uri(base, bound), key, now, '203.0.113.9')).toBe('bad-signature');
+  });
+});
