@@ -1,6 +1,9 @@
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import type { CdnTokenRequest, CdnTokenWriter } from './cdn-token.js';
 
+/** Signatures kept for reuse (a few seconds' worth for thousands of streams). */
+const SIGNED_KEPT = 4096;
+
 export interface CloudFrontTokenOptions {
   /** The public key's id in the distribution's key group (CloudFront's `Key-Pair-Id`). */
   keyPairId: string;
@@ -17,13 +20,16 @@ export interface CloudFrontTokenOptions {
 /**
  * Amazon CloudFront signed URLs with a custom policy: the resource is the stream's directory with a
  * wildcard (`<baseUrl>/<app>/<stream>/*`), `DateLessThan` the window's end. Signed by AWS's own
- * signer (@aws-sdk/cloudfront-signer); an RSA-2048 signature costs milliseconds, so it is made once
- * per viewer per window and the same `Policy`, `Signature` and `Key-Pair-Id` go on every URI.
+ * signer (@aws-sdk/cloudfront-signer). An RSA-2048 signature costs about a millisecond, so one is
+ * made per stream per window end (second), shared by its viewers, and the same `Policy`,
+ * `Signature` and `Key-Pair-Id` go on every URI of their windows.
  */
 export class CloudFrontTokenWriter implements CdnTokenWriter {
   readonly format = 'cloudfront';
   readonly params = ['Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'];
   readonly #options: CloudFrontTokenOptions;
+  /** Recent signatures, oldest first, by stream directory, window end (s) and bound address. */
+  readonly #signed = new Map<string, string>();
 
   constructor(options: CloudFrontTokenOptions) {
     this.#options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
@@ -46,6 +52,18 @@ export class CloudFrontTokenWriter implements CdnTokenWriter {
   }
 
   sign(request: CdnTokenRequest): string {
+    // The policy names no viewer: every viewer of a stream whose window ends in the same second
+    // (and, bound, at the same address) shares one signature.
+    const id = `${request.dir}|${Math.floor(request.expiresAt / 1000)}|${this.#options.bindAddress ? request.address : ''}`;
+    const known = this.#signed.get(id);
+    if (known !== undefined) return known;
+    const token = this.#sign(request);
+    this.#signed.set(id, token);
+    if (this.#signed.size > SIGNED_KEPT) this.#signed.delete(this.#signed.keys().next().value!);
+    return token;
+  }
+
+  #sign(request: CdnTokenRequest): string {
     const { keyPairId, privateKey, algorithm, baseUrl } = this.#options;
     const signed = getSignedUrl({
       url: `${baseUrl}${request.dir}`,
