@@ -1,6 +1,6 @@
 import { constants, createHmac, KeyObject, timingSafeEqual, verify } from 'node:crypto';
 import { Decoder, Encoder, Tag } from 'cbor-x';
-import type { JWTPayload } from 'jose';
+import type { CryptoKey, JWTPayload } from 'jose';
 import { StagedoorError } from '../../errors.js';
 import type { SupportedAlg } from '../../config/schema.js';
 import type { TrustedKey } from '../import-key.js';
