@@ -54,7 +54,6 @@ const writers = {
   bunny: cdnTokenWriter({
     format: 'bunny',
     key: randomBytes(24).toString('hex'),
-    bindAddress: false,
   }),
 };
 

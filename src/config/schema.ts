@@ -90,7 +90,6 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     format: z.literal('bunny'),
     /** The pull zone's URL token authentication key. */
     key: z.string().min(16),
-    bindAddress: z.boolean().default(false),
   }),
 ]);
 export type CdnPassConfig = z.infer<typeof cdnPassSchema>;

@@ -162,6 +162,17 @@ describe('Amazon CloudFront signed URLs (custom policy)', () => {
 });
 
 describe('Google Cloud CDN signed URL prefix', () => {
+  it('matches the published test vector (GoogleCloudPlatform/python-docs-samples, cdn/snippets_test.py)', () => {
+    const vector = new GoogleTokenWriter({
+      keyName: 'my-key',
+      key: 'nZtRohdNF9m3cKM24IcK4w==',
+      baseUrl: 'http://www.example.com',
+    }).sign({ ...window, dir: '/some/', expiresAt: 1549751401_000 });
+    expect(vector).toBe(
+      'URLPrefix=aHR0cDovL3d3dy5leGFtcGxlLmNvbS9zb21lLw==&Expires=1549751401&KeyName=my-key&Signature=3th4ThmpS95I1TAKYyYSCSq3dnQ=',
+    );
+  });
+
   const key = randomBytes(16).toString('base64url');
   const base = 'https://media.example.com';
   const writer = new GoogleTokenWriter({ keyName: 'live-key', key, baseUrl: base });
@@ -188,7 +199,7 @@ describe('Google Cloud CDN signed URL prefix', () => {
 describe('Bunny CDN token authentication (SHA-256, token_path)', () => {
   const key = '229248f0-f007-4bf9-ba1f-bbf1b4ad9d40';
   const base = 'https://zone.b-cdn.net';
-  const writer = new BunnyTokenWriter({ key, bindAddress: false });
+  const writer = new BunnyTokenWriter({ key });
 
   it('signs the stream’s directory and the URL’s other parameters, verified as Bunny does, and nothing else', () => {
     const token = writer.sign(window);
@@ -206,11 +217,5 @@ describe('Bunny CDN token authentication (SHA-256, token_path)', () => {
     expect(
       verifyBunny(uri(base, token.replace(/expires=\d+/, 'expires=9999999999')), key, now),
     ).toBe('bad-signature');
-  });
-
-  it('binds the viewer’s address when asked', () => {
-    const bound = new BunnyTokenWriter({ key, bindAddress: true }).sign(window);
-    expect(verifyBunny(uri(base, bound), key, now, '198.51.100.7')).toBe('ok');
-    expect(verifyBunny(uri(base, bound), key, now, '203.0.113.9')).toBe('bad-signature');
   });
 });
