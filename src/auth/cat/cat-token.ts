@@ -67,6 +67,8 @@ const CAT_CLAIMS: Record<number, string> = {
   323: 'catr',
 };
 const CATV = 310;
+/** JWT and CWT names of registered claims: never accepted as text keys. */
+const REGISTERED = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'cti', 'cnf']);
 
 const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: false, variableMapSize: true });
@@ -182,6 +184,9 @@ function claimsOf(claims: Map<unknown, unknown>): JWTPayload {
   const payload: Record<string, unknown> = {};
   for (const [label, value] of claims) {
     if (typeof label === 'string') {
+      // A registered claim under its text name would shadow (or be shadowed by) its integer key.
+      if (REGISTERED.has(label))
+        throw claimInvalid(label, 'registered CWT claims go under their integer keys');
       payload[label] = value; // private text-keyed claims: scope, max_sessions, access …
       continue;
     }
@@ -203,6 +208,15 @@ function claimsOf(claims: Map<unknown, unknown>): JWTPayload {
       );
     }
   }
+  if (payload.iss !== undefined && typeof payload.iss !== 'string')
+    throw claimInvalid('iss', 'must be a text string');
+  const aud = payload.aud as unknown;
+  if (
+    aud !== undefined &&
+    typeof aud !== 'string' &&
+    !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))
+  )
+    throw claimInvalid('aud', 'must be a text string or an array of them');
   for (const time of ['exp', 'nbf', 'iat'] as const)
     if (payload[time] !== undefined && typeof payload[time] !== 'number')
       throw claimInvalid(time, 'must be a number');

@@ -125,6 +125,23 @@ describe('Common Access Tokens', () => {
     );
   });
 
+  it('refuses registered claims under text keys and claims of the wrong type', async () => {
+    const keys = await storeOf();
+    for (const [label, value, claim] of [
+      ['sub', 'live/other', 'sub'],
+      [CLAIM.iss, 42, 'iss'],
+      [CLAIM.aud, [1], 'aud'],
+      [CLAIM.exp, 'soon', 'exp'],
+      [CLAIM.sub, Buffer.from('live/cam1'), 'sub'],
+    ] as const) {
+      const claims = catClaims('live/cam1');
+      claims.set(label, value);
+      await expect(
+        verifyToken(makeCat(claims, { alg: 5, kid: 'hs', key: secret }), { keys }, options),
+      ).rejects.toMatchObject({ code: 'CLAIM_INVALID', claim });
+    }
+  });
+
   it('refuses a CAT restriction this server does not enforce (catu …) rather than admit it more widely', async () => {
     const keys = await storeOf();
     const withCatu = catClaims('live/cam1', 300, [
