@@ -55,6 +55,13 @@ const writers = {
     format: 'bunny',
     key: randomBytes(24).toString('hex'),
   }),
+  cat: cdnTokenWriter({
+    format: 'cat',
+    kid: 'bench',
+    key: randomBytes(32).toString('hex'),
+    tokenName: 'CAT',
+    cwtTag: true,
+  }),
 };
 
 // A 24-segment LL-HLS media playlist, 3 parts per segment, as the packager writes it.

@@ -72,6 +72,7 @@ async function main() {
   const dir = join(work, 'edge');
   mkdirSync(join(dir, 'cache'), { recursive: true });
   copyFileSync(join(edgeFiles, 'pass.js'), join(dir, 'pass.js'));
+  copyFileSync(join(edgeFiles, 'cat.js'), join(dir, 'cat.js'));
   writeFileSync(join(dir, 'edge-keys.conf'), renderEdgeKeys([edgeKey]));
   const edgePort = await freePort();
   const conf = renderEdgeConfig({

@@ -7,6 +7,7 @@
 // and exp is in seconds since the epoch. src/delivery/pass/segment-pass.ts signs the same way; the
 // test vectors in test-vectors.json are checked against both.
 import crypto from 'crypto';
+import cat from './cat.js';
 
 const MAC_CHARS = 22;
 
@@ -52,8 +53,15 @@ function check(value, uri, keys, nowMs) {
   return 'ok';
 }
 
-/** For `js_set $stagedoor_pass pass.verify;`. */
+/**
+ * For `js_set $stagedoor_pass pass.verify;`: Stagedoor's own pass (`vs`), or, where
+ * `$stagedoor_pass_format` is "cat", a Common Access Token in `$stagedoor_cat_param` (cat.js).
+ */
 function verify(r) {
+  if (r.variables.stagedoor_pass_format === 'cat') {
+    const keys = cat.catKeys(r.variables.stagedoor_cat_keys);
+    return cat.checkCat(r.args[r.variables.stagedoor_cat_param || 'CAT'], r.uri, keys, Date.now());
+  }
   return check(r.args.vs, r.uri, edgeKeys(r), Date.now());
 }
 

@@ -4,7 +4,8 @@
 //   node deploy/nginx-edge/render.mjs --origin 10.0.0.5:8080 --listen 8088 \
 //     --dir /etc/nginx/stagedoor-edge --cache /var/cache/nginx/stagedoor \
 //     --cors-origins https://www.example.com,https://app.example.com > /etc/nginx/nginx.conf
-// (--cors-origins: the origin's http.corsOrigins; leave it out for "*").
+// (--cors-origins: the origin's http.corsOrigins; leave it out for "*"; --pass-format cat
+// --cat-param CAT where the origin writes Common Access Tokens: hls.passes.cdn format "cat").
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +23,8 @@ function setLine(text, find, replacement) {
  * The edge config with: `dir` holding pass.js and edge-keys.conf, `origin` (host:port of
  * Stagedoor's HTTP port, or a list: a cluster's nodes), `listen` (what nginx's `listen` takes), `cache` (a writable directory),
  * and optionally `corsOrigins` (the origin's http.corsOrigins: a list, or a string separated by
- * spaces or commas), `workers`, `jsModule` (an absolute module path) and `prelude` (lines put first).
+ * spaces or commas), `passFormat` ("stagedoor", the default, or "cat") with `catParam` (the CAT's
+ * query parameter), `workers`, `jsModule` (an absolute module path) and `prelude` (lines put first).
  */
 export function renderEdgeConfig({
   dir,
@@ -33,6 +35,8 @@ export function renderEdgeConfig({
   jsModule,
   prelude,
   corsOrigins,
+  passFormat,
+  catParam,
 }) {
   let conf = readFileSync(TEMPLATE, 'utf8');
   if (jsModule)
@@ -68,15 +72,34 @@ export function renderEdgeConfig({
       `    js_var $stagedoor_cors_origins "${origins.join(' ')}";`,
     );
   }
+  if (passFormat !== undefined) {
+    if (passFormat !== 'stagedoor' && passFormat !== 'cat')
+      throw new Error(`pass format ${passFormat}: "stagedoor" or "cat"`);
+    conf = setLine(
+      conf,
+      /^\s*js_var \$stagedoor_pass_format "[^"]*";/,
+      `    js_var $stagedoor_pass_format "${passFormat}";`,
+    );
+  }
+  if (catParam !== undefined) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(catParam))
+      throw new Error(`cat param ${catParam}: 1–64 of A-Z a-z 0-9 _ -`);
+    conf = setLine(
+      conf,
+      /^\s*js_var \$stagedoor_cat_param "[^"]*";/,
+      `    js_var $stagedoor_cat_param "${catParam}";`,
+    );
+  }
   return `${prelude ?? ''}${conf}`;
 }
 
 /**
- * The edge-keys.conf line for keys `[{ kid, secret }]`, the first one being the signing key. A
+ * The edge-keys.conf lines for keys `[{ kid, secret }]`, the first one being the signing key, and
+ * CAT keys `[{ kid, key }]` (hex; the origin's hls.passes.cdn `kid` and `key`, none by default). A
  * secret nginx would not read back as written is refused: inside the quoted value `$` starts a
  * variable, `\` an escape and `"` ends it (every valid pass would then be refused at the edge).
  */
-export function renderEdgeKeys(keys) {
+export function renderEdgeKeys(keys, catKeys = []) {
   for (const { kid, secret } of keys) {
     if (!/^[A-Za-z0-9_-]{1,32}$/.test(kid))
       throw new Error(`edge key ${kid}: a kid is 1–32 of A-Z a-z 0-9 _ -`);
@@ -87,7 +110,16 @@ export function renderEdgeKeys(keys) {
         `edge key ${kid}: the secret holds " $ or \\, which nginx reads as a quote, a variable or an escape; choose another (openssl rand -base64 32 | tr '+/' '-_')`,
       );
   }
-  return `js_var $stagedoor_edge_keys "${keys.map((k) => `${k.kid}:${k.secret}`).join(' ')}";\n`;
+  for (const { kid, key } of catKeys) {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(kid))
+      throw new Error(`CAT key ${kid}: a kid is 1–32 of A-Z a-z 0-9 _ -`);
+    if (!/^([0-9a-fA-F]{2}){32,}$/.test(key))
+      throw new Error(`CAT key ${kid}: a key is hex of 32 bytes or more`);
+  }
+  return (
+    `js_var $stagedoor_edge_keys "${keys.map((k) => `${k.kid}:${k.secret}`).join(' ')}";\n` +
+    `js_var $stagedoor_cat_keys "${catKeys.map((k) => `${k.kid}:${k.key}`).join(' ')}";\n`
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -108,5 +140,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     }
   // --origin a:8080,b:8080: a cluster's nodes.
   const origin = args.origin.split(',');
-  process.stdout.write(renderEdgeConfig({ ...args, origin, corsOrigins: args['cors-origins'] }));
+  process.stdout.write(
+    renderEdgeConfig({
+      ...args,
+      origin,
+      corsOrigins: args['cors-origins'],
+      passFormat: args['pass-format'],
+      catParam: args['cat-param'],
+    }),
+  );
 }

@@ -87,6 +87,39 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     baseUrl: z.url({ protocol: /^https?$/ }),
   }),
   z.strictObject({
+    format: z.literal('cat'),
+    /** The key's id (COSE `kid`), as the verifying edge or CDN lists it. */
+    kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a kid is 1–32 of A-Z a-z 0-9 _ -'),
+    /** The HMAC 256/256 key, hex, 32 bytes or more (the edge's or CDN's CAT key). */
+    key: z.string().regex(/^([0-9a-fA-F]{2}){32,}$/, 'a hex key of at least 32 bytes'),
+    /** The query parameter the token goes in (`CAT`, as CTA-5007's examples and Akamai's module read it). */
+    tokenName: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default('CAT'),
+    /** Wrap the COSE_Mac0 in the CWT tag (61); some verifiers expect it, some refuse it. */
+    cwtTag: z.boolean().default(true),
+    /**
+     * A `catr` renewal claim, for a CDN that renews tokens near their end and players that take the
+     * renewed one (a header or a cookie). Off by default: a renewing CDN extends segment access
+     * without asking the origin (see docs/cdn.md); Stagedoor's nginx edge does not renew.
+     */
+    renewal: z
+      .strictObject({
+        type: z.enum(['header', 'cookie']),
+        /** Seconds a renewal adds. */
+        expAddSec: z.number().int().min(1).max(3600),
+        /** Renew within this many seconds of `exp`. */
+        deadlineSec: z.number().int().min(0).max(3600),
+        /** The header or cookie the renewed token is sent in. */
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .default('CTA-Common-Access-Token'),
+      })
+      .optional(),
+  }),
+  z.strictObject({
     format: z.literal('bunny'),
     /** The pull zone's URL token authentication key. */
     key: z.string().min(16),
@@ -348,7 +381,7 @@ export const configSchema = z.strictObject({
           segmentPassSec: z.number().positive().max(3600).optional(),
           /** How long an edge may cache a segment (X-Accel-Expires, CDN-Cache-Control); 0: neither header. Default: the playlist window plus 2 segments. */
           edgeCacheSec: z.number().int().min(0).max(3600).optional(),
-          /** A CDN's own token on segment, init and part URIs (akamai, cloudfront, google, bunny), for the pass window. */
+          /** A CDN's own token on segment, init and part URIs (akamai, cloudfront, google, bunny), or a Common Access Token (cat), for the pass window. */
           cdn: cdnPassSchema.optional(),
         })
         .superRefine((passes, ctx) => {

@@ -32,7 +32,10 @@ export function freePort(): Promise<number> {
 
 export type Render = {
   renderEdgeConfig(options: Record<string, unknown>): string;
-  renderEdgeKeys(keys: Array<{ kid: string; secret: string }>): string;
+  renderEdgeKeys(
+    keys: Array<{ kid: string; secret: string }>,
+    catKeys?: Array<{ kid: string; key: string }>,
+  ): string;
 };
 export const render = (await import(pathToFileURL(join(EDGE, 'render.mjs')).href)) as Render;
 
@@ -41,12 +44,17 @@ export async function startEdge(options: {
   edgeKeys: Array<{ kid: string; secret: string }>;
   /** The origin's http.corsOrigins, as the edge is told them. */
   corsOrigins?: string[];
+  /** Verify Common Access Tokens (the origin's hls.passes.cdn format "cat") with these keys. */
+  cat?: { keys: Array<{ kid: string; key: string }>; param?: string };
 }): Promise<Edge> {
   const dir = mkdtempSync(join(tmpdir(), 'sd-edge-'));
   mkdirSync(join(dir, 'logs'));
   mkdirSync(join(dir, 'cache'));
-  copyFileSync(join(EDGE, 'pass.js'), join(dir, 'pass.js'));
-  writeFileSync(join(dir, 'edge-keys.conf'), render.renderEdgeKeys(options.edgeKeys));
+  for (const file of ['pass.js', 'cat.js']) copyFileSync(join(EDGE, file), join(dir, file));
+  writeFileSync(
+    join(dir, 'edge-keys.conf'),
+    render.renderEdgeKeys(options.edgeKeys, options.cat?.keys),
+  );
   const port = await freePort();
   const conf = render.renderEdgeConfig({
     dir,
@@ -54,6 +62,7 @@ export async function startEdge(options: {
     listen: `127.0.0.1:${port}`,
     cache: join(dir, 'cache'),
     corsOrigins: options.corsOrigins,
+    ...(options.cat ? { passFormat: 'cat', catParam: options.cat.param ?? 'CAT' } : {}),
     workers: 1,
     jsModule: JS_MODULE,
     // Workers run as root here (the test's directories are root's own); a real edge runs them as

@@ -5,6 +5,7 @@ import type { CdnPassConfig } from '../../../config/schema.js';
 import { AkamaiTokenWriter } from './akamai-token.js';
 import { BunnyTokenWriter } from './bunny-token.js';
 import type { CdnTokenWriter } from './cdn-token.js';
+import { CatPassWriter } from './cat-pass-token.js';
 import { CloudFrontTokenWriter } from './cloudfront-token.js';
 import { GoogleTokenWriter } from './google-token.js';
 
@@ -21,6 +22,10 @@ export function cdnTokenWriter(config: CdnPassConfig): CdnTokenWriter {
       return new GoogleTokenWriter(config);
     case 'bunny':
       return new BunnyTokenWriter(config);
+    case 'cat':
+      if (config.renewal && config.renewal.deadlineSec >= config.renewal.expAddSec)
+        throw configError(`${WHERE}.renewal`, 'deadlineSec must be below expAddSec');
+      return new CatPassWriter(config);
   }
 }
 

@@ -1,5 +1,5 @@
-/** The CDNs whose own signed-URL format Stagedoor writes onto segment, init and part URIs. */
-export type CdnFormat = 'akamai' | 'cloudfront' | 'google' | 'bunny';
+/** The CDNs (and the Common Access Token, CTA-5007) whose own signed-URL format Stagedoor writes onto segment, init and part URIs. */
+export type CdnFormat = 'akamai' | 'cloudfront' | 'google' | 'bunny' | 'cat';
 
 /** One viewer's window: what the CDN's token must allow, and until when. */
 export interface CdnTokenRequest {
