@@ -1,5 +1,5 @@
 // Viewers through a CDN that checks its own signed-URL format: for each format Stagedoor writes
-// (hls.passes.cdn), a real ffmpeg publishes, ffprobe (and, for one format, hls.js in Chromium) plays
+// (hls.passes.cdn), a real ffmpeg publishes, ffprobe and hls.js in Chromium (LL-HLS) play
 // through a stand-in that verifies every segment, init and part request the way that CDN does, and
 // passes playlists and keys to the origin. Tampered and other-stream URLs are refused at the
 // stand-in; a revoked viewer is refused at its next playlist reload by the origin.
@@ -150,9 +150,8 @@ describe.each(FORMATS)('a viewer through a CDN checking $name tokens', (format) 
   }, 30_000);
 });
 
-describe('hls.js in Chromium through a CDN checking Akamai tokens', () => {
+describe.each(FORMATS)('hls.js in Chromium through a CDN checking $name tokens', (format) => {
   it('plays LL-HLS, every part verified', async () => {
-    const format = FORMATS[0]!;
     const server = await startServer(
       testConfig(undefined, {
         hls: { segmentSec: 1, passes: { cdn: format.config as CdnPassConfig } },
