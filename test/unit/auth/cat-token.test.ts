@@ -1,13 +1,13 @@
 // Common Access Tokens (CTA-5007) where a JWT is accepted: verified by a configured key pinned to one
 // algorithm, mapped to the same grant, refused with the same codes for the same faults.
 import { createRequire } from 'node:module';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KeyStore } from '../../../src/auth/key-store.js';
 import { importTrustedKey } from '../../../src/auth/import-key.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 import { verifyToken } from '../../../src/auth/verify-token.js';
-import { looksLikeCat } from '../../../src/auth/cat/cat-token.js';
+import { looksLikeCat, parseCat } from '../../../src/auth/cat/cat-token.js';
 import { CLAIM, catClaims, makeCat } from '../../helpers/cat.js';
 import { sign } from '../../helpers/tokens.js';
 
@@ -180,5 +180,101 @@ describe('Common Access Tokens', () => {
     await expect(verifyToken(untagged, { keys }, options)).rejects.toMatchObject({
       code: 'TOKEN_MALFORMED',
     });
+  });
+});
+
+// RFC 8392 Appendix A: the published example CWTs and keys.
+const RFC8392 = {
+  /** A.2.3: the ECDSA P-256 key (public part). */
+  p256: {
+    x: '143329cce7868e416927599cf65a34f3ce2ffda55a7eca69ed8919a394d42f0f',
+    y: '60f7f1a780d8a783bfb7a2dd6b2796e8128dbbcef9d3d168db9529971a36e7b9',
+  },
+  /** A.2.2: the 256-bit symmetric key. */
+  symmetric256: '403697de87af64611c1d32a05dab0fe1fcb715a86ab435f1ec99192d79569388',
+  /** A.3: signed CWT (COSE_Sign1, ES256, kid "AsymmetricECDSA256"). */
+  signed:
+    'd28443a10126a104524173796d6d657472696345434453413235365850a70175636f61703a2f2f61732e6578616d706c652e636f6d02656572696b77037818636f61703a2f2f6c696768742e6578616d706c652e636f6d041a5612aeb0051a5610d9f0061a5610d9f007420b7158405427c1ff28d23fbad1f29c4c7c6a555e601d6fa29f9179bc3d7438bacaca5acd08c8d4d4f96131680c429a01f85951ecee743a52b9b63632c57209120e1c9e30',
+  /** A.4: MACed CWT with the CWT tag (COSE_Mac0, HMAC 256/64, kid "Symmetric256"). */
+  maced:
+    'd83dd18443a10104a1044c53796d6d65747269633235365850a70175636f61703a2f2f61732e6578616d706c652e636f6d02656572696b77037818636f61703a2f2f6c696768742e6578616d706c652e636f6d041a5612aeb0051a5610d9f0061a5610d9f007420b7148093101ef6d789200',
+  /** Both examples' claims are valid at iat = nbf = 1443944944 until exp = 1444064944. */
+  at: 1443944944_000 + 60_000,
+};
+const b64url = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
+
+describe('the CWT examples of RFC 8392', () => {
+  it('A.3, the signed CWT, verifies under the published P-256 key and maps to the claims it lists', async () => {
+    const publicKey = createPublicKey({
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: b64url(RFC8392.p256.x),
+        y: b64url(RFC8392.p256.y),
+      },
+      format: 'jwk',
+    });
+    const config = parseConfig({
+      auth: {
+        keys: [
+          {
+            kid: 'AsymmetricECDSA256',
+            alg: 'ES256',
+            publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+            actions: ['play'],
+          },
+        ],
+      },
+    });
+    const keys = new KeyStore([await importTrustedKey(config.auth.keys[0]!, 'auth.keys[0]')]);
+    const token = b64url(RFC8392.signed);
+    expect(looksLikeCat(token)).toBe(true);
+    const parsed = parseCat(token);
+    expect(parsed.alg).toBe('ES256');
+    expect(parsed.kid).toBe('AsymmetricECDSA256');
+    expect(parsed.payload).toEqual({
+      iss: 'coap://as.example.com',
+      sub: 'erikw',
+      aud: 'coap://light.example.com',
+      exp: 1444064944,
+      nbf: 1443944944,
+      iat: 1443944944,
+      jti: Buffer.from('0b71', 'hex').toString('base64url'),
+    });
+    const grant = await verifyToken(token, { keys }, options, RFC8392.at);
+    expect(grant).toMatchObject({ subject: 'erikw', issuer: 'coap://as.example.com' });
+    // Past its exp, and with one signature byte changed, it is refused as a JWT would be.
+    await expect(
+      verifyToken(token, { keys }, options, 1444064944_000 + 1000),
+    ).rejects.toMatchObject({
+      code: 'TOKEN_EXPIRED',
+    });
+    const tampered = Buffer.from(RFC8392.signed, 'hex');
+    tampered[tampered.length - 1]! ^= 1;
+    await expect(
+      verifyToken(tampered.toString('base64url'), { keys }, options, RFC8392.at),
+    ).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+
+  it('A.4, the MACed CWT: its 64-bit MAC is the published key over the MAC_structure we build, and alg 4 (a truncated MAC) is refused', () => {
+    const bytes = Buffer.from(RFC8392.maced, 'hex');
+    // 61(17([h'a10104', {4: 'Symmetric256'}, payload, h'093101ef6d789200'])): the payload's 80 bytes start at byte 25.
+    const protectedHeader = bytes.subarray(5, 8);
+    const payload = bytes.subarray(25, 25 + 0x50);
+    const mac = bytes.subarray(bytes.length - 8);
+    const structure = Buffer.concat([
+      Buffer.from('84644d414330', 'hex'), // ["MAC0",
+      Buffer.from([0x43]),
+      protectedHeader,
+      Buffer.from([0x40, 0x58, payload.length]),
+      payload,
+    ]);
+    const full = createHmac('sha256', Buffer.from(RFC8392.symmetric256, 'hex'))
+      .update(structure)
+      .digest();
+    expect(full.subarray(0, 8)).toEqual(mac);
+    expect(() => parseCat(bytes.toString('base64url'))).toThrow(
+      expect.objectContaining({ code: 'ALG_NOT_ALLOWED' }) as Error,
+    );
   });
 });
