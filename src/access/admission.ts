@@ -16,6 +16,7 @@ import {
   type SessionSlots,
 } from '../sessions/session-slots.js';
 import type { SessionLimit } from '../auth/session-limit.js';
+import type { RequestUrl } from '../net/request-url.js';
 import type { Audit } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -33,6 +34,8 @@ export interface Applicant {
   /** Client address, after trusted-proxy resolution. */
   address: string;
   origin?: string | undefined;
+  /** The URL the credentials came on (a CAT's `catu` is matched against it). */
+  url?: RequestUrl | undefined;
   /** A protocol's own condition, checked first (WebSocket: `ws.allowedOrigins`); throws its refusal. */
   gate?: () => void;
   /** Reads the client's credentials; a malformed one throws, and is refused and audited like any refusal. */
@@ -137,6 +140,7 @@ export class Admission {
         stream,
         address: applicant.address,
         origin: applicant.origin,
+        url: applicant.url,
       });
       if (applicant.action === 'publish') this.#deps.hub.assertCanPublish(stream);
       // Resolved here, so that a limited token without a subject is refused with the decision.
@@ -153,7 +157,7 @@ export class Admission {
    */
   recheck(
     admitted: Admitted,
-    applicant: Pick<Applicant, 'protocol' | 'action' | 'address' | 'origin'>,
+    applicant: Pick<Applicant, 'protocol' | 'action' | 'address' | 'origin' | 'url'>,
   ): Promise<void> {
     return this.#deps.authenticator.check(admitted.grant, {
       action: applicant.action,
@@ -161,6 +165,7 @@ export class Admission {
       stream: admitted.stream,
       address: applicant.address,
       origin: applicant.origin,
+      url: applicant.url,
     });
   }
 

@@ -1,3 +1,4 @@
+import type { RequestUrl } from '../net/request-url.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { StagedoorError } from '../errors.js';
@@ -30,6 +31,8 @@ export interface AdminCaller {
   authorization: string | undefined;
   address: string;
   origin: string | undefined;
+  /** The call's URL (a CAT's `catu` is matched against it). */
+  url?: RequestUrl | undefined;
 }
 
 /**
@@ -63,7 +66,7 @@ export class AdminAuth {
     this.#authenticator = authenticator;
   }
 
-  async authenticate({ authorization, address, origin }: AdminCaller): Promise<AdminActor> {
+  async authenticate({ authorization, address, origin, url }: AdminCaller): Promise<AdminActor> {
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
     if (!match)
       throw new StagedoorError(
@@ -85,6 +88,7 @@ export class AdminAuth {
       stream: undefined,
       address,
       origin,
+      url,
     });
     if (grant.expiresAt === undefined)
       throw new StagedoorError('CLAIM_INVALID', 'admin tokens must carry exp', { claim: 'exp' });

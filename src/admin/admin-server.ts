@@ -1,3 +1,4 @@
+import { httpRequestUrl } from '../net/request-url.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -99,6 +100,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
         authorization: request.headers.authorization,
         address: normalizeAddress(request.socket.remoteAddress),
         origin: requestOrigin(request.headers),
+        url: httpRequestUrl(request.raw, undefined), // the admin port has no trusted proxies
       });
     } catch (error) {
       const coded = toStagedoorError(error);

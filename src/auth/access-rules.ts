@@ -2,11 +2,15 @@ import { StagedoorError } from '../errors.js';
 import type { BlockList } from 'node:net';
 import { addressList, listHas } from '../net/client-address.js';
 import type { GeoIp } from './geoip.js';
+import { checkUriRules, compileUriRules, type UriRules } from './cat/catu.js';
+import type { RequestUrl } from '../net/request-url.js';
 
 export interface AccessContext {
   address: string;
   /** The Origin of an HTTP or WebSocket request (else the Referer's origin); undefined for RTMP. */
   origin: string | undefined;
+  /** The URL the request was made on, for a token's `catu`; undefined where there is none. */
+  url?: RequestUrl | undefined;
 }
 
 /** A token's access rules, read and compiled once (address lists built, countries lower-cased). */
@@ -14,18 +18,23 @@ export interface CompiledAccessRules {
   ips: BlockList | undefined;
   origins: readonly string[] | undefined;
   countries: readonly string[] | undefined;
+  /** A CAT's `catu`: the URLs the token may be used on. */
+  uri?: UriRules | undefined;
 }
 
 /**
- * Reads `access.allow.{ips, origins, countries}` from a token's claims: undefined when there is
- * none; CLAIM_INVALID when it is malformed (unknown kind, empty or overlong list, a bad address).
+ * Reads `access.allow.{ips, origins, countries}` and `catu` (a Common Access Token's URL rules)
+ * from a token's claims: undefined when there are none; CLAIM_INVALID when one is malformed
+ * (unknown kind, empty or overlong list, a bad address, an unknown URI component or match).
  */
 export function compileAccessRules(
   claims: Record<string, unknown>,
   maxEntries: number,
 ): CompiledAccessRules | undefined {
+  const uri = claims.catu === undefined ? undefined : compileUriRules(claims.catu);
   const access = claims.access;
-  if (access === undefined) return undefined;
+  if (access === undefined)
+    return uri ? { ips: undefined, origins: undefined, countries: undefined, uri } : undefined;
   const allow = (access as { allow?: unknown } | null)?.allow;
   if (
     typeof access !== 'object' ||
@@ -72,12 +81,17 @@ export function compileAccessRules(
       });
     }
   }
-  return { ips, origins: out.origins, countries: out.countries?.map((c) => c.toLowerCase()) };
+  return {
+    ips,
+    origins: out.origins,
+    countries: out.countries?.map((c) => c.toLowerCase()),
+    uri,
+  };
 }
 
 /**
- * Does this request pass a token's access rules (`access.allow.ips`: addresses or CIDR, v4/v6;
- * `origins`: exact; `countries`: ISO alpha-2)? Every kind present must pass (AND); within a kind one
+ * Does this request pass a token's access rules (`catu`: its URL; `access.allow.ips`: addresses
+ * or CIDR, v4/v6; `origins`: exact; `countries`: ISO alpha-2)? Every kind present must pass (AND); within a kind one
  * entry suffices (OR). Unknown country or missing Origin fail closed.
  */
 export async function checkCompiledAccessRules(
@@ -85,6 +99,7 @@ export async function checkCompiledAccessRules(
   context: AccessContext,
   geo: GeoIp,
 ): Promise<void> {
+  if (rules.uri) checkUriRules(rules.uri, context.url);
   if (rules.ips && !listHas(rules.ips, context.address)) throw new StagedoorError('IP_DENIED');
   if (rules.origins) {
     if (context.origin === undefined || !rules.origins.includes(context.origin))

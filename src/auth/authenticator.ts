@@ -10,6 +10,7 @@ import type { Protocol } from '../core/protocol.js';
 import type { TokenCache } from './token-cache.js';
 import { UNRULED, type StreamRule } from './stream-security.js';
 import type { GeoIp } from './geoip.js';
+import type { RequestUrl } from '../net/request-url.js';
 import {
   checkCompiledAccessRules,
   compileAccessRules,
@@ -30,6 +31,8 @@ export interface AccessRequest {
   address: string;
   /** Origin of an HTTP/WebSocket request (else its Referer's origin); undefined for RTMP. */
   origin?: string | undefined;
+  /** The URL the credential was presented on (a CAT's `catu` is matched against it). */
+  url?: RequestUrl | undefined;
 }
 
 /** The one entry point for access decisions. Resolves with the grant or throws a coded error. */
@@ -166,7 +169,7 @@ export class TokenAuthenticator implements Authenticator {
     if (rules)
       await checkCompiledAccessRules(
         rules,
-        { address: request.address, origin: request.origin },
+        { address: request.address, origin: request.origin, url: request.url },
         this.#options.geo,
       );
   }

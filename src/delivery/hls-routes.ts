@@ -1,3 +1,4 @@
+import { httpRequestUrl } from '../net/request-url.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StagedoorError } from '../errors.js';
 import { checkStreamPath } from '../core/stream-path.js';
@@ -186,6 +187,7 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
             cookie: request.headers.cookie,
           }),
           origin: requestOrigin(request.headers),
+          url: httpRequestUrl(request.raw, deps.trustedProxies),
         });
       } catch (error) {
         const applicant = {

@@ -8,6 +8,7 @@ import { refusalAfter } from '../core/end-reasons.js';
 import type { PlaylistPasses } from './pass/playlist-pass.js';
 import type { SegmentPasses } from './pass/segment-pass.js';
 import { streamDirInUrl, type MediaKind } from '../core/media-layout.js';
+import type { RequestUrl } from '../net/request-url.js';
 import type { CdnTokenWriter } from './pass/cdn/cdn-token.js';
 
 /** One HLS viewer: a token (or open access) at an address watching a stream, across requests. */
@@ -128,6 +129,8 @@ export class HlsViewers {
     pass: string | undefined;
     token: string | undefined;
     origin?: string | undefined;
+    /** The request's URL (a CAT's `catu` is matched against it). */
+    url?: RequestUrl | undefined;
   }): Promise<HlsAdmission> {
     const now = this.#now();
     const streamKey = formatStreamPath(request.stream);
@@ -142,7 +145,13 @@ export class HlsViewers {
       if (!checked)
         await this.deps.admission.recheck(
           { stream: request.stream, grant: viewer.grant },
-          { protocol: 'hls', action: 'play', address: request.address, origin: request.origin },
+          {
+            protocol: 'hls',
+            action: 'play',
+            address: request.address,
+            origin: request.origin,
+            url: request.url,
+          },
         );
       return this.#continue(viewer, this.#now());
     }
@@ -218,6 +227,7 @@ export class HlsViewers {
       name: request.stream.name,
       address: request.address,
       origin: request.origin,
+      url: request.url,
       credentials: () => ({ token }),
     });
     return admitted.grant;

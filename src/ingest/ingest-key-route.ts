@@ -1,3 +1,4 @@
+import { httpRequestUrl } from '../net/request-url.js';
 import type { BlockList } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { StagedoorError } from '../errors.js';
@@ -63,6 +64,7 @@ export function registerIngestKeyRoute(app: FastifyInstance, deps: IngestKeyRout
           stream,
           address,
           origin: requestOrigin(request.headers),
+          url: httpRequestUrl(request.raw, deps.trustedProxies),
         });
         assertWithin(deps.limits.perSubject, grant.subject ?? grant.tokenId, 'for this subject');
         if (grant.expiresAt === undefined)

@@ -1,13 +1,14 @@
 // A Common Access Token (CTA-5007) where a JWT goes: an ffmpeg publisher with a CAT in its RTMP
 // stream key, a viewer with one in the HLS query and one in the Authorization header; an expired
-// CAT and one for another stream are refused with a JWT's codes.
+// CAT and one for another stream are refused with a JWT's codes; `catu` is held against the URL the
+// token came on (scheme, host, path), over RTMP and HLS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { probe, publish, type RunningProcess } from '../helpers/ffmpeg.js';
 import { eventually } from '../helpers/http.js';
 import { HS_SECRET } from '../helpers/tokens.js';
 import { publishWith } from '../helpers/cluster-publish.js';
-import { catClaims, makeCat } from '../helpers/cat.js';
+import { CLAIM, catClaims, makeCat } from '../helpers/cat.js';
 
 const key = Buffer.from(HS_SECRET);
 const cat = (sub: string, ttl = 300) => makeCat(catClaims(sub, ttl), { alg: 5, kid: 'hs', key });
@@ -63,4 +64,46 @@ describe('a Common Access Token', () => {
     );
     expect(line.code).toBe('TOKEN_EXPIRED');
   });
+
+  it('holds catu against the URL it came on: the HLS request, the RTMP tcUrl and stream path', async () => {
+    const within = (sub: string, catu: Map<number, Map<number, string>>) =>
+      makeCat(catClaims(sub, 300, [[CLAIM.catu, catu]]), { alg: 5, kid: 'hs', key });
+    // A viewer's CAT for this host and the stream's directory: every playlist and segment request
+    // of ffprobe's playback is within it.
+    const here = within(
+      'live/cat',
+      new Map([
+        [1, new Map([[0, '127.0.0.1']])],
+        [3, new Map([[1, '/live/cat/']])],
+      ]),
+    );
+    const probed = await probe(server.hlsUrl('live/cat', here));
+    expect(probed.code).toBe(0);
+    const cdnOnly = within('live/cat', new Map([[1, new Map([[0, 'cdn.example']])]]));
+    const refused = await fetch(server.hlsUrl('live/cat', cdnOnly));
+    expect(refused.status).toBe(403);
+    expect(
+      ((await refused.json()) as { error: { code: string; message: string } }).error,
+    ).toMatchObject({
+      code: 'STREAM_DENIED',
+      message: expect.stringContaining('catu') as string,
+    });
+    // RTMP: tcUrl rtmp://127.0.0.1/live, stream path /live/<name>.
+    const rtmpPath = await publishWith(
+      server,
+      `catu1?token=${within('live/catu1', new Map([[3, new Map([[0, '/live/catu1']])]]))}`,
+    );
+    expect(rtmpPath.status.code).toBe('NetStream.Publish.Start');
+    rtmpPath.client.destroy();
+    const rtmpsOnly = await publishWith(
+      server,
+      `catu2?token=${within('live/catu2', new Map([[0, new Map([[0, 'rtmps']])]]))}`,
+    );
+    expect(rtmpsOnly.status.level).toBe('error');
+    rtmpsOnly.client.destroy();
+    const line = await server.waitForLog(
+      (l) => l.event === 'access_refused' && l.stream === 'live/catu2',
+    );
+    expect(line.code).toBe('STREAM_DENIED');
+  }, 30_000);
 });

@@ -44,9 +44,9 @@ const CWT_CLAIMS: Record<number, string> = {
 };
 
 /**
- * CAT claims (CTA-5007) that restrict where, how or how often a token may be used. Stagedoor does not
- * enforce them yet, so a token that carries one is refused rather than admitted more widely than
- * its issuer meant.
+ * CAT claims (CTA-5007) that restrict where, how or how often a token may be used and that Stagedoor
+ * does not enforce, so a token that carries one is refused rather than admitted more widely than
+ * its issuer meant. (`catu` is enforced; `catr` restricts nothing.)
  */
 const CAT_CLAIMS: Record<number, string> = {
   8: 'cnf',
@@ -54,7 +54,6 @@ const CAT_CLAIMS: Record<number, string> = {
   308: 'catreplay',
   309: 'catpor',
   311: 'catnip',
-  312: 'catu',
   313: 'catm',
   314: 'catalpn',
   315: 'cath',
@@ -64,11 +63,26 @@ const CAT_CLAIMS: Record<number, string> = {
   320: 'catifdata',
   321: 'catadpop',
   322: 'catif',
-  323: 'catr',
 };
 const CATV = 310;
+/** Enforced: the URLs the token may be used on (src/auth/cat/catu.ts). */
+const CATU = 312;
+/** A renewal instruction for CDNs; it restricts nothing, and Stagedoor's passes renew on each reload. */
+const CATR = 323;
 /** JWT and CWT names of registered claims: never accepted as text keys. */
-const REGISTERED = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'cti', 'cnf']);
+const REGISTERED = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'cti',
+  'cnf',
+  'catu',
+  'catr',
+]);
 
 const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: false, variableMapSize: true });
@@ -198,7 +212,9 @@ function claimsOf(claims: Map<unknown, unknown>): JWTPayload {
     } else if (name) payload[name] = value;
     else if (label === CATV) {
       if (value !== 1) throw claimInvalid('catv', 'only version 1 is known');
-    } else {
+    } else if (label === CATU) payload.catu = asJson(value, 'catu');
+    else if (label === CATR) payload.catr = asJson(value, 'catr');
+    else {
       const cat = CAT_CLAIMS[label];
       throw claimInvalid(
         cat ?? String(label),
@@ -221,6 +237,28 @@ function claimsOf(claims: Map<unknown, unknown>): JWTPayload {
     if (payload[time] !== undefined && typeof payload[time] !== 'number')
       throw claimInvalid(time, 'must be a number');
   return payload as JWTPayload;
+}
+
+/**
+ * A CBOR claim value as JSON keeps it: maps become objects keyed by their labels as strings, byte
+ * strings hex, so that it travels with the grant like any JWT claim.
+ */
+function asJson(value: unknown, claim: string, depth = 0): unknown {
+  if (depth > 4) throw claimInvalid(claim, 'nested too deep');
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of value as Map<unknown, unknown>) {
+      if (typeof k !== 'number' && typeof k !== 'string')
+        throw claimInvalid(claim, 'map keys are integers or text');
+      out[String(k)] = asJson(v, claim, depth + 1);
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v) => asJson(v, claim, depth + 1));
+  if (isBytes(value)) return Buffer.from(value).toString('hex');
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return value;
+  throw claimInvalid(claim, 'holds a value of an unexpected type');
 }
 
 const claimInvalid = (claim: string, why: string) =>

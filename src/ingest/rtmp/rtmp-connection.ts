@@ -151,6 +151,7 @@ export class RtmpConnection implements MediaSink {
       app: request.app,
       name: request.name,
       address: this.#address,
+      url: request.url,
       credentials: () => clientCredentials(request.query),
       extra: { connectionId: this.id },
     };

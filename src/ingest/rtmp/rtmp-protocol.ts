@@ -1,3 +1,4 @@
+import { requestUrl, type RequestUrl } from '../../net/request-url.js';
 import { StagedoorError } from '../../errors.js';
 import { Rtmp } from '../../formats/flv/nms.js';
 
@@ -12,6 +13,8 @@ export interface StreamRequest {
   name: string;
   /** Query of the stream key (`cam1?token=…`) merged over the query of the connect URL. */
   query: URLSearchParams;
+  /** The URL as the client named it: the connect `tcUrl`'s scheme and host, `/<app>/<name>`, the query. */
+  url: RequestUrl;
 }
 
 export interface RtmpProtocolLimits {
@@ -95,7 +98,13 @@ export class RtmpProtocol extends Rtmp {
     const merged = new URLSearchParams(
       [...this.#connectQuery].filter(([k]) => !own.has(k)).concat([...own]),
     );
-    this.onStreamRequest({ action, app: this.streamApp, name, query: merged });
+    const tcUrl = parseUrl(this.connectCmdObj?.tcUrl);
+    const url = requestUrl(
+      tcUrl?.protocol.slice(0, -1) ?? 'rtmp',
+      tcUrl?.host ?? '',
+      `/${this.streamApp}/${name}?${merged.toString()}`,
+    );
+    this.onStreamRequest({ action, app: this.streamApp, name, query: merged, url });
   }
 
   /** Tells an admitted publisher it may send. */
@@ -139,9 +148,14 @@ export class RtmpProtocol extends Rtmp {
 }
 
 function safeHostname(url: string): string {
+  return parseUrl(url)?.hostname ?? '';
+}
+
+function parseUrl(url: unknown): URL | undefined {
+  if (typeof url !== 'string') return undefined;
   try {
-    return new URL(url).hostname;
+    return new URL(url);
   } catch {
-    return '';
+    return undefined;
   }
 }

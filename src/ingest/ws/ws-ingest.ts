@@ -1,3 +1,4 @@
+import { httpRequestUrl } from '../../net/request-url.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -157,6 +158,8 @@ export class WsIngest {
       name,
       address,
       origin,
+      // The preflight stands for the upgrade it precedes: both are matched as the ws(s) URL.
+      url: httpRequestUrl(request, this.#deps.trustedProxies, true),
       gate: () => {
         if (allowed.includes('*') || (origin !== undefined && allowed.includes(origin))) return;
         throw new StagedoorError(

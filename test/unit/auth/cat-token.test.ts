@@ -142,13 +142,53 @@ describe('Common Access Tokens', () => {
     }
   });
 
-  it('refuses a CAT restriction this server does not enforce (catu …) rather than admit it more widely', async () => {
+  it('refuses a CAT restriction this server does not enforce (catnip, catreplay …) rather than admit it more widely', async () => {
     const keys = await storeOf();
-    const withCatu = catClaims('live/cam1', 300, [
-      [CLAIM.catu, new Map([[3, [0, '/live/cam1/']]])],
+    for (const [label, name, value] of [
+      [311, 'catnip', [Buffer.from([10, 0, 0, 0])]],
+      [308, 'catreplay', 1],
+      [316, 'catgeoiso3166', ['US']],
+      [313, 'catm', 'GET'],
+    ] as const) {
+      const claims = catClaims('live/cam1', 300, [[label, value]]);
+      await expect(
+        verifyToken(makeCat(claims, { alg: 5, kid: 'hs', key: secret }), { keys }, options),
+      ).rejects.toMatchObject({ code: 'CLAIM_INVALID', claim: name });
+    }
+  });
+
+  it('carries catu into the grant (enforced with the access rules) and accepts catr, which restricts nothing', async () => {
+    const keys = await storeOf();
+    const claims = catClaims('live/cam1', 300, [
+      [
+        CLAIM.catu,
+        new Map<number, Map<number, unknown>>([
+          [3, new Map([[1, '/live/cam1/']])],
+          [8, new Map([[-1, Buffer.alloc(32, 1)]])],
+        ]),
+      ],
+      [
+        323,
+        new Map([
+          [0, 2],
+          [1, 60],
+          [2, 10],
+        ]),
+      ],
     ]);
+    const grant = await verifyToken(
+      makeCat(claims, { alg: 5, kid: 'hs', key: secret }),
+      { keys },
+      options,
+    );
+    expect(grant.claims).toMatchObject({
+      catu: { '3': { '1': '/live/cam1/' }, '8': { '-1': '01'.repeat(32) } },
+      catr: { '0': 2, '1': 60, '2': 10 },
+    });
+    // Under a text key, catu would shadow the enforced one.
+    const shadow = catClaims('live/cam1', 300, [['catu', { '3': { '1': '/' } }]]);
     await expect(
-      verifyToken(makeCat(withCatu, { alg: 5, kid: 'hs', key: secret }), { keys }, options),
+      verifyToken(makeCat(shadow, { alg: 5, kid: 'hs', key: secret }), { keys }, options),
     ).rejects.toMatchObject({ code: 'CLAIM_INVALID', claim: 'catu' });
   });
 

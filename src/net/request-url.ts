@@ -1,0 +1,71 @@
+import type { BlockList } from 'node:net';
+import { listHas } from './client-address.js';
+import { normalizeAddress } from './address.js';
+
+/**
+ * The URL a credential was presented on, as the client asked for it: the HLS request's, the
+ * WebSocket upgrade's, or the RTMP `tcUrl` with the stream's path and the stream key's query. The
+ * query leaves out the credential itself (`token`, `jwt`), which cannot name itself.
+ */
+export interface RequestUrl {
+  scheme: string;
+  /** Lower case, without the port. */
+  host: string;
+  /** As written in the URL; '' when it is not given. */
+  port: string;
+  /** Starts with '/'. */
+  path: string;
+  /** Without '?'; '' when there is none. */
+  query: string;
+}
+
+/** `host[:port]` (an IPv6 literal in brackets) into its host and port. */
+function splitAuthority(authority: string): { host: string; port: string } {
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(authority.trim());
+  return { host: (match?.[1] ?? '').toLowerCase(), port: match?.[2] ?? '' };
+}
+
+/** The request URL from its parts, the credential's own parameters taken out of the query. */
+export function requestUrl(scheme: string, authority: string, pathAndQuery: string): RequestUrl {
+  const at = pathAndQuery.indexOf('?');
+  const path = at < 0 ? pathAndQuery : pathAndQuery.slice(0, at);
+  const params = new URLSearchParams(at < 0 ? '' : pathAndQuery.slice(at + 1));
+  params.delete('token');
+  params.delete('jwt');
+  return {
+    scheme: scheme.toLowerCase(),
+    ...splitAuthority(authority),
+    path,
+    query: params.toString(),
+  };
+}
+
+const first = (value: string | string[] | undefined): string | undefined =>
+  (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim() || undefined;
+
+/**
+ * An HTTP or WebSocket request's URL. `X-Forwarded-Proto` and `X-Forwarded-Host` are believed only
+ * from a trusted proxy, as `X-Forwarded-For` is.
+ */
+export function httpRequestUrl(
+  request: {
+    url?: string | undefined;
+    headers: Record<string, string | string[] | undefined>;
+    socket: { remoteAddress?: string | undefined; encrypted?: boolean };
+  },
+  trusted: BlockList | undefined,
+  websocket = false,
+): RequestUrl {
+  const fromProxy =
+    trusted !== undefined && listHas(trusted, normalizeAddress(request.socket.remoteAddress));
+  const secure = request.socket.encrypted === true;
+  let scheme = websocket ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
+  let authority = first(request.headers.host) ?? '';
+  if (fromProxy) {
+    const proto = first(request.headers['x-forwarded-proto']);
+    if (proto && /^https?$/i.test(proto))
+      scheme = websocket ? (proto.toLowerCase() === 'https' ? 'wss' : 'ws') : proto;
+    authority = first(request.headers['x-forwarded-host']) ?? authority;
+  }
+  return requestUrl(scheme, authority, request.url ?? '/');
+}
