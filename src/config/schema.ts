@@ -76,6 +76,16 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     baseUrl: z.url({ protocol: /^https?$/ }),
     algorithm: z.enum(['SHA1', 'SHA256']).default('SHA1'),
     bindAddress: z.boolean().default(false),
+    /** `url`: on every segment and part URI; `cookie`: signed cookies set with each playlist (short URIs). */
+    delivery: z.enum(['url', 'cookie']).default('url'),
+    /** The signed cookies' Domain, e.g. `.example.com`; by default the host the playlists come from. */
+    cookieDomain: z
+      .string()
+      .regex(
+        /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/,
+        'a domain name',
+      )
+      .optional(),
   }),
   z.strictObject({
     format: z.literal('google'),
@@ -85,6 +95,16 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     key: z.string().regex(/^[A-Za-z0-9_-]{22}={0,2}$/, 'base64url of 16 bytes'),
     /** How viewers reach the CDN: `https://media.example.com`. */
     baseUrl: z.url({ protocol: /^https?$/ }),
+    /** `url`: on every segment and part URI; `cookie`: signed cookies set with each playlist (short URIs). */
+    delivery: z.enum(['url', 'cookie']).default('url'),
+    /** The signed cookies' Domain, e.g. `.example.com`; by default the host the playlists come from. */
+    cookieDomain: z
+      .string()
+      .regex(
+        /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/,
+        'a domain name',
+      )
+      .optional(),
   }),
   z.strictObject({
     format: z.literal('cat'),
@@ -381,7 +401,7 @@ export const configSchema = z.strictObject({
           segmentPassSec: z.number().positive().max(3600).optional(),
           /** How long an edge may cache a segment (X-Accel-Expires, CDN-Cache-Control); 0: neither header. Default: the playlist window plus 2 segments. */
           edgeCacheSec: z.number().int().min(0).max(3600).optional(),
-          /** A CDN's own token on segment, init and part URIs (akamai, cloudfront, google, bunny), or a Common Access Token (cat), for the pass window. */
+          /** A CDN's own token on segment, init and part URIs (akamai, cloudfront, google, bunny) or in signed cookies set with the playlists (cloudfront, google: delivery "cookie"), or a Common Access Token (cat), for the pass window; see docs/cdn.md. */
           cdn: cdnPassSchema.optional(),
         })
         .superRefine((passes, ctx) => {

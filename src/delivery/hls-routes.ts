@@ -218,6 +218,9 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
           : await deps.source.playlist(stream, file, blocking);
         const body = renderPlaylist(template, admission.passes);
         if (session) session.bytesOut += Buffer.byteLength(body);
+        // A CDN in cookie mode checks these on the segments and parts this playlist names.
+        const cookies = admission.passes.cookies;
+        if (cookies && cookies.length > 0) reply.header('set-cookie', cookies);
         return reply.header('cache-control', 'private, no-cache').send(body);
       }
 

@@ -33,6 +33,8 @@ interface Viewer {
   segmentPass: string;
   /** The CDN's token for the same window (`hls.passes.cdn`), signed with it; '' without a CDN format. */
   cdnToken: string;
+  /** The CDN's signed cookies for the same window (a writer in cookie mode); none otherwise. */
+  cdnCookies: readonly string[];
   segmentPassUntil: number;
   /** Requests it holds open (blocking reloads, preload hints): cut at once when it is. */
   held: Set<AbortController>;
@@ -54,6 +56,8 @@ export interface ViewerPasses {
   segment: string;
   /** A CDN's own token for the same window, put beside `segment` (query parameters); '' if none. */
   cdn: string;
+  /** A CDN's signed cookies for the same window, set with the playlist (Set-Cookie values). */
+  cookies?: readonly string[] | undefined;
 }
 
 export interface HlsAdmission {
@@ -254,6 +258,7 @@ export class HlsViewers {
       pass: '',
       segmentPass: '',
       cdnToken: '',
+      cdnCookies: [],
       segmentPassUntil: 0,
       held: new Set(),
       opening: undefined,
@@ -342,14 +347,15 @@ export class HlsViewers {
     const dir = streamDirInUrl(viewer.stream);
     viewer.segmentPass = this.deps.segmentPasses.sign(viewer.id, until, dir);
     // The CDN's token for the same window: signed once here, put on every URI until the next.
-    viewer.cdnToken =
-      this.deps.cdnTokens?.sign({
-        dir,
-        expiresAt: until,
-        viewerId: viewer.id,
-        address: viewer.address,
-        segmentPass: viewer.segmentPass,
-      }) ?? '';
+    const window = {
+      dir,
+      expiresAt: until,
+      viewerId: viewer.id,
+      address: viewer.address,
+      segmentPass: viewer.segmentPass,
+    };
+    viewer.cdnToken = this.deps.cdnTokens?.sign(window) ?? '';
+    viewer.cdnCookies = this.deps.cdnTokens?.cookies?.(window, now) ?? [];
     viewer.segmentPassUntil = until;
     return viewer.segmentPass;
   }
@@ -369,6 +375,7 @@ export class HlsViewers {
         playlist: viewer.pass,
         segment: this.#segmentPass(viewer, now),
         cdn: viewer.cdnToken,
+        cookies: viewer.cdnCookies,
       },
       hold: () => this.#hold(viewer),
     };

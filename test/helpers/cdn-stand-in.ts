@@ -13,17 +13,20 @@ export interface CdnStandIn {
 
 const CHECKED = /\.(m4s|mp4|ts|aac)$/;
 
-/** `verify` gets the URL as the CDN sees it: the request's path and query on `publicBase`. */
+/**
+ * `verify` gets the URL as the CDN sees it (the request's path and query on `publicBase`) and the
+ * request's Cookie header.
+ */
 export async function startCdnStandIn(
   originPort: number,
   publicBase: string,
-  verify: (url: URL) => Verdict,
+  verify: (url: URL, cookie: string | undefined) => Verdict,
 ): Promise<CdnStandIn> {
   const checked: CdnStandIn['checked'] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', publicBase);
     if (CHECKED.test(url.pathname)) {
-      const verdict = verify(url);
+      const verdict = verify(url, req.headers.cookie);
       checked.push({ path: url.pathname, verdict });
       if (verdict !== 'ok') {
         res.writeHead(403, { 'content-type': 'text/plain' }).end(`refused at the CDN: ${verdict}`);

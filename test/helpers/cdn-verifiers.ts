@@ -127,3 +127,72 @@ function wildcard(pattern: string): RegExp {
       .join('.*')}$`,
   );
 }
+
+/** The cookies of a Cookie header, by name (the first of each name, as a CDN reads them). */
+function cookiesOf(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at <= 0) continue;
+    const name = part.slice(0, at).trim();
+    if (!out.has(name)) out.set(name, part.slice(at + 1).trim());
+  }
+  return out;
+}
+
+/**
+ * CloudFront signed cookies (custom policy), as CloudFront checks them: `CloudFront-Policy`,
+ * `CloudFront-Signature`, `CloudFront-Key-Pair-Id` (and `CloudFront-Hash-Algorithm`) hold what the
+ * signed URL's `Policy`, `Signature`, `Key-Pair-Id` (and `Hash-Algorithm`) would, and are checked
+ * the same way against the request URL.
+ */
+export function verifyCloudFrontCookies(
+  url: URL,
+  cookie: string | undefined,
+  keys: Record<string, KeyObject>,
+  now: number,
+): Verdict {
+  const jar = cookiesOf(cookie);
+  const asUrl = new URL(url);
+  for (const [param, name] of [
+    ['Policy', 'CloudFront-Policy'],
+    ['Signature', 'CloudFront-Signature'],
+    ['Key-Pair-Id', 'CloudFront-Key-Pair-Id'],
+    ['Hash-Algorithm', 'CloudFront-Hash-Algorithm'],
+  ] as const) {
+    const value = jar.get(name);
+    if (value !== undefined) asUrl.searchParams.set(param, value);
+  }
+  return verifyCloudFront(asUrl, keys, now);
+}
+
+/**
+ * Google Cloud CDN signed cookie, as Google documents it: `Cloud-CDN-Cookie=URLPrefix=<b64>:
+ * Expires=<s>:KeyName=<k>:Signature=<b64>`, the signature being URL-safe base64 of
+ * HMAC-SHA1(key, "URLPrefix=…:Expires=…:KeyName=…"); the request URL must start with the prefix.
+ */
+export function verifyGoogleCookie(
+  url: URL,
+  cookie: string | undefined,
+  keys: Record<string, string>,
+  now: number,
+): Verdict {
+  const value = cookiesOf(cookie).get('Cloud-CDN-Cookie');
+  const end = value?.indexOf(':Signature=') ?? -1;
+  if (!value || end < 0) return 'missing';
+  const signed = value.slice(0, end);
+  const fields = new Map(
+    signed.split(':').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]),
+  );
+  const key = keys[fields.get('KeyName') ?? ''];
+  if (!key || !fields.get('URLPrefix')) return 'missing';
+  const expected = createHmac('sha1', Buffer.from(key, 'base64url'))
+    .update(signed)
+    .digest('base64')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
+  if (!equal(value.slice(end + ':Signature='.length), expected)) return 'bad-signature';
+  if (!(Number(fields.get('Expires')) > now / 1000)) return 'expired';
+  const prefix = Buffer.from(fields.get('URLPrefix')!, 'base64url').toString();
+  return `${url.origin}${url.pathname}`.startsWith(prefix) ? 'ok' : 'other-path';
+}

@@ -14,7 +14,9 @@ import {
   verifyAkamai,
   verifyBunny,
   verifyCloudFront,
+  verifyCloudFrontCookies,
   verifyGoogle,
+  verifyGoogleCookie,
   type Verdict,
 } from '../helpers/cdn-verifiers.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -24,9 +26,10 @@ interface Format {
   name: string;
   publicBase: string;
   config: Record<string, unknown>;
-  verify: (url: URL, now: number) => Verdict;
-  /** The query parameter that holds the CDN's signature. */
-  signature: string;
+  /** The URL as the CDN sees it, with the request's Cookie header. */
+  verify: (url: URL, cookie: string | undefined, now: number) => Verdict;
+  /** Where the CDN's signature travels: a query parameter, or a cookie (signed cookies). */
+  signature: { query: string } | { cookie: string };
 }
 
 const akamaiKey = randomBytes(32).toString('hex');
@@ -38,14 +41,14 @@ const publicKeys: Record<string, KeyObject> = { K3CDNSTANDIN: cloudfront.publicK
 const FORMATS: Format[] = [
   {
     name: 'akamai',
-    signature: 'hdnts',
+    signature: { query: 'hdnts' },
     publicBase: 'https://akamai.example.com',
     config: { format: 'akamai', key: akamaiKey },
-    verify: (url, now) => verifyAkamai(url, akamaiKey, now),
+    verify: (url, _cookie, now) => verifyAkamai(url, akamaiKey, now),
   },
   {
     name: 'cloudfront',
-    signature: 'Signature',
+    signature: { query: 'Signature' },
     publicBase: 'https://d111111abcdef8.cloudfront.net',
     config: {
       format: 'cloudfront',
@@ -53,11 +56,11 @@ const FORMATS: Format[] = [
       privateKey: cloudfront.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       baseUrl: 'https://d111111abcdef8.cloudfront.net',
     },
-    verify: (url, now) => verifyCloudFront(url, publicKeys, now),
+    verify: (url, _cookie, now) => verifyCloudFront(url, publicKeys, now),
   },
   {
     name: 'google',
-    signature: 'Signature',
+    signature: { query: 'Signature' },
     publicBase: 'https://media.example.com',
     config: {
       format: 'google',
@@ -65,22 +68,63 @@ const FORMATS: Format[] = [
       key: googleKey,
       baseUrl: 'https://media.example.com',
     },
-    verify: (url, now) => verifyGoogle(url, { 'stand-in': googleKey }, now),
+    verify: (url, _cookie, now) => verifyGoogle(url, { 'stand-in': googleKey }, now),
   },
   {
     name: 'bunny',
-    signature: 'token',
+    signature: { query: 'token' },
     publicBase: 'https://zone.b-cdn.net',
     config: { format: 'bunny', key: bunnyKey },
-    verify: (url, now) => verifyBunny(url, bunnyKey, now),
+    verify: (url, _cookie, now) => verifyBunny(url, bunnyKey, now),
+  },
+  // Signed cookies, set on the playlists the CDN passes from the origin; the URIs carry only `vs`.
+  // Plain http here, so the cookies are not `Secure` (the stand-in is no HTTPS server).
+  {
+    name: 'cloudfront signed-cookie',
+    signature: { cookie: 'CloudFront-Signature' },
+    publicBase: 'http://d111111abcdef8.cloudfront.net',
+    config: {
+      format: 'cloudfront',
+      keyPairId: 'K3CDNSTANDIN',
+      privateKey: cloudfront.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      baseUrl: 'http://d111111abcdef8.cloudfront.net',
+      delivery: 'cookie',
+    },
+    verify: (url, cookie, now) => verifyCloudFrontCookies(url, cookie, publicKeys, now),
+  },
+  {
+    name: 'google signed-cookie',
+    signature: { cookie: 'Cloud-CDN-Cookie' },
+    publicBase: 'http://media.example.com',
+    config: {
+      format: 'google',
+      keyName: 'stand-in',
+      key: googleKey,
+      baseUrl: 'http://media.example.com',
+      delivery: 'cookie',
+    },
+    verify: (url, cookie, now) => verifyGoogleCookie(url, cookie, { 'stand-in': googleKey }, now),
   },
 ];
+
+/** The Cookie header a client sends back after a response's Set-Cookie headers. */
+function cookieJar(response: Response): string | undefined {
+  const pairs = response.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';')));
+  return pairs.length > 0 ? pairs.join('; ') : undefined;
+}
+
+/** One character of `value`, five from its end, changed. */
+function tamper(value: string): string {
+  const at = value.length - 5;
+  return `${value.slice(0, at)}${value[at] === 'a' ? 'b' : 'a'}${value.slice(at + 1)}`;
+}
 
 describe.each(FORMATS)('a viewer through a CDN checking $name tokens', (format) => {
   let server: TestServer;
   let publisher: RunningProcess;
   let cdn: CdnStandIn;
-  const viaCdn = (path: string) => fetch(`http://127.0.0.1:${cdn.port}${path}`);
+  const viaCdn = (path: string, cookie?: string) =>
+    fetch(`http://127.0.0.1:${cdn.port}${path}`, cookie ? { headers: { cookie } } : {});
 
   beforeAll(async () => {
     server = await startServer(
@@ -97,8 +141,8 @@ describe.each(FORMATS)('a viewer through a CDN checking $name tokens', (format) 
           : undefined,
       20_000,
     );
-    cdn = await startCdnStandIn(server.httpPort, format.publicBase, (url) =>
-      format.verify(url, Date.now()),
+    cdn = await startCdnStandIn(server.httpPort, format.publicBase, (url, cookie) =>
+      format.verify(url, cookie, Date.now()),
     );
   }, 40_000);
 
@@ -120,24 +164,34 @@ describe.each(FORMATS)('a viewer through a CDN checking $name tokens', (format) 
   it('refuses tampered and other-stream URLs at the CDN; a revoked viewer is refused at its next reload', async () => {
     const jti = `cdn-${format.name}-${randomBytes(4).toString('hex')}`;
     const play = await sign({ sub: 'live/cdn', scope: 'play', exp: nowSec() + 600, jti });
-    const variant = await (await viaCdn(`/live/cdn/copy.m3u8?token=${play}`)).text();
+    const reloaded = await viaCdn(`/live/cdn/copy.m3u8?token=${play}`);
+    const cookie = cookieJar(reloaded);
+    const variant = await reloaded.text();
     const segment = variant.split('\n').find((l) => /\.(m4s|mp4)\?/.test(l) && !l.startsWith('#'))!;
-    expect((await viaCdn(`/live/cdn/${segment}`)).status).toBe(200);
+    expect((await viaCdn(`/live/cdn/${segment}`, cookie)).status).toBe(200);
     // The CDN's signature changed by one character, and the same token on another stream.
     const url0 = new URL(`/live/cdn/${segment}`, format.publicBase);
-    const value = url0.searchParams.get(format.signature)!;
-    const at = value.length - 5;
-    url0.searchParams.set(
-      format.signature,
-      `${value.slice(0, at)}${value[at] === 'a' ? 'b' : 'a'}${value.slice(at + 1)}`,
-    );
-    const tampered = `${segment.split('?')[0]}${url0.search}`;
-    expect((await viaCdn(`/live/cdn/${tampered}`)).status).toBe(403);
-    expect((await viaCdn(`/live/other/${segment}`)).status).toBe(403);
+    if ('query' in format.signature) {
+      const name = format.signature.query;
+      expect(cookie).toBeUndefined();
+      url0.searchParams.set(name, tamper(url0.searchParams.get(name)!));
+      const tampered = `${segment.split('?')[0]}${url0.search}`;
+      expect((await viaCdn(`/live/cdn/${tampered}`)).status).toBe(403);
+    } else {
+      const name = format.signature.cookie;
+      expect(segment).not.toContain(name);
+      const [, value] = new RegExp(`${name}=([^;]+)`).exec(cookie ?? '') ?? [];
+      expect(value).toBeDefined();
+      expect(
+        (await viaCdn(`/live/cdn/${segment}`, cookie!.replace(value!, tamper(value!)))).status,
+      ).toBe(403);
+      expect((await viaCdn(`/live/cdn/${segment}`)).status).toBe(403);
+    }
+    expect((await viaCdn(`/live/other/${segment}`, cookie)).status).toBe(403);
     // Past its window (the segment pass's, never past the token's exp) the CDN refuses it by itself.
     const url = new URL(`/live/cdn/${segment}`, format.publicBase);
-    expect(format.verify(url, Date.now())).toBe('ok');
-    expect(format.verify(url, Date.now() + 600_000)).toBe('expired');
+    expect(format.verify(url, cookie, Date.now())).toBe('ok');
+    expect(format.verify(url, cookie, Date.now() + 600_000)).toBe('expired');
     // Revoked: the viewer's next playlist reload, which the CDN passes to the origin, is refused.
     const added = await fetch(`http://127.0.0.1:${server.adminPort}/api/v1/revocations`, {
       method: 'POST',
@@ -161,8 +215,8 @@ describe.each(FORMATS)('hls.js in Chromium through a CDN checking $name tokens',
       server.url('live/cdnjs', await token('live/cdnjs', 'publish', 600)),
       60,
     );
-    const cdn = await startCdnStandIn(server.httpPort, format.publicBase, (url) =>
-      format.verify(url, Date.now()),
+    const cdn = await startCdnStandIn(server.httpPort, format.publicBase, (url, cookie) =>
+      format.verify(url, cookie, Date.now()),
     );
     const browser = await launchChromium();
     try {

@@ -7,14 +7,16 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { AkamaiTokenWriter } from '../../../src/delivery/pass/cdn/akamai-token.js';
 import { CloudFrontTokenWriter } from '../../../src/delivery/pass/cdn/cloudfront-token.js';
-import { GoogleTokenWriter } from '../../../src/delivery/pass/cdn/google-token.js';
+import { GoogleTokenWriter, signGoogle } from '../../../src/delivery/pass/cdn/google-token.js';
 import { BunnyTokenWriter } from '../../../src/delivery/pass/cdn/bunny-token.js';
 import { cdnTokenWriter } from '../../../src/delivery/pass/cdn/cdn-token-writer.js';
 import {
   verifyAkamai,
   verifyBunny,
   verifyCloudFront,
+  verifyCloudFrontCookies,
   verifyGoogle,
+  verifyGoogleCookie,
 } from '../../helpers/cdn-verifiers.js';
 
 const EdgeAuth = createRequire(import.meta.url)('akamai-edgeauth') as new (options: object) => {
@@ -143,6 +145,7 @@ describe('Amazon CloudFront signed URLs (custom policy)', () => {
       baseUrl: base,
       algorithm: 'SHA256',
       bindAddress: false,
+      delivery: 'url',
     });
     const token = ecWriter.sign(window);
     expect(token).toContain('Hash-Algorithm=SHA256');
@@ -156,8 +159,79 @@ describe('Amazon CloudFront signed URLs (custom policy)', () => {
         baseUrl: base,
         algorithm: 'SHA1',
         bindAddress: false,
+        delivery: 'url',
       }),
     ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+});
+
+describe('Amazon CloudFront signed cookies (custom policy)', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const base = 'https://d111111abcdef8.cloudfront.net';
+  const keys = { K2JCJMDEHXQW5F: publicKey };
+  const writer = new CloudFrontTokenWriter({
+    keyPairId: 'K2JCJMDEHXQW5F',
+    privateKey: pem,
+    baseUrl: base,
+    algorithm: 'SHA1',
+    bindAddress: false,
+    delivery: 'cookie',
+  });
+  /** The Cookie header a browser sends back from these Set-Cookie values. */
+  const jar = (setCookies: readonly string[]) =>
+    setCookies.map((c) => c.slice(0, c.indexOf(';'))).join('; ');
+  const plain = (path = '/live/cam1/seg12.m4s') =>
+    new URL(`${base}${path}?vs=${window.segmentPass}`);
+
+  it('puts nothing on the URIs and sets the three cookies, scoped to the stream and the window', () => {
+    expect(writer.sign(window)).toBe('');
+    const set = writer.cookies(window, now);
+    expect(set.map((c) => c.slice(0, c.indexOf('=')))).toEqual([
+      'CloudFront-Key-Pair-Id',
+      'CloudFront-Signature',
+      'CloudFront-Policy',
+    ]);
+    for (const cookie of set) {
+      expect(cookie).toMatch(/; Path=\/live\/cam1\/; Max-Age=8; HttpOnly; Secure; SameSite=None$/);
+    }
+    // Reused for the window: one RSA signature per stream per window end.
+    expect(writer.cookies(window, now + 1000)[1]).toBe(set[1]!.replace('Max-Age=8', 'Max-Age=7'));
+    const scoped = new CloudFrontTokenWriter({
+      keyPairId: 'K2JCJMDEHXQW5F',
+      privateKey: pem,
+      baseUrl: 'http://media.example.com',
+      algorithm: 'SHA1',
+      bindAddress: false,
+      delivery: 'cookie',
+      cookieDomain: '.example.com',
+    }).cookies(window, now);
+    expect(scoped[0]).toMatch(/; Domain=\.example\.com; HttpOnly; SameSite=Lax$/);
+    // A writer in URL mode sets no cookies.
+    expect(
+      new CloudFrontTokenWriter({
+        keyPairId: 'K2JCJMDEHXQW5F',
+        privateKey: pem,
+        baseUrl: base,
+        algorithm: 'SHA1',
+        bindAddress: false,
+      }).cookies(window, now),
+    ).toEqual([]);
+  });
+
+  it('verifies as CloudFront checks signed cookies, and refuses tampered, expired and other-stream requests', () => {
+    const cookie = jar(writer.cookies(window, now));
+    expect(verifyCloudFrontCookies(plain(), cookie, keys, now)).toBe('ok');
+    expect(verifyCloudFrontCookies(plain('/live/cam1/part12.3.m4s'), cookie, keys, now)).toBe('ok');
+    expect(verifyCloudFrontCookies(plain('/live/cam2/seg12.m4s'), cookie, keys, now)).toBe(
+      'other-path',
+    );
+    expect(verifyCloudFrontCookies(plain(), cookie, keys, window.expiresAt + 1000)).toBe('expired');
+    expect(verifyCloudFrontCookies(plain(), undefined, keys, now)).toBe('missing');
+    const longer = jar(writer.cookies({ ...window, expiresAt: now + 86_400_000 }, now));
+    const policyOf = (c: string) => /CloudFront-Policy=([^;]+)/.exec(c)![1]!;
+    const forged = cookie.replace(policyOf(cookie), policyOf(longer));
+    expect(verifyCloudFrontCookies(plain(), forged, keys, now)).toBe('bad-signature');
   });
 });
 
@@ -193,6 +267,45 @@ describe('Google Cloud CDN signed URL prefix', () => {
     expect(
       verifyGoogle(uri(base, token), { 'live-key': randomBytes(16).toString('base64url') }, now),
     ).toBe('bad-signature');
+  });
+});
+
+describe('Google Cloud CDN signed cookie', () => {
+  it('matches the published cookie vectors (GoogleCloudPlatform/python-docs-samples, cdn/snippets_test.py)', () => {
+    const key = Buffer.from('nZtRohdNF9m3cKM24IcK4w==', 'base64url');
+    expect(signGoogle('http://35.186.234.33/index.html', 'my-key', key, 1549751401, ':')).toBe(
+      'URLPrefix=aHR0cDovLzM1LjE4Ni4yMzQuMzMvaW5kZXguaHRtbA==:Expires=1549751401:KeyName=my-key:Signature=uImwlOBCPs91mlCyG9vyyZRrNWU=',
+    );
+    expect(signGoogle('http://www.example.com/foo/', 'my-key', key, 1549751401, ':')).toBe(
+      'URLPrefix=aHR0cDovL3d3dy5leGFtcGxlLmNvbS9mb28v:Expires=1549751401:KeyName=my-key:Signature=Z9uYAu73YHioRScZDxnP-TnS274=',
+    );
+  });
+
+  const key = randomBytes(16).toString('base64url');
+  const base = 'https://media.example.com';
+  const writer = new GoogleTokenWriter({
+    keyName: 'live-key',
+    key,
+    baseUrl: base,
+    delivery: 'cookie',
+  });
+  const keys = { 'live-key': key };
+  const plain = (path = '/live/cam1/seg12.m4s') => new URL(`${base}${path}?vs=x`);
+
+  it('sets Cloud-CDN-Cookie over the stream’s directory for the window; Cloud CDN’s check accepts it and nothing else', () => {
+    expect(writer.sign(window)).toBe('');
+    const [set, ...rest] = writer.cookies(window, now);
+    expect(rest).toEqual([]);
+    expect(set).toMatch(
+      /^Cloud-CDN-Cookie=URLPrefix=[\w=-]+:Expires=\d+:KeyName=live-key:Signature=[\w=-]+; Path=\/live\/cam1\/; Max-Age=8; HttpOnly; Secure; SameSite=None$/,
+    );
+    const cookie = set!.slice(0, set!.indexOf(';'));
+    expect(verifyGoogleCookie(plain(), cookie, keys, now)).toBe('ok');
+    expect(verifyGoogleCookie(plain('/live/cam2/seg12.m4s'), cookie, keys, now)).toBe('other-path');
+    expect(verifyGoogleCookie(plain(), cookie, keys, window.expiresAt + 1000)).toBe('expired');
+    expect(verifyGoogleCookie(plain(), undefined, keys, now)).toBe('missing');
+    const tampered = cookie.replace(/Expires=\d+/, 'Expires=9999999999');
+    expect(verifyGoogleCookie(plain(), tampered, keys, now)).toBe('bad-signature');
   });
 });
 

@@ -30,6 +30,14 @@ export interface CdnTokenWriter {
    * CDN's, never a viewer's credentials (Bunny's `token` is no JWT).
    */
   readonly params: readonly string[];
-  /** The query parameters to add (URI-encoded, joined with `&`, no leading `?` or `&`). */
+  /**
+   * The query parameters to add (URI-encoded, joined with `&`, no leading `?` or `&`); '' where the
+   * token travels in cookies instead.
+   */
   sign(request: CdnTokenRequest): string;
+  /**
+   * Signed cookies for the window (Set-Cookie values), sent with the viewer's playlists, for a
+   * writer configured to deliver the token as cookies; absent or empty otherwise.
+   */
+  cookies?(request: CdnTokenRequest, now: number): readonly string[];
 }

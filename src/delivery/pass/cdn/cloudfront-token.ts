@@ -1,5 +1,6 @@
-import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
+import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import type { CdnTokenRequest, CdnTokenWriter } from './cdn-token.js';
+import { cdnSetCookie } from './cdn-cookie.js';
 
 /** Signatures kept for reuse (a few seconds' worth for thousands of streams). */
 const SIGNED_KEPT = 4096;
@@ -15,6 +16,10 @@ export interface CloudFrontTokenOptions {
   algorithm: 'SHA1' | 'SHA256';
   /** Bind the policy to the viewer's address (`IpAddress`): only where CloudFront sees the same address. */
   bindAddress: boolean;
+  /** Signed URLs (on every URI), or signed cookies (set with the playlists; the URIs stay short). */
+  delivery?: 'url' | 'cookie' | undefined;
+  /** The signed cookies' Domain (else the host the playlist came from). */
+  cookieDomain?: string | undefined;
 }
 
 /**
@@ -22,7 +27,9 @@ export interface CloudFrontTokenOptions {
  * wildcard (`<baseUrl>/<app>/<stream>/*`), `DateLessThan` the window's end. Signed by AWS's own
  * signer (@aws-sdk/cloudfront-signer). An RSA-2048 signature costs about a millisecond, so one is
  * made per stream per window end (second), shared by its viewers, and the same `Policy`,
- * `Signature` and `Key-Pair-Id` go on every URI of their windows.
+ * `Signature` and `Key-Pair-Id` go on every URI of their windows, or, with `delivery: 'cookie'`,
+ * into the `CloudFront-*` signed cookies set on the viewer's playlists (the URIs then carry nothing:
+ * an RSA policy and signature are some 570 characters on each of a playlist's ~100 URIs).
  */
 export class CloudFrontTokenWriter implements CdnTokenWriter {
   readonly format = 'cloudfront';
@@ -52,12 +59,46 @@ export class CloudFrontTokenWriter implements CdnTokenWriter {
   }
 
   sign(request: CdnTokenRequest): string {
+    if (this.#options.delivery === 'cookie') return '';
+    return this.#reused('url', request, () => this.#sign(request));
+  }
+
+  /** Signed cookies (`CloudFront-Policy`, `-Signature`, `-Key-Pair-Id`) for the window, in cookie mode. */
+  cookies(request: CdnTokenRequest, now: number): readonly string[] {
+    if (this.#options.delivery !== 'cookie') return [];
+    const values = this.#reused('cookie', request, () => {
+      const { keyPairId, privateKey, algorithm, baseUrl } = this.#options;
+      const signed = getSignedCookies({
+        url: `${baseUrl}${request.dir}`,
+        keyPairId,
+        privateKey,
+        policy: this.policy(request),
+        algorithm,
+      });
+      return Object.entries(signed)
+        .filter(([, value]) => value !== undefined)
+        .map(([name, value]) => `${name}=${String(value)}`)
+        .join('\n');
+    });
+    const scope = {
+      path: request.dir,
+      maxAgeSec: (request.expiresAt - now) / 1000,
+      secure: this.#options.baseUrl.startsWith('https:'),
+      domain: this.#options.cookieDomain,
+    };
+    return values.split('\n').map((pair) => {
+      const at = pair.indexOf('=');
+      return cdnSetCookie(pair.slice(0, at), pair.slice(at + 1), scope);
+    });
+  }
+
+  #reused(kind: 'url' | 'cookie', request: CdnTokenRequest, make: () => string): string {
     // The policy names no viewer: every viewer of a stream whose window ends in the same second
     // (and, bound, at the same address) shares one signature.
-    const id = `${request.dir}|${Math.floor(request.expiresAt / 1000)}|${this.#options.bindAddress ? request.address : ''}`;
+    const id = `${kind}|${request.dir}|${Math.floor(request.expiresAt / 1000)}|${this.#options.bindAddress ? request.address : ''}`;
     const known = this.#signed.get(id);
     if (known !== undefined) return known;
-    const token = this.#sign(request);
+    const token = make();
     this.#signed.set(id, token);
     if (this.#signed.size > SIGNED_KEPT) this.#signed.delete(this.#signed.keys().next().value!);
     return token;

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { CdnTokenRequest, CdnTokenWriter } from './cdn-token.js';
+import { cdnSetCookie } from './cdn-cookie.js';
 
 export interface GoogleTokenOptions {
   keyName: string;
@@ -7,6 +8,10 @@ export interface GoogleTokenOptions {
   key: string;
   /** How viewers reach the CDN, `https://media.example.com`. */
   baseUrl: string;
+  /** Signed URL prefixes (on every URI), or a signed cookie (set with the playlists). */
+  delivery?: 'url' | 'cookie' | undefined;
+  /** The signed cookie's Domain (else the host the playlist came from). */
+  cookieDomain?: string | undefined;
 }
 
 /**
@@ -27,11 +32,53 @@ export class GoogleTokenWriter implements CdnTokenWriter {
   }
 
   sign(request: CdnTokenRequest): string {
-    const prefix = base64url(Buffer.from(`${this.#options.baseUrl}${request.dir}`));
-    const signed = `URLPrefix=${prefix}&Expires=${Math.floor(request.expiresAt / 1000)}&KeyName=${this.#options.keyName}`;
-    const signature = base64url(createHmac('sha1', this.#key).update(signed).digest());
-    return `${signed}&Signature=${signature}`;
+    if (this.#options.delivery === 'cookie') return '';
+    return this.#signed(request, '&');
   }
+
+  /**
+   * `Cloud-CDN-Cookie=URLPrefix=…:Expires=…:KeyName=…:Signature=…`, the same fields joined with `:`
+   * and signed so, as Google's `sign_cookie` sample does (its published vectors are reproduced: tested).
+   */
+  cookies(request: CdnTokenRequest, now: number): readonly string[] {
+    if (this.#options.delivery !== 'cookie') return [];
+    return [
+      cdnSetCookie('Cloud-CDN-Cookie', this.#signed(request, ':'), {
+        path: request.dir,
+        maxAgeSec: (request.expiresAt - now) / 1000,
+        secure: this.#options.baseUrl.startsWith('https:'),
+        domain: this.#options.cookieDomain,
+      }),
+    ];
+  }
+
+  /** The signed fields and their signature, joined with `&` (a URL) or `:` (a cookie). */
+  #signed(request: Pick<CdnTokenRequest, 'dir' | 'expiresAt'>, join: '&' | ':'): string {
+    return signGoogle(
+      `${this.#options.baseUrl}${request.dir}`,
+      this.#options.keyName,
+      this.#key,
+      Math.floor(request.expiresAt / 1000),
+      join,
+    );
+  }
+}
+
+/** Google's signed prefix: `URLPrefix=<b64>&Expires=<s>&KeyName=<k>&Signature=<b64(HMAC-SHA1)>` (or with `:`). */
+export function signGoogle(
+  prefix: string,
+  keyName: string,
+  key: Buffer,
+  expires: number,
+  join: '&' | ':',
+): string {
+  const fields = [
+    `URLPrefix=${base64url(Buffer.from(prefix))}`,
+    `Expires=${expires}`,
+    `KeyName=${keyName}`,
+  ].join(join);
+  const signature = base64url(createHmac('sha1', key).update(fields).digest());
+  return `${fields}${join}Signature=${signature}`;
 }
 
 /** URL-safe base64 with its padding, as Google's samples write it (Python's urlsafe_b64encode). */
