@@ -8,6 +8,7 @@
 // writer without reuse would. Rounds alternate formats; medians with their range.
 // Usage: node bench/cdn-passes.mjs [--rounds 5]   (run `npm run build` first)
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { cdnTokenWriter } from '../dist/delivery/pass/cdn/cdn-token-writer.js';
 import { preparePlaylist, renderPlaylist } from '../dist/delivery/playlist-template.js';
 import { machine } from './lib.mjs';
@@ -54,6 +55,14 @@ const writers = {
   bunny: cdnTokenWriter({
     format: 'bunny',
     key: randomBytes(24).toString('hex'),
+    algorithm: 'HS256',
+    bindAddress: false,
+  }),
+  'bunny-sha256': cdnTokenWriter({
+    format: 'bunny',
+    key: randomBytes(24).toString('hex'),
+    algorithm: 'SHA256',
+    bindAddress: false,
   }),
   cat: cdnTokenWriter({
     format: 'cat',
@@ -129,7 +138,13 @@ const none = median(results.none.render);
 console.log(
   `\nCDN token writers: a signature, and a 24-segment LL-HLS playlist (${template.slots.length} URIs) rendered per reload, ${ROUNDS} alternating rounds (median, range), ${new Date().toISOString()}, ${machine()}\n`,
 );
-console.log(`  pass alone: render ${none.toFixed(1)} µs (${range(results.none.render)})`);
+const bytes = (text) => Buffer.byteLength(text);
+/** Bytes as sent uncompressed, and gzipped (as a CDN may compress playlists). */
+const sized = (text) => `${bytes(text)} bytes (${gzipSync(text).length} gzipped)`;
+const alone = bytes(renderPlaylist(template, { playlist: pass, segment: pass }));
+console.log(
+  `  pass alone: render ${none.toFixed(1)} µs (${range(results.none.render)}), ${sized(renderPlaylist(template, { playlist: pass, segment: pass }))}`,
+);
 for (const [name, r] of Object.entries(results)) {
   if (name === 'none') continue;
   const sign = median(r.sign);
@@ -141,7 +156,23 @@ for (const [name, r] of Object.entries(results)) {
   const coresReuse = (signsPerSec * sign) / 1e6 + (VIEWERS * RELOADS_PER_S * (render - none)) / 1e6;
   const coresNoReuse = (VIEWERS * RELOADS_PER_S * (sign + render - none)) / 1e6;
   console.log(
-    `  ${name.padEnd(17)} sign ${sign.toFixed(1)} µs (${range(r.sign)}), render +${(render - none).toFixed(1)} µs; per reload +${perReload.toFixed(1)} µs; 1,000 viewers: ${coresReuse.toFixed(3)} cores reused, ${coresNoReuse.toFixed(3)} signed on every reload`,
+    `  ${name.padEnd(17)} sign ${sign.toFixed(1)} µs (${range(r.sign)}), render +${(render - none).toFixed(1)} µs; per reload +${perReload.toFixed(1)} µs; 1,000 viewers: ${coresReuse.toFixed(3)} cores reused, ${coresNoReuse.toFixed(3)} signed on every reload; playlist ${sized(renderPlaylist(template, { playlist: pass, segment: pass, cdn: writers[name].sign(request(0)) }))}`,
   );
 }
+// Signed cookies instead: the playlist stays the pass-only size; the cookies ride in its headers.
+const cookieMode = cdnTokenWriter({
+  format: 'cloudfront',
+  keyPairId: 'KBENCH',
+  privateKey: pem(rsa.privateKey),
+  baseUrl: 'https://d1.cloudfront.net',
+  algorithm: 'SHA1',
+  bindAddress: false,
+  delivery: 'cookie',
+});
+const cookieBytes = cookieMode
+  .cookies(request(0), Date.now())
+  .reduce((n, c) => n + bytes(`Set-Cookie: ${c}\r\n`), 0);
+console.log(
+  `  cloudfront-rsa, signed cookies: playlist ${alone} bytes + ${cookieBytes} bytes of Set-Cookie headers (sent uncompressed)`,
+);
 console.log('');

@@ -143,6 +143,10 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     format: z.literal('bunny'),
     /** The pull zone's URL token authentication key. */
     key: z.string().min(16),
+    /** `HS256`: Bunny's current HMAC token (`HS256-…`); `SHA256`: its older plain-hash token. */
+    algorithm: z.enum(['HS256', 'SHA256']).default('HS256'),
+    /** Bind the token to the viewer's address (HS256 only): only where Bunny sees the same address. */
+    bindAddress: z.boolean().default(false),
   }),
 ]);
 export type CdnPassConfig = z.infer<typeof cdnPassSchema>;

@@ -2,6 +2,7 @@
 // signers), as the CDN applies them to a request: the tests check that what Stagedoor writes passes
 // them, and that tampered, expired, other-path and other-stream URLs do not.
 import { createHash, createHmac, createVerify, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 
 export type Verdict = 'ok' | 'missing' | 'bad-signature' | 'expired' | 'other-path';
 
@@ -92,11 +93,12 @@ export function verifyGoogle(url: URL, keys: Record<string, string>, now: number
 }
 
 /**
- * Bunny CDN token authentication (SHA-256), query form, as BunnyWay documents and signs it: every
- * query parameter but `token` and `expires`, sorted by name, `k=v` joined with `&` (values
- * decoded); the signed path is `token_path` when present (the request path must start with it),
- * else the request path; token = URL-safe unpadded base64 of SHA-256(key + path + expires + those
- * parameters + the client address when the zone checks it).
+ * Bunny CDN token authentication (advanced), as Bunny documents and BunnyWay's signers compute it:
+ * the scope is `token_path` (else the URL's path); every query parameter but `token` and `expires`
+ * is signed, sorted by name, `k=v` joined with `&`, unencoded.
+ * - `HS256-[1-]<b64url>`: HMAC-SHA256(key, scope + expires + address bytes (`1-`: bound; IPv6 cut
+ *   to /64) + parameters);
+ * - otherwise: SHA-256(key + scope + expires + parameters), unpadded base64url.
  */
 export function verifyBunny(url: URL, key: string, now: number, clientAddress = ''): Verdict {
   const token = url.searchParams.get('token');
@@ -106,16 +108,42 @@ export function verifyBunny(url: URL, key: string, now: number, clientAddress = 
     .filter(([k]) => k !== 'token' && k !== 'expires')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const path = url.searchParams.get('token_path') ?? url.pathname;
-  const base = `${key}${path}${expires}${rest.map(([k, v]) => `${k}=${v}`).join('&')}${clientAddress}`;
-  const expected = createHash('sha256')
-    .update(base)
-    .digest('base64')
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=/g, '');
+  const params = rest.map(([k, v]) => `${k}=${v}`).join('&');
+  let expected: string;
+  if (token.startsWith('HS256-')) {
+    const bound = token.startsWith('HS256-1-');
+    if (bound && !clientAddress) return 'bad-signature';
+    const ip = bound ? ipBytes(clientAddress) : Buffer.alloc(0);
+    const mac = createHmac('sha256', key)
+      .update(Buffer.concat([Buffer.from(`${path}${expires}`), ip, Buffer.from(params)]))
+      .digest('base64')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=/g, '');
+    expected = `HS256-${bound ? '1-' : ''}${mac}`;
+  } else {
+    expected = createHash('sha256')
+      .update(`${key}${path}${expires}${params}`)
+      .digest('base64')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=/g, '');
+  }
   if (!equal(token, expected)) return 'bad-signature';
   if (!(Number(expires) > now / 1000)) return 'expired';
   return url.pathname.startsWith(path) ? 'ok' : 'other-path';
+}
+
+/** An IPv4 address's 4 bytes, or an IPv6 address's first 8 and 8 zero bytes (its /64). */
+function ipBytes(address: string): Buffer {
+  if (isIPv4(address)) return Buffer.from(address.split('.').map(Number));
+  const [head = '', tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const out = Buffer.alloc(16);
+  groups.slice(0, 4).forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
 }
 
 /** A pattern where `*` stands for any characters, the rest literal. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AkamaiTokenWriter } from '../../../src/delivery/pass/cdn/akamai-token.js';
 import { CloudFrontTokenWriter } from '../../../src/delivery/pass/cdn/cloudfront-token.js';
 import { GoogleTokenWriter, signGoogle } from '../../../src/delivery/pass/cdn/google-token.js';
-import { BunnyTokenWriter } from '../../../src/delivery/pass/cdn/bunny-token.js';
+import { BunnyTokenWriter, signBunny } from '../../../src/delivery/pass/cdn/bunny-token.js';
 import { cdnTokenWriter } from '../../../src/delivery/pass/cdn/cdn-token-writer.js';
 import {
   verifyAkamai,
@@ -309,26 +309,162 @@ describe('Google Cloud CDN signed cookie', () => {
   });
 });
 
-describe('Bunny CDN token authentication (SHA-256, token_path)', () => {
+describe('Bunny CDN token authentication (advanced, token_path)', () => {
+  it('reproduces BunnyWay’s published HS256 vectors (BunnyCDN.TokenAuthentication e2e/vectors.json)', () => {
+    // e2e/inputs.json: key "SecurityKey", expires 1598024587; each case's path, the parameters its
+    // signed URL carries (token_path when the scope is given), and the address it is bound to.
+    const v6 = '2001:0db8:85a3:0000:0000:8a2e:0370:7334';
+    const cases: [string, string, [string, string][], string, string][] = [
+      ['plain', '/300kb.jpg', [], '', 'HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4'],
+      [
+        'countries_only',
+        '/300kb.jpg',
+        [['token_countries', 'CA,US']],
+        '',
+        'HS256-i5s3Uv7mnrFfN5nznwU2BxhILpnipYeE18TapV0WNFM',
+      ],
+      [
+        'blocked_only',
+        '/300kb.jpg',
+        [['token_countries_blocked', 'RU,CN']],
+        '',
+        'HS256-JS8dSuBSjSH-W2-xhdkCPC36-2rlxfDCQJjlNMPqKZQ',
+      ],
+      [
+        'path_only',
+        '/abc',
+        [['token_path', '/abc']],
+        '',
+        'HS256-uVZvT3SbEoVKYJyDJgbcsDmSFf73cv-uNUVaJiKWpbQ',
+      ],
+      [
+        'ignore_params',
+        '/300kb.jpg',
+        [['token_ignore_params', 'true']],
+        '',
+        'HS256-1lwWBD_c1IAGSj1UKPoxreu8ePDQ-Z9FoWLcRn_RRH0',
+      ],
+      [
+        'limit_only',
+        '/300kb.jpg',
+        [['limit', '1000']],
+        '',
+        'HS256-DAVapqNNED3Z7JkjRTYX0UOIHNtbHEuuhRNEc4A7mMQ',
+      ],
+      [
+        'ip_v4_only',
+        '/300kb.jpg',
+        [],
+        '1.2.3.4',
+        'HS256-1-L2rISTLcujMY9UFf2tbZ41d5i-Bme1g1oTK_Z2QMLJk',
+      ],
+      ['ip_v6_only', '/300kb.jpg', [], v6, 'HS256-1-Z1BaGdhTZdU4iANcyKpurFR2VgCNdqC6hlBv5x_TyaI'],
+      [
+        'ip_v4_countries',
+        '/abc/',
+        [['token_countries', 'CA,US']],
+        '1.2.3.4',
+        'HS256-1-4lIDGI2_t3wiTmopXzB7z71wtZKTe1Ic0lDlL72iAJw',
+      ],
+      [
+        'ip_v6_countries',
+        '/abc/',
+        [['token_countries', 'CA,US']],
+        v6,
+        'HS256-1-LGpoP8i1bV4P1kN4NrO_iYxLJuLAD2R3Clstsy9kWAc',
+      ],
+      [
+        'ip_v4_limit',
+        '/abc/',
+        [['limit', '5000']],
+        '1.2.3.4',
+        'HS256-1-X01Z6A9xAo1_ds1XFf9y8gAIzk_JpmoevOx7EtgMQhY',
+      ],
+      [
+        'ip_v4_path',
+        '/abc',
+        [['token_path', '/abc']],
+        '1.2.3.4',
+        'HS256-1-wag9tC0r1QWfg-2eMj5QcdzgPLCIdQb-D0WVU1Mhg2w',
+      ],
+      [
+        'ip_v4_ignore',
+        '/300kb.jpg',
+        [['token_ignore_params', 'true']],
+        '1.2.3.4',
+        'HS256-1-rWalmQRJ-A_qrb08-JoeU3b-gOS5mJiJjPOfDWa0gsQ',
+      ],
+      [
+        'ip_v4_blocked',
+        '/300kb.jpg',
+        [['token_countries_blocked', 'RU,CN']],
+        '1.2.3.4',
+        'HS256-1-myF6Rnz7Z9VAfAjjkyUHJQ_6gr-AJ7VyPsG5rQdQKm8',
+      ],
+      [
+        'ip_v6_blocked',
+        '/300kb.jpg',
+        [['token_countries_blocked', 'RU,CN']],
+        v6,
+        'HS256-1-XGkCf_JKNfOrpWAM_CIYjZBbVHbB4U1mxHg8pXJtBNc',
+      ],
+    ];
+    for (const [name, path, params, address, token] of cases) {
+      expect(
+        signBunny('SecurityKey', 'HS256', { path, expires: 1598024587, params, address }),
+        name,
+      ).toBe(token);
+    }
+    // The same address spelled otherwise (compressed, IPv4-mapped, another host in the /64) signs alike.
+    const sign = (address: string) =>
+      signBunny('SecurityKey', 'HS256', {
+        path: '/300kb.jpg',
+        expires: 1598024587,
+        params: [],
+        address,
+      });
+    expect(sign('2001:db8:85a3::8a2e:370:7334')).toBe(cases[7]![4]);
+    expect(sign('2001:db8:85a3:0:1:2:3:4')).toBe(cases[7]![4]);
+    expect(sign('::ffff:1.2.3.4')).toBe(cases[6]![4]);
+  });
+
   const key = '229248f0-f007-4bf9-ba1f-bbf1b4ad9d40';
   const base = 'https://zone.b-cdn.net';
-  const writer = new BunnyTokenWriter({ key });
 
-  it('signs the stream’s directory and the URL’s other parameters, verified as Bunny does, and nothing else', () => {
-    const token = writer.sign(window);
-    expect([...new URLSearchParams(token).keys()]).toEqual(['token', 'token_path', 'expires']);
-    expect(verifyBunny(uri(base, token), key, now)).toBe('ok');
-    expect(verifyBunny(uri(base, token, '/live/cam1/part3.1.m4s'), key, now)).toBe('ok');
-    expect(verifyBunny(uri(base, token, '/live/cam2/seg12.m4s'), key, now)).toBe('other-path');
-    expect(verifyBunny(uri(base, token), key, window.expiresAt + 1000)).toBe('expired');
-    // Another viewer's pass beside this token, a moved path or a longer life: refused.
-    const otherPass = new URL(uri(base, token));
-    otherPass.searchParams.set('vs', 'ek1.123.v-2.mac');
-    expect(verifyBunny(otherPass, key, now)).toBe('bad-signature');
-    const widened = token.replace(/token_path=[^&]+/, 'token_path=%2Flive%2F');
-    expect(verifyBunny(uri(base, widened, '/live/cam2/seg1.m4s'), key, now)).toBe('bad-signature');
-    expect(
-      verifyBunny(uri(base, token.replace(/expires=\d+/, 'expires=9999999999')), key, now),
-    ).toBe('bad-signature');
+  it.each(['HS256', 'SHA256'] as const)(
+    'signs the stream’s directory and the URL’s other parameters (%s), verified as Bunny does, and nothing else',
+    (algorithm) => {
+      const token = new BunnyTokenWriter({ key, algorithm, bindAddress: false }).sign(window);
+      expect([...new URLSearchParams(token).keys()]).toEqual(['token', 'token_path', 'expires']);
+      expect(new URLSearchParams(token).get('token')!.startsWith('HS256-')).toBe(
+        algorithm === 'HS256',
+      );
+      expect(verifyBunny(uri(base, token), key, now)).toBe('ok');
+      expect(verifyBunny(uri(base, token, '/live/cam1/part3.1.m4s'), key, now)).toBe('ok');
+      expect(verifyBunny(uri(base, token, '/live/cam2/seg12.m4s'), key, now)).toBe('other-path');
+      expect(verifyBunny(uri(base, token), key, window.expiresAt + 1000)).toBe('expired');
+      // Another viewer's pass beside this token, a moved path or a longer life: refused.
+      const otherPass = new URL(uri(base, token));
+      otherPass.searchParams.set('vs', 'ek1.123.v-2.mac');
+      expect(verifyBunny(otherPass, key, now)).toBe('bad-signature');
+      const widened = token.replace(/token_path=[^&]+/, 'token_path=%2Flive%2F');
+      expect(verifyBunny(uri(base, widened, '/live/cam2/seg1.m4s'), key, now)).toBe(
+        'bad-signature',
+      );
+      expect(
+        verifyBunny(uri(base, token.replace(/expires=\d+/, 'expires=9999999999')), key, now),
+      ).toBe('bad-signature');
+    },
+  );
+
+  it('binds an HS256 token to the viewer’s address, and refuses binding the older form at start', () => {
+    const token = new BunnyTokenWriter({ key, algorithm: 'HS256', bindAddress: true }).sign(window);
+    expect(new URLSearchParams(token).get('token')!.startsWith('HS256-1-')).toBe(true);
+    expect(verifyBunny(uri(base, token), key, now, '198.51.100.7')).toBe('ok');
+    expect(verifyBunny(uri(base, token), key, now, '198.51.100.8')).toBe('bad-signature');
+    expect(verifyBunny(uri(base, token), key, now)).toBe('bad-signature');
+    expect(() =>
+      cdnTokenWriter({ format: 'bunny', key, algorithm: 'SHA256', bindAddress: true }),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 });

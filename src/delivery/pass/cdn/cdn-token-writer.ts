@@ -21,6 +21,8 @@ export function cdnTokenWriter(config: CdnPassConfig): CdnTokenWriter {
     case 'google':
       return new GoogleTokenWriter(config);
     case 'bunny':
+      if (config.bindAddress && config.algorithm !== 'HS256')
+        throw configError(`${WHERE}.bindAddress`, 'Bunny binds an address in HS256 tokens only');
       return new BunnyTokenWriter(config);
     case 'cat':
       if (config.renewal && config.renewal.deadlineSec >= config.renewal.expAddSec)
