@@ -10,6 +10,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { cdnTokenWriter } from '../dist/delivery/pass/cdn/cdn-token-writer.js';
+import { cdnSetCookie } from '../dist/delivery/pass/cdn/cdn-cookie.js';
 import { preparePlaylist, renderPlaylist } from '../dist/delivery/playlist-template.js';
 import { machine } from './lib.mjs';
 import { option } from './cluster-lib.mjs';
@@ -169,8 +170,10 @@ const cookieMode = cdnTokenWriter({
   bindAddress: false,
   delivery: 'cookie',
 });
+const cookieWindow = request(0);
 const cookieBytes = cookieMode
-  .cookies(request(0), Date.now())
+  .cookies(cookieWindow)
+  .map((c) => cdnSetCookie(c, (cookieWindow.expiresAt - Date.now()) / 1000))
   .reduce((n, c) => n + bytes(`Set-Cookie: ${c}\r\n`), 0);
 console.log(
   `  cloudfront-rsa, signed cookies: playlist ${alone} bytes + ${cookieBytes} bytes of Set-Cookie headers (sent uncompressed)`,

@@ -18,7 +18,7 @@ const MAX_DEPTH = 6;
 
 /** `kid:hexkey kid:hexkey …` from `js_var $stagedoor_cat_keys` (see edge-keys.conf). */
 function catKeys(text) {
-  const keys = {};
+  const keys = Object.create(null); // a kid such as `constructor` finds nothing inherited
   (text || '').split(/\s+/).forEach(function (pair) {
     const colon = pair.indexOf(':');
     if (colon > 0 && /^([0-9a-fA-F]{2}){32,}$/.test(pair.slice(colon + 1)))
@@ -198,8 +198,9 @@ function checkCat(value, path, keys, nowMs) {
   if (find(message[1].pairs, 1) !== undefined) return 'malformed';
   const kidBytes = find(header.pairs, 4) || find(message[1].pairs, 4);
   if (!(kidBytes instanceof Bytes)) return 'unknown-key';
-  const key = keys[kidBytes.buf.toString('utf8')];
-  if (!key) return 'unknown-key';
+  const kid = kidBytes.buf.toString('utf8');
+  const key = Object.prototype.hasOwnProperty.call(keys, kid) ? keys[kid] : undefined;
+  if (!(key instanceof Buffer)) return 'unknown-key';
   const mac = crypto
     .createHmac('sha256', key)
     .update(macStructure(message[0].buf, message[2].buf))

@@ -29,6 +29,13 @@ export async function buildPasses(
   const state = stateFiles(config, log);
   const { keys, edgeKeys, cdn } = config.hls.passes;
   const cdnTokens = cdn ? cdnTokenWriter(cdn) : undefined; // bad key material stops the start
+  if (cdn && 'bindAddress' in cdn && cdn.bindAddress && config.http.trustedProxies.length === 0)
+    // Behind a CDN the origin sees the CDN's address, not the viewer's, unless it trusts the CDN's
+    // X-Forwarded-For: every bound token would then name the CDN and be refused to the viewer.
+    log.warn(
+      { event: 'cdn_bind_without_proxies', setting: 'hls.passes.cdn.bindAddress' },
+      "hls.passes.cdn.bindAddress is on but http.trustedProxies is empty: tokens are bound to the address the origin sees (the CDN's), so viewers behind the CDN will be refused; list the CDN in http.trustedProxies",
+    );
   const ring = async (configured: PassKey[], file: string, prefix: string) =>
     configured.length === 0 && shared
       ? new PassKeyring(await shared(prefix))

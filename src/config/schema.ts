@@ -48,6 +48,34 @@ const edgeKeySchema = passKeySchema.extend({
 });
 
 /**
+ * How viewers reach the CDN: an origin only (scheme, host, optional port). The token's scope is this
+ * origin plus the stream's directory, so a path, query, fragment, user or `*` here would widen it or
+ * make it one the CDN never sees.
+ */
+const cdnBaseUrl = z.url({ protocol: /^https?$/ }).refine((value) => {
+  const url = new URL(value);
+  return (
+    /^https?:\/\/[a-z0-9.:[\]-]+\/?$/.test(value) &&
+    url.pathname === '/' &&
+    !url.search &&
+    !url.hash &&
+    !url.username
+  );
+}, 'an origin only, lower case, no path, query, fragment or wildcard: https://media.example.com');
+
+/** Query names Stagedoor reads itself (passes, tokens, ingest keys, LL-HLS directives). */
+const RESERVED_QUERY_NAMES = /^(vs|token|jwt|key|_hls_.*)$/i;
+const cdnTokenName = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .refine(
+      (name) => !RESERVED_QUERY_NAMES.test(name),
+      'not a name Stagedoor reads itself (vs, token, jwt, key, _HLS_…)',
+    )
+    .default(fallback);
+
+/**
  * A CDN's own signed-URL token, written on every segment, init and part URI beside Stagedoor's pass,
  * so that the CDN verifies them by configuration alone (`hls.passes.cdn`): see docs/cdn.md.
  */
@@ -57,10 +85,7 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     /** The property's token key, hex (Auth Token 2.0 "Token key"). */
     key: z.string().regex(/^([0-9a-fA-F]{2}){16,}$/, 'a hex key of at least 16 bytes'),
     /** The query parameter the property reads (Akamai's `hdnts` by default). */
-    tokenName: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/)
-      .default('hdnts'),
+    tokenName: cdnTokenName('hdnts'),
     algorithm: z.enum(['sha256', 'sha1', 'md5']).default('sha256'),
     /** Put the viewer's address in the token (`ip=`): only if the CDN sees the same address. */
     bindAddress: z.boolean().default(false),
@@ -73,7 +98,7 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     privateKey: z.string().optional(),
     privateKeyFile: z.string().optional(),
     /** How viewers reach the distribution: `https://d111111abcdef8.cloudfront.net` or your domain. */
-    baseUrl: z.url({ protocol: /^https?$/ }),
+    baseUrl: cdnBaseUrl,
     algorithm: z.enum(['SHA1', 'SHA256']).default('SHA1'),
     bindAddress: z.boolean().default(false),
     /** `url`: on every segment and part URI; `cookie`: signed cookies set with each playlist (short URIs). */
@@ -94,7 +119,7 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     /** The key, base64url of its 16 bytes (as `gcloud compute sign-url` takes it). */
     key: z.string().regex(/^[A-Za-z0-9_-]{22}={0,2}$/, 'base64url of 16 bytes'),
     /** How viewers reach the CDN: `https://media.example.com`. */
-    baseUrl: z.url({ protocol: /^https?$/ }),
+    baseUrl: cdnBaseUrl,
     /** `url`: on every segment and part URI; `cookie`: signed cookies set with each playlist (short URIs). */
     delivery: z.enum(['url', 'cookie']).default('url'),
     /** The signed cookies' Domain, e.g. `.example.com`; by default the host the playlists come from. */
@@ -113,10 +138,7 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     /** The HMAC 256/256 key, hex, 32 bytes or more (the edge's or CDN's CAT key). */
     key: z.string().regex(/^([0-9a-fA-F]{2}){32,}$/, 'a hex key of at least 32 bytes'),
     /** The query parameter the token goes in (`CAT`, as CTA-5007's examples and Akamai's module read it). */
-    tokenName: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/)
-      .default('CAT'),
+    tokenName: cdnTokenName('CAT'),
     /** Wrap the COSE_Mac0 in the CWT tag (61); some verifiers expect it, some refuse it. */
     cwtTag: z.boolean().default(true),
     /**

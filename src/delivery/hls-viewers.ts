@@ -10,6 +10,7 @@ import type { SegmentPasses } from './pass/segment-pass.js';
 import { streamDirInUrl, type MediaKind } from '../core/media-layout.js';
 import type { RequestUrl } from '../net/request-url.js';
 import type { CdnTokenWriter } from './pass/cdn/cdn-token.js';
+import { cdnSetCookie, type CdnCookie } from './pass/cdn/cdn-cookie.js';
 
 /** One HLS viewer: a token (or open access) at an address watching a stream, across requests. */
 interface Viewer {
@@ -34,7 +35,7 @@ interface Viewer {
   /** The CDN's token for the same window (`hls.passes.cdn`), signed with it; '' without a CDN format. */
   cdnToken: string;
   /** The CDN's signed cookies for the same window (a writer in cookie mode); none otherwise. */
-  cdnCookies: readonly string[];
+  cdnCookies: readonly CdnCookie[];
   segmentPassUntil: number;
   /** Requests it holds open (blocking reloads, preload hints): cut at once when it is. */
   held: Set<AbortController>;
@@ -355,7 +356,7 @@ export class HlsViewers {
       segmentPass: viewer.segmentPass,
     };
     viewer.cdnToken = this.deps.cdnTokens?.sign(window) ?? '';
-    viewer.cdnCookies = this.deps.cdnTokens?.cookies?.(window, now) ?? [];
+    viewer.cdnCookies = this.deps.cdnTokens?.cookies?.(window) ?? [];
     viewer.segmentPassUntil = until;
     return viewer.segmentPass;
   }
@@ -375,7 +376,10 @@ export class HlsViewers {
         playlist: viewer.pass,
         segment: this.#segmentPass(viewer, now),
         cdn: viewer.cdnToken,
-        cookies: viewer.cdnCookies,
+        // Max-Age is the rest of the window at this response, not at signing.
+        cookies: viewer.cdnCookies.map((cookie) =>
+          cdnSetCookie(cookie, (viewer.segmentPassUntil - now) / 1000),
+        ),
       },
       hold: () => this.#hold(viewer),
     };

@@ -2,7 +2,10 @@
  * Tokens and secrets must never reach a log line. `redactText` scrubs strings (URLs with
  * `?token=` or a password, stream keys, error messages that quote a token); `redactValue` walks a log object.
  */
-const QUERY_SECRET = /([?&;](?:token|jwt|access_token|sign|key|secret|password)=)[^&#\s"']*/gi;
+// Also the passes and CDN tokens on media URIs (`vs`, Akamai `hdnts`, `CAT`, CloudFront `Policy` and
+// `Signature`, Google's `Signature`): each opens a stream for its window.
+const QUERY_SECRET =
+  /([?&;](?:token|jwt|access_token|sign|key|secret|password|vs|hdnts|cat|policy|signature)=)[^&#\s"']*/gi;
 const BEARER = /(\bBearer\s+)[A-Za-z0-9._~+/=-]+/gi;
 // A compact JWS: base64url header that starts with '{"' (eyJ), payload, signature.
 const JWT_SHAPE = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
@@ -48,6 +51,7 @@ const SECRET_KEYS = new Set([
   'password',
   'authorization',
   'cookie',
+  'set-cookie',
   'apikey',
   'api_key',
   'privatekey',

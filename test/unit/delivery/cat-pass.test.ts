@@ -98,6 +98,11 @@ describe('a CAT segment pass', () => {
     expect(checkCat(token, '/live/cam2/copy_s12.m4s', keys, now)).toBe('other-path');
     expect(checkCat(token, SEGMENT, keys, window.expiresAt)).toBe('expired');
     expect(checkCat(token, SEGMENT, { cat2: keys.cat1 }, now)).toBe('unknown-key');
+    // A kid naming something every object inherits finds no key (not a function to sign with).
+    for (const kid of ['constructor', '__proto__', 'toString'])
+      expect(checkCat(writer({ kid }).token(window), SEGMENT, catKeys(`cat1:${key}`), now)).toBe(
+        'unknown-key',
+      );
     expect(checkCat(token, SEGMENT, { cat1: randomBytes(32) }, now)).toBe('forged');
     expect(checkCat('', SEGMENT, keys, now)).toBe('missing');
     expect(checkCat('not a token!', SEGMENT, keys, now)).toBe('malformed');

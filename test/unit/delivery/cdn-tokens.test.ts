@@ -3,13 +3,22 @@
 // (test/helpers/cdn-verifiers.ts): ours verifies; tampered, expired, other-path and other-stream
 // URLs do not.
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AkamaiTokenWriter } from '../../../src/delivery/pass/cdn/akamai-token.js';
 import { CloudFrontTokenWriter } from '../../../src/delivery/pass/cdn/cloudfront-token.js';
 import { GoogleTokenWriter, signGoogle } from '../../../src/delivery/pass/cdn/google-token.js';
 import { BunnyTokenWriter, signBunny } from '../../../src/delivery/pass/cdn/bunny-token.js';
 import { cdnTokenWriter } from '../../../src/delivery/pass/cdn/cdn-token-writer.js';
+import { parseConfig } from '../../../src/config/load-config.js';
+import { buildPasses } from '../../../src/compose/passes.js';
+import { createLogger } from '../../../src/log/logger.js';
+import { cdnSetCookie } from '../../../src/delivery/pass/cdn/cdn-cookie.js';
+import type { CdnTokenRequest, CdnTokenWriter } from '../../../src/delivery/pass/cdn/cdn-token.js';
 import {
   verifyAkamai,
   verifyBunny,
@@ -34,6 +43,10 @@ const window = {
 /** A segment URI as a player asks for it: our pass, then the CDN's token. */
 const uri = (base: string, token: string, path = '/live/cam1/seg12.m4s') =>
   new URL(`${base}${path}?vs=${window.segmentPass}&${token}`);
+
+/** The Set-Cookie values a playlist response carries at `at` for a writer in cookie mode. */
+const setCookies = (writer: CdnTokenWriter, request: CdnTokenRequest, at: number) =>
+  (writer.cookies?.(request) ?? []).map((c) => cdnSetCookie(c, (request.expiresAt - at) / 1000));
 
 describe('Akamai Auth Token 2.0', () => {
   const key = randomBytes(32).toString('hex');
@@ -186,7 +199,7 @@ describe('Amazon CloudFront signed cookies (custom policy)', () => {
 
   it('puts nothing on the URIs and sets the three cookies, scoped to the stream and the window', () => {
     expect(writer.sign(window)).toBe('');
-    const set = writer.cookies(window, now);
+    const set = setCookies(writer, window, now);
     expect(set.map((c) => c.slice(0, c.indexOf('=')))).toEqual([
       'CloudFront-Key-Pair-Id',
       'CloudFront-Signature',
@@ -196,16 +209,22 @@ describe('Amazon CloudFront signed cookies (custom policy)', () => {
       expect(cookie).toMatch(/; Path=\/live\/cam1\/; Max-Age=8; HttpOnly; Secure; SameSite=None$/);
     }
     // Reused for the window: one RSA signature per stream per window end.
-    expect(writer.cookies(window, now + 1000)[1]).toBe(set[1]!.replace('Max-Age=8', 'Max-Age=7'));
-    const scoped = new CloudFrontTokenWriter({
-      keyPairId: 'K2JCJMDEHXQW5F',
-      privateKey: pem,
-      baseUrl: 'http://media.example.com',
-      algorithm: 'SHA1',
-      bindAddress: false,
-      delivery: 'cookie',
-      cookieDomain: '.example.com',
-    }).cookies(window, now);
+    expect(setCookies(writer, window, now + 1000)[1]).toBe(
+      set[1]!.replace('Max-Age=8', 'Max-Age=7'),
+    );
+    const scoped = setCookies(
+      new CloudFrontTokenWriter({
+        keyPairId: 'K2JCJMDEHXQW5F',
+        privateKey: pem,
+        baseUrl: 'http://media.example.com',
+        algorithm: 'SHA1',
+        bindAddress: false,
+        delivery: 'cookie',
+        cookieDomain: '.example.com',
+      }),
+      window,
+      now,
+    );
     expect(scoped[0]).toMatch(/; Domain=\.example\.com; HttpOnly; SameSite=Lax$/);
     // A writer in URL mode sets no cookies.
     expect(
@@ -215,12 +234,12 @@ describe('Amazon CloudFront signed cookies (custom policy)', () => {
         baseUrl: base,
         algorithm: 'SHA1',
         bindAddress: false,
-      }).cookies(window, now),
+      }).cookies(window),
     ).toEqual([]);
   });
 
   it('verifies as CloudFront checks signed cookies, and refuses tampered, expired and other-stream requests', () => {
-    const cookie = jar(writer.cookies(window, now));
+    const cookie = jar(setCookies(writer, window, now));
     expect(verifyCloudFrontCookies(plain(), cookie, keys, now)).toBe('ok');
     expect(verifyCloudFrontCookies(plain('/live/cam1/part12.3.m4s'), cookie, keys, now)).toBe('ok');
     expect(verifyCloudFrontCookies(plain('/live/cam2/seg12.m4s'), cookie, keys, now)).toBe(
@@ -228,7 +247,7 @@ describe('Amazon CloudFront signed cookies (custom policy)', () => {
     );
     expect(verifyCloudFrontCookies(plain(), cookie, keys, window.expiresAt + 1000)).toBe('expired');
     expect(verifyCloudFrontCookies(plain(), undefined, keys, now)).toBe('missing');
-    const longer = jar(writer.cookies({ ...window, expiresAt: now + 86_400_000 }, now));
+    const longer = jar(setCookies(writer, { ...window, expiresAt: now + 86_400_000 }, now));
     const policyOf = (c: string) => /CloudFront-Policy=([^;]+)/.exec(c)![1]!;
     const forged = cookie.replace(policyOf(cookie), policyOf(longer));
     expect(verifyCloudFrontCookies(plain(), forged, keys, now)).toBe('bad-signature');
@@ -294,7 +313,7 @@ describe('Google Cloud CDN signed cookie', () => {
 
   it('sets Cloud-CDN-Cookie over the stream’s directory for the window; Cloud CDN’s check accepts it and nothing else', () => {
     expect(writer.sign(window)).toBe('');
-    const [set, ...rest] = writer.cookies(window, now);
+    const [set, ...rest] = setCookies(writer, window, now);
     expect(rest).toEqual([]);
     expect(set).toMatch(
       /^Cloud-CDN-Cookie=URLPrefix=[\w=-]+:Expires=\d+:KeyName=live-key:Signature=[\w=-]+; Path=\/live\/cam1\/; Max-Age=8; HttpOnly; Secure; SameSite=None$/,
@@ -466,5 +485,116 @@ describe('Bunny CDN token authentication (advanced, token_path)', () => {
     expect(() =>
       cdnTokenWriter({ format: 'bunny', key, algorithm: 'SHA256', bindAddress: true }),
     ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+});
+
+describe('hls.passes.cdn refuses at start what would widen or break the token', () => {
+  const pemKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const cdn = (value: object) => () => {
+    const config = parseConfig({ hls: { passes: { cdn: value } } });
+    return cdnTokenWriter(config.hls.passes.cdn!);
+  };
+  const cloudfront = (extra: object) =>
+    cdn({ format: 'cloudfront', keyPairId: 'K2JCJMDEHXQW5F', privateKey: pemKey, ...extra });
+  const google = (extra: object) =>
+    cdn({ format: 'google', keyName: 'live-key', key: 'nZtRohdNF9m3cKM24IcK4w==', ...extra });
+
+  it.each([
+    'https://d1.cloudfront.net/*',
+    'https://d1*.cloudfront.net',
+    'https://d1.cloudfront.net/media',
+    'https://d1.cloudfront.net?x=1',
+    'https://d1.cloudfront.net#f',
+    'https://user@d1.cloudfront.net',
+    'HTTPS://D1.cloudfront.net',
+    'ftp://d1.cloudfront.net',
+  ])('a baseUrl that is not an origin only: %s', (baseUrl) => {
+    expect(cloudfront({ baseUrl })).toThrow(/hls\.passes\.cdn\.baseUrl.*an origin only/);
+    expect(google({ baseUrl })).toThrow(/hls\.passes\.cdn\.baseUrl/);
+  });
+
+  it('accepts an origin, with a port or a trailing slash, and signs for exactly it', () => {
+    expect(cloudfront({ baseUrl: 'https://media.example.com:8443/' })).not.toThrow();
+    const writer = cloudfront({ baseUrl: 'https://media.example.com/' })() as CloudFrontTokenWriter;
+    expect(JSON.parse(writer.policy(window)).Statement[0].Resource).toBe(
+      'https://media.example.com/live/cam1/*',
+    );
+  });
+
+  it.each(['vs', 'token', 'JWT', 'key', '_HLS_msn', '_hls_part'])(
+    'a tokenName Stagedoor reads itself: %s',
+    (tokenName) => {
+      expect(cdn({ format: 'akamai', key: '52a152a152a152a152a152a152a152a1', tokenName })).toThrow(
+        /tokenName.*not a name Stagedoor reads itself/,
+      );
+      expect(cdn({ format: 'cat', kid: 'cat1', key: '00'.repeat(32), tokenName })).toThrow(
+        /tokenName/,
+      );
+    },
+  );
+
+  it('a cookie Domain without cookie delivery, or one that does not cover the media host', () => {
+    expect(
+      cloudfront({ baseUrl: 'https://media.example.com', cookieDomain: '.example.com' }),
+    ).toThrow(/cookieDomain.*delivery "cookie"/);
+    expect(
+      google({
+        baseUrl: 'https://media.example.com',
+        delivery: 'cookie',
+        cookieDomain: '.example.org',
+      }),
+    ).toThrow(/\.example\.org does not cover media\.example\.com/);
+    expect(
+      google({
+        baseUrl: 'https://media.example.com',
+        delivery: 'cookie',
+        cookieDomain: '.notexample.com',
+      }),
+    ).toThrow(/does not cover/);
+    expect(
+      cloudfront({
+        baseUrl: 'https://d1.cloudfront.net',
+        delivery: 'cookie',
+        cookieDomain: '.cloudfront.net',
+      }),
+    ).toThrow(/public suffix/);
+    for (const cookieDomain of ['.example.com', 'example.com', 'media.example.com'])
+      expect(
+        cloudfront({ baseUrl: 'https://media.example.com', delivery: 'cookie', cookieDomain }),
+      ).not.toThrow();
+  });
+});
+
+describe('bindAddress behind a CDN', () => {
+  const start = async (http: object) => {
+    let out = '';
+    const log = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write: (chunk, _encoding, done) => ((out += chunk.toString()), done()),
+      }) as never,
+    });
+    const stateDir = mkdtempSync(join(tmpdir(), 'stagedoor-cdn-bind-'));
+    const config = parseConfig({
+      stateDir,
+      http,
+      hls: {
+        passes: {
+          cdn: { format: 'akamai', key: '52a152a152a152a152a152a152a152a1', bindAddress: true },
+        },
+      },
+    });
+    await buildPasses(config, log);
+    rmSync(stateDir, { recursive: true, force: true });
+    return out;
+  };
+
+  it('warns at start when the origin trusts no proxy, so every bound token would name the CDN', async () => {
+    expect(await start({})).toContain('"event":"cdn_bind_without_proxies"');
+    expect(await start({ trustedProxies: ['10.0.0.0/8'] })).not.toContain(
+      'cdn_bind_without_proxies',
+    );
   });
 });

@@ -19,6 +19,20 @@ describe('redaction', () => {
     );
   });
 
+  it('scrubs segment passes and CDN tokens from media URIs, keeping the LL-HLS directives', () => {
+    expect(
+      redactText(
+        '/live/cam1/s12.m4s?vs=k1.1700000000.v.mac&hdnts=exp=1~acl=/live/cam1/*~hmac=ab&_HLS_part=2',
+      ),
+    ).toBe('/live/cam1/s12.m4s?vs=[REDACTED]&hdnts=[REDACTED]&_HLS_part=2');
+    expect(redactText('/s.m4s?Policy=eyJT&Signature=a~b&Key-Pair-Id=K2&CAT=2D3RhEOh')).toBe(
+      '/s.m4s?Policy=[REDACTED]&Signature=[REDACTED]&Key-Pair-Id=K2&CAT=[REDACTED]',
+    );
+    expect(redactValue({ 'set-cookie': ['CloudFront-Signature=abc; Path=/live/cam1/'] })).toEqual({
+      'set-cookie': '[REDACTED]',
+    });
+  });
+
   it('scrubs the password of a URL (a Redis URL in an error or the printed config)', () => {
     expect(redactText('cannot reach Redis at rediss://ops:s3cr3t-pass@redis.internal:6380/0')).toBe(
       'cannot reach Redis at rediss://ops:[REDACTED]@redis.internal:6380/0',

@@ -17,8 +17,10 @@ export function cdnTokenWriter(config: CdnPassConfig): CdnTokenWriter {
     case 'akamai':
       return new AkamaiTokenWriter(config);
     case 'cloudfront':
+      checkCookieDomain(config);
       return new CloudFrontTokenWriter({ ...config, privateKey: cloudFrontKey(config) });
     case 'google':
+      checkCookieDomain(config);
       return new GoogleTokenWriter(config);
     case 'bunny':
       if (config.bindAddress && config.algorithm !== 'HS256')
@@ -29,6 +31,32 @@ export function cdnTokenWriter(config: CdnPassConfig): CdnTokenWriter {
         throw configError(`${WHERE}.renewal`, 'deadlineSec must be below expAddSec');
       return new CatPassWriter(config);
   }
+}
+
+/**
+ * A cookie Domain is for cookie delivery only, and must cover the host media is fetched from
+ * (`baseUrl`), or the browser never sends the cookies with a segment request.
+ */
+function checkCookieDomain(config: {
+  baseUrl: string;
+  delivery: 'url' | 'cookie';
+  cookieDomain?: string | undefined;
+}): void {
+  if (config.cookieDomain === undefined) return;
+  if (config.delivery !== 'cookie')
+    throw configError(`${WHERE}.cookieDomain`, 'a cookie Domain needs delivery "cookie"');
+  const host = new URL(config.baseUrl).hostname;
+  const domain = config.cookieDomain.replace(/^\./, '').toLowerCase();
+  if (domain === 'cloudfront.net')
+    throw configError(
+      `${WHERE}.cookieDomain`,
+      'cloudfront.net is a public suffix: browsers refuse it',
+    );
+  if (host !== domain && !host.endsWith(`.${domain}`))
+    throw configError(
+      `${WHERE}.cookieDomain`,
+      `${config.cookieDomain} does not cover ${host}, where media is fetched (baseUrl)`,
+    );
 }
 
 function cloudFrontKey(config: Extract<CdnPassConfig, { format: 'cloudfront' }>): string {

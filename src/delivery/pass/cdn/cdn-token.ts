@@ -1,3 +1,5 @@
+import type { CdnCookie } from './cdn-cookie.js';
+
 /** The CDNs (and the Common Access Token, CTA-5007) whose own signed-URL format Stagedoor writes onto segment, init and part URIs. */
 export type CdnFormat = 'akamai' | 'cloudfront' | 'google' | 'bunny' | 'cat';
 
@@ -36,8 +38,8 @@ export interface CdnTokenWriter {
    */
   sign(request: CdnTokenRequest): string;
   /**
-   * Signed cookies for the window (Set-Cookie values), sent with the viewer's playlists, for a
-   * writer configured to deliver the token as cookies; absent or empty otherwise.
+   * Signed cookies for the window, sent with the viewer's playlists (`cdnSetCookie`), for a writer
+   * configured to deliver the token as cookies; absent or empty otherwise.
    */
-  cookies?(request: CdnTokenRequest, now: number): readonly string[];
+  cookies?(request: CdnTokenRequest): readonly CdnCookie[];
 }

@@ -1,6 +1,6 @@
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import type { CdnTokenRequest, CdnTokenWriter } from './cdn-token.js';
-import { cdnSetCookie } from './cdn-cookie.js';
+import type { CdnCookie } from './cdn-cookie.js';
 
 /** Signatures kept for reuse (a few seconds' worth for thousands of streams). */
 const SIGNED_KEPT = 4096;
@@ -34,12 +34,17 @@ export interface CloudFrontTokenOptions {
 export class CloudFrontTokenWriter implements CdnTokenWriter {
   readonly format = 'cloudfront';
   readonly params = ['Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'];
+  readonly #secure: boolean;
   readonly #options: CloudFrontTokenOptions;
   /** Recent signatures, oldest first, by stream directory, window end (s) and bound address. */
   readonly #signed = new Map<string, string>();
 
   constructor(options: CloudFrontTokenOptions) {
-    this.#options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
+    // The configured base is an origin only (the config refuses a path, query or wildcard): its
+    // normal form, lower-case scheme and host, so that the Resource/URLPrefix is what the CDN sees.
+    const base = new URL(options.baseUrl);
+    this.#options = { ...options, baseUrl: base.origin };
+    this.#secure = base.protocol === 'https:';
   }
 
   /** The custom policy for a window, as CloudFront reads it. */
@@ -64,7 +69,7 @@ export class CloudFrontTokenWriter implements CdnTokenWriter {
   }
 
   /** Signed cookies (`CloudFront-Policy`, `-Signature`, `-Key-Pair-Id`) for the window, in cookie mode. */
-  cookies(request: CdnTokenRequest, now: number): readonly string[] {
+  cookies(request: CdnTokenRequest): readonly CdnCookie[] {
     if (this.#options.delivery !== 'cookie') return [];
     const values = this.#reused('cookie', request, () => {
       const { keyPairId, privateKey, algorithm, baseUrl } = this.#options;
@@ -80,15 +85,15 @@ export class CloudFrontTokenWriter implements CdnTokenWriter {
         .map(([name, value]) => `${name}=${String(value)}`)
         .join('\n');
     });
-    const scope = {
-      path: request.dir,
-      maxAgeSec: (request.expiresAt - now) / 1000,
-      secure: this.#options.baseUrl.startsWith('https:'),
-      domain: this.#options.cookieDomain,
-    };
     return values.split('\n').map((pair) => {
       const at = pair.indexOf('=');
-      return cdnSetCookie(pair.slice(0, at), pair.slice(at + 1), scope);
+      return {
+        name: pair.slice(0, at),
+        value: pair.slice(at + 1),
+        path: request.dir,
+        secure: this.#secure,
+        domain: this.#options.cookieDomain,
+      };
     });
   }
 

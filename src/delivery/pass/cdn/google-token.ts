@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { CdnTokenRequest, CdnTokenWriter } from './cdn-token.js';
-import { cdnSetCookie } from './cdn-cookie.js';
+import type { CdnCookie } from './cdn-cookie.js';
 
 export interface GoogleTokenOptions {
   keyName: string;
@@ -24,10 +24,15 @@ export class GoogleTokenWriter implements CdnTokenWriter {
   readonly format = 'google';
   readonly params = ['URLPrefix', 'Expires', 'KeyName', 'Signature'];
   readonly #key: Buffer;
+  readonly #secure: boolean;
   readonly #options: GoogleTokenOptions;
 
   constructor(options: GoogleTokenOptions) {
-    this.#options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
+    // The configured base is an origin only (the config refuses a path, query or wildcard): its
+    // normal form, lower-case scheme and host, so that the Resource/URLPrefix is what the CDN sees.
+    const base = new URL(options.baseUrl);
+    this.#options = { ...options, baseUrl: base.origin };
+    this.#secure = base.protocol === 'https:';
     this.#key = Buffer.from(options.key, 'base64url');
   }
 
@@ -40,15 +45,16 @@ export class GoogleTokenWriter implements CdnTokenWriter {
    * `Cloud-CDN-Cookie=URLPrefix=…:Expires=…:KeyName=…:Signature=…`, the same fields joined with `:`
    * and signed so, as Google's `sign_cookie` sample does (its published vectors are reproduced: tested).
    */
-  cookies(request: CdnTokenRequest, now: number): readonly string[] {
+  cookies(request: CdnTokenRequest): readonly CdnCookie[] {
     if (this.#options.delivery !== 'cookie') return [];
     return [
-      cdnSetCookie('Cloud-CDN-Cookie', this.#signed(request, ':'), {
+      {
+        name: 'Cloud-CDN-Cookie',
+        value: this.#signed(request, ':'),
         path: request.dir,
-        maxAgeSec: (request.expiresAt - now) / 1000,
-        secure: this.#options.baseUrl.startsWith('https:'),
+        secure: this.#secure,
         domain: this.#options.cookieDomain,
-      }),
+      },
     ];
   }
 
