@@ -8,9 +8,9 @@
 // writer without reuse would. Rounds alternate formats; medians with their range.
 // Usage: node bench/cdn-passes.mjs [--rounds 5]   (run `npm run build` first)
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { cdnTokenWriter } from '../dist/delivery/pass/cdn/cdn-token-writer.js';
 import { cdnSetCookie } from '../dist/delivery/pass/cdn/cdn-cookie.js';
+import { compressBody } from '../dist/net/content-encoding.js';
 import { preparePlaylist, renderPlaylist } from '../dist/delivery/playlist-template.js';
 import { machine } from './lib.mjs';
 import { option } from './cluster-lib.mjs';
@@ -116,14 +116,23 @@ function time(n, fn) {
   return Number(process.hrtime.bigint() - t0) / 1000 / n; // µs each
 }
 
-const results = { none: { render: [] } };
-for (const name of Object.keys(writers)) results[name] = { sign: [], render: [] };
+const results = { none: { render: [], br: [], gzip: [] } };
+for (const name of Object.keys(writers)) results[name] = { sign: [], render: [], br: [], gzip: [] };
+/** The playlist a writer's viewer gets (the pass alone without one). */
+const playlistOf = (writer) =>
+  renderPlaylist(template, { playlist: pass, segment: pass, cdn: writer?.sign(request(0)) });
+/** Compressing it as the origin does per response (hls.compressPlaylists). */
+const compressTimes = (result, text) => {
+  result.br.push(time(300, () => compressBody(text, 'br')));
+  result.gzip.push(time(300, () => compressBody(text, 'gzip')));
+};
 for (let round = 0; round < ROUNDS; round++) {
   const order = Object.keys(writers);
   if (round % 2) order.reverse();
   results.none.render.push(
     time(3000, () => renderPlaylist(template, { playlist: pass, segment: pass })),
   );
+  compressTimes(results.none, playlistOf(undefined));
   for (const name of order) {
     const writer = writers[name];
     const n = name.startsWith('cloudfront') ? 200 : 5000;
@@ -132,6 +141,7 @@ for (let round = 0; round < ROUNDS; round++) {
     results[name].render.push(
       time(3000, () => renderPlaylist(template, { playlist: pass, segment: pass, cdn })),
     );
+    compressTimes(results[name], playlistOf(writer));
   }
 }
 
@@ -140,11 +150,19 @@ console.log(
   `\nCDN token writers: a signature, and a 24-segment LL-HLS playlist (${template.slots.length} URIs) rendered per reload, ${ROUNDS} alternating rounds (median, range), ${new Date().toISOString()}, ${machine()}\n`,
 );
 const bytes = (text) => Buffer.byteLength(text);
-/** Bytes as sent uncompressed, and gzipped (as a CDN may compress playlists). */
-const sized = (text) => `${bytes(text)} bytes (${gzipSync(text).length} gzipped)`;
-const alone = bytes(renderPlaylist(template, { playlist: pass, segment: pass }));
+/**
+ * Bytes uncompressed, and as the origin sends them to a player that accepts Brotli or gzip, with
+ * what compressing costs per reload and at 1,000 viewers.
+ */
+const sized = (text, r) => {
+  const br = median(r.br);
+  const gz = median(r.gzip);
+  const cores = (us) => ((VIEWERS * RELOADS_PER_S * us) / 1e6).toFixed(3);
+  return `playlist ${bytes(text)} bytes; compressed br ${compressBody(text, 'br').length} bytes in ${br.toFixed(1)} µs (${cores(br)} cores), gzip ${compressBody(text, 'gzip').length} bytes in ${gz.toFixed(1)} µs (${cores(gz)} cores)`;
+};
+const alone = bytes(playlistOf(undefined));
 console.log(
-  `  pass alone: render ${none.toFixed(1)} µs (${range(results.none.render)}), ${sized(renderPlaylist(template, { playlist: pass, segment: pass }))}`,
+  `  pass alone: render ${none.toFixed(1)} µs (${range(results.none.render)}), ${sized(playlistOf(undefined), results.none)}`,
 );
 for (const [name, r] of Object.entries(results)) {
   if (name === 'none') continue;
@@ -157,7 +175,7 @@ for (const [name, r] of Object.entries(results)) {
   const coresReuse = (signsPerSec * sign) / 1e6 + (VIEWERS * RELOADS_PER_S * (render - none)) / 1e6;
   const coresNoReuse = (VIEWERS * RELOADS_PER_S * (sign + render - none)) / 1e6;
   console.log(
-    `  ${name.padEnd(17)} sign ${sign.toFixed(1)} µs (${range(r.sign)}), render +${(render - none).toFixed(1)} µs; per reload +${perReload.toFixed(1)} µs; 1,000 viewers: ${coresReuse.toFixed(3)} cores reused, ${coresNoReuse.toFixed(3)} signed on every reload; playlist ${sized(renderPlaylist(template, { playlist: pass, segment: pass, cdn: writers[name].sign(request(0)) }))}`,
+    `  ${name.padEnd(17)} sign ${sign.toFixed(1)} µs (${range(r.sign)}), render +${(render - none).toFixed(1)} µs; per reload +${perReload.toFixed(1)} µs; 1,000 viewers: ${coresReuse.toFixed(3)} cores reused, ${coresNoReuse.toFixed(3)} signed on every reload; ${sized(playlistOf(writers[name]), r)}`,
   );
 }
 // Signed cookies instead: the playlist stays the pass-only size; the cookies ride in its headers.

@@ -85,6 +85,7 @@ export function buildPublicHttp(
         corsOrigins: config.http.corsOrigins,
         trustedProxies,
         cdnParams: passes.cdnTokens?.params,
+        compressPlaylists: config.hls.compressPlaylists,
         edgeCacheSec:
           config.hls.passes.edgeCacheSec ??
           Math.ceil((config.hls.playlistSize + 2) * config.hls.segmentSec),

@@ -408,6 +408,11 @@ export const configSchema = z.strictObject({
           rotateEverySegments: z.number().int().min(1).default(10),
         })
         .prefault({}),
+      /**
+       * Compress playlists of 1 KB or more (Brotli or gzip, as the player's Accept-Encoding allows):
+       * they carry a pass, and a CDN's token, on every URI and are made per viewer per reload.
+       */
+      compressPlaylists: z.boolean().default(true),
       /** An HLS viewer that requests nothing for this long is ended (`idle`). */
       viewerIdleSec: z.number().positive().max(3600).default(30),
       /** How long the files of an ended stream stay (players see #EXT-X-ENDLIST), then are removed. */

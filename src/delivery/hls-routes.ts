@@ -9,6 +9,7 @@ import type { HlsAdmission, HlsViewers } from './hls-viewers.js';
 import { mediaKindOf } from '../core/media-layout.js';
 import { renderPlaylist } from './playlist-template.js';
 import { parseRange } from './byte-range.js';
+import { chooseEncoding, compressBody } from '../net/content-encoding.js';
 import { tokenFromRequest } from '../auth/extract-token.js';
 import type { MediaSource } from './media-source.js';
 import type { Admission } from '../access/admission.js';
@@ -30,7 +31,12 @@ export interface HlsRoutesDeps {
   edgeCacheSec: number;
   /** Query parameters a CDN's token occupies beside a viewer pass (`hls.passes.cdn`): not credentials. */
   cdnParams?: readonly string[] | undefined;
+  /** Compress playlists of `COMPRESS_FROM_BYTES` or more for players that accept it (`hls.compressPlaylists`). */
+  compressPlaylists?: boolean | undefined;
 }
+
+/** Below this a playlist is sent as it is: compressing would save less than the headers it adds. */
+const COMPRESS_FROM_BYTES = 1024;
 
 const CONTENT_TYPES: Record<string, string> = {
   m3u8: 'application/vnd.apple.mpegurl',
@@ -119,6 +125,22 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
         reply.header('access-control-allow-origin', origin);
     }
     reply.header('access-control-expose-headers', 'Content-Length, Content-Range');
+  };
+
+  // A playlist is made for its viewer on every reload, so it is compressed here, per response, when
+  // the player accepts it; the answer depends on Accept-Encoding whether or not it was compressed.
+  const encodedPlaylist = (text: string, request: FastifyRequest, reply: FastifyReply): Buffer => {
+    const body = Buffer.from(text);
+    if (!deps.compressPlaylists) return body;
+    reply.header(
+      'vary',
+      reply.hasHeader('vary') ? `${reply.getHeader('vary')}, Accept-Encoding` : 'Accept-Encoding',
+    );
+    if (body.length < COMPRESS_FROM_BYTES) return body;
+    const encoding = chooseEncoding(request.headers['accept-encoding']);
+    if (!encoding) return body;
+    reply.header('content-encoding', encoding);
+    return compressBody(body, encoding);
   };
 
   app.options('/:app/:stream/:file', async (request, reply) => {
@@ -216,8 +238,8 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
               deps.source.playlist(stream, file, { ...blocking, signal }),
             )
           : await deps.source.playlist(stream, file, blocking);
-        const body = renderPlaylist(template, admission.passes);
-        if (session) session.bytesOut += Buffer.byteLength(body);
+        const body = encodedPlaylist(renderPlaylist(template, admission.passes), request, reply);
+        if (session) session.bytesOut += request.method === 'HEAD' ? 0 : body.length;
         // A CDN in cookie mode checks these on the segments and parts this playlist names.
         const cookies = admission.passes.cookies;
         if (cookies && cookies.length > 0) reply.header('set-cookie', cookies);

@@ -4,6 +4,8 @@
 // passes playlists and keys to the origin. Tampered and other-stream URLs are refused at the
 // stand-in; a revoked viewer is refused at its next playlist reload by the origin.
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { get as httpGet } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { probe, publish, type RunningProcess } from '../helpers/ffmpeg.js';
@@ -30,6 +32,8 @@ interface Format {
   verify: (url: URL, cookie: string | undefined, now: number) => Verdict;
   /** Where the CDN's signature travels: a query parameter, or a cookie (signed cookies). */
   signature: { query: string } | { cookie: string };
+  /** More of `hls` for this format's server. */
+  hls?: Record<string, unknown>;
 }
 
 const akamaiKey = randomBytes(32).toString('hex');
@@ -75,6 +79,8 @@ const FORMATS: Format[] = [
     signature: { query: 'token' },
     publicBase: 'https://zone.b-cdn.net',
     config: { format: 'bunny', key: bunnyKey },
+    // One format with playlists sent as they are, the others compressed (the default).
+    hls: { compressPlaylists: false },
     verify: (url, _cookie, now) => verifyBunny(url, bunnyKey, now),
   },
   // Signed cookies, set on the playlists the CDN passes from the origin; the URIs carry only `vs`.
@@ -129,7 +135,7 @@ describe.each(FORMATS)('a viewer through a CDN checking $name tokens', (format) 
   beforeAll(async () => {
     server = await startServer(
       testConfig(undefined, {
-        hls: { segmentSec: 1, passes: { cdn: format.config as CdnPassConfig } },
+        hls: { segmentSec: 1, passes: { cdn: format.config as CdnPassConfig }, ...format.hls },
       }),
     );
     publisher = publish(server.url('live/cdn', await token('live/cdn', 'publish', 600)), 60);
@@ -160,6 +166,34 @@ describe.each(FORMATS)('a viewer through a CDN checking $name tokens', (format) 
     expect(cdn.checked.length).toBeGreaterThan(0);
     expect(cdn.checked.filter((c) => c.verdict !== 'ok')).toEqual([]);
   }, 30_000);
+
+  it('sends playlists through the CDN compressed when the player accepts it (hls.compressPlaylists)', async () => {
+    const play = await token('live/cdn', 'play', 600);
+    const url = `http://127.0.0.1:${cdn.port}/live/cdn/copy.m3u8?token=${play}`;
+    const wire = (acceptEncoding: string) =>
+      new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+        httpGet(url, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }),
+          );
+        }).on('error', reject);
+      });
+    const plain = await wire('identity');
+    expect(plain.encoding).toBeUndefined();
+    const packed = await wire('gzip');
+    if (format.hls?.compressPlaylists === false) {
+      expect(packed.encoding).toBeUndefined();
+      return;
+    }
+    expect(packed.encoding).toBe('gzip');
+    const text = gunzipSync(packed.body).toString();
+    expect(text).toMatch(/^#EXTM3U/);
+    // The same playlist (give or take a part and re-signed passes), in well under half the bytes.
+    expect(Math.abs(text.length - plain.body.length)).toBeLessThan(plain.body.length / 4);
+    expect(packed.body.length).toBeLessThan(text.length / 2);
+  });
 
   it('refuses tampered and other-stream URLs at the CDN; a revoked viewer is refused at its next reload', async () => {
     const jti = `cdn-${format.name}-${randomBytes(4).toString('hex')}`;
@@ -208,7 +242,7 @@ describe.each(FORMATS)('hls.js in Chromium through a CDN checking $name tokens',
   it('plays LL-HLS, every part verified', async () => {
     const server = await startServer(
       testConfig(undefined, {
-        hls: { segmentSec: 1, passes: { cdn: format.config as CdnPassConfig } },
+        hls: { segmentSec: 1, passes: { cdn: format.config as CdnPassConfig }, ...format.hls },
       }),
     );
     const publisher = publish(

@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_API_KEY, startServer, testConfig, type TestServer } from '../helpers/server.js';
 import { probe, publish, type RunningProcess } from '../helpers/ffmpeg.js';
@@ -154,6 +156,51 @@ describe('a passthrough stream packaged in-process', () => {
     expect(target, `segment ${msn} in\n${text}`).toBeDefined();
     expect(target!.parts.length).toBeGreaterThan(part);
     expect(llHlsViolations(text)).toEqual([]);
+  });
+
+  it('compresses playlists for players that accept Brotli or gzip, blocking reloads too', async () => {
+    /** The bytes as they come over the wire (fetch would decode them). */
+    const raw = (query: string, acceptEncoding?: string) =>
+      new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const url = `${server.hlsUrl('live/ll', play, 'copy.m3u8')}${query}`;
+        const headers = acceptEncoding ? { 'accept-encoding': acceptEncoding } : {};
+        httpGet(url, { headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    const plain = await raw('');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toContain('Accept-Encoding');
+    const text = plain.body.toString();
+    expect(llHlsViolations(text)).toEqual([]);
+    for (const [header, encoding, decode] of [
+      ['gzip, deflate, br', 'br', brotliDecompressSync],
+      ['gzip', 'gzip', gunzipSync],
+      ['br;q=0, gzip;q=0.5', 'gzip', gunzipSync],
+    ] as const) {
+      const packed = await raw('', header);
+      expect(packed.headers['content-encoding']).toBe(encoding);
+      expect(packed.headers.vary).toContain('Accept-Encoding');
+      expect(Number(packed.headers['content-length'])).toBe(packed.body.length);
+      const unpacked = decode(packed.body).toString();
+      expect(llHlsViolations(unpacked)).toEqual([]);
+      expect(
+        unpacked
+          .split('\n')
+          .filter((l) => l.includes('.m4s'))
+          .every((l) => /vs=/.test(l)),
+      ).toBe(true);
+      expect(packed.body.length).toBeLessThan(unpacked.length / 2);
+    }
+    const edge = parseMediaPlaylist(text).segments.at(-1)!;
+    const held = await raw(`&_HLS_msn=${edge.msn + 1}&_HLS_part=0`, 'gzip');
+    expect(held.headers['content-encoding']).toBe('gzip');
+    const after = parseMediaPlaylist(gunzipSync(held.body).toString());
+    expect(after.segments.some((s) => s.msn === edge.msn + 1)).toBe(true);
+    // Nothing accepted: as it is.
+    expect((await raw('', 'identity')).headers['content-encoding']).toBeUndefined();
   });
 
   it('plays in a regular HLS reader (ffprobe over the playlist), parts unknown to it', async () => {
