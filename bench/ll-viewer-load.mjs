@@ -6,8 +6,9 @@
 // part came to exist) and when each viewer had the part's bytes; bench/ll-viewers.mjs merges them.
 // With a sixth argument `timings` (bench/cluster-hop.mjs), also how long each part fetch and each
 // blocking reload took after the first 3 s (ms, 0.1 ms steps) and the process's own CPU time.
-// argv: <httpPort> <stream> <viewers> <seconds> <secret> [timings]
+// argv: <httpPort> <stream> <viewers> <seconds> <secret> [timings]; env BENCH_ACCEPT_ENCODING
 import { Agent, request } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { SignJWT } from 'jose';
 
 const [port, stream, viewersArg, secondsArg, secret, extra] = process.argv.slice(2);
@@ -27,12 +28,23 @@ const delivered = {};
 let requests = 0;
 let errors = 0;
 
+// BENCH_ACCEPT_ENCODING (e.g. `br` or `gzip`): ask for compressed playlists, as browsers do.
+const acceptEncoding = process.env.BENCH_ACCEPT_ENCODING;
+const headers = acceptEncoding ? { 'accept-encoding': acceptEncoding } : {};
+const decode = (encoding, body) =>
+  encoding === 'br' ? brotliDecompressSync(body) : encoding === 'gzip' ? gunzipSync(body) : body;
+
 function get(url) {
   return new Promise((resolve) => {
-    const req = request(url, { agent }, (res) => {
+    const req = request(url, { agent, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode,
+          body: decode(res.headers['content-encoding'], Buffer.concat(chunks)),
+        }),
+      );
       res.on('error', () => resolve(undefined));
     });
     req.on('error', () => resolve(undefined));

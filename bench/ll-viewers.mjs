@@ -3,6 +3,7 @@
 // passthrough stream from the packager, at BENCH_VIEWERS (default 100,1000): how long after a part
 // came to exist each viewer had it (p50/p99), errors, and Stagedoor's CPU. A part "comes to exist"
 // at the earliest moment any viewer's blocking reload announcing it was answered.
+// BENCH_ACCEPT_ENCODING=br (or gzip): the viewers ask for compressed playlists, as browsers do.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,7 +99,7 @@ async function main() {
   }
   const host = machine();
   console.log(
-    `\nSimulated LL-HLS viewers (${SECONDS} s each, blocking reload + part, a token per viewer, ${LOADERS} load processes on the same cores), ${new Date().toISOString()}, ${host}\n`,
+    `\nSimulated LL-HLS viewers (${SECONDS} s each, blocking reload + part, a token per viewer, ${LOADERS} load processes on the same cores, Accept-Encoding: ${process.env.BENCH_ACCEPT_ENCODING || 'none'}), ${new Date().toISOString()}, ${host}\n`,
   );
   for (const r of results)
     console.log(
