@@ -32,8 +32,17 @@ export const MAX_TOKEN_LENGTH = 8192;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
 /** Short stable id of a token for logs and revocation when it has no jti (never the token). */
-export function tokenHash(token: string): string {
+export function tokenHash(token: string | Uint8Array): string {
   return `sha256:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
+}
+
+/**
+ * What identifies a JWT without a `jti`: its signing input (`header.payload`), which the signature
+ * covers. The signature segment is not part of it: its spare base64url bits (and a high-S ECDSA twin)
+ * would make copies of one token that count as others (session limits, viewer identity).
+ */
+function jwtContent(token: string): string {
+  return token.slice(0, token.lastIndexOf('.'));
 }
 
 function readHeader(token: string): ProtectedHeaderParameters {
@@ -104,7 +113,7 @@ export async function verifyToken(
   options: VerifyOptions,
   now = Date.now(),
 ): Promise<Grant> {
-  if (looksLikeCat(token)) return verifyCat(token, keys, options, now);
+  if (looksLikeCat(token)) return verifyCat(token, keys, issuers, options, now);
   const header = readHeader(token);
   if (issuers && issuers.size > 0) {
     let claimedIssuer: unknown;
@@ -135,7 +144,7 @@ export async function verifyToken(
       if (error instanceof joseErrors.JWSSignatureVerificationFailed) continue;
       throw translateJoseError(error);
     }
-    return grantFrom(token, payload, options, now, staticSigner(key));
+    return grantFrom(jwtContent(token), payload, options, now, staticSigner(key));
   }
   throw translateJoseError(lastError);
 }
@@ -160,7 +169,13 @@ function staticSigner(key: TrustedKey): Signer {
  * (or among the keys pinned to its algorithm) exactly as a JWT is, its claims mapped to a JWT's, so
  * the same grant and refusal codes follow. Issuers' (OpenID) keys verify JWTs only.
  */
-function verifyCat(token: string, keys: KeyStore, options: VerifyOptions, now: number): Grant {
+function verifyCat(
+  token: string,
+  keys: KeyStore,
+  issuers: TrustSources['issuers'],
+  options: VerifyOptions,
+  now: number,
+): Grant {
   if (token.length > MAX_TOKEN_LENGTH)
     throw new StagedoorError(
       'TOKEN_MALFORMED',
@@ -173,12 +188,20 @@ function verifyCat(token: string, keys: KeyStore, options: VerifyOptions, now: n
   });
   const key = candidates.find((k) => cat.verifiedBy(k));
   if (!key) throw new StagedoorError('SIGNATURE_INVALID');
+  // An OpenID issuer's name is its own: a JWT claiming it goes to that issuer's keys, and a CAT
+  // (verified by static keys only) may not claim it either, or it would pass for the issuer's user.
+  if (typeof cat.payload.iss === 'string' && issuers?.get(cat.payload.iss))
+    throw new StagedoorError(
+      'CLAIM_INVALID',
+      'claim iss: names an OpenID issuer, whose tokens are JWTs verified by its own keys',
+      { claim: 'iss' },
+    );
   const { exp, nbf } = cat.payload;
   if (options.requireExp && exp === undefined)
     throw new StagedoorError('CLAIM_INVALID', 'claim exp: missing', { claim: 'exp' });
   if (typeof nbf === 'number' && nbf > now / 1000 + options.clockToleranceSec)
     throw new StagedoorError('TOKEN_NOT_YET_VALID', undefined, { claim: 'nbf' });
-  return grantFrom(token, cat.payload, options, now, staticSigner(key));
+  return grantFrom(cat.signedContent, cat.payload, options, now, staticSigner(key));
 }
 
 /** A token whose `iss` names a configured OpenID issuer: its keys, its algorithms, its audience. */
@@ -228,7 +251,7 @@ async function verifyIssuerToken(
   // No scope and no permissions: the token was minted for something else and gets only the defaults.
   const unscoped =
     payload.scope === undefined && payload.scp === undefined && permissions === undefined;
-  return grantFrom(token, payload, options, now, {
+  return grantFrom(jwtContent(token), payload, options, now, {
     kid,
     keyActions: issuer.actions,
     subjectIsStream: issuer.subject === 'stream',
@@ -259,7 +282,8 @@ interface Signer {
 
 /** The checks jose leaves to us, then the grant of a verified payload. */
 function grantFrom(
-  token: string,
+  /** What the signature covers: the token's identity when it has no `jti`. */
+  content: string | Uint8Array,
   payload: JWTPayload,
   options: VerifyOptions,
   now: number,
@@ -278,7 +302,7 @@ function grantFrom(
       ...(readScopes(payload as { scope?: unknown; scp?: unknown }) ?? []),
       ...(extraScopes ?? []),
     ],
-    tokenId: typeof payload.jti === 'string' && payload.jti ? payload.jti : tokenHash(token),
+    tokenId: typeof payload.jti === 'string' && payload.jti ? payload.jti : tokenHash(content),
     jti: typeof payload.jti === 'string' ? payload.jti : undefined,
     issuer: payload.iss,
     expiresAt: expMs,

@@ -10,6 +10,10 @@ const BEARER = /(\bBearer\s+)[A-Za-z0-9._~+/=-]+/gi;
 // A compact JWS: base64url header that starts with '{"' (eyJ), payload, signature.
 const JWT_SHAPE = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
 
+// A Common Access Token: base64url of CBOR opening with COSE tag 17 or 18 (0xd1 → `0[Q-f]`,
+// 0xd2 → `0[g-v]`) or the CWT tag 61 (0xd8 0x3d → `2D`), and long (a MAC alone is 43 characters).
+const CAT_SHAPE = /\b(?:0[Q-Za-v]|2D)[A-Za-z0-9_-]{40,}/g;
+
 export const REDACTED = '[REDACTED]';
 
 // An ingest key (`sk_…`), wherever it appears (an RTMP stream key, a URL path, a message).
@@ -25,6 +29,7 @@ export function redactText(text: string): string {
     .replace(QUERY_SECRET, `$1${REDACTED}`)
     .replace(BEARER, `$1${REDACTED}`)
     .replace(JWT_SHAPE, REDACTED)
+    .replace(CAT_SHAPE, REDACTED)
     .replace(INGEST_KEY_SHAPE, REDACTED);
 }
 

@@ -26,7 +26,11 @@ function splitAuthority(authority: string): { host: string; port: string } {
 }
 
 /** The request URL from its parts, the credential's own parameters taken out of the query. */
-export function requestUrl(scheme: string, authority: string, pathAndQuery: string): RequestUrl {
+export function requestUrl(scheme: string, authority: string, target: string): RequestUrl {
+  // A fragment is never part of what is asked for (the router stops there too): a `#` in a request
+  // line must not smuggle text into the path or query a catu rule is matched against.
+  const hash = target.indexOf('#');
+  const pathAndQuery = hash < 0 ? target : target.slice(0, hash);
   const at = pathAndQuery.indexOf('?');
   const path = at < 0 ? pathAndQuery : pathAndQuery.slice(0, at);
   const params = new URLSearchParams(at < 0 ? '' : pathAndQuery.slice(at + 1));

@@ -16,6 +16,8 @@ export interface CatOptions {
   key: Uint8Array | KeyObject;
   /** Wrap in the CWT tag (61); default true. */
   cwtTag?: boolean;
+  /** The unprotected header (default empty): not covered by the MAC or signature. */
+  unprotected?: Map<number, unknown>;
 }
 
 export function makeCat(claims: Map<number | string, unknown>, options: CatOptions): string {
@@ -40,7 +42,10 @@ export function makeCat(claims: Map<number | string, unknown>, options: CatOptio
   } else {
     check = sign('sha256', toCheck, { key: options.key as KeyObject, dsaEncoding: 'ieee-p1363' });
   }
-  const message = new Tag([protectedBytes, new Map(), payload, check], mac ? 17 : 18);
+  const message = new Tag(
+    [protectedBytes, options.unprotected ?? new Map(), payload, check],
+    mac ? 17 : 18,
+  );
   const outer = options.cwtTag === false ? message : new Tag(message, 61);
   return Buffer.from(encoder.encode(outer)).toString('base64url');
 }

@@ -93,8 +93,14 @@ export interface ParsedCat {
   kid: string | undefined;
   /** Verifies the MAC or signature with one key (pinned to `alg`). */
   verifiedBy(key: TrustedKey): boolean;
-  /** The claims, named as in a JWT (`cti` becomes `jti`, base64url); text-keyed claims as they are. */
+  /** The claims, named as in a JWT (`cti` becomes `jti`, base64url); text-keyed claims as JSON keeps them. */
   payload: JWTPayload;
+  /**
+   * What the MAC or signature covers (the COSE structure to be checked): the token's identity when
+   * it has no `cti`. The rest of the token (unprotected header, the outer CBOR) can be re-encoded by
+   * anyone, so it must not make one token count as many.
+   */
+  signedContent: Buffer;
 }
 
 /** Whether a credential is a CAT rather than a JWT: base64url without dots, opening with a COSE or CWT tag. */
@@ -131,6 +137,12 @@ export function parseCat(token: string): ParsedCat {
     protectedBytes.length === 0 ? new Map() : decodeMap(protectedBytes, 'protected header');
   if (header.has(2) || unprotected.has(2))
     throw malformed('crit header parameters are not supported');
+  // Only the kid may go unprotected: anything else there is unauthenticated and would let a token
+  // be re-encoded at will.
+  for (const label of unprotected.keys())
+    if (label !== 4)
+      throw malformed(`unprotected header parameter ${String(label)} is not accepted`);
+  if (header.has(4) && unprotected.has(4)) throw malformed('the kid is given twice');
   // The algorithm must be protected: an unprotected one could be swapped.
   const algId = header.get(1) as unknown;
   const alg = typeof algId === 'number' ? COSE_ALGS[algId] : undefined;
@@ -152,6 +164,7 @@ export function parseCat(token: string): ParsedCat {
     alg,
     kid,
     payload,
+    signedContent: toCheck,
     verifiedBy: (key) => checks(alg, key, toCheck, Buffer.from(check)),
   };
 }
@@ -201,7 +214,9 @@ function claimsOf(claims: Map<unknown, unknown>): JWTPayload {
       // A registered claim under its text name would shadow (or be shadowed by) its integer key.
       if (REGISTERED.has(label))
         throw claimInvalid(label, 'registered CWT claims go under their integer keys');
-      payload[label] = value; // private text-keyed claims: scope, max_sessions, access …
+      if (label === '__proto__') throw claimInvalid(label, 'not a claim name');
+      // Private text-keyed claims (scope, max_sessions, access …), as a JWT would carry them.
+      payload[label] = asJson(value, label);
       continue;
     }
     if (typeof label !== 'number') throw malformed('a claim key is neither text nor integer');
@@ -233,9 +248,10 @@ function claimsOf(claims: Map<unknown, unknown>): JWTPayload {
     !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))
   )
     throw claimInvalid('aud', 'must be a text string or an array of them');
+  // CBOR can carry NaN and infinities, which JSON cannot: a time claim must be a finite number.
   for (const time of ['exp', 'nbf', 'iat'] as const)
-    if (payload[time] !== undefined && typeof payload[time] !== 'number')
-      throw claimInvalid(time, 'must be a number');
+    if (payload[time] !== undefined && !Number.isFinite(payload[time]))
+      throw claimInvalid(time, 'must be a finite number');
   return payload as JWTPayload;
 }
 
@@ -250,6 +266,7 @@ function asJson(value: unknown, claim: string, depth = 0): unknown {
     for (const [k, v] of value as Map<unknown, unknown>) {
       if (typeof k !== 'number' && typeof k !== 'string')
         throw claimInvalid(claim, 'map keys are integers or text');
+      if (k === '__proto__') throw claimInvalid(claim, 'a map key may not be __proto__');
       out[String(k)] = asJson(v, claim, depth + 1);
     }
     return out;

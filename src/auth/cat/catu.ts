@@ -132,7 +132,9 @@ function matches(value: string, match: Match): boolean {
     case 'contains':
       return value.includes(match.value);
     case 'regex':
-      return match.value.test(value);
+      // The pattern is the issuer's, the URL the client's: a long URL is not run through a
+      // backtracking regex at all (fails closed).
+      return value.length <= MAX_TEXT && match.value.test(value);
     case 'sha256':
     case 'sha512-256':
       return createHash(match.kind).update(value).digest().equals(match.value);

@@ -142,6 +142,117 @@ describe('Common Access Tokens', () => {
     }
   });
 
+  it('refuses what is not authenticated: unprotected header parameters but the kid, a kid given twice', async () => {
+    const keys = await storeOf();
+    const claims = catClaims('live/cam1');
+    for (const unprotected of [
+      new Map<number, unknown>([[99, 1]]),
+      new Map<number, unknown>([[5, Buffer.alloc(12)]]), // an IV
+      new Map<number, unknown>([[4, Buffer.from('hs')]]), // beside the protected kid
+    ])
+      await expect(
+        verifyToken(
+          makeCat(claims, { alg: 5, kid: 'hs', key: secret, unprotected }),
+          { keys },
+          options,
+        ),
+      ).rejects.toMatchObject({ code: 'TOKEN_MALFORMED' });
+    // The kid alone, unprotected, is fine (RFC 9052 lets it go either way).
+    const grant = await verifyToken(
+      makeCat(claims, { alg: 5, key: secret, unprotected: new Map([[4, Buffer.from('hs')]]) }),
+      { keys },
+      options,
+    );
+    expect(grant.kid).toBe('hs');
+  });
+
+  it('gives a CAT without cti one identity however it is re-encoded (session limits, viewers)', async () => {
+    const keys = await storeOf();
+    const claims = catClaims('live/cam1');
+    claims.delete(CLAIM.cti);
+    const tagged = makeCat(claims, { alg: 5, kid: 'hs', key: secret });
+    const untagged = makeCat(claims, { alg: 5, kid: 'hs', key: secret, cwtTag: false });
+    expect(tagged).not.toBe(untagged);
+    const [a, b] = await Promise.all(
+      [tagged, untagged].map((t) => verifyToken(t, { keys }, options)),
+    );
+    expect(a.jti).toBeUndefined();
+    expect(a.tokenId).toMatch(/^sha256:/);
+    expect(b.tokenId).toBe(a.tokenId);
+    const other = catClaims('live/cam2');
+    other.delete(CLAIM.cti);
+    const c = await verifyToken(
+      makeCat(other, { alg: 5, kid: 'hs', key: secret }),
+      { keys },
+      options,
+    );
+    expect(c.tokenId).not.toBe(a.tokenId);
+  });
+
+  it('refuses an iss that names a configured OpenID issuer (its tokens are JWTs, under its own keys)', async () => {
+    const keys = await storeOf();
+    const issuers = {
+      get: (iss: unknown) => (iss === 'https://idp.example' ? {} : undefined),
+      size: 1,
+    } as never;
+    const claims = catClaims('live/cam1', 300, [[CLAIM.iss, 'https://idp.example']]);
+    await expect(
+      verifyToken(makeCat(claims, { alg: 5, kid: 'hs', key: secret }), { keys, issuers }, options),
+    ).rejects.toMatchObject({ code: 'CLAIM_INVALID', claim: 'iss' });
+    const own = catClaims('live/cam1', 300, [[CLAIM.iss, 'https://cat-issuer.example']]);
+    const grant = await verifyToken(
+      makeCat(own, { alg: 5, kid: 'hs', key: secret }),
+      { keys, issuers },
+      options,
+    );
+    expect(grant.issuer).toBe('https://cat-issuer.example');
+  });
+
+  it('refuses time claims that are not finite numbers, which CBOR can carry and JSON cannot', async () => {
+    const keys = await storeOf();
+    for (const [label, value, claim] of [
+      [CLAIM.nbf, Number.NaN, 'nbf'],
+      [CLAIM.nbf, -Infinity, 'nbf'],
+      [CLAIM.iat, Number.NaN, 'iat'],
+      [CLAIM.exp, Infinity, 'exp'],
+    ] as const) {
+      const claims = catClaims('live/cam1');
+      claims.set(label, value);
+      await expect(
+        verifyToken(makeCat(claims, { alg: 5, kid: 'hs', key: secret }), { keys }, options),
+      ).rejects.toMatchObject({ code: 'CLAIM_INVALID', claim });
+    }
+  });
+
+  it('reads text-keyed claims as a JWT carries them: access rules apply; __proto__ is no claim', async () => {
+    const keys = await storeOf();
+    const access = new Map([['allow', new Map([['ips', ['10.0.0.0/8']]])]]);
+    const grant = await verifyToken(
+      makeCat(catClaims('live/cam1', 300, [['access', access]]), {
+        alg: 5,
+        kid: 'hs',
+        key: secret,
+      }),
+      { keys },
+      options,
+    );
+    expect(grant.claims.access).toEqual({ allow: { ips: ['10.0.0.0/8'] } });
+    expect(Object.getPrototypeOf(grant.claims.access)).toBe(Object.prototype);
+    const hostile: Array<[string, unknown]> = [
+      ['__proto__', new Map([['scope', 'admin']])],
+      ['access', new Map([['__proto__', new Map([['allow', 1]])]])],
+    ];
+    for (const extra of hostile) {
+      await expect(
+        verifyToken(
+          makeCat(catClaims('live/cam1', 300, [extra]), { alg: 5, kid: 'hs', key: secret }),
+          { keys },
+          options,
+        ),
+      ).rejects.toMatchObject({ code: 'CLAIM_INVALID' });
+    }
+  });
+
   it('refuses a CAT restriction this server does not enforce (catnip, catreplay …) rather than admit it more widely', async () => {
     const keys = await storeOf();
     for (const [label, name, value] of [

@@ -34,6 +34,17 @@ describe('catu', () => {
     });
   });
 
+  it('reads no fragment into the path or query: a `#` cannot smuggle a matching path past catu', () => {
+    expect(requestUrl('http', 'h', '/live/cam2/seg1.ts#/live/cam1/index.m3u8')).toMatchObject({
+      path: '/live/cam2/seg1.ts',
+      query: '',
+    });
+    expect(requestUrl('http', 'h', '/live/cam1/a.m3u8?x=1#?y=2')).toMatchObject({
+      path: '/live/cam1/a.m3u8',
+      query: 'x=1',
+    });
+  });
+
   it('matches each component', () => {
     expect(passes({ 0: { 0: 'https' } })).toBe(true);
     expect(passes({ 0: { 0: 'http' } })).toBe(false);
@@ -60,6 +71,10 @@ describe('catu', () => {
   it('matches by regex and by SHA-256 and SHA-512/256 of the component', () => {
     expect(passes({ 3: { 4: ['^/live/cam[0-9]+/'] } })).toBe(true);
     expect(passes({ 3: { 4: ['^/vod/'] } })).toBe(false);
+    // A URL longer than 1,024 characters is not run through the issuer's regex: no match.
+    const long = requestUrl('https', 'h', `/live/cam1/${'a'.repeat(1100)}.m4s`);
+    expect(passes({ 3: { 4: ['^/live/cam1/'] } }, long)).toBe(false);
+    expect(passes({ 3: { 1: '/live/cam1/' } }, long)).toBe(true);
     const sha256 = createHash('sha256').update('copy_s12.m4s').digest('hex');
     const sha512256 = createHash('sha512-256').update('copy_s12.m4s').digest('hex');
     expect(passes({ 6: { '-1': sha256 } })).toBe(true);

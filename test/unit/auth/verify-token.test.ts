@@ -83,6 +83,25 @@ describe('verifyToken', () => {
     }
   });
 
+  it('gives a JWT without jti one identity, whatever spare bits its signature segment carries', async () => {
+    const token = await hs(claims(), { kid: 'hs' });
+    // HMAC-SHA256: 32 bytes in 43 characters, the last one's two low bits spare.
+    const last = token.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = token.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1];
+    const first = await verifyToken(token, { keys }, options, NOW);
+    let second;
+    try {
+      second = await verifyToken(twin, { keys }, options, NOW);
+    } catch (error) {
+      // A verifier that reads base64url strictly refuses the twin: equally fine.
+      expect((error as StagedoorError).code).toBe('SIGNATURE_INVALID');
+    }
+    if (second) expect(second.tokenId).toBe(first.tokenId);
+    const other = await verifyToken(await hs(claims({ sub: 'live/cam2' })), { keys }, options, NOW);
+    expect(other.tokenId).not.toBe(first.tokenId);
+  });
+
   it('without a kid, tries the keys pinned to the token alg', async () => {
     const twoHs = await store([
       { alg: 'HS256', secret: otherSecret },

@@ -28,6 +28,15 @@ describe('redaction', () => {
     expect(redactText('/s.m4s?Policy=eyJT&Signature=a~b&Key-Pair-Id=K2&CAT=2D3RhEOh')).toBe(
       '/s.m4s?Policy=[REDACTED]&Signature=[REDACTED]&Key-Pair-Id=K2&CAT=[REDACTED]',
     );
+    // A bare CAT (tagged or not), as a stream name or in a message.
+    const cats = ['2D3RhEOhBKEEQ2NhdDE', '0YRDoQEFoQRDY2F0MVh', '0oRDoQEmoQRCZWNYQ'].map(
+      (head) => `${head}${'x'.repeat(60)}`,
+    );
+    for (const cat of cats)
+      expect(redactText(`publish live/${cat} refused`)).toBe('publish live/[REDACTED] refused');
+    expect(redactText('stream live/0QuietStudioCam is fine')).toBe(
+      'stream live/0QuietStudioCam is fine',
+    );
     expect(redactValue({ 'set-cookie': ['CloudFront-Signature=abc; Path=/live/cam1/'] })).toEqual({
       'set-cookie': '[REDACTED]',
     });
