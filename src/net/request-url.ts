@@ -48,8 +48,45 @@ const first = (value: string | string[] | undefined): string | undefined =>
   (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim() || undefined;
 
 /**
+ * A RequestUrl worked out on first use: most requests carry a token without `catu`, or a pass, and
+ * never look at their URL, while parsing the query for one costs more than the rest of a playlist
+ * request's admission. (A class: its getters live on the prototype, so making one is cheap.)
+ */
+class LazyRequestUrl implements RequestUrl {
+  #made: RequestUrl | undefined;
+  readonly #make: () => RequestUrl;
+
+  constructor(make: () => RequestUrl) {
+    this.#make = make;
+  }
+
+  get #url(): RequestUrl {
+    return (this.#made ??= this.#make());
+  }
+  get scheme(): string {
+    return this.#url.scheme;
+  }
+  get host(): string {
+    return this.#url.host;
+  }
+  get port(): string {
+    return this.#url.port;
+  }
+  get path(): string {
+    return this.#url.path;
+  }
+  get query(): string {
+    return this.#url.query;
+  }
+  toJSON(): RequestUrl {
+    return { ...this.#url };
+  }
+}
+
+/**
  * An HTTP or WebSocket request's URL. `X-Forwarded-Proto` and `X-Forwarded-Host` are believed only
- * from a trusted proxy, as `X-Forwarded-For` is.
+ * from a trusted proxy, as `X-Forwarded-For` is. What it is read from is taken now (the socket may be
+ * gone by the time it is read); it is parsed when first read.
  */
 export function httpRequestUrl(
   request: {
@@ -63,13 +100,19 @@ export function httpRequestUrl(
   const fromProxy =
     trusted !== undefined && listHas(trusted, normalizeAddress(request.socket.remoteAddress));
   const secure = request.socket.encrypted === true;
-  let scheme = websocket ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
-  let authority = first(request.headers.host) ?? '';
-  if (fromProxy) {
-    const proto = first(request.headers['x-forwarded-proto']);
-    if (proto && /^https?$/i.test(proto))
-      scheme = websocket ? (proto.toLowerCase() === 'https' ? 'wss' : 'ws') : proto;
-    authority = first(request.headers['x-forwarded-host']) ?? authority;
-  }
-  return requestUrl(scheme, authority, request.url ?? '/');
+  const target = request.url ?? '/';
+  const host = request.headers.host;
+  const forwardedProto = fromProxy ? request.headers['x-forwarded-proto'] : undefined;
+  const forwardedHost = fromProxy ? request.headers['x-forwarded-host'] : undefined;
+  return new LazyRequestUrl(() => {
+    let scheme = websocket ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
+    let authority = first(host) ?? '';
+    if (fromProxy) {
+      const proto = first(forwardedProto);
+      if (proto && /^https?$/i.test(proto))
+        scheme = websocket ? (proto.toLowerCase() === 'https' ? 'wss' : 'ws') : proto;
+      authority = first(forwardedHost) ?? authority;
+    }
+    return requestUrl(scheme, authority, target);
+  });
 }
