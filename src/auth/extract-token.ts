@@ -16,6 +16,9 @@ export interface TokenSources {
 export function tokenFromQuery(
   query: URLSearchParams | Record<string, unknown>,
 ): string | undefined {
+  // Most HLS requests carry a pass, not a token: nothing to gather.
+  if (!(query instanceof URLSearchParams) && query.token === undefined && query.jwt === undefined)
+    return undefined;
   const values =
     query instanceof URLSearchParams
       ? [...query.getAll('token'), ...query.getAll('jwt')]
