@@ -24,8 +24,8 @@ export interface StoredKey {
   /** AES-256-GCM of the token under a key derived from the ingest key: iv.tag.ciphertext, base64url. */
   sealed: string;
   /**
-   * SHA-256 of the token and stream: the same token exchanged again for the same stream finds its
-   * key (one key per token and stream, however often it is exchanged).
+   * SHA-256 of the token's identity and the stream: the same token exchanged again for the same
+   * stream finds its key (one key per token and stream, however often, however encoded).
    */
   ref?: string;
   /** The ingest key sealed under the token: what that exchange answers (only the token opens it). */
@@ -34,7 +34,14 @@ export interface StoredKey {
 
 const idOf = (key: string): string =>
   createHash('sha256').update(`stagedoor ingest key id\0${key}`).digest('hex');
-const refOf = (token: string, stream: string): string =>
+/**
+ * The token's identity (its grant's tokenId: the jti, or a hash of what its signature covers) and the
+ * stream: copies of one token that differ only in encoding find the same entry.
+ */
+const refOf = (tokenId: string, stream: string): string =>
+  createHash('sha256').update(`stagedoor ingest key ref id\0${stream}\0${tokenId}`).digest('hex');
+/** The ref written before this release, keyed by the token string itself: still found, never written. */
+const legacyRefOf = (token: string, stream: string): string =>
   createHash('sha256').update(`stagedoor ingest key ref\0${stream}\0${token}`).digest('hex');
 const sealingKey = (secret: string, purpose: 'seal' | 'key seal'): Buffer =>
   createHash('sha256').update(`stagedoor ingest key ${purpose}\0${secret}`).digest();
@@ -198,12 +205,14 @@ export class IngestKeys {
    * The key for an already admitted token (with exp) and stream: the one it was given before, or a
    * new one, persisted before it is returned. INGEST_KEYS_FULL when `maxKeys` live keys are held.
    */
-  issue(token: string, stream: StreamPath, expiresAt: number): Promise<string> {
+  issue(token: string, tokenId: string, stream: StreamPath, expiresAt: number): Promise<string> {
     return this.#changes.run(async () => {
       const now = this.#now();
       const streamName = formatStreamPath(stream);
-      const ref = refOf(token, streamName);
-      const earlier = this.#keys.get(this.#byRef.get(ref) ?? '');
+      const ref = refOf(tokenId, streamName);
+      const earlier = this.#keys.get(
+        this.#byRef.get(ref) ?? this.#byRef.get(legacyRefOf(token, streamName)) ?? '',
+      );
       if (earlier?.sealedKey !== undefined && earlier.expiresAt > now) {
         const key = unseal(token, earlier.sealedKey, 'key seal');
         if (key !== undefined && idOf(key) === earlier.id) return key;

@@ -73,7 +73,7 @@ export function registerIngestKeyRoute(app: FastifyInstance, deps: IngestKeyRout
             'an ingest key lasts as long as its token: the token needs exp',
             { claim: 'exp' },
           );
-        const key = await deps.ingestKeys.issue(token, stream, grant.expiresAt);
+        const key = await deps.ingestKeys.issue(token, grant.tokenId, stream, grant.expiresAt);
         return reply.code(201).send({
           stream: `${stream.app}/${stream.name}`,
           key,

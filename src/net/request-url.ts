@@ -27,13 +27,12 @@ function splitAuthority(authority: string): { host: string; port: string } {
 
 /** The request URL from its parts, the credential's own parameters taken out of the query. */
 export function requestUrl(scheme: string, authority: string, target: string): RequestUrl {
-  // A fragment is never part of what is asked for (the router stops there too): a `#` in a request
-  // line must not smuggle text into the path or query a catu rule is matched against.
-  const hash = target.indexOf('#');
-  const pathAndQuery = hash < 0 ? target : target.slice(0, hash);
-  const at = pathAndQuery.indexOf('?');
-  const path = at < 0 ? pathAndQuery : pathAndQuery.slice(0, at);
-  const params = new URLSearchParams(at < 0 ? '' : pathAndQuery.slice(at + 1));
+  // As the router reads it: the path ends at the first `?` or `#`, and the query is all that follows
+  // that character (a `#` in a request line must not smuggle text into the path a catu rule is
+  // matched against, nor hide parameters the server acts on from its query rule).
+  const at = target.search(/[?#]/);
+  const path = at < 0 ? target : target.slice(0, at);
+  const params = new URLSearchParams(at < 0 ? '' : target.slice(at + 1));
   params.delete('token');
   params.delete('jwt');
   return {
