@@ -144,8 +144,9 @@ export function registerHlsRoutes(app: FastifyInstance, deps: HlsRoutesDeps): vo
     if (text.length < COMPRESS_FROM_BYTES) return text;
     const encoding = chooseEncoding(request.headers['accept-encoding']);
     if (!encoding) return text;
-    reply.header('content-encoding', encoding);
-    return compressBody(text, encoding);
+    const compressed = compressBody(text, encoding);
+    reply.header('content-encoding', encoding); // only once there is a compressed body to label
+    return compressed;
   };
 
   app.options('/:app/:stream/:file', async (request, reply) => {
