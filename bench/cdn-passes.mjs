@@ -23,6 +23,14 @@ const RELOADS_PER_S = 3;
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const pem = (k) => k.export({ type: 'pkcs8', format: 'pem' }).toString();
+const cloudfrontRsa = {
+  format: 'cloudfront',
+  keyPairId: 'KBENCH',
+  privateKey: pem(rsa.privateKey),
+  baseUrl: 'https://d1.cloudfront.net',
+  algorithm: 'SHA1',
+  bindAddress: false,
+};
 const writers = {
   akamai: cdnTokenWriter({
     format: 'akamai',
@@ -31,14 +39,7 @@ const writers = {
     algorithm: 'sha256',
     bindAddress: false,
   }),
-  'cloudfront-rsa': cdnTokenWriter({
-    format: 'cloudfront',
-    keyPairId: 'KBENCH',
-    privateKey: pem(rsa.privateKey),
-    baseUrl: 'https://d1.cloudfront.net',
-    algorithm: 'SHA1',
-    bindAddress: false,
-  }),
+  'cloudfront-rsa': cdnTokenWriter(cloudfrontRsa),
   'cloudfront-ecdsa': cdnTokenWriter({
     format: 'cloudfront',
     keyPairId: 'KBENCH',
@@ -179,15 +180,7 @@ for (const [name, r] of Object.entries(results)) {
   );
 }
 // Signed cookies instead: the playlist stays the pass-only size; the cookies ride in its headers.
-const cookieMode = cdnTokenWriter({
-  format: 'cloudfront',
-  keyPairId: 'KBENCH',
-  privateKey: pem(rsa.privateKey),
-  baseUrl: 'https://d1.cloudfront.net',
-  algorithm: 'SHA1',
-  bindAddress: false,
-  delivery: 'cookie',
-});
+const cookieMode = cdnTokenWriter({ ...cloudfrontRsa, delivery: 'cookie' });
 const cookieWindow = request(0);
 const cookieBytes = cookieMode
   .cookies(cookieWindow)

@@ -52,16 +52,23 @@ const edgeKeySchema = passKeySchema.extend({
  * origin plus the stream's directory, so a path, query, fragment, user or `*` here would widen it or
  * make it one the CDN never sees.
  */
-const cdnBaseUrl = z.url({ protocol: /^https?$/ }).refine((value) => {
-  const url = new URL(value);
-  return (
-    /^https?:\/\/[a-z0-9.:[\]-]+\/?$/.test(value) &&
-    url.pathname === '/' &&
-    !url.search &&
-    !url.hash &&
-    !url.username
+const cdnBaseUrl = z
+  .url({ protocol: /^https?$/ })
+  .regex(
+    /^https?:\/\/[a-z0-9.:[\]-]+\/?$/,
+    'an origin only, lower case, no path, query, fragment or wildcard: https://media.example.com',
   );
-}, 'an origin only, lower case, no path, query, fragment or wildcard: https://media.example.com');
+
+/** `url`: on every segment and part URI; `cookie`: signed cookies set with each playlist (short URIs). */
+const cdnDelivery = z.enum(['url', 'cookie']).default('url');
+/** The signed cookies' Domain, e.g. `.example.com`; by default the host the playlists come from. */
+const cdnCookieDomain = z
+  .string()
+  .regex(
+    /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/,
+    'a domain name',
+  )
+  .optional();
 
 /** Query names Stagedoor reads itself (passes, tokens, ingest keys, LL-HLS directives). */
 const RESERVED_QUERY_NAMES = /^(vs|token|jwt|key|_hls_.*)$/i;
@@ -101,16 +108,8 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     baseUrl: cdnBaseUrl,
     algorithm: z.enum(['SHA1', 'SHA256']).default('SHA1'),
     bindAddress: z.boolean().default(false),
-    /** `url`: on every segment and part URI; `cookie`: signed cookies set with each playlist (short URIs). */
-    delivery: z.enum(['url', 'cookie']).default('url'),
-    /** The signed cookies' Domain, e.g. `.example.com`; by default the host the playlists come from. */
-    cookieDomain: z
-      .string()
-      .regex(
-        /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/,
-        'a domain name',
-      )
-      .optional(),
+    delivery: cdnDelivery,
+    cookieDomain: cdnCookieDomain,
   }),
   z.strictObject({
     format: z.literal('google'),
@@ -120,16 +119,8 @@ const cdnPassSchema = z.discriminatedUnion('format', [
     key: z.string().regex(/^[A-Za-z0-9_-]{22}={0,2}$/, 'base64url of 16 bytes'),
     /** How viewers reach the CDN: `https://media.example.com`. */
     baseUrl: cdnBaseUrl,
-    /** `url`: on every segment and part URI; `cookie`: signed cookies set with each playlist (short URIs). */
-    delivery: z.enum(['url', 'cookie']).default('url'),
-    /** The signed cookies' Domain, e.g. `.example.com`; by default the host the playlists come from. */
-    cookieDomain: z
-      .string()
-      .regex(
-        /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/,
-        'a domain name',
-      )
-      .optional(),
+    delivery: cdnDelivery,
+    cookieDomain: cdnCookieDomain,
   }),
   z.strictObject({
     format: z.literal('cat'),

@@ -125,7 +125,7 @@ describe('Common Access Tokens', () => {
     );
   });
 
-  it('refuses registered claims under text keys and claims of the wrong type', async () => {
+  it('refuses registered claims under text keys and claims of the wrong type (time claims must be finite)', async () => {
     const keys = await storeOf();
     for (const [label, value, claim] of [
       ['sub', 'live/other', 'sub'],
@@ -133,6 +133,11 @@ describe('Common Access Tokens', () => {
       [CLAIM.aud, [1], 'aud'],
       [CLAIM.exp, 'soon', 'exp'],
       [CLAIM.sub, Buffer.from('live/cam1'), 'sub'],
+      // Not finite: CBOR can carry NaN and infinities, JSON cannot.
+      [CLAIM.nbf, Number.NaN, 'nbf'],
+      [CLAIM.nbf, -Infinity, 'nbf'],
+      [CLAIM.iat, Number.NaN, 'iat'],
+      [CLAIM.exp, Infinity, 'exp'],
     ] as const) {
       const claims = catClaims('live/cam1');
       claims.set(label, value);
@@ -206,22 +211,6 @@ describe('Common Access Tokens', () => {
       options,
     );
     expect(grant.issuer).toBe('https://cat-issuer.example');
-  });
-
-  it('refuses time claims that are not finite numbers, which CBOR can carry and JSON cannot', async () => {
-    const keys = await storeOf();
-    for (const [label, value, claim] of [
-      [CLAIM.nbf, Number.NaN, 'nbf'],
-      [CLAIM.nbf, -Infinity, 'nbf'],
-      [CLAIM.iat, Number.NaN, 'iat'],
-      [CLAIM.exp, Infinity, 'exp'],
-    ] as const) {
-      const claims = catClaims('live/cam1');
-      claims.set(label, value);
-      await expect(
-        verifyToken(makeCat(claims, { alg: 5, kid: 'hs', key: secret }), { keys }, options),
-      ).rejects.toMatchObject({ code: 'CLAIM_INVALID', claim });
-    }
   });
 
   it('reads text-keyed claims as a JWT carries them: access rules apply; __proto__ is no claim', async () => {

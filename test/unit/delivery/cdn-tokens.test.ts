@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AkamaiTokenWriter } from '../../../src/delivery/pass/cdn/akamai-token.js';
 import { CloudFrontTokenWriter } from '../../../src/delivery/pass/cdn/cloudfront-token.js';
@@ -16,7 +15,7 @@ import { BunnyTokenWriter, signBunny } from '../../../src/delivery/pass/cdn/bunn
 import { cdnTokenWriter } from '../../../src/delivery/pass/cdn/cdn-token-writer.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 import { buildPasses } from '../../../src/compose/passes.js';
-import { createLogger } from '../../../src/log/logger.js';
+import { capturedLogger } from '../../helpers/log.js';
 import { cdnSetCookie } from '../../../src/delivery/pass/cdn/cdn-cookie.js';
 import type { CdnTokenRequest, CdnTokenWriter } from '../../../src/delivery/pass/cdn/cdn-token.js';
 import {
@@ -569,13 +568,7 @@ describe('hls.passes.cdn refuses at start what would widen or break the token', 
 
 describe('bindAddress behind a CDN', () => {
   const start = async (http: object) => {
-    let out = '';
-    const log = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write: (chunk, _encoding, done) => ((out += chunk.toString()), done()),
-      }) as never,
-    });
+    const { log, out } = capturedLogger();
     const stateDir = mkdtempSync(join(tmpdir(), 'stagedoor-cdn-bind-'));
     const config = parseConfig({
       stateDir,
@@ -588,7 +581,7 @@ describe('bindAddress behind a CDN', () => {
     });
     await buildPasses(config, log);
     rmSync(stateDir, { recursive: true, force: true });
-    return out;
+    return out();
   };
 
   it('warns at start when the origin trusts no proxy, so every bound token would name the CDN', async () => {

@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { redactUrl, redactText, redactValue } from '../../../src/log/redact.js';
-import { createLogger } from '../../../src/log/logger.js';
+import { capturedLogger } from '../../helpers/log.js';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW0xIn0.c2lnbmF0dXJl';
 
@@ -87,16 +86,10 @@ describe('redaction', () => {
   });
 
   it('never lets a token reach a log line, whatever field or message carries it', () => {
-    let out = '';
-    const log = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write: (c, _e, done) => ((out += c.toString()), done()),
-      }) as never,
-    });
+    const { log, out } = capturedLogger();
     log.info({ url: `/x?token=${JWT}`, nested: { token: JWT } }, `message with ${JWT}`);
     log.error({ err: new Error(`bad token ${JWT}`) }, 'failure');
-    expect(out).not.toContain(JWT);
-    expect(out).toContain('[REDACTED]');
+    expect(out()).not.toContain(JWT);
+    expect(out()).toContain('[REDACTED]');
   });
 });

@@ -43,3 +43,13 @@ export interface CdnTokenWriter {
    */
   cookies?(request: CdnTokenRequest): readonly CdnCookie[];
 }
+
+/**
+ * A configured `baseUrl` (an origin only: the config refuses a path, query or wildcard) in its normal
+ * form, lower-case scheme and host, so that the signed prefix is what the CDN sees; and whether
+ * viewers reach it over HTTPS (signed cookies are then `Secure`).
+ */
+export function cdnOrigin(baseUrl: string): { origin: string; secure: boolean } {
+  const base = new URL(baseUrl);
+  return { origin: base.origin, secure: base.protocol === 'https:' };
+}

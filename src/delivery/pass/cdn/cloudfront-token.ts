@@ -1,5 +1,5 @@
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
-import type { CdnTokenRequest, CdnTokenWriter } from './cdn-token.js';
+import { cdnOrigin, type CdnTokenRequest, type CdnTokenWriter } from './cdn-token.js';
 import type { CdnCookie } from './cdn-cookie.js';
 
 /** Signatures kept for reuse (a few seconds' worth for thousands of streams). */
@@ -40,11 +40,9 @@ export class CloudFrontTokenWriter implements CdnTokenWriter {
   readonly #signed = new Map<string, string>();
 
   constructor(options: CloudFrontTokenOptions) {
-    // The configured base is an origin only (the config refuses a path, query or wildcard): its
-    // normal form, lower-case scheme and host, so that the Resource/URLPrefix is what the CDN sees.
-    const base = new URL(options.baseUrl);
-    this.#options = { ...options, baseUrl: base.origin };
-    this.#secure = base.protocol === 'https:';
+    const { origin, secure } = cdnOrigin(options.baseUrl);
+    this.#options = { ...options, baseUrl: origin };
+    this.#secure = secure;
   }
 
   /** The custom policy for a window, as CloudFront reads it. */

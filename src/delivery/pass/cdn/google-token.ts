@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { CdnTokenRequest, CdnTokenWriter } from './cdn-token.js';
+import { cdnOrigin, type CdnTokenRequest, type CdnTokenWriter } from './cdn-token.js';
 import type { CdnCookie } from './cdn-cookie.js';
 
 export interface GoogleTokenOptions {
@@ -28,11 +28,9 @@ export class GoogleTokenWriter implements CdnTokenWriter {
   readonly #options: GoogleTokenOptions;
 
   constructor(options: GoogleTokenOptions) {
-    // The configured base is an origin only (the config refuses a path, query or wildcard): its
-    // normal form, lower-case scheme and host, so that the Resource/URLPrefix is what the CDN sees.
-    const base = new URL(options.baseUrl);
-    this.#options = { ...options, baseUrl: base.origin };
-    this.#secure = base.protocol === 'https:';
+    const { origin, secure } = cdnOrigin(options.baseUrl);
+    this.#options = { ...options, baseUrl: origin };
+    this.#secure = secure;
     this.#key = Buffer.from(options.key, 'base64url');
   }
 
